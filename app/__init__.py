@@ -1,0 +1,1 @@
+"""Quillpad: a desktop coding and math assistant running GGUF models locally."""

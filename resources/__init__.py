@@ -1,0 +1,1 @@
+"""Icons, styles and prompt texts, read with ``importlib.resources``."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated app home, tiny GGUF models, hygiene checks."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Set before anything reads them: tests must never touch the real user's
+# config, and Qt must not need a display.
+os.environ["QUILLPAD_HOME"] = tempfile.mkdtemp(prefix="quillpad-test-home-")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, write_tiny_model
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty config/data/cache folder."""
+    home = tmp_path / "quillpad-home"
+    monkeypatch.setenv("QUILLPAD_HOME", str(home))
+    for var in ("QUILLPAD_CONFIG_DIR", "QUILLPAD_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def _python_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    """Fail a test that leaves threads or child processes running."""
+    before = _python_threads()
+    yield
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        extra = _python_threads() - before
+        children = multiprocessing.active_children()
+        if not extra and not children:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"test left running: threads={sorted(t.name for t in extra)}, processes={children}")
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tiny-models")
+
+
+@pytest.fixture(scope="session")
+def qwen3_gguf(tiny_models_dir: Path) -> Path:
+    """A tiny Qwen3 dense model (Q8_0) with a ChatML template and thinking switch."""
+    return write_tiny_model(tiny_models_dir / "tiny-qwen3.gguf", QWEN3)
+
+
+@pytest.fixture(scope="session")
+def qwen3moe_gguf(tiny_models_dir: Path) -> Path:
+    """A tiny Qwen3 mixture-of-experts model (4 experts, 2 used)."""
+    return write_tiny_model(tiny_models_dir / "tiny-qwen3moe.gguf", QWEN3_MOE)
+
+
+@pytest.fixture(scope="session")
+def no_template_gguf(tiny_models_dir: Path) -> Path:
+    """A tiny Qwen3 model without a chat template (a base model)."""
+    return write_tiny_model(tiny_models_dir / "tiny-qwen3-base.gguf", QWEN3_NO_TEMPLATE)
