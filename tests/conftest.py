@@ -18,7 +18,7 @@ os.environ["QUILLPAD_HOME"] = tempfile.mkdtemp(prefix="quillpad-test-home-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, write_tiny_model
+from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +71,10 @@ def qwen3moe_gguf(tiny_models_dir: Path) -> Path:
 def no_template_gguf(tiny_models_dir: Path) -> Path:
     """A tiny Qwen3 model without a chat template (a base model)."""
     return write_tiny_model(tiny_models_dir / "tiny-qwen3-base.gguf", QWEN3_NO_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def slow_gguf(tiny_models_dir: Path) -> Path:
+    """A larger (27 MB) Qwen3 model whose long prompts take seconds to process
+    on one thread: for stopping during prompt processing."""
+    return write_tiny_model(tiny_models_dir / "slow-qwen3.gguf", QWEN3_SLOW)

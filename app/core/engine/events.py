@@ -1,0 +1,126 @@
+"""Events the engine reports while it works: small, picklable, plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DoneReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class ThinkingText:
+    """A piece of the model's thinking (text inside ``<think>…</think>``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """A piece of the answer proper."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that did not stop the reply."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Figures for one reply."""
+
+    prompt_tokens: int
+    prompt_tokens_evaluated: int
+    prompt_tokens_reused: int
+    completion_tokens: int
+    thinking_tokens: int
+    time_to_first_token: float  # seconds from request to first generated token
+    prompt_seconds: float
+    decode_seconds: float
+    dropped_turns: int = 0
+
+    @property
+    def decode_tokens_per_second(self) -> float:
+        if self.decode_seconds <= 0 or self.completion_tokens < 2:
+            return 0.0
+        return (self.completion_tokens - 1) / self.decode_seconds
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
+            "prompt_tokens_reused": self.prompt_tokens_reused,
+            "completion_tokens": self.completion_tokens,
+            "thinking_tokens": self.thinking_tokens,
+            "time_to_first_token": round(self.time_to_first_token, 4),
+            "prompt_seconds": round(self.prompt_seconds, 4),
+            "decode_seconds": round(self.decode_seconds, 4),
+            "decode_tokens_per_second": round(self.decode_tokens_per_second, 2),
+            "dropped_turns": self.dropped_turns,
+        }
+
+
+@dataclass(frozen=True)
+class Done:
+    """The reply ended. ``answer`` and ``thinking`` hold all of it (partial if stopped)."""
+
+    reason: DoneReason
+    answer: str = ""
+    thinking: str = ""
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """The request failed; ``message`` is one sentence for the user.
+
+    ``crashed`` means the worker process died (see ``exit_code``/``signal``
+    and ``log_tail``); the engine must then be restarted. Whatever partial
+    answer had streamed is in ``answer``.
+    """
+
+    message: str
+    crashed: bool = False
+    exit_code: int | None = None
+    signal: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    answer: str = ""
+    thinking: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """Exactly what a request would send to the model (for previews and tests)."""
+
+    text: str
+    tokens: int
+    dropped_turns: int
+    thinking: bool
+    notices: tuple[str, ...] = ()
+
+
+EngineEvent = ThinkingText | AnswerText | Notice | Stats | Done | EngineError
+
+
+def event_to_dict(event: EngineEvent) -> dict[str, object]:
+    """The JSON-lines form used by ``quillpad chat --json``."""
+    if isinstance(event, ThinkingText):
+        return {"type": "thinking", "text": event.text}
+    if isinstance(event, AnswerText):
+        return {"type": "text", "text": event.text}
+    if isinstance(event, Notice):
+        return {"type": "notice", "message": event.message}
+    if isinstance(event, Stats):
+        return {"type": "stats", **event.to_dict()}
+    if isinstance(event, Done):
+        return {"type": "done", "reason": event.reason}
+    return {
+        "type": "error",
+        "message": event.message,
+        "crashed": event.crashed,
+        "exit_code": event.exit_code,
+        "signal": event.signal,
+    }

@@ -1,0 +1,124 @@
+"""What the engine is asked to do: load options and chat requests, validated.
+
+Validation happens in the parent, before anything reaches the worker, so a
+bad value becomes a one-sentence message rather than a llama.cpp failure.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from app.core.errors import QuillpadError
+
+Role = Literal["system", "user", "assistant"]
+
+
+class InvalidOptionError(QuillpadError):
+    """A setting or request value that cannot be used."""
+
+
+def physical_cores() -> int:
+    """Physical CPU cores (llama.cpp runs best with one thread per core)."""
+    try:
+        import psutil
+
+        count = psutil.cpu_count(logical=False)
+        if count:
+            return int(count)
+    except Exception:  # psutil missing or unable to tell: fall back below
+        pass
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load a model. ``None`` means "choose for me"."""
+
+    context_length: int | None = None  # None: profile default, capped by the model's training context
+    threads: int | None = None  # None: physical cores
+    gpu_layers: int = 0  # 0: CPU only, -1: all
+    flash_attention: bool = False
+    batch_size: int = 512
+    allow_longer_context: bool = False  # beyond the training context (quality drops)
+
+    def validate(self) -> None:
+        """Raise ``InvalidOptionError`` for values llama.cpp cannot use."""
+        if self.context_length is not None and self.context_length <= 0:
+            raise InvalidOptionError(
+                f"Context length must be a positive number of tokens (got {self.context_length}); try 8192."
+            )
+        if self.threads is not None and self.threads <= 0:
+            raise InvalidOptionError(f"Threads must be at least 1 (got {self.threads}); leave it empty for automatic.")
+        if self.gpu_layers < -1:
+            raise InvalidOptionError(
+                f"GPU layers must be -1 (all), 0 (CPU only) or a positive count (got {self.gpu_layers})."
+            )
+        if self.batch_size <= 0:
+            raise InvalidOptionError(f"Batch size must be a positive number of tokens (got {self.batch_size}).")
+
+
+@dataclass(frozen=True)
+class SamplingOverrides:
+    """User overrides of the profile's sampling preset; ``None`` keeps the preset."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    presence_penalty: float | None = None
+    repeat_penalty: float | None = None
+
+    def validate(self) -> None:
+        checks = {
+            "temperature": (0.0, 5.0),
+            "top_p": (0.0, 1.0),
+            "min_p": (0.0, 1.0),
+            "presence_penalty": (-2.0, 2.0),
+            "repeat_penalty": (0.0, 5.0),
+        }
+        for name, (low, high) in checks.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise InvalidOptionError(f"Sampling setting {name} must be between {low} and {high} (got {value}).")
+        if self.top_k is not None and self.top_k < 0:
+            raise InvalidOptionError(f"Sampling setting top_k must be 0 (off) or more (got {self.top_k}).")
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn of a conversation."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A reply to produce for ``messages`` (the last one is the user's new message)."""
+
+    messages: tuple[ChatMessage, ...]
+    thinking: bool | None = None  # None: the profile's default
+    max_tokens: int | None = None  # None: up to the context's end
+    seed: int | None = None  # None or -1: random
+    sampling: SamplingOverrides = field(default_factory=SamplingOverrides)
+    # Never end at an end-of-turn token: fixed-length output for benchmarks.
+    ignore_eos: bool = False
+
+    def validate(self) -> None:
+        if not self.messages:
+            raise InvalidOptionError("There is nothing to answer: the conversation has no messages.")
+        if self.messages[-1].role != "user":
+            raise InvalidOptionError("The last message must be the user's; write a message before sending.")
+        for message in self.messages:
+            if message.role not in ("system", "user", "assistant"):
+                raise InvalidOptionError(f"Unknown message role {message.role!r}; use system, user or assistant.")
+        if self.max_tokens is not None and self.max_tokens <= 0:
+            raise InvalidOptionError(f"Maximum answer length must be at least 1 token (got {self.max_tokens}).")
+        if self.seed is not None and self.seed < -1:
+            raise InvalidOptionError(f"Seed must be -1 (random) or a non-negative number (got {self.seed}).")
+        self.sampling.validate()

@@ -1,0 +1,419 @@
+"""The engine's child process: owns the one ``llama_cpp.Llama`` and streams events.
+
+Runs under the spawn start method. Commands arrive as dicts on a pipe; events
+go back as the dataclasses in ``events.py``. Stop is a shared integer the
+parent sets: checked between tokens, and during prompt processing through
+llama.cpp's abort callback (so a long prompt on the CPU stops within one
+graph node, not after it). All native output goes to a log file that the
+parent reads if this process dies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import faulthandler
+import os
+import random
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.core.engine.budget import ContextOverflowError, FittedPrompt, fit_to_context
+from app.core.engine.events import (
+    AnswerText,
+    Done,
+    DoneReason,
+    EngineError,
+    EngineEvent,
+    Notice,
+    RenderedPrompt,
+    Stats,
+    ThinkingText,
+)
+from app.core.engine.options import ChatRequest
+from app.core.engine.profiles import FamilyProfile
+from app.core.engine.prompt import PromptBuilder
+from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
+
+FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
+LOG_TAIL_LINES = 40
+
+Send = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    """Resolved load settings (the parent has validated and clamped them)."""
+
+    path: str
+    context_length: int
+    threads: int
+    gpu_layers: int
+    flash_attention: bool
+    batch_size: int
+    profile: FamilyProfile
+    chat_template: str | None
+
+
+class _Log:
+    """llama.cpp's log lines, to the log file and a short in-memory tail."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+        self.tail.extend(line for line in text.splitlines() if line.strip())
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class ModelSession:
+    """A loaded model and the conversation state in its KV cache."""
+
+    def __init__(self, load: WorkerLoad, stop_flag: Any, log: _Log) -> None:
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self.load = load
+        self.stop_flag = stop_flag
+        self.log = log
+        self.llm = llama_cpp.Llama(
+            model_path=load.path,
+            n_ctx=load.context_length,
+            n_threads=load.threads,
+            n_threads_batch=load.threads,
+            n_gpu_layers=load.gpu_layers,
+            flash_attn=load.flash_attention,
+            n_batch=load.batch_size,
+            verbose=False,
+        )
+        model = self.llm._model
+        self.vocab = model.vocab
+        self.n_ctx = self.llm.n_ctx()
+        self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+        bos = model.token_bos()
+        eos = model.token_eos()
+        self.builder = PromptBuilder(
+            load.chat_template,
+            load.profile,
+            bos_token=model.token_get_text(bos) if bos >= 0 else "",
+            eos_token=model.token_get_text(eos) if eos >= 0 else "",
+        )
+        self._eog_ids: list[int] | None = None
+        # Kept on self: ctypes callbacks must outlive their registration.
+        self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: bool(self.stop_flag.value))
+        self._no_abort_cb = llama_cpp.ggml_abort_callback()
+
+    def close(self) -> None:
+        self.llm.close()
+
+    def _abort_on_stop(self, enabled: bool) -> None:
+        # Only during prompt processing: a Python callback per graph node
+        # would tax every decoded token, and between tokens the loop checks.
+        callback = self._abort_cb if enabled else self._no_abort_cb
+        self._llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, callback, None)
+
+    def eog_ids(self) -> list[int]:
+        """Every end-of-generation token (computed once, on first need)."""
+        if self._eog_ids is None:
+            is_eog = self._llama_cpp.llama_vocab_is_eog
+            self._eog_ids = [t for t in range(self.llm.n_vocab()) if is_eog(self.vocab, t)]
+        return self._eog_ids
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=self.add_bos, special=True))
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """How many prompt tokens the KV cache already holds.
+
+        Mirrors ``Llama.generate``'s prefix matching (pinned version): when
+        the whole prompt is cached, one token is evaluated again to get fresh
+        logits.
+        """
+        cached = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        prefix = _common_prefix(cached, tokens)
+        if prefix == len(tokens):
+            prefix = max(0, len(tokens) - 1)
+        return prefix
+
+    def fit(self, request: ChatRequest) -> tuple[FittedPrompt, bool]:
+        """The prompt for ``request`` within the context, and whether it thinks."""
+        profile = self.load.profile
+        thinking = profile.thinking_default if request.thinking is None else request.thinking
+        fitted = fit_to_context(
+            request.messages,
+            lambda msgs: self.builder.build(msgs, thinking),
+            self.tokenize,
+            self.n_ctx,
+            request.max_tokens,
+        )
+        return fitted, thinking
+
+    def render(self, request: ChatRequest) -> RenderedPrompt:
+        """What ``chat`` would send to the model, without generating."""
+        fitted, thinking = self.fit(request)
+        return RenderedPrompt(
+            fitted.prompt.text, len(fitted.tokens), fitted.dropped_turns, thinking, fitted.prompt.notices
+        )
+
+    def chat(self, request: ChatRequest, send: Send) -> None:
+        """Produce one reply, sending events as it goes."""
+        started = time.monotonic()
+        try:
+            fitted, thinking = self.fit(request)
+        except ContextOverflowError as err:
+            send(EngineError(str(err)))
+            return
+        for notice in fitted.prompt.notices:
+            send(Notice(notice))
+        if fitted.dropped_turns:
+            send(
+                Notice(
+                    f"The {fitted.dropped_turns} oldest turn(s) of this chat were left out so the "
+                    "conversation fits the model's context."
+                )
+            )
+        _Reply(self, request, fitted.prompt, fitted.tokens, fitted.dropped_turns, thinking, started).run(send)
+
+
+class _Reply:
+    """One streamed reply: sampling loop, splitting, batching, stats."""
+
+    def __init__(
+        self,
+        session: ModelSession,
+        request: ChatRequest,
+        prompt: Any,
+        tokens: list[int],
+        dropped_turns: int,
+        thinking: bool,
+        started: float,
+    ) -> None:
+        self.s = session
+        self.request = request
+        self.tokens = tokens
+        self.dropped_turns = dropped_turns
+        self.started = started
+        profile = session.load.profile
+        self.sampling = profile.sampling(thinking, request.sampling)
+        self.splitter = ThinkSplitter(profile.think_open, profile.think_close, prompt.starts_in_thinking)
+        self.stops = StopStrings(prompt.stops)
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.answer: list[str] = []
+        self.thinking: list[str] = []
+        self._pending: list[EngineEvent] = []
+        self._last_flush = time.monotonic()
+
+    def _emit_text(self, text: str, send: Send, force: bool = False) -> None:
+        text = self.stops.feed(text)
+        for channel, part in self.splitter.feed(text) if text else []:
+            self._collect(channel, part)
+        now = time.monotonic()
+        if force or now - self._last_flush >= FLUSH_SECONDS:
+            for pending in self._pending:
+                send(pending)
+            self._pending.clear()
+            self._last_flush = now
+
+    def _collect(self, channel: Channel, part: str) -> None:
+        """Keep ``part`` for the final text and queue it, merging with the
+        previous pending event of the same channel (fewer, larger messages)."""
+        if channel == "thinking":
+            self.thinking.append(part)
+            last = self._pending[-1] if self._pending else None
+            if isinstance(last, ThinkingText):
+                self._pending[-1] = ThinkingText(last.text + part)
+            else:
+                self._pending.append(ThinkingText(part))
+        else:
+            self.answer.append(part)
+            last = self._pending[-1] if self._pending else None
+            if isinstance(last, AnswerText):
+                self._pending[-1] = AnswerText(last.text + part)
+            else:
+                self._pending.append(AnswerText(part))
+
+    def _finish_text(self, send: Send) -> None:
+        tail = self.decoder.decode(b"", final=True)
+        tail = self.stops.feed(tail) + self.stops.finish()
+        parts = self.splitter.feed(tail) if tail else []
+        for channel, part in parts + self.splitter.finish():
+            self._collect(channel, part)
+        self._emit_text("", send, force=True)
+
+    def run(self, send: Send) -> None:
+        s = self.s
+        llama_cpp = s._llama_cpp
+        llm = s.llm
+        n_prompt = len(self.tokens)
+        reused = s._reusable_prefix(self.tokens)
+        room = s.n_ctx - n_prompt
+        max_tokens = min(self.request.max_tokens or room, room)
+        seed = self.request.seed
+        if seed is None or seed < 0:
+            seed = random.randrange(2**31)
+        llm.set_seed(seed)
+        p = self.sampling
+        reason: DoneReason = "length"
+        completion = thinking_tokens = 0
+        first_token_at: float | None = None
+        last_token_at = time.monotonic()
+        prompt_started = time.monotonic()
+        logits_processor = None
+        if self.request.ignore_eos:
+            import numpy as np
+            from llama_cpp import LogitsProcessorList
+
+            banned = np.array(s.eog_ids(), dtype=np.intp)
+
+            def no_eog(_ids: Any, scores: Any) -> Any:
+                scores[banned] = -np.inf
+                return scores
+
+            logits_processor = LogitsProcessorList([no_eog])
+        s._abort_on_stop(True)
+        generator = llm.generate(
+            self.tokens,
+            top_k=p.top_k,
+            top_p=p.top_p,
+            min_p=p.min_p,
+            temp=p.temperature,
+            repeat_penalty=p.repeat_penalty,
+            presence_penalty=p.presence_penalty,
+            logits_processor=logits_processor,
+        )
+        try:
+            for token in generator:
+                if first_token_at is None:
+                    first_token_at = time.monotonic()
+                    s._abort_on_stop(False)
+                if s.stop_flag.value:
+                    reason = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(s.vocab, token):
+                    reason = "stop"
+                    break
+                completion += 1
+                last_token_at = time.monotonic()
+                if self.splitter.in_thinking:
+                    thinking_tokens += 1
+                self._emit_text(self.decoder.decode(llm.detokenize([token])), send)
+                if self.stops.stopped:
+                    reason = "stop"
+                    break
+                if completion >= max_tokens:
+                    reason = "length"
+                    break
+        except RuntimeError as err:
+            if not s.stop_flag.value:
+                send(EngineError(f"llama.cpp failed while answering ({err}); try again or restart the engine."))
+                return
+            reason = "cancelled"
+        finally:
+            generator.close()
+            s._abort_on_stop(False)
+        self._finish_text(send)
+        evaluated = (n_prompt if first_token_at is not None else llm.n_tokens) - reused
+        prompt_done = first_token_at if first_token_at is not None else time.monotonic()
+        send(
+            Stats(
+                prompt_tokens=n_prompt,
+                prompt_tokens_evaluated=max(0, evaluated),
+                prompt_tokens_reused=reused,
+                completion_tokens=completion,
+                thinking_tokens=thinking_tokens,
+                time_to_first_token=(first_token_at or prompt_done) - self.started,
+                prompt_seconds=prompt_done - prompt_started,
+                decode_seconds=max(0.0, last_token_at - prompt_done) if first_token_at else 0.0,
+                dropped_turns=self.dropped_turns,
+            )
+        )
+        send(Done(reason, "".join(self.answer), "".join(self.thinking)))
+
+
+def _open_log(log_path: str) -> TextIO:
+    path = Path(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        os.replace(path, path.with_name(path.name + ".1"))
+    stream = open(path, "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+    # Native aborts (GGML_ASSERT) write to fd 2; a segfault's Python stack
+    # comes from faulthandler. Both land in the file the parent reads.
+    os.dup2(stream.fileno(), 2)
+    sys.stderr = stream
+    faulthandler.enable(stream)
+    return stream
+
+
+def worker_main(conn: Connection, stop_flag: Any, log_path: str) -> None:
+    """Entry point of the worker process."""
+    stream = _open_log(log_path)
+    log = _Log(stream)
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def _on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        log.write(text.decode("utf-8", errors="replace"))
+
+    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
+    session: ModelSession | None = None
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            break  # the parent is gone: so are we
+        op = message["op"]
+        try:
+            if op == "load":
+                if session is not None:
+                    session.close()
+                    session = None
+                try:
+                    session = ModelSession(message["load"], stop_flag, log)
+                except Exception as err:
+                    reason = next((line for line in reversed(log.tail) if "error" in line.lower()), str(err))
+                    conn.send(("load_failed", reason.strip(), list(log.tail)))
+                else:
+                    conn.send(("loaded", session.n_ctx))
+            elif op == "chat":
+                if session is None:
+                    conn.send(EngineError("No model is loaded; load a GGUF model first."))
+                else:
+                    session.chat(message["request"], conn.send)
+            elif op == "render":
+                if session is None:
+                    conn.send(EngineError("No model is loaded; load a GGUF model first."))
+                else:
+                    try:
+                        conn.send(session.render(message["request"]))
+                    except ContextOverflowError as err:
+                        conn.send(EngineError(str(err)))
+            elif op == "unload":
+                if session is not None:
+                    session.close()
+                    session = None
+                conn.send(("unloaded",))
+            elif op == "quit":
+                break
+        except (BrokenPipeError, EOFError):
+            break
+    if session is not None:
+        session.close()
+    stream.close()

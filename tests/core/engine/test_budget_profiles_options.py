@@ -1,0 +1,107 @@
+"""Context budgeting, family profiles and option validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.engine.budget import ContextOverflowError, fit_to_context
+from app.core.engine.options import ChatMessage, ChatRequest, InvalidOptionError, LoadOptions, SamplingOverrides
+from app.core.engine.profiles import load_profiles, profile_for
+from app.core.engine.prompt import PromptBuilder
+
+PROFILE = profile_for("qwen3")
+
+
+def words(text: str) -> list[int]:
+    return list(range(len(text.split())))
+
+
+def convo(turns: int, size: int = 10) -> tuple[ChatMessage, ...]:
+    messages = [ChatMessage("system", "sys")]
+    for i in range(turns):
+        messages.append(ChatMessage("user", f"u{i} " + "w " * size))
+        messages.append(ChatMessage("assistant", f"a{i} " + "w " * size))
+    messages.append(ChatMessage("user", "newest"))
+    return tuple(messages)
+
+
+def fit(messages: tuple[ChatMessage, ...], ctx: int, max_tokens: int | None = 10):  # type: ignore[no-untyped-def]
+    builder = PromptBuilder(None, PROFILE)
+    return fit_to_context(messages, lambda m: builder.build(m, True), words, ctx, max_tokens)
+
+
+def test_fits_without_dropping() -> None:
+    fitted = fit(convo(2), ctx=200)
+    assert fitted.dropped_turns == 0 and "u0" in fitted.prompt.text
+
+
+def test_drops_oldest_turns_but_keeps_system_and_newest() -> None:
+    fitted = fit(convo(5), ctx=60)
+    assert fitted.dropped_turns > 0
+    assert "System: sys" in fitted.prompt.text and "User: newest" in fitted.prompt.text
+    assert "u0" not in fitted.prompt.text and "u4" in fitted.prompt.text
+    assert len(words(fitted.prompt.text)) + fitted.answer_reserve <= 60
+
+
+def test_single_message_too_long_is_refused() -> None:
+    with pytest.raises(ContextOverflowError, match="shorten it"):
+        fit((ChatMessage("user", "w " * 500),), ctx=100)
+
+
+def test_profiles_are_data_and_qwen_is_never_greedy() -> None:
+    names = [p.name for p in load_profiles()]
+    assert names[-1] == "Generic" and "Qwen3" in names
+    qwen = profile_for("qwen3moe")
+    assert qwen.name == "Qwen3"
+    assert (qwen.thinking.temperature, qwen.thinking.top_p, qwen.thinking.top_k, qwen.thinking.min_p) == (
+        0.6,
+        0.95,
+        20,
+        0,
+    )
+    assert (qwen.non_thinking.temperature, qwen.non_thinking.top_p) == (0.7, 0.8)
+    assert qwen.thinking.presence_penalty == 0
+    for profile in load_profiles():
+        assert profile.thinking.temperature > 0 and profile.non_thinking.temperature > 0
+
+
+def test_profile_matches_on_name_too() -> None:
+    assert profile_for("llama", "Qwen3-Coder distilled").name == "Qwen3"
+    assert profile_for("llama", "Llama 3.1").name == "Generic"
+
+
+def test_overrides_apply() -> None:
+    preset = PROFILE.sampling(True, SamplingOverrides(temperature=0.2, presence_penalty=1.5))
+    assert preset.temperature == 0.2 and preset.presence_penalty == 1.5 and preset.top_k == 20
+
+
+@pytest.mark.parametrize(
+    ("options", "words_"),
+    [
+        (LoadOptions(context_length=0), "positive"),
+        (LoadOptions(context_length=-5), "positive"),
+        (LoadOptions(threads=0), "at least 1"),
+        (LoadOptions(gpu_layers=-2), "GPU layers"),
+        (LoadOptions(batch_size=0), "Batch size"),
+    ],
+)
+def test_bad_load_options(options: LoadOptions, words_: str) -> None:
+    with pytest.raises(InvalidOptionError, match=words_):
+        options.validate()
+
+
+@pytest.mark.parametrize(
+    ("request_", "words_"),
+    [
+        (ChatRequest(()), "no messages"),
+        (ChatRequest((ChatMessage("assistant", "hi"),)), "user's"),
+        (ChatRequest((ChatMessage("user", "hi"),), max_tokens=0), "at least 1"),
+        (ChatRequest((ChatMessage("user", "hi"),), seed=-7), "Seed"),
+        (ChatRequest((ChatMessage("user", "hi"),), sampling=SamplingOverrides(temperature=-1)), "temperature"),
+        (ChatRequest((ChatMessage("user", "hi"),), sampling=SamplingOverrides(presence_penalty=3)), "presence"),
+        (ChatRequest((ChatMessage("user", "hi"),), sampling=SamplingOverrides(top_k=-1)), "top_k"),
+    ],
+)
+def test_bad_requests(request_: ChatRequest, words_: str) -> None:
+    with pytest.raises(InvalidOptionError, match=words_):
+        request_.validate()
