@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("--timeout", type=float, default=5.0, help="seconds allowed for reading (default 5)")
     inspect.set_defaults(handler=cmd_inspect)
+
+    from app import cli_bench, cli_chat
+
+    cli_chat.add_parser(sub)
+    cli_bench.add_parser(sub)
     return parser
 
 

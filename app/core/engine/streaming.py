@@ -113,6 +113,7 @@ class StopStrings:
 
     def __init__(self, stops: tuple[str, ...] | list[str]):
         self.stops = tuple(s for s in stops if s)
+        self._first_chars = frozenset(s[0] for s in self.stops)
         self._held = ""
         self.stopped = False
 
@@ -123,6 +124,8 @@ class StopStrings:
         if not self.stops:
             return text
         data = self._held + text
+        if not self._held and not any(c in data for c in self._first_chars):
+            return data  # the common case, once per token: no stop can start here
         cut = min((i for i in (data.find(s) for s in self.stops) if i >= 0), default=-1)
         if cut >= 0:
             self._held = ""

@@ -116,6 +116,8 @@ class ModelSession:
             eos_token=model.token_get_text(eos) if eos >= 0 else "",
         )
         self._eog_ids: list[int] | None = None
+        self._eog_set: frozenset[int] = frozenset()
+        self._pieces: dict[int, bytes] = {}
         # Kept on self: ctypes callbacks must outlive their registration.
         self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: bool(self.stop_flag.value))
         self._no_abort_cb = llama_cpp.ggml_abort_callback()
@@ -134,7 +136,15 @@ class ModelSession:
         if self._eog_ids is None:
             is_eog = self._llama_cpp.llama_vocab_is_eog
             self._eog_ids = [t for t in range(self.llm.n_vocab()) if is_eog(self.vocab, t)]
+            self._eog_set = frozenset(self._eog_ids)
         return self._eog_ids
+
+    def piece(self, token: int) -> bytes:
+        """A token's bytes; cached, as this runs once per generated token."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self.llm.detokenize([token])
+        return piece
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=self.add_bos, special=True))
@@ -219,17 +229,21 @@ class _Reply:
         self.thinking: list[str] = []
         self._pending: list[EngineEvent] = []
         self._last_flush = time.monotonic()
+        self._sent_any = False
 
     def _emit_text(self, text: str, send: Send, force: bool = False) -> None:
         text = self.stops.feed(text)
         for channel, part in self.splitter.feed(text) if text else []:
             self._collect(channel, part)
         now = time.monotonic()
-        if force or now - self._last_flush >= FLUSH_SECONDS:
+        # The first text goes out at once (time to first token is what users
+        # feel); after that, batches of ~16 ms keep the pipe and the UI calm.
+        if self._pending and (force or not self._sent_any or now - self._last_flush >= FLUSH_SECONDS):
             for pending in self._pending:
                 send(pending)
             self._pending.clear()
             self._last_flush = now
+            self._sent_any = True
 
     def _collect(self, channel: Channel, part: str) -> None:
         """Keep ``part`` for the final text and queue it, merging with the
@@ -259,8 +273,8 @@ class _Reply:
 
     def run(self, send: Send) -> None:
         s = self.s
-        llama_cpp = s._llama_cpp
         llm = s.llm
+        s.eog_ids()  # outside the timed loop
         n_prompt = len(self.tokens)
         reused = s._reusable_prefix(self.tokens)
         room = s.n_ctx - n_prompt
@@ -306,14 +320,14 @@ class _Reply:
                 if s.stop_flag.value:
                     reason = "cancelled"
                     break
-                if llama_cpp.llama_vocab_is_eog(s.vocab, token):
+                if token in s._eog_set:
                     reason = "stop"
                     break
                 completion += 1
                 last_token_at = time.monotonic()
                 if self.splitter.in_thinking:
                     thinking_tokens += 1
-                self._emit_text(self.decoder.decode(llm.detokenize([token])), send)
+                self._emit_text(self.decoder.decode(s.piece(token)), send)
                 if self.stops.stopped:
                     reason = "stop"
                     break

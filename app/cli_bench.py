@@ -1,0 +1,36 @@
+"""``quillpad bench``: side-by-side performance measurements (never timed tests)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``bench`` and its targets on the main parser."""
+    bench = sub.add_parser("bench", help="measure performance side by side")
+    targets = bench.add_subparsers(title="targets", metavar="TARGET", required=True)
+    engine = targets.add_parser("engine", help="the engine against bare llama-cpp-python")
+    engine.add_argument("--model", required=True, help="path to a .gguf file")
+    engine.add_argument("--tokens", type=int, default=256, help="tokens decoded per reply (default 256)")
+    engine.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    engine.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    engine.set_defaults(handler=run_engine)
+
+
+def run_engine(args: argparse.Namespace) -> int:
+    """Run the engine bench and print its table."""
+    from app.core.bench.engine_bench import run_engine_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.tokens < 2 or args.rounds < 1:
+        raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
+    result = run_engine_bench(
+        args.model,
+        tokens=args.tokens,
+        rounds=args.rounds,
+        threads=args.threads,
+        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
+    )
+    print(result.report())
+    return 0

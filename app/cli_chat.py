@@ -1,0 +1,118 @@
+"""``quillpad chat``: one conversation with a local model from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from app.core.engine import (
+    AnswerText,
+    ChatMessage,
+    ChatRequest,
+    Done,
+    Engine,
+    EngineError,
+    EngineEvent,
+    LoadOptions,
+    Notice,
+    ThinkingText,
+)
+from app.core.engine.events import event_to_dict
+
+DIM, RESET = "\033[2m", "\033[0m"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``chat`` on the main parser."""
+    chat = sub.add_parser(
+        "chat",
+        help="chat with a GGUF model in the terminal",
+        description="Each PROMPT is the next user turn of one conversation with one loaded model.",
+    )
+    chat.add_argument("prompts", nargs="+", metavar="PROMPT")
+    chat.add_argument("--model", required=True, help="path to a .gguf file")
+    think = chat.add_mutually_exclusive_group()
+    think.add_argument("--think", dest="thinking", action="store_true", default=None, help="let the model think first")
+    think.add_argument("--no-think", dest="thinking", action="store_false", help="answer without thinking")
+    chat.add_argument("--system", help="system prompt")
+    chat.add_argument("--seed", type=int, help="seed for reproducible replies (default: random)")
+    chat.add_argument("--max-tokens", type=int, help="longest answer, in tokens")
+    chat.add_argument("--ctx", type=int, help="context length in tokens")
+    chat.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    chat.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
+    chat.add_argument("--json", action="store_true", help="print one JSON object per event line")
+    chat.set_defaults(handler=run_chat)
+
+
+class _PlainPrinter:
+    """Answer to stdout, thinking dimmed to stderr, one blank line between turns."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self.dim = err.isatty()
+        self._thinking_open = False
+
+    def __call__(self, turn: int, event: EngineEvent) -> None:
+        if isinstance(event, ThinkingText):
+            self.err.write((DIM + event.text + RESET) if self.dim else event.text)
+            self.err.flush()
+            self._thinking_open = True
+        elif isinstance(event, AnswerText):
+            if self._thinking_open:
+                self.err.write("\n")
+                self._thinking_open = False
+            self.out.write(event.text)
+            self.out.flush()
+        elif isinstance(event, Notice):
+            self.err.write(f"quillpad: {event.message}\n")
+        elif isinstance(event, Done):
+            if self._thinking_open:
+                self.err.write("\n")
+                self._thinking_open = False
+            self.out.write("\n" if event.reason != "cancelled" else "\n[stopped]\n")
+            self.out.flush()
+
+
+def _json_printer(out: TextIO) -> object:
+    def emit(turn: int, event: EngineEvent) -> None:
+        out.write(json.dumps({**event_to_dict(event), "turn": turn}) + "\n")
+        out.flush()
+
+    return emit
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Load the model, then answer each prompt in turn as one conversation."""
+    options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
+    emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
+    messages: tuple[ChatMessage, ...] = ()
+    if args.system:
+        messages = (ChatMessage("system", args.system),)
+    with Engine() as engine:
+        loaded = engine.load(args.model, options)
+        for warning in loaded.warnings:
+            if args.json:
+                emit(0, Notice(warning))  # type: ignore[operator]
+            else:
+                print(f"quillpad: {warning}", file=sys.stderr)
+        for turn, prompt in enumerate(args.prompts, start=1):
+            messages += (ChatMessage("user", prompt),)
+            request = ChatRequest(messages, thinking=args.thinking, max_tokens=args.max_tokens, seed=args.seed)
+            answer = ""
+            try:
+                for event in engine.chat(request):
+                    emit(turn, event)  # type: ignore[operator]
+                    if isinstance(event, Done):
+                        answer = event.answer
+                    elif isinstance(event, EngineError):
+                        if not args.json:
+                            print(f"quillpad: {event.message}", file=sys.stderr)
+                        return 2
+            except KeyboardInterrupt:
+                engine.stop()
+                print("\nquillpad: stopped.", file=sys.stderr)
+                return 130
+            messages += (ChatMessage("assistant", answer),)
+    return 0
