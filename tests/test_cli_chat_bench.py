@@ -67,3 +67,4 @@ def test_bench_engine_prints_its_figures(qwen3_gguf: Path) -> None:
     turn_rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in turn_rows] == ["1", "2", "3", "4", "5"]
     assert all(row[-1] == "yes" for row in turn_rows)
+    assert "stop latency" in out and "during generation:" in out

@@ -9,6 +9,7 @@ five-turn conversation shows how much of each prompt is evaluated again.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,14 @@ class TurnFigures:
         return self.turn == 1 or self.evaluated <= self.growth + self.prefill
 
 
+@dataclass(frozen=True)
+class StopFigures:
+    """How long a stop took to end the reply, seen from the parent."""
+
+    phase: str  # "prompt processing" or "generation"
+    latency: float  # seconds from stop() to the Done event
+
+
 @dataclass
 class EngineBenchResult:
     """Everything the bench measured."""
@@ -76,6 +85,7 @@ class EngineBenchResult:
     bare: list[RunFigures] = field(default_factory=list)
     engine: list[RunFigures] = field(default_factory=list)
     turns: list[TurnFigures] = field(default_factory=list)
+    stops: list[StopFigures] = field(default_factory=list)
 
     @staticmethod
     def _median(runs: list[RunFigures], attr: str) -> float:
@@ -120,6 +130,9 @@ class EngineBenchResult:
                 f"{t.turn:>4}{t.prompt_tokens:>8}{t.evaluated:>11}{t.reused:>8}{t.growth:>16}{t.prefill:>9}  "
                 f"{'yes' if t.only_new_part_evaluated else 'NO'}"
             )
+        if self.stops:
+            lines += ["", "stop latency (stop() to the end of the reply, target < 250 ms):"]
+            lines += [f"  during {s.phase}: {s.latency * 1000:.1f} ms" for s in self.stops]
         return "\n".join(lines)
 
 
@@ -181,6 +194,35 @@ def _engine_run(engine: Engine, request: ChatRequest) -> RunFigures:
         ttft=(first or started) - started,
         wall=wall,
     )
+
+
+def _stop_latency(engine: Engine, request: ChatRequest, after: float | None) -> StopFigures:
+    """Stop a reply ``after`` seconds (or at its first text when None)."""
+    stopped_at: list[float] = []
+
+    def stop_now() -> None:
+        stopped_at.append(time.perf_counter())
+        engine.stop()
+
+    timer = threading.Timer(after, stop_now) if after is not None else None
+    if timer:
+        timer.start()
+    stats: Stats | None = None
+    try:
+        for event in engine.chat(request):
+            if timer is None and not stopped_at and isinstance(event, AnswerText | ThinkingText):
+                stop_now()
+            if isinstance(event, Stats):
+                stats = event
+            if isinstance(event, Done | EngineError):
+                ended = time.perf_counter()
+    finally:
+        if timer:
+            timer.cancel()
+    if not stopped_at:
+        raise QuillpadError("The reply ended before the stop was sent; use a longer prompt.")
+    in_prompt = stats is not None and stats.prompt_tokens_evaluated + stats.prompt_tokens_reused < stats.prompt_tokens
+    return StopFigures("prompt processing" if in_prompt else "generation", ended - stopped_at[0])
 
 
 def run_engine_bench(
@@ -266,4 +308,20 @@ def run_engine_bench(
             )
             previous_prompt = stats.prompt_tokens
             messages += (ChatMessage("assistant", answer),)
+
+        progress("stop latency")
+
+        # A prompt filling most of the context, stopped while it is evaluated
+        # (on a fast model it may already be generating: the phase says so).
+        def filler(n_words: int) -> ChatRequest:
+            text = " ".join(["context"] * n_words)
+            return ChatRequest((ChatMessage("user", text),), thinking=False, max_tokens=16, seed=seed)
+
+        per_word = max(1.0, (engine.render(filler(200)).tokens - engine.render(filler(100)).tokens) / 100)
+        long_request = filler(max(16, int(loaded.context_length * 0.7 / per_word)))
+        result.stops.append(_stop_latency(engine, long_request, after=0.2))
+        endless = ChatRequest(
+            (ChatMessage("user", "Count to one thousand."),), thinking=False, seed=seed, ignore_eos=True
+        )
+        result.stops.append(_stop_latency(engine, endless, after=None))
     return result

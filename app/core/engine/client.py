@@ -243,7 +243,7 @@ class Engine:
         """Load a model (replacing any loaded one). Raises ``QuillpadError``."""
         options = options or LoadOptions()
         info = inspect_model(path, check_loadable=False)
-        profile = profile_for(info.architecture, info.name, info.basename)
+        profile = profile_for(info.architecture, info.name, info.basename, user_dir=app_paths().config_dir / "profiles")
         load, threads, warnings = resolve_load_options(info, profile, options)
         if not self._lock.acquire(blocking=False):
             raise EngineBusyError("The engine is busy; stop the current reply before loading a model.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from app.core.engine.options import SamplingOverrides
@@ -15,6 +17,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 GENERIC = "Generic"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,21 +90,58 @@ def _profile_from_toml(data: dict[str, Any]) -> FamilyProfile:
     )
 
 
-def load_profiles() -> list[FamilyProfile]:
-    """All bundled profiles, the generic one last."""
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _user_profiles(folder: Path) -> list[dict[str, Any]]:
+    """User profile files; a broken one is skipped with a log entry, not fatal."""
+    found = []
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data.get("name"), str):
+                raise ValueError("it has no name")
+            found.append(data)
+        except (OSError, ValueError) as err:
+            log.warning("ignoring profile %s: %s", path, err)
+    return found
+
+
+def load_profiles(user_dir: Path | None = None) -> list[FamilyProfile]:
+    """Bundled profiles, with the user's files in ``user_dir`` laid over them.
+
+    A user file whose ``name`` matches a bundled profile overrides just the
+    values it sets (say, ``[sampling.thinking] temperature``); a new name adds
+    a family. The generic profile comes last.
+    """
     folder = resources.files("models") / "profiles"
-    profiles = [
-        _profile_from_toml(tomllib.loads(entry.read_text(encoding="utf-8")))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    ]
+    raw = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            raw[data["name"]] = data
+    for data in _user_profiles(user_dir) if user_dir else []:
+        raw[data["name"]] = _merge(raw.get(data["name"], {}), data)
+    profiles = []
+    for name, data in raw.items():
+        try:
+            profiles.append(_profile_from_toml(data))
+        except (KeyError, TypeError, ValueError) as err:
+            log.warning("ignoring profile %s: missing or bad value %s", name, err)
     profiles.sort(key=lambda p: (p.name == GENERIC, p.name))
     return profiles
 
 
-def profile_for(architecture: str, *names: str | None) -> FamilyProfile:
+def profile_for(architecture: str, *names: str | None, user_dir: Path | None = None) -> FamilyProfile:
     """The first profile matching the model, else the generic one."""
-    profiles = load_profiles()
+    profiles = load_profiles(user_dir)
     for profile in profiles:
         if profile.name != GENERIC and profile.matches(architecture, names):
             return profile

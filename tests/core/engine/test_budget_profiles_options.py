@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
 import pytest
 
 from app.core.engine.budget import ContextOverflowError, fit_to_context
@@ -105,3 +108,18 @@ def test_bad_load_options(options: LoadOptions, words_: str) -> None:
 def test_bad_requests(request_: ChatRequest, words_: str) -> None:
     with pytest.raises(InvalidOptionError, match=words_):
         request_.validate()
+
+
+def test_user_profile_overrides_only_what_it_sets(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text('name = "Qwen3"\n[sampling.thinking]\ntemperature = 0.3\n')
+    (tmp_path / "new.toml").write_text(
+        (resources.files("models") / "profiles" / "generic.toml")
+        .read_text()
+        .replace('name = "Generic"', 'name = "Phi"')
+        .replace("match_architectures = []", 'match_architectures = ["phi3"]')
+    )
+    (tmp_path / "broken.toml").write_text("this is [not toml")
+    qwen = profile_for("qwen3", user_dir=tmp_path)
+    assert qwen.thinking.temperature == 0.3 and qwen.thinking.top_k == 20  # the rest is bundled
+    assert profile_for("phi3", user_dir=tmp_path).name == "Phi"
+    assert profile_for("qwen3").thinking.temperature == 0.6  # bundled data untouched
