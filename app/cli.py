@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app.core.errors import QuillpadError
 from app.core.gguf_info import ModelInfo, human_count, human_size, inspect_model
@@ -84,6 +85,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(model=args.model)
 
 
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    """Save a picture of the whole window after the requested steps."""
+    return _scripted(args, Path(args.out))
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    """The same steps without a picture; exit 0 only if every step worked."""
+    return _scripted(args, None)
+
+
+def _scripted(args: argparse.Namespace, out: Path | None) -> int:
+    from app.ui.scripted_session import run_scripted_session
+
+    steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
+    for step in steps:
+        print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
+    return EXIT_OK if steps and all(step.ok for step in steps) else EXIT_ERROR
+
+
 def _version_text() -> str:
     from app.core.versions import version_info
 
@@ -122,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("--timeout", type=float, default=5.0, help="seconds allowed for reading (default 5)")
     inspect.set_defaults(handler=cmd_inspect)
+
+    for name, handler, help_text in (
+        ("screenshot", cmd_screenshot, "save a PNG of the main window after optional steps"),
+        ("selftest", cmd_selftest, "open the window, optionally load a model and stream a reply; exit 0 if all worked"),
+    ):
+        scripted = sub.add_parser(name, help=help_text)
+        if name == "screenshot":
+            scripted.add_argument("--out", required=True, help="PNG file to write")
+        scripted.add_argument("--model", dest="model_file", help="GGUF model to load")
+        scripted.add_argument("--open", help="file to open in the editor")
+        scripted.add_argument("--prompt", help="message to send (needs --model)")
+        scripted.set_defaults(handler=handler)
 
     from app import cli_bench, cli_chat
 

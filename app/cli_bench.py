@@ -16,6 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     engine.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     engine.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     engine.set_defaults(handler=run_engine)
+    ui = targets.add_parser("ui", help="GUI responsiveness while a reply streams into the chat")
+    ui.add_argument("--model", required=True, help="path to a .gguf file (a small, fast one)")
+    ui.add_argument("--tokens", type=int, default=2000, help="tokens per reply (default 2000)")
+    ui.add_argument("--replies", type=int, default=20, help="replies in the conversation (default 20)")
+    ui.set_defaults(handler=run_ui)
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -33,4 +38,17 @@ def run_engine(args: argparse.Namespace) -> int:
         progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
     )
     print(result.report())
+    return 0
+
+
+def run_ui(args: argparse.Namespace) -> int:
+    """Run the GUI bench offscreen and print its table."""
+    from app.core.engine.options import InvalidOptionError
+    from app.ui.application import application
+    from app.ui.bench_ui import run_ui_bench
+
+    if args.tokens < 1 or args.replies < 1:
+        raise InvalidOptionError("Use --tokens and --replies of at least 1.")
+    application(headless=True)
+    print(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies).report())
     return 0

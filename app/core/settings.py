@@ -29,15 +29,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
 
+class SamplingSettings(_Section):
+    """Overrides of the model family's sampling preset; None keeps the preset."""
+
+    temperature: float | None = Field(default=None, ge=0.0, le=5.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+
+
 class EngineSettings(_Section):
     """How the local model runs."""
 
-    context_length: int = Field(default=8192, gt=0, le=1_048_576)
+    context_length: int | None = Field(default=None, gt=0, le=1_048_576, description="None: the profile's default")
     threads: int | None = Field(default=None, gt=0, description="None: one per physical core")
     gpu_layers: int = Field(default=0, ge=-1, description="-1: all layers, 0: CPU only")
     flash_attention: bool = False
     seed: int = Field(default=-1, ge=-1, description="-1: a new random seed per reply")
     thinking: bool = True
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
 
 
 class UISettings(_Section):
@@ -45,6 +56,7 @@ class UISettings(_Section):
 
     theme: Literal["system", "light", "dark"] = "system"
     editor_font_size: int = Field(default=11, ge=6, le=72)
+    editor_font_family: str = ""  # empty: the system's fixed-width font
 
 
 class Settings(_Section):

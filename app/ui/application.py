@@ -1,20 +1,55 @@
-"""Creates the QApplication and shows the main window."""
+"""Creates the QApplication and the main window."""
 
 from __future__ import annotations
 
+import os
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.ui.main_window import MainWindow
+from app.core.paths import app_paths
+from app.core.settings import load_settings
+
+
+def prepare_qt_environment(headless: bool = False) -> None:
+    """Environment Qt needs before the QApplication exists.
+
+    Qt WebEngine's sandbox cannot run as root; without a display (CI, the
+    screenshot command) Qt draws offscreen.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform != "linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # No GPU in a VM or CI: let Chromium fall back to software quietly.
+    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --disable-logging")
+
+
+def application(headless: bool = False) -> QApplication:
+    """The one QApplication (created on first call)."""
+    prepare_qt_environment(headless)
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Quillpad")
+    app.setOrganizationName("Quillpad")
+    return app
 
 
 def run_gui(model: str | None = None) -> int:
     """Run the desktop app until its window closes; returns the exit code."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Quillpad")
-    window = MainWindow()
+    app = application()
+    from app.ui.main_window import MainWindow  # after the environment is set
+
+    paths = app_paths()
+    window = MainWindow(paths, load_settings(paths))
     window.show()
+    QTimer.singleShot(0, window.tabs.recover_drafts)
     if model:
-        window.inspect_model(model)
-    return app.exec()
+        window.models.auto_load = True
+        window.models.inspect(model)
+    code = app.exec()
+    window.shutdown()
+    return int(code)

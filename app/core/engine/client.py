@@ -164,6 +164,16 @@ class Engine:
         self._state = EngineState.STOPPED
         self._loaded = None
 
+    def kill(self) -> None:
+        """End the worker at once, from any thread (app shutdown, a stuck load).
+
+        A call blocked waiting on the worker notices through the process
+        sentinel and returns; the engine is then ``CRASHED`` until restarted.
+        """
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+
     def _discard_process(self) -> None:
         if self._process is not None:
             if self._process.is_alive():
@@ -348,10 +358,14 @@ class Engine:
                     answer.append(event.text)
                 elif isinstance(event, ThinkingText):
                     thinking.append(event.text)
-                yield event
-                if isinstance(event, Done | EngineError):
+                elif isinstance(event, Done | EngineError):
+                    # Ready before the last event is handed out: a consumer
+                    # that stops iterating at it must not look like one that
+                    # walked away mid-reply.
                     self._state = EngineState.READY
+                    yield event
                     return
+                yield event
         finally:
             if self._state == EngineState.BUSY:
                 # The consumer walked away mid-reply: stop the worker and drain

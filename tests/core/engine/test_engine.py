@@ -281,3 +281,15 @@ def test_abandoned_stream_leaves_engine_ready(engine: Engine) -> None:
 def test_chat_without_model_is_refused() -> None:
     with Engine() as eng, pytest.raises(QuillpadError, match="No model is loaded"):
         collect(eng.chat(ask("hi")))
+
+
+def test_consumer_that_stops_at_done_leaves_engine_ready(engine: Engine) -> None:
+    stream = engine.chat(ask("hi", max_tokens=3))
+    for event in stream:
+        if isinstance(event, Done):
+            break
+    stream.close()  # what garbage collection would do
+    assert engine.state == EngineState.READY
+    started = time.monotonic()
+    assert isinstance(collect(engine.chat(ask("again", max_tokens=2)))[-1], Done)
+    assert time.monotonic() - started < 20  # a hang guard: no 30 s drain of a finished reply

@@ -1,0 +1,169 @@
+"""Rendering a reply while it streams in, without re-rendering what is already shown."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markdown_it.token import Token
+
+from app.core.chat_render.latex import display_math_search
+from app.core.chat_render.markdown import CodeBlock, new_env, parser, render_tokens
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What changed after a piece of a reply arrived.
+
+    ``new_blocks_html`` is appended to the page and never touched again;
+    ``tail_html`` replaces the previous tail (the block still being written);
+    ``new_code_blocks`` belong to the new blocks (the tail's code has no actions yet).
+    """
+
+    new_blocks_html: list[str]
+    tail_html: str
+    new_code_blocks: list[CodeBlock]
+
+
+# Blocks that no further line can join: headings and rules are one line, math blocks exist only once closed.
+_COMPLETE_WITH_ITS_LINES = frozenset({"heading_open", "hr", "math_block", "amsmath"})
+# Blocks that nothing after a blank line can join (unlike lists, quotes and indented code).
+_ENDED_BY_BLANK_LINE = frozenset({"paragraph_open", "table_open", "fence"})
+
+
+def _block_starts(tokens: Sequence[Token]) -> list[tuple[int, int]]:
+    """(token index, source line) of each top-level block."""
+    return [
+        (index, token.map[0])
+        for index, token in enumerate(tokens)
+        if token.level == 0 and token.nesting != -1 and token.map is not None
+    ]
+
+
+def _first_unsettled_math_line(lines: Sequence[str], before: int) -> int | None:
+    """The first line before ``before`` that opens display math whose end may still come.
+
+    Such a block is only a paragraph while its closing line is missing; when
+    the closing arrives (before any blank line), everything from the opening
+    line on becomes one math block, so none of it may be settled yet.
+    """
+    for number in range(before):
+        closes = display_math_search(lines[number])
+        if closes is None:
+            continue
+        for following in lines[number + 1 :]:
+            if not following.strip() or closes(following):
+                break
+        else:
+            return number
+    return None
+
+
+class StreamingMarkdown:
+    """Renders a reply that arrives in pieces: finished top-level blocks are rendered once and handed out
+    as new_blocks_html (to be appended to the page, never re-rendered); only the unfinished last block is
+    re-rendered each time (tail_html replaces the previous tail). Cost per feed must not grow with the
+    length of the reply so far.
+
+    Only the text from the start of the first unfinished block is kept. A
+    piece without a line break only re-renders that text (the tail). After a
+    line break, the complete lines are parsed to see which blocks are
+    finished: all top-level blocks but the last, since only the last can
+    still grow, and the last one too when it is of a kind no further line
+    can join (a heading, a closed math block; a paragraph, table or closed
+    fence once a blank line follows); except when display math is open
+    above (see ``_first_unsettled_math_line``). Markdown parsed from the start of a
+    top-level block reads exactly as it does inside the whole reply (link
+    reference definitions, the one exception, are off), so the blocks handed
+    out are those ``render_markdown`` makes of the whole reply. The work per
+    piece is proportional to the unfinished text: usually one paragraph, but
+    all of a list or code block that is still being written.
+    """
+
+    def __init__(self, code_block_offset: int = 0) -> None:
+        self._pending = ""
+        self._held_cr = False
+        self._next_code_index = code_block_offset
+        self._finished = False
+
+    def _normalise(self, text: str) -> str:
+        # A "\r\n" split across pieces must stay one line break.
+        if self._held_cr:
+            text = "\r" + text
+            self._held_cr = False
+        if text.endswith("\r"):
+            text = text[:-1]
+            self._held_cr = True
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def feed(self, text: str) -> StreamUpdate:
+        """Add the next piece of the reply; returns the newly finished blocks and the new tail."""
+        if self._finished:
+            raise RuntimeError("StreamingMarkdown.feed() called after finish()")
+        text = self._normalise(text)
+        self._pending += text
+        blocks: list[str] = []
+        code: list[CodeBlock] = []
+        if "\n" in text:
+            blocks, code = self._settle()
+        return StreamUpdate(blocks, self._tail_html(), code)
+
+    def finish(self) -> StreamUpdate:
+        """The reply is complete: everything left becomes finished blocks and the tail becomes empty."""
+        if self._finished:
+            return StreamUpdate([], "", [])
+        self._finished = True
+        if self._held_cr:
+            self._pending += "\n"
+            self._held_cr = False
+        env = new_env(self._next_code_index)
+        tokens = parser().parse(self._pending, env)
+        blocks, code = self._render_blocks(tokens, _block_starts(tokens), len(tokens))
+        self._pending = ""
+        return StreamUpdate(blocks, "", code)
+
+    def _render_blocks(
+        self, tokens: Sequence[Token], starts: Sequence[tuple[int, int]], end: int
+    ) -> tuple[list[str], list[CodeBlock]]:
+        env = new_env(self._next_code_index)
+        bounds = [index for index, _ in starts if index < end] + [end]
+        blocks: list[str] = []
+        code: list[CodeBlock] = []
+        for first, after in itertools.pairwise(bounds):
+            rendered = render_tokens(tokens[first:after], env)
+            blocks.append(rendered.html)
+            code.extend(rendered.code_blocks)
+        self._next_code_index += len(code)
+        return blocks, code
+
+    def _settle(self) -> tuple[list[str], list[CodeBlock]]:
+        complete = self._pending[: self._pending.rfind("\n") + 1]
+        tokens = parser().parse(complete, new_env(self._next_code_index))
+        starts = _block_starts(tokens)
+        if not starts:
+            return [], []
+        lines = complete.split("\n")[:-1]  # complete ends with a line break: no line after it yet
+        cut_index, cut_line = starts[-1]
+        last = tokens[cut_index]
+        if last.type in _COMPLETE_WITH_ITS_LINES or (
+            last.type in _ENDED_BY_BLANK_LINE
+            and last.map is not None
+            and last.map[1] < len(lines)
+            and not "".join(lines[last.map[1] :]).strip()
+        ):
+            cut_index, cut_line = len(tokens), len(lines)
+        held = _first_unsettled_math_line(lines, cut_line)
+        if held is not None:
+            cut_index, cut_line = next(((i, line) for i, line in reversed(starts) if line <= held), starts[0])
+        if cut_index == starts[0][0]:
+            return [], []
+        blocks, code = self._render_blocks(tokens, starts, cut_index)
+        self._pending = self._pending[sum(len(line) + 1 for line in lines[:cut_line]) :]
+        return blocks, code
+
+    def _tail_html(self) -> str:
+        if not self._pending:
+            return ""
+        env = new_env(self._next_code_index, pending=True)
+        return render_tokens(parser().parse(self._pending, env), env).html

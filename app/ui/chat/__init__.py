@@ -1,0 +1,1 @@
+"""The chat panel: conversation view, input, history."""

@@ -1,0 +1,411 @@
+"""The chat panel: conversation view, input, context chips, history, and the
+flow of one reply from the input box through the engine into the view and the
+conversation store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.chat_render import CodeBlock
+from app.core.conversations import ConversationStore, StoredMessage
+from app.core.engine import (
+    AnswerText,
+    ChatMessage,
+    ChatRequest,
+    Done,
+    EngineError,
+    EngineEvent,
+    Notice,
+    SamplingOverrides,
+    Stats,
+    ThinkingText,
+)
+from app.core.errors import QuillpadError
+from app.core.settings import Settings
+from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
+from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
+from app.ui.chat.history_page import HistoryPage
+from app.ui.engine_bridge import EngineBridge
+
+PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
+TITLE_LENGTH = 60
+_notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
+
+
+@dataclass
+class _Reply:
+    """The reply being streamed."""
+
+    request_id: int
+    message_id: int
+    answer: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    stats: Stats | None = None
+    notices: list[str] = field(default_factory=list)
+    last_saved: float = 0.0
+
+
+def _reply_note(message: StoredMessage) -> str:
+    if message.complete:
+        return ""
+    reason = (message.stats or {}).get("stopped")
+    return "Stopped." if reason else "Incomplete: the app closed while this reply was being written."
+
+
+class ChatPanel(QWidget):
+    """Everything right of the editor. Talks to the engine only via the bridge."""
+
+    statsChanged = Signal(object)  # Stats
+    notice = Signal(str)
+    engineCrashed = Signal(str)
+    codeAction = Signal(str, object)  # "insert" | "newfile", CodeBlock
+    busyChanged = Signal(bool)
+
+    def __init__(
+        self,
+        bridge: EngineBridge,
+        store: ConversationStore,
+        settings: Callable[[], Settings],
+        parent: QWidget | None = None,
+        dark: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.store = store
+        self.settings = settings
+        self.model_ready = False
+        self.conversation_id: int | None = None
+        self._reply: _Reply | None = None
+        self._editing_last = False
+        # Extra ChatRequest fields for every reply (benchmarks: fixed length).
+        self.request_overrides: dict[str, object] = {}
+        # Seconds spent handling reply batches on the GUI thread (benchmarks).
+        self.render_seconds = 0.0
+
+        self.view = ChatView(self, dark=dark)
+        self.view.codeAction.connect(self._on_code_action)
+        self.chips = ContextChips(self)
+        self.input = ChatInput(self)
+        self.input.sendRequested.connect(self.send)
+        self.input.stopRequested.connect(self.stop)
+        self.input.editLastRequested.connect(self.edit_last)
+        self.thinking = QCheckBox("Think", self)
+        self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
+        self.thinking.setChecked(settings().engine.thinking)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.clicked.connect(self.stop)
+        self.regenerate_button = QPushButton("Regenerate", self)
+        self.regenerate_button.clicked.connect(self.regenerate)
+        self.new_button = QPushButton("New chat", self)
+        self.new_button.clicked.connect(self.new_chat)
+        self.history_button = QPushButton("History", self)
+        self.history_button.clicked.connect(self.show_history)
+
+        top = QHBoxLayout()
+        top.addWidget(self.new_button)
+        top.addWidget(self.history_button)
+        top.addStretch(1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.thinking)
+        buttons.addStretch(1)
+        buttons.addWidget(self.regenerate_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.send_button)
+
+        chat_page = QWidget(self)
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.addLayout(top)
+        chat_layout.addWidget(self.view, 1)
+        chat_layout.addWidget(self.chips)
+        chat_layout.addWidget(self.input)
+        chat_layout.addLayout(buttons)
+
+        self.history = HistoryPage(store, self)
+        self.history.openRequested.connect(self.open_conversation)
+        self.history.closeRequested.connect(lambda: self.pages.setCurrentIndex(0))
+        self.history.notice.connect(self.notice)
+        self.history.deleted.connect(self._on_deleted)
+
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(chat_page)
+        self.pages.addWidget(self.history)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.pages)
+
+        bridge.replyEvents.connect(self._on_events)
+        bridge.replyEnded.connect(self._on_ended)
+        self._update_buttons()
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._reply is not None
+
+    def set_model_ready(self, ready: bool) -> None:
+        self.model_ready = ready
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.send_button.setEnabled(not self.busy)
+        self.stop_button.setEnabled(self.busy)
+        self.regenerate_button.setEnabled(not self.busy and self.model_ready and self.conversation_id is not None)
+
+    def _messages(self) -> list[StoredMessage]:
+        if self.conversation_id is None:
+            return []
+        return self.store.messages(self.conversation_id)
+
+    # -- conversations -----------------------------------------------------
+
+    def new_chat(self) -> None:
+        """Start an empty conversation (the old one stays in the history)."""
+        if self.busy:
+            self.stop()
+        self.conversation_id = None
+        self.view.clear()
+        self._update_buttons()
+
+    def show_history(self) -> None:
+        self.history.refresh()
+        self.pages.setCurrentIndex(1)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Show a stored conversation and continue it."""
+        if self.busy:
+            self.stop()
+        try:
+            messages = self.store.messages(conversation_id)
+        except QuillpadError as err:
+            self.notice.emit(str(err))
+            return
+        self.conversation_id = conversation_id
+        self.view.clear()
+        for message in messages:
+            if message.role == "user":
+                self.view.add_user_message(message.id, message.content)
+            elif message.role == "assistant":
+                self.view.add_assistant_message(message.id, message.content, message.thinking, _reply_note(message))
+        self.pages.setCurrentIndex(0)
+        self._update_buttons()
+
+    def _on_deleted(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            self.conversation_id = None
+            self.view.clear()
+            self._update_buttons()
+
+    # -- sending -------------------------------------------------------------
+
+    def attach(self, item: ContextItem) -> None:
+        """Add context (a file or a selection) to the next message."""
+        self.chips.add(item)
+
+    def ask(self, text: str, item: ContextItem | None = None) -> None:
+        """Put ``text`` (and context) in the box and send it."""
+        if item is not None:
+            self.attach(item)
+        self.input.setPlainText(text)
+        self.send()
+
+    def _compose(self, text: str) -> str:
+        items = self.chips.items()
+        if not items:
+            return text
+        return text + ATTACHMENT_MARKER + "\n\n".join(item.as_markdown() for item in items)
+
+    def send(self) -> None:
+        """Send the input box's text as the next user message."""
+        text = self.input.toPlainText().strip()
+        if not text or self.busy:
+            return
+        if not self.model_ready:
+            self._show_notice("No model is loaded yet: open a GGUF model first (your message is kept in the box).")
+            return
+        try:
+            if self._editing_last:
+                self._drop_last_exchange()
+            if self.conversation_id is None:
+                self.conversation_id = self.store.create(text[:TITLE_LENGTH].replace("\n", " "))
+            content = self._compose(text)
+            user_id = self.store.add_message(self.conversation_id, "user", content)
+        except QuillpadError as err:
+            self._show_notice(str(err))
+            return
+        self._editing_last = False
+        self.input.clear()
+        self.chips.clear()
+        self.view.add_user_message(user_id, content)
+        self._start_reply()
+
+    def _start_reply(self) -> None:
+        assert self.conversation_id is not None
+        history = tuple(
+            ChatMessage(m.role, m.content)  # type: ignore[arg-type]
+            for m in self._messages()
+            if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
+        )
+        settings = self.settings()
+        sampling = settings.engine.sampling
+        fields: dict[str, object] = {
+            "thinking": self.thinking.isChecked(),
+            "seed": settings.engine.seed,
+            "sampling": SamplingOverrides(
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k,
+                min_p=sampling.min_p,
+                presence_penalty=sampling.presence_penalty,
+            ),
+        }
+        fields.update(self.request_overrides)
+        request = ChatRequest(history, **fields)  # type: ignore[arg-type]
+        message_id = self.store.add_message(self.conversation_id, "assistant", "", complete=False)
+        self.view.start_reply(message_id)
+        self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id)
+        self._update_buttons()
+        self.busyChanged.emit(True)
+
+    def stop(self) -> None:
+        if self.busy:
+            self.bridge.stop()
+
+    def regenerate(self) -> None:
+        """Answer the last user message again (a new seed unless one is fixed)."""
+        if self.busy or not self.model_ready:
+            return
+        messages = self._messages()
+        if not messages:
+            return
+        if messages[-1].role == "assistant":
+            self._delete_message(messages[-1])
+        if self._messages() and self._messages()[-1].role == "user":
+            self._start_reply()
+
+    def edit_last(self) -> None:
+        """Put the last user message back in the box; sending replaces it."""
+        if self.busy:
+            return
+        users = [m for m in self._messages() if m.role == "user"]
+        if users:
+            self.input.setPlainText(users[-1].content.partition(ATTACHMENT_MARKER)[0])
+            self._editing_last = True
+
+    def _drop_last_exchange(self) -> None:
+        messages = self._messages()
+        while messages and messages[-1].role == "assistant":
+            self._delete_message(messages.pop())
+        if messages and messages[-1].role == "user":
+            self._delete_message(messages[-1])
+
+    def _delete_message(self, message: StoredMessage) -> None:
+        self.store.delete_message(message.id)
+        self.view.remove_message(message.id)
+
+    # -- streaming -------------------------------------------------------------
+
+    def _on_events(self, request_id: int, events: list[EngineEvent]) -> None:
+        started = time.perf_counter()
+        try:
+            self._handle_events(request_id, events)
+        finally:
+            self.render_seconds += time.perf_counter() - started
+
+    def _handle_events(self, request_id: int, events: list[EngineEvent]) -> None:
+        reply = self._reply
+        if reply is None or reply.request_id != request_id:
+            return
+        thinking: list[str] = []
+        answer: list[str] = []
+        for event in events:
+            if isinstance(event, ThinkingText):
+                thinking.append(event.text)
+            elif isinstance(event, AnswerText):
+                answer.append(event.text)
+            elif isinstance(event, Notice):
+                reply.notices.append(event.message)
+            elif isinstance(event, Stats):
+                reply.stats = event
+        # One view update per batch and channel, not per token.
+        if thinking:
+            reply.thinking.extend(thinking)
+            self.view.append_thinking(reply.message_id, "".join(thinking))
+        if answer:
+            reply.answer.extend(answer)
+            self.view.append_answer(reply.message_id, "".join(answer))
+        now = time.monotonic()
+        if now - reply.last_saved >= PERSIST_SECONDS:
+            reply.last_saved = now
+            self._persist(reply, complete=False)
+
+    def _persist(self, reply: _Reply, complete: bool, extra: dict[str, float | int] | None = None) -> None:
+        stats: dict[str, float | int] = dict(reply.stats.to_dict()) if reply.stats else {}
+        stats.update(extra or {})
+        try:
+            self.store.update_message(
+                reply.message_id, "".join(reply.answer), "".join(reply.thinking), complete=complete, stats=stats or None
+            )
+        except QuillpadError as err:
+            self.notice.emit(str(err))
+
+    def _on_ended(self, request_id: int, final: Done | EngineError) -> None:
+        reply = self._reply
+        if reply is None or reply.request_id != request_id:
+            return
+        self._reply = None
+        notes = list(reply.notices)
+        if isinstance(final, Done):
+            reply.answer, reply.thinking = [final.answer], [final.thinking]
+            if final.reason == "cancelled":
+                notes.append("Stopped.")
+            elif final.reason == "length":
+                notes.append("Stopped at the length limit.")
+            state = "stopped" if final.reason == "cancelled" else ""
+            self._persist(
+                reply, complete=final.reason != "cancelled", extra={"stopped": int(final.reason == "cancelled")}
+            )
+        else:
+            notes.append(final.message)
+            state = "error"
+            self._persist(reply, complete=False)
+            if final.crashed:
+                self.engineCrashed.emit(final.message)
+        self.view.finish_reply(reply.message_id, " ".join(notes), state)
+        if reply.stats is not None:
+            self.statsChanged.emit(reply.stats)
+        self._update_buttons()
+        self.busyChanged.emit(False)
+
+    def _show_notice(self, text: str) -> None:
+        self.view.add_notice(next(_notice_ids), text)
+        self.notice.emit(text)
+
+    def _on_code_action(self, action: str, block: CodeBlock) -> None:
+        if action == "copy":
+            QGuiApplication.clipboard().setText(block.code)
+            self.notice.emit("Code copied to the clipboard.")
+        else:
+            self.codeAction.emit(action, block)
+
+    def shutdown(self) -> None:
+        """Save a streaming reply as it stands (the app is closing)."""
+        if self._reply is not None:
+            self._persist(self._reply, complete=False)

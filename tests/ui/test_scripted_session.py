@@ -1,0 +1,38 @@
+"""``quillpad screenshot`` and ``quillpad selftest`` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+
+
+def test_screenshot_shows_a_streamed_reply(tmp_path: Path, qwen3_gguf: Path) -> None:
+    source = tmp_path / "prime.py"
+    source.write_text("def is_prime(n: int) -> bool:\n    return n > 1 and all(n % d for d in range(2, n))\n")
+    out = tmp_path / "shot.png"
+    result = run_cli(
+        "screenshot", "--out", str(out), "--model", str(qwen3_gguf), "--open", str(source), "--prompt", "hello"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED" not in result.stdout
+    image = QImage(str(out))
+    assert image.width() >= 1000 and image.height() >= 600
+
+
+def test_selftest_fails_cleanly_on_a_bad_model(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model")
+    result = run_cli("selftest", "--model", str(bad))
+    assert result.returncode == 1
+    assert "FAILED load model" in result.stdout and "Traceback" not in result.stderr
