@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.chat.statsChanged.connect(self._on_stats)
         self.chat.engineCrashed.connect(lambda message: self.banner.show_problem(message, crashed=True))
         self.chat.codeAction.connect(self._on_code_action)
+        self.chat.attachFileRequested.connect(self.attach_current_file)
         self.bridge.stateChanged.connect(lambda state: self.state_label.setText(f"engine: {state}"))
         self.models.modelReady.connect(self._on_model_ready)
         self.models.notice.connect(self._notice)
@@ -288,6 +289,17 @@ class MainWindow(QMainWindow):
             self.chat.input.setPlainText(SELECTION_PROMPTS.get(action, ""))
             self.chat.input.setFocus()
             self.chat.input.moveCursor(self.chat.input.textCursor().MoveOperation.End)
+
+    def attach_current_file(self) -> None:
+        """Send the file open in the editor with the next message."""
+        editor = self.tabs.current_editor()
+        if editor is None:
+            self._notice("Open a file in the editor first, then attach it.")
+            return
+        path = self.tabs.current_path() or ""
+        name = Path(path).name if path else self.tabs.tabText(self.tabs.currentIndex()).rstrip(" •*")
+        language = Path(path).suffix.lstrip(".") if path else ""
+        self.chat.attach(ContextItem("file", name, editor.toPlainText(), language))
 
     def _on_code_action(self, action: str, block: CodeBlock) -> None:
         if action == "insert":

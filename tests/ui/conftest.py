@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core.paths import app_paths
@@ -61,6 +62,9 @@ def make_window(qtbot: QtBot, isolated_home: object) -> Iterator[Callable[[], Ma
         window.shutdown()
         window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):  # a dark theme must not leak into later tests
+        app.setPalette(app.style().standardPalette())
 
 
 def js(qtbot: QtBot, window: MainWindow, script: str, timeout: int = 10_000) -> object:

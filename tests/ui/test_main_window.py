@@ -151,3 +151,31 @@ def test_engine_crash_offers_restart(make_window: MakeWindow, qtbot: QtBot, qwen
     assert window.tabs.current_editor().toPlainText() == "unsaved work"  # type: ignore[union-attr]
     window.banner.restart_button.click()
     qtbot.waitUntil(lambda: window.chat.model_ready, timeout=60_000)
+
+
+def test_attached_file_goes_with_the_message(
+    make_window: MakeWindow, qtbot: QtBot, qwen3_gguf: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "calc.py"
+    source.write_text("def add(a, b):\n    return a + b\n")
+    window = make_window()
+    load_model(qtbot, window, qwen3_gguf)
+    assert window.open_path(str(source))
+    window.chat.attach_button.click()
+    assert [item.label for item in window.chat.chips.items()] == ["calc.py"]
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.ask("What does this do?")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    assert sent.startswith("What does this do?") and "return a + b" in sent
+    assert not window.chat.chips.items()  # chips are for one message
+
+
+def test_layout_and_theme_survive_a_restart(make_window: MakeWindow) -> None:
+    window = make_window()
+    window.chat_dock.hide()
+    window.set_theme("dark")
+    window.close()
+    again = make_window()
+    assert again.settings.ui.theme == "dark" and again.dark
+    assert again.chat_dock.isHidden()

@@ -74,6 +74,7 @@ class ChatPanel(QWidget):
     engineCrashed = Signal(str)
     codeAction = Signal(str, object)  # "insert" | "newfile", CodeBlock
     busyChanged = Signal(bool)
+    attachFileRequested = Signal()
 
     def __init__(
         self,
@@ -116,6 +117,9 @@ class ChatPanel(QWidget):
         self.new_button.clicked.connect(self.new_chat)
         self.history_button = QPushButton("History", self)
         self.history_button.clicked.connect(self.show_history)
+        self.attach_button = QPushButton("Attach file", self)
+        self.attach_button.setToolTip("Send the file open in the editor with your next message")
+        self.attach_button.clicked.connect(self.attachFileRequested)
 
         top = QHBoxLayout()
         top.addWidget(self.new_button)
@@ -123,6 +127,7 @@ class ChatPanel(QWidget):
         top.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.thinking)
+        buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
         buttons.addWidget(self.stop_button)
