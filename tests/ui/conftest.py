@@ -29,7 +29,7 @@ QUESTIONS = (
 )
 
 
-def _unexpected(name: str) -> Callable[..., object]:
+def unexpected_question(name: str) -> Callable[..., object]:
     def ask(*args: object) -> object:
         raise AssertionError(f"unexpected question {name}{args}")
 
@@ -45,7 +45,7 @@ def make_window(qtbot: QtBot, isolated_home: object) -> Iterator[Callable[[], Ma
         paths = app_paths()
         window = MainWindow(paths, load_settings(paths))
         for name in QUESTIONS:
-            setattr(window.tabs, name, _unexpected(name))
+            setattr(window.tabs, name, unexpected_question(name))
         # Not qtbot.addWidget: its own close at teardown would run before
         # this fixture could answer the unsaved-buffer question below.
         window.resize(1200, 800)

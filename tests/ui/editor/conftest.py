@@ -12,23 +12,7 @@ from pytestqt.qtbot import QtBot
 from app.core.drafts import DraftStore, drafts_folder
 from app.core.paths import app_paths
 from app.ui.editor import EditorTabs
-
-QUESTIONS = (
-    "ask_save_changes",
-    "ask_reload",
-    "ask_overwrite",
-    "ask_restore_drafts",
-    "ask_save_path",
-    "ask_convert_to_utf8",
-    "ask_line",
-)
-
-
-def _unexpected(name: str) -> Callable[..., object]:
-    def ask(*args: object) -> object:
-        raise AssertionError(f"unexpected question {name}{args}")
-
-    return ask
+from tests.ui.conftest import QUESTIONS, unexpected_question
 
 
 @pytest.fixture
@@ -43,7 +27,7 @@ def make_tabs(qtbot: QtBot, drafts_dir: Path) -> Callable[[], EditorTabs]:
     def make() -> EditorTabs:
         tabs = EditorTabs(DraftStore(drafts_dir))
         for name in QUESTIONS:
-            setattr(tabs, name, _unexpected(name))
+            setattr(tabs, name, unexpected_question(name))
         qtbot.addWidget(tabs)
         tabs.resize(800, 600)
         tabs.show()
