@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.paths import app_paths
 from app.core.settings import load_settings
@@ -38,6 +39,19 @@ def application(headless: bool = False) -> QApplication:
     return app
 
 
+def _close_on_signals(window: QWidget) -> None:
+    """Ctrl+C or a polite kill closes the window normally (drafts, history, engine).
+
+    Python only runs signal handlers between bytecodes, so a timer wakes the
+    interpreter regularly while Qt's event loop runs in C++.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def run_gui(model: str | None = None) -> int:
     """Run the desktop app until its window closes; returns the exit code."""
     app = application()
@@ -50,6 +64,7 @@ def run_gui(model: str | None = None) -> int:
     if model:
         window.models.auto_load = True
         window.models.inspect(model)
+    _close_on_signals(window)
     code = app.exec()
     window.shutdown()
     return int(code)
