@@ -155,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app import cli_bench, cli_chat
+    from app import cli_bench, cli_chat, cli_test
 
     cli_chat.add_parser(sub)
+    cli_test.add_parser(sub)
     cli_bench.add_parser(sub)
     return parser
 
@@ -166,7 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quillpad`` console script."""
     paths = app_paths()
     configure_logging(paths)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if argv[:1] == ["test"] and "--" in argv:  # the rest goes to pytest untouched
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
+    if passthrough:
+        args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
