@@ -94,7 +94,7 @@ def test_code_block_insert_goes_to_the_editor(make_window: MakeWindow, qtbot: Qt
     window = make_window()
     window.new_file()
     window.chat.view.add_assistant_message(8, "Here:\n\n```python\nprint('hi')\n```\n")
-    qtbot.waitUntil(lambda: js(qtbot, window, "document.querySelectorAll('#m8 a.code-action').length") == 3)
+    qtbot.waitUntil(lambda: js(qtbot, window, "document.querySelectorAll('#m8 a.code-action').length") == 4)
     js(qtbot, window, "document.querySelector('#m8 a.code-action[href*=\"/insert/\"]').click(); true")
     editor = window.tabs.current_editor()
     assert editor is not None
@@ -179,3 +179,13 @@ def test_layout_and_theme_survive_a_restart(make_window: MakeWindow) -> None:
     again = make_window()
     assert again.settings.ui.theme == "dark" and again.dark
     assert again.chat_dock.isHidden()
+
+
+def test_run_button_runs_python_in_the_sandbox(make_window: MakeWindow, qtbot: QtBot) -> None:
+    window = make_window()
+    window.chat.view.add_assistant_message(9, "Try:\n\n```python\nprint(6 * 7)\n```\n")
+    qtbot.waitUntil(lambda: js(qtbot, window, "document.querySelectorAll('#m9 a.code-action').length") == 4)
+    with qtbot.waitSignal(window.chat.codeRan, timeout=60_000) as ran:
+        js(qtbot, window, "document.querySelector('#m9 a.code-action[href*=\"/run/\"]').click(); true")
+    assert "exited with code 0" in ran.args[0] and "42" in ran.args[0]
+    qtbot.waitUntil(lambda: "42" in str(js(qtbot, window, "document.querySelector('.msg.output').innerText")))

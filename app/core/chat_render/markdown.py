@@ -28,6 +28,8 @@ from app.core.chat_render.latex import use_math
 
 ALLOWED_URL_SCHEMES = ("http:", "https:", "mailto:")
 CODE_ACTIONS = (("copy", "Copy"), ("insert", "Insert at cursor"), ("newfile", "Open as new file"))
+# Languages the sandbox can run; their blocks get a Run action (never run unasked).
+RUNNABLE = {"python": ("run", "Run in sandbox")}
 
 _OFFSET = "quillpad_code_block_offset"
 _BLOCKS = "quillpad_code_blocks"
@@ -79,9 +81,10 @@ def _code_block_html(code: str, info_language: str, env: EnvType) -> str:
         css_class, actions = "code-block pending", ""
     else:
         css_class = "code-block"
+        runnable = (RUNNABLE[language],) if language in RUNNABLE else ()
         actions = "".join(
             f'<a class="code-action" href="quillpad://code/{action}/{index}">{label}</a>'
-            for action, label in CODE_ACTIONS
+            for action, label in (*CODE_ACTIONS, *runnable)
         )
     return (
         f'<div class="{css_class}" data-index="{index}" data-language="{shown}">'

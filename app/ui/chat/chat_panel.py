@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +39,7 @@ from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
 from app.ui.chat.history_page import HistoryPage
+from app.ui.chat.sandbox_job import SandboxJob, result_markdown
 from app.ui.engine_bridge import EngineBridge
 
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
@@ -75,6 +76,7 @@ class ChatPanel(QWidget):
     codeAction = Signal(str, object)  # "insert" | "newfile", CodeBlock
     busyChanged = Signal(bool)
     attachFileRequested = Signal()
+    codeRan = Signal(str)  # what a sandbox run showed, as Markdown
 
     def __init__(
         self,
@@ -96,6 +98,8 @@ class ChatPanel(QWidget):
         self.request_overrides: dict[str, object] = {}
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
+        self.pool = QThreadPool(self)
+        self._jobs: set[SandboxJob] = set()
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
@@ -407,10 +411,28 @@ class ChatPanel(QWidget):
         if action == "copy":
             QGuiApplication.clipboard().setText(block.code)
             self.notice.emit("Code copied to the clipboard.")
+        elif action == "run":
+            self.run_code(block.code)
         else:
             self.codeAction.emit(action, block)
+
+    def run_code(self, code: str) -> None:
+        """Run Python from the chat in the sandbox (only ever on the user's click)."""
+        self.notice.emit("Running the code in the sandbox…")
+        job = SandboxJob(code)
+        job.setAutoDelete(False)
+        self._jobs.add(job)
+        job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
+        job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
+        self.pool.start(job)
+
+    def _on_ran(self, job: SandboxJob, markdown: str) -> None:
+        self._jobs.discard(job)
+        self.view.add_output(next(_notice_ids), markdown)
+        self.codeRan.emit(markdown)
 
     def shutdown(self) -> None:
         """Save a streaming reply as it stands (the app is closing)."""
         if self._reply is not None:
             self._persist(self._reply, complete=False)
+        self.pool.waitForDone(60_000)

@@ -124,7 +124,7 @@ class ChatView(QWebEngineView):
         parts = path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "code" and parts[2].isdigit():
             block = self._code_blocks.get(int(parts[2]))
-            if block is not None and parts[1] in ("copy", "insert", "newfile"):
+            if block is not None and parts[1] in ("copy", "insert", "newfile", "run"):
                 self.codeAction.emit(parts[1], block)
 
     def _next_code_index(self) -> int:
@@ -162,6 +162,12 @@ class ChatView(QWebEngineView):
             self.append_thinking(message_id, thinking)
         self.append_answer(message_id, answer)
         self.finish_reply(message_id, note, "incomplete" if note else "")
+
+    def add_output(self, message_id: int, markdown: str) -> None:
+        """A block of program output (a sandbox run), rendered as Markdown."""
+        rendered = render_markdown(markdown, self._next_code_index())
+        self._remember(rendered.code_blocks)
+        self._call("addMessage", message_id, "output", rendered.html, "")
 
     def add_notice(self, message_id: int, text: str) -> None:
         """A system line in the conversation (errors, dropped turns)."""
