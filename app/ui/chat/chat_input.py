@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
+from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
+
+# A token being typed: "@path" anywhere, "/command" at the start.
+_TOKEN = re.compile(r"(?:^|(?<=\s))([@/])([^\s@]*)$")
+CompletionSource = Callable[[str], list[str]]
 
 
 class ChatInput(QPlainTextEdit):
-    """Ctrl+Enter sends, Esc stops, Up in an empty box edits the last message."""
+    """Ctrl+Enter sends, Esc stops, Up in an empty box edits the last message.
+
+    Typing ``@`` offers project files and ``/`` (at the start) slash commands,
+    from sources the window sets; the popup takes Enter, Tab and Esc first.
+    """
 
     sendRequested = Signal()
     stopRequested = Signal()
@@ -18,11 +28,86 @@ class ChatInput(QPlainTextEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setPlaceholderText("Ask about your code or a math problem…  (Ctrl+Enter to send, Esc to stop)")
+        self.setPlaceholderText(
+            "Ask about your code or a math problem…  (@file attaches a file, /help lists commands; "
+            "Ctrl+Enter sends, Esc stops)"
+        )
         self.setTabChangesFocus(True)
         self.setMaximumHeight(140)
+        self.sources: dict[str, CompletionSource] = {}
+        self._model = QStringListModel(self)
+        self.completer = QCompleter(self._model, self)
+        self.completer.setWidget(self)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer.activated.connect(self._insert_completion)
+        self._token: tuple[str, int] | None = None  # trigger, start position
+
+    def set_completion_source(self, trigger: str, source: CompletionSource | None) -> None:
+        """Offer ``source(prefix)`` after ``trigger`` ("@" or "/"); None turns it off."""
+        if source is None:
+            self.sources.pop(trigger, None)
+        else:
+            self.sources[trigger] = source
+
+    def _current_token(self) -> tuple[str, str, int] | None:
+        cursor = self.textCursor()
+        before = self.toPlainText()[: cursor.position()]
+        match = _TOKEN.search(before)
+        if not match:
+            return None
+        trigger, prefix = match.group(1), match.group(2)
+        start = match.start(1)
+        if trigger == "/" and before[:start].strip():
+            return None  # slash commands only at the start of the message
+        return trigger, prefix, start
+
+    def _update_completions(self) -> None:
+        token = self._current_token()
+        source = self.sources.get(token[0]) if token else None
+        candidates = source(token[1])[:50] if token and source else []
+        if not token or not candidates:
+            self.completer.popup().hide()
+            self._token = None
+            return
+        self._token = (token[0], token[2])
+        self._model.setStringList(candidates)
+        rect = self.cursorRect()
+        rect.setWidth(max(240, self.completer.popup().sizeHintForColumn(0) + 24))
+        self.completer.complete(rect)
+        self.completer.popup().setCurrentIndex(self._model.index(0))
+
+    def _insert_completion(self, text: str) -> None:
+        if self._token is None:
+            return
+        trigger, start = self._token
+        cursor = self.textCursor()
+        cursor.setPosition(start, QTextCursor.MoveMode.MoveAnchor)
+        cursor.setPosition(self.textCursor().position(), QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(f"{trigger}{text} ")
+        self.setTextCursor(cursor)
+        self._token = None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        popup = self.completer.popup()
+        if popup.isVisible() and event.key() in (
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_Tab,
+            Qt.Key.Key_Escape,
+        ):
+            if event.key() == Qt.Key.Key_Escape:
+                popup.hide()
+            else:
+                index = popup.currentIndex()
+                if index.isValid():
+                    self._insert_completion(str(index.data()))
+                popup.hide()
+            return
+        self._handle_key(event)
+        if event.text() or event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
+            self._update_completions()
+
+    def _handle_key(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods & Qt.KeyboardModifier.ControlModifier:
             self.sendRequested.emit()
