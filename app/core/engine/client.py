@@ -15,7 +15,7 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -352,7 +352,15 @@ class Engine:
                 try:
                     event = self._receive()
                 except EngineCrashedError:
-                    yield self._crash_event("".join(answer), "".join(thinking))
+                    crash = self._crash_event("".join(answer), "".join(thinking))
+                    if request.grammar:
+                        # llama.cpp's GBNF parser can crash on a malformed grammar.
+                        crash = replace(
+                            crash,
+                            message=crash.message.rstrip(".")
+                            + "; the request's output grammar may be malformed (GBNF), so check it before retrying.",
+                        )
+                    yield crash
                     return
                 if isinstance(event, AnswerText):
                     answer.append(event.text)

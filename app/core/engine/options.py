@@ -108,6 +108,8 @@ class ChatRequest:
     sampling: SamplingOverrides = field(default_factory=SamplingOverrides)
     # Never end at an end-of-turn token: fixed-length output for benchmarks.
     ignore_eos: bool = False
+    # A llama.cpp GBNF grammar the output must follow (thinking included).
+    grammar: str | None = None
 
     def validate(self) -> None:
         if not self.messages:

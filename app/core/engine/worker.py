@@ -301,6 +301,15 @@ class _Reply:
                 return scores
 
             logits_processor = LogitsProcessorList([no_eog])
+        grammar = None
+        if self.request.grammar:
+            from llama_cpp import LlamaGrammar
+
+            try:
+                grammar = LlamaGrammar.from_string(self.request.grammar, verbose=False)
+            except ValueError as err:
+                send(EngineError(f"The output grammar is not valid GBNF ({err}); fix the grammar or leave it out."))
+                return
         s._abort_on_stop(True)
         generator = llm.generate(
             self.tokens,
@@ -311,6 +320,7 @@ class _Reply:
             repeat_penalty=p.repeat_penalty,
             presence_penalty=p.presence_penalty,
             logits_processor=logits_processor,
+            grammar=grammar,
         )
         try:
             for token in generator:

@@ -293,3 +293,16 @@ def test_consumer_that_stops_at_done_leaves_engine_ready(engine: Engine) -> None
     started = time.monotonic()
     assert isinstance(collect(engine.chat(ask("again", max_tokens=2)))[-1], Done)
     assert time.monotonic() - started < 20  # a hang guard: no 30 s drain of a finished reply
+
+
+def test_grammar_constrains_the_output(engine: Engine) -> None:
+    grammar = 'root ::= "yes" | "no"'
+    done = collect(engine.chat(ask("answer", max_tokens=8, seed=4, grammar=grammar, thinking=False)))[-1]
+    assert isinstance(done, Done) and done.answer in ("yes", "no")
+    # A malformed grammar can crash llama.cpp's parser: the worker dies, the
+    # caller gets a message naming the grammar, and a restart recovers.
+    bad = collect(engine.chat(ask("answer", grammar="root ::= (", max_tokens=4)))
+    assert isinstance(bad[-1], EngineError) and "GBNF" in bad[-1].message
+    if bad[-1].crashed:
+        engine.restart()
+    assert isinstance(collect(engine.chat(ask("again", max_tokens=2)))[-1], Done)

@@ -1,0 +1,111 @@
+"""The plugin API: the one module a Quillpad plugin imports.
+
+A plugin is an object with an ``info`` attribute (``PluginInfo``) and methods
+marked ``@hookimpl`` named after the hooks in
+``app.core.plugins.hookspecs``; it is registered under the entry point group
+``quillpad.plugins``::
+
+    [project.entry-points."quillpad.plugins"]
+    myplugin = "myplugin:plugin"
+
+Everything here is free of Qt, so every plugin also runs headless; a panel
+is declared as a factory that the GUI alone calls. Command handlers must not
+block: to ask the model they return a ``ModelTurn``. What is not exported
+here is not part of the API and may change.
+"""
+
+from app.core.edits.diff import DiffLine, Hunk
+from app.core.edits.document import Document, Editor, Selection
+from app.core.edits.grammar import edit_grammar
+from app.core.edits.parser import CodeFence, EditBlock, ParseResult, parse_edits
+from app.core.edits.proposal import EditProposal, EditTarget, FileChange, build_edit_proposal, replacement_proposal
+from app.core.edits.safety import Finding, SafetyReport, scan_python
+from app.core.edits.thinking import strip_thinking
+from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, Notice, ThinkingText
+from app.core.engine.options import ChatMessage
+from app.core.errors import QuillpadError
+from app.core.plugins.context import MissingCapabilityError, PluginContext
+from app.core.plugins.contributions import (
+    API_VERSION,
+    AskOptions,
+    Capability,
+    CommandInvocation,
+    CommandResult,
+    ContextPiece,
+    ContextProvider,
+    ContextRequest,
+    EditorAction,
+    ModelTurn,
+    PanelSpec,
+    PluginInfo,
+    SlashCommand,
+    SystemPrompt,
+)
+from app.core.plugins.hookspecs import hookimpl
+from app.core.plugins.services import (
+    GitAccess,
+    ModelClient,
+    NoticeLevel,
+    Notifier,
+    ProjectAccess,
+    RunResult,
+    Sandbox,
+    SearchHit,
+    SettingsSection,
+)
+
+__all__ = [
+    "API_VERSION",
+    "AnswerText",
+    "AskOptions",
+    "Capability",
+    "ChatMessage",
+    "CodeFence",
+    "CommandInvocation",
+    "CommandResult",
+    "ContextPiece",
+    "ContextProvider",
+    "ContextRequest",
+    "DiffLine",
+    "Document",
+    "Done",
+    "EditBlock",
+    "EditProposal",
+    "EditTarget",
+    "Editor",
+    "EditorAction",
+    "EngineError",
+    "EngineEvent",
+    "FileChange",
+    "Finding",
+    "GitAccess",
+    "Hunk",
+    "MissingCapabilityError",
+    "ModelClient",
+    "ModelTurn",
+    "Notice",
+    "NoticeLevel",
+    "Notifier",
+    "PanelSpec",
+    "ParseResult",
+    "PluginContext",
+    "PluginInfo",
+    "ProjectAccess",
+    "QuillpadError",
+    "RunResult",
+    "SafetyReport",
+    "Sandbox",
+    "SearchHit",
+    "Selection",
+    "SettingsSection",
+    "SlashCommand",
+    "SystemPrompt",
+    "ThinkingText",
+    "build_edit_proposal",
+    "edit_grammar",
+    "hookimpl",
+    "parse_edits",
+    "replacement_proposal",
+    "scan_python",
+    "strip_thinking",
+]

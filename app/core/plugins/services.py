@@ -1,0 +1,137 @@
+"""The app's services as plugins see them: small protocols, so the real
+implementations and test fakes are interchangeable.
+
+``ModelClient`` is met by ``EngineModelClient`` (the real engine) and by the
+scripted fakes in tests. ``ProjectAccess`` is what the project index offers.
+``GitAccess`` and ``Sandbox`` are provisional: nothing implements them yet,
+so the context gives plugins ``None`` until those features land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from app.core.engine.events import EngineEvent
+from app.core.engine.options import ChatMessage
+from app.core.plugins.contributions import AskOptions
+
+NoticeLevel = Literal["info", "warning", "error"]
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    """Asks a model. ``stream`` yields the engine's events, ending with ``Done`` or ``EngineError``."""
+
+    supports_grammar: bool
+
+    def ready(self) -> bool:
+        """Whether a model is loaded and can answer."""
+        ...
+
+    def stream(self, messages: Sequence[ChatMessage], options: AskOptions) -> Iterator[EngineEvent]:
+        """The events of one reply (blocking between events)."""
+        ...
+
+    def ask(self, messages: Sequence[ChatMessage], options: AskOptions) -> str:
+        """The whole answer, without thinking; raises ``QuillpadError`` if the reply failed."""
+        ...
+
+    def stop(self) -> None:
+        """End the current reply early (safe from any thread)."""
+        ...
+
+
+class SearchHit(Protocol):
+    """One result of a project search."""
+
+    @property
+    def path(self) -> Path:
+        """The file, relative to the project root."""
+        ...
+
+    @property
+    def text(self) -> str:
+        """The matching part of the file."""
+        ...
+
+
+@runtime_checkable
+class ProjectAccess(Protocol):
+    """The open project folder."""
+
+    @property
+    def root(self) -> Path:
+        """The project folder (absolute)."""
+        ...
+
+    def files(self) -> Sequence[Path]:
+        """Project-relative paths of the project's files (ignored files left out)."""
+        ...
+
+    def search(self, query: str, k: int = 8) -> Sequence[SearchHit]:
+        """The ``k`` best matches for ``query``."""
+        ...
+
+    def assemble_context(self, query: str, max_chars: int) -> str:
+        """Context about the project for a message about ``query``, within ``max_chars``."""
+        ...
+
+
+class GitAccess(Protocol):
+    """Provisional: the project's git repository (not provided yet)."""
+
+    def status(self) -> Sequence[tuple[str, str]]:
+        """(status code, path) per changed file."""
+        ...
+
+    def diff(self, path: Path | None = None) -> str:
+        """Unstaged changes, for one file or all."""
+        ...
+
+
+class RunResult(Protocol):
+    """Provisional: the outcome of a sandboxed run."""
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code; None if the run was stopped."""
+        ...
+
+    @property
+    def output(self) -> str:
+        """What the command printed."""
+        ...
+
+
+class Sandbox(Protocol):
+    """Provisional: runs commands in the sandbox (not provided yet)."""
+
+    def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> RunResult:
+        """Run ``argv`` and wait for it, at most ``timeout`` seconds."""
+        ...
+
+
+class Notifier(Protocol):
+    """Shows the user a short notice."""
+
+    def notify(self, message: str, level: NoticeLevel = "info") -> None:
+        """Show ``message`` (one sentence) at ``level``; callable from any thread."""
+        ...
+
+
+class SettingsSection(Protocol):
+    """A plugin's own settings: JSON values under string keys, saved at once."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value for ``key``, or ``default``."""
+        ...
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-compatible) and save; raises ``QuillpadError`` otherwise."""
+        ...
+
+    def values(self) -> dict[str, Any]:
+        """A copy of every stored value."""
+        ...
