@@ -42,6 +42,7 @@ from app.ui.editor.tabs import EditorTabs
 from app.ui.engine_bridge import EngineBridge
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
+from app.ui.plugin_controller import PluginController
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
 from app.ui.welcome import WelcomePage
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.bottom_dock.hide()
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
+        self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        a("&Model", "Plugins…", self.plugins.show_dialog)
         a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
         a("&Chat", "Stop", self.chat.stop, "Ctrl+.")
         a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R")
@@ -203,6 +206,7 @@ class MainWindow(QMainWindow):
         self.models.modelReady.connect(self._on_model_ready)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
+        self.plugins.notice.connect(self._notice)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
         self.welcome.openFileRequested.connect(self.open_file_dialog)

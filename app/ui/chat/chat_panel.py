@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import QThreadPool, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -58,6 +58,7 @@ class _Reply:
     stats: Stats | None = None
     notices: list[str] = field(default_factory=list)
     last_saved: float = 0.0
+    on_answer: Callable[[str], None] | None = None  # a plugin's follow-up
 
 
 def _reply_note(message: StoredMessage) -> str:
@@ -96,6 +97,8 @@ class ChatPanel(QWidget):
         self._editing_last = False
         # Extra ChatRequest fields for every reply (benchmarks: fixed length).
         self.request_overrides: dict[str, object] = {}
+        # Gets the text first; True means it was a command and is handled.
+        self.command_handler: Callable[[str], bool] | None = None
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
         self.pool = QThreadPool(self)
@@ -246,14 +249,16 @@ class ChatPanel(QWidget):
         text = self.input.toPlainText().strip()
         if not text or self.busy:
             return
+        if self.command_handler is not None and self.command_handler(text):
+            self.input.clear()
+            return
         if not self.model_ready:
             self._show_notice("No model is loaded yet: open a GGUF model first (your message is kept in the box).")
             return
         try:
             if self._editing_last:
                 self._drop_last_exchange()
-            if self.conversation_id is None:
-                self.conversation_id = self.store.create(text[:TITLE_LENGTH].replace("\n", " "))
+            self._ensure_conversation(text)
             content = self._compose(text)
             user_id = self.store.add_message(self.conversation_id, "user", content)
         except QuillpadError as err:
@@ -265,13 +270,55 @@ class ChatPanel(QWidget):
         self.view.add_user_message(user_id, content)
         self._start_reply()
 
-    def _start_reply(self) -> None:
-        assert self.conversation_id is not None
-        history = tuple(
+    def _history(self) -> tuple[ChatMessage, ...]:
+        return tuple(
             ChatMessage(m.role, m.content)  # type: ignore[arg-type]
             for m in self._messages()
             if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
         )
+
+    def _ensure_conversation(self, title: str) -> int:
+        if self.conversation_id is None:
+            self.conversation_id = self.store.create(title[:TITLE_LENGTH].replace("\n", " "))
+        return self.conversation_id
+
+    def show_user_text(self, text: str) -> None:
+        """Show (and keep) a user line that is not a message for the model, e.g. a command."""
+        try:
+            message_id = self.store.add_message(self._ensure_conversation(text), "user", text)
+        except QuillpadError as err:
+            self._show_notice(str(err))
+            return
+        self.view.add_user_message(message_id, text)
+
+    def show_markdown(self, markdown: str) -> None:
+        """Show Markdown from the app or a plugin (a command's reply)."""
+        self.view.add_output(next(_notice_ids), markdown)
+
+    def stream_turn(self, messages: tuple[ChatMessage, ...], options: object, on_answer: Callable[[str], None]) -> None:
+        """Stream a plugin's model turn into the chat; ``on_answer`` gets the answer."""
+        if self.busy:
+            self._show_notice("A reply is still being written; wait for it or stop it first.")
+            return
+        if not self.model_ready:
+            self._show_notice("No model is loaded yet: open a GGUF model first.")
+            return
+        self._ensure_conversation(messages[-1].content if messages else "Command")
+        fields: dict[str, object] = {
+            key: getattr(options, key)
+            for key in ("thinking", "max_tokens", "seed", "grammar")
+            if getattr(options, key, None) is not None
+        }
+        self._start_reply(messages, fields, on_answer)
+
+    def _start_reply(
+        self,
+        history: tuple[ChatMessage, ...] | None = None,
+        extra: dict[str, object] | None = None,
+        on_answer: Callable[[str], None] | None = None,
+    ) -> None:
+        assert self.conversation_id is not None
+        history = self._history() if history is None else history
         settings = self.settings()
         sampling = settings.engine.sampling
         fields: dict[str, object] = {
@@ -285,11 +332,12 @@ class ChatPanel(QWidget):
                 presence_penalty=sampling.presence_penalty,
             ),
         }
+        fields.update(extra or {})
         fields.update(self.request_overrides)
         request = ChatRequest(history, **fields)  # type: ignore[arg-type]
         message_id = self.store.add_message(self.conversation_id, "assistant", "", complete=False)
         self.view.start_reply(message_id)
-        self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id)
+        self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id, on_answer=on_answer)
         self._update_buttons()
         self.busyChanged.emit(True)
 
@@ -402,6 +450,10 @@ class ChatPanel(QWidget):
             self.statsChanged.emit(reply.stats)
         self._update_buttons()
         self.busyChanged.emit(False)
+        if reply.on_answer is not None and isinstance(final, Done) and final.reason != "cancelled":
+            callback, answer = reply.on_answer, final.answer
+            # Later, from the event loop: the follow-up may stream another reply.
+            QTimer.singleShot(0, lambda: callback(answer))
 
     def _show_notice(self, text: str) -> None:
         self.view.add_notice(next(_notice_ids), text)

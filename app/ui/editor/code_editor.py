@@ -119,6 +119,9 @@ class CodeEditor(QPlainTextEdit):
 
     # --- text -----------------------------------------------------------------------------------------
 
+    # Adds entries to the context menu (set by the window for plugin actions).
+    menu_extender: Callable[[QMenu, CodeEditor], None] | None = None
+
     def text(self) -> str:
         """The whole text with ``\\n`` line endings, exactly as typed.
 
@@ -480,6 +483,8 @@ class CodeEditor(QPlainTextEdit):
             action.setData(action_id)
             action.setEnabled(has_selection)
             action.triggered.connect(lambda _checked=False, a=action_id: self.emit_selection_action(a))
+        if self.menu_extender is not None:
+            self.menu_extender(menu, self)  # plugins' editor actions
         return menu
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtWidgets import QMenu, QTabWidget, QWidget
 
 from app.core.drafts import Draft, DraftStore
 from app.core.text_files import (
@@ -54,6 +54,8 @@ class EditorTabs(QTabWidget):
     notice = Signal(str)  # one-sentence messages for the status bar
     currentFileChanged = Signal(str)  # path, or "" for an untitled buffer / no editor
     dirtyChanged = Signal(bool)  # True while any buffer has unsaved changes
+    # Adds entries to every editor's context menu (the window's plugin actions).
+    menu_extender: Callable[[QMenu, CodeEditor], None] | None = None
     selectionAction = Signal(str, str, str)  # ("ask" | "explain" | "edit", selected text, file name or "")
     positionChanged = Signal(int, int)  # line and column (from 1) of the cursor in the current editor
 
@@ -146,6 +148,7 @@ class EditorTabs(QTabWidget):
         editor.cursorPositionChanged.connect(lambda p=page: self._emit_position(p))
         editor.focusReceived.connect(lambda p=page: self._check_page(p))
         editor.filesDropped.connect(self._open_dropped)
+        editor.menu_extender = self.menu_extender
         return page
 
     def _add_page(self, page: EditorPage) -> None:

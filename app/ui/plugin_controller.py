@@ -1,0 +1,228 @@
+"""Plugins in the window: slash commands in the chat, actions in the editor's menu,
+panels at the bottom, and the review of proposed edits.
+
+A command's result is carried out step by step, as ``app.core.plugins.runner``
+does headless: its message goes into the chat, its model turn streams into the
+chat (and its answer goes to the plugin's ``then``), its edit proposal opens
+the diff preview, and only accepted hunks are applied, each file as one undo
+step.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.edits.commit import apply_proposal
+from app.core.edits.proposal import EditProposal
+from app.core.errors import QuillpadError
+from app.core.paths import AppPaths
+from app.core.plugins.context import PluginHost
+from app.core.plugins.contributions import CommandResult
+from app.core.plugins.manager import PluginManager
+from app.core.plugins.model import EngineModelClient
+from app.core.plugins.state import PluginStateStore
+from app.ui.chat.chat_panel import ChatPanel
+from app.ui.diff_dialog import DiffPreviewDialog
+from app.ui.editor.code_editor import CodeEditor
+from app.ui.editor.tabs import EditorTabs
+from app.ui.editor_document import QtEditor
+from app.ui.engine_bridge import EngineBridge
+
+log = logging.getLogger(__name__)
+MAX_FOLLOW_UPS = 4
+
+
+class GuiNotifier(QObject):
+    """The plugin API's notifier: callable from any thread, shown on the GUI thread."""
+
+    notified = Signal(str, str)  # message, level
+
+    def notify(self, message: str, level: str = "info") -> None:
+        self.notified.emit(message, level)
+
+
+def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
+    dialog = DiffPreviewDialog(proposal, parent)
+    return dialog.accepted_hunks() if dialog.exec() else None
+
+
+def _ask_text(parent: QWidget, label: str) -> str | None:
+    text, ok = QInputDialog.getText(parent, "Quillpad", label)
+    return text if ok else None
+
+
+class PluginController(QObject):
+    """Owns the plugin manager for the window."""
+
+    notice = Signal(str)
+    changesApplied = Signal(list)  # keys of the files changed
+
+    def __init__(
+        self,
+        parent: QWidget,
+        paths: AppPaths,
+        bridge: EngineBridge,
+        chat: ChatPanel,
+        tabs: EditorTabs,
+        add_panel: Callable[[QWidget, str], None],
+    ) -> None:
+        super().__init__(parent)
+        self.window = parent
+        self.chat = chat
+        self.tabs = tabs
+        self.notifier = GuiNotifier(self)
+        self.notifier.notified.connect(lambda message, _level: self.notice.emit(message))
+        self.host = PluginHost(
+            notifier=self.notifier,
+            model=EngineModelClient(bridge.engine),
+            editor=QtEditor(tabs),
+        )
+        self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
+        # Questions and the review dialog, replaceable in tests.
+        self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = _review
+        self.ask_text: Callable[[QWidget, str], str | None] = _ask_text
+        self.manager.discover()
+        for record in self.manager.records():
+            if record.state == "failed" and record.error:
+                self.notice.emit(f"The plugin {record.name} was turned off: {record.error}")
+        chat.command_handler = self.handle_chat_text
+        chat.input.set_completion_source("/", self.complete_command)
+        tabs.menu_extender = self.extend_menu
+        for entry in self.manager.panels():
+            widget = self.manager.create_panel(entry.panel.id)
+            if isinstance(widget, QWidget):
+                add_panel(widget, entry.panel.title)
+
+    # -- chat -------------------------------------------------------------------
+
+    def complete_command(self, prefix: str) -> list[str]:
+        return [c.name for c in self.manager.complete("/" + prefix)]
+
+    def handle_chat_text(self, text: str) -> bool:
+        """Run ``text`` if it is a slash command; False lets the chat send it to the model."""
+        if not self.manager.is_command(text):
+            return False
+        self.chat.show_user_text(text)
+        try:
+            result = self.manager.dispatch(text)
+        except QuillpadError as err:
+            self.chat.show_markdown(html.escape(str(err)))
+            return True
+        self.carry_out(result)
+        return True
+
+    def carry_out(self, result: CommandResult, depth: int = 0) -> None:
+        """Show, stream, review: what a command's result asks for."""
+        if result.message:
+            self.chat.show_markdown(result.message)
+        if result.proposal is not None and not result.proposal.empty:
+            self._review_and_apply(result.proposal)
+        turn = result.ask
+        if turn is None:
+            return
+        if depth >= MAX_FOLLOW_UPS:
+            self.chat.show_markdown("A plugin kept asking the model again and again; it was stopped.")
+            return
+
+        def finished(answer: str) -> None:
+            if turn.then is not None:
+                self.carry_out(turn.then(answer), depth + 1)
+
+        self.chat.stream_turn(turn.messages, turn.options, finished)
+
+    def _review_and_apply(self, proposal: EditProposal) -> None:
+        accepted = self.review(proposal, self.window)
+        if not accepted or not any(accepted.values()):
+            self.chat.show_markdown("The proposed changes were not applied.")
+            return
+        try:
+            applied = apply_proposal(proposal, accepted, self.host.editor)
+        except QuillpadError as err:
+            self.chat.show_markdown(html.escape(str(err)))
+            return
+        keys = [change.key for change in applied]
+        self.chat.show_markdown("Applied changes to " + ", ".join(f"`{key}`" for key in keys) + ".")
+        self.changesApplied.emit(keys)
+
+    # -- editor ---------------------------------------------------------------
+
+    def extend_menu(self, menu: QMenu, editor: CodeEditor) -> None:
+        """Add the plugins' editor actions to a context menu."""
+        actions = self.manager.editor_actions()
+        if not actions:
+            return
+        menu.addSeparator()
+        has_selection = editor.textCursor().hasSelection()
+        for entry in actions:
+            action = menu.addAction(entry.action.label)
+            action.setEnabled(has_selection or not entry.action.needs_selection)
+            action.triggered.connect(lambda _checked=False, e=entry: self.run_action(e.action.id))
+
+    def run_action(self, action_id: str) -> None:
+        """Run an editor action, asking for its input first if it needs some."""
+        entry = next((a for a in self.manager.editor_actions() if a.action.id == action_id), None)
+        if entry is None:
+            return
+        args = ""
+        if entry.action.input_prompt:
+            typed = self.ask_text(self.window, entry.action.input_prompt)
+            if typed is None:
+                return
+            args = typed
+        self.chat.show_user_text(f"{entry.action.label}{': ' + args if args else ''}")
+        try:
+            result = self.manager.run_action(action_id, args)
+        except QuillpadError as err:
+            self.chat.show_markdown(html.escape(str(err)))
+            return
+        self.carry_out(result)
+
+    # -- settings ---------------------------------------------------------------
+
+    def show_dialog(self) -> None:
+        """Turn plugins on and off."""
+        dialog = QDialog(self.window)
+        dialog.setWindowTitle("Plugins")
+        layout = QVBoxLayout(dialog)
+        boxes: dict[str, QCheckBox] = {}
+        for record in self.manager.records():
+            version = f" {record.info.version}" if record.info else ""
+            box = QCheckBox(f"{record.name}{version} — {record.state}")
+            box.setChecked(record.state == "enabled")
+            box.setToolTip(record.source)
+            layout.addWidget(box)
+            description = record.info.description if record.info else record.summary
+            if record.error:
+                description = f"{description} Error: {record.error}".strip()
+            if description:
+                label = QLabel(html.escape(description))
+                label.setWordWrap(True)
+                layout.addWidget(label)
+            boxes[record.id] = box
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        if dialog.exec():
+            self.apply_choices({key: box.isChecked() for key, box in boxes.items()})
+
+    def apply_choices(self, enabled: dict[str, bool]) -> None:
+        for plugin_id, on in enabled.items():
+            try:
+                self.manager.set_enabled(plugin_id, on)
+            except QuillpadError as err:
+                self.notice.emit(str(err))
