@@ -21,6 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ui.add_argument("--tokens", type=int, default=2000, help="tokens per reply (default 2000)")
     ui.add_argument("--replies", type=int, default=20, help="replies in the conversation (default 20)")
     ui.set_defaults(handler=run_ui)
+    context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
+    context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
+    context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
+    context.set_defaults(handler=run_context)
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -51,4 +55,20 @@ def run_ui(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --tokens and --replies of at least 1.")
     application(headless=True)
     print(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies).report())
+    return 0
+
+
+def run_context(args: argparse.Namespace) -> int:
+    """Run the project-context bench on a copy of DIR and print its figures."""
+    from pathlib import Path
+
+    from app.core.bench.context_bench import run_context_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.edits < 1:
+        raise InvalidOptionError("Use --edits of at least 1.")
+    result = run_context_bench(
+        Path(args.dir), edits=args.edits, progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
+    )
+    print(result.report())
     return 0

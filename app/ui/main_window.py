@@ -43,6 +43,7 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
 from app.ui.plugin_controller import PluginController
+from app.ui.project_controller import ProjectController, context_source
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
 from app.ui.welcome import WelcomePage
@@ -122,6 +123,10 @@ class MainWindow(QMainWindow):
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
+        self.project = ProjectController(paths, self.plugins.host, self)
+        self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
+        self.chat.on_message_sent = self.project.message_sent
+        self.chat.input.set_completion_source("@", self.project.complete_file)
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -207,6 +212,8 @@ class MainWindow(QMainWindow):
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
         self.plugins.notice.connect(self._notice)
+        self.project.notice.connect(self._notice)
+        self.project.progress.connect(self._on_index_progress)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
         self.welcome.openFileRequested.connect(self.open_file_dialog)
@@ -261,10 +268,30 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_folder(self, folder: str) -> None:
-        """Show ``folder`` in the project tree."""
+        """Make ``folder`` the project: its tree on the left, its index for the chat."""
         if self.tree.set_root(folder):
             self.tree_dock.setWindowTitle(f"Project — {Path(folder).name}")
             self.tree_dock.show()
+            self.project.open(folder)
+
+    def _on_index_progress(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    def _editor_context(self) -> tuple[str | None, str | None, str | None]:
+        """The current file, its unsaved text (None when saved) and the selection."""
+        editor = self.tabs.current_editor()
+        if editor is None:
+            return None, None, None
+        unsaved = editor.text() if editor.document().isModified() or not self.tabs.current_path() else None
+        return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None
+
+    def _context_budget(self) -> int:
+        """Tokens of project context per message: a third of the context, at most 4,096."""
+        context = getattr(self, "context_length", 0)
+        return min(4096, max(512, context // 3)) if context else 2048
 
     def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open folder")
@@ -412,6 +439,7 @@ class MainWindow(QMainWindow):
         self.chat.shutdown()
         self.chat.view.dispose()
         self.models.shutdown()
+        self.project.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):
             self.store.close()

@@ -125,12 +125,16 @@ class ChatInput(QPlainTextEdit):
 class ContextItem:
     """Something attached to the next message: a file or a selection."""
 
-    kind: str  # "file" | "selection"
+    kind: str  # "file" | "selection" | a project kind ("chunk", "mention", "repo_map", "changes")
     label: str
     text: str
     language: str = ""
+    rendered: str | None = None  # the exact text to send, when it was prepared elsewhere (project context)
+    from_project: bool = False  # chosen by retrieval (recomputed as the message changes)
 
     def as_markdown(self) -> str:
+        if self.rendered is not None:
+            return self.rendered
         fence = "````" if "```" in self.text else "```"
         return f"{self.label}:\n{fence}{self.language}\n{self.text}\n{fence}"
 
@@ -139,6 +143,7 @@ class ContextChips(QWidget):
     """Shows what goes with the next message; each chip can be removed."""
 
     changed = Signal()
+    itemRemoved = Signal(object)  # the ContextItem the user took off
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,6 +164,12 @@ class ContextChips(QWidget):
     def remove(self, item: ContextItem) -> None:
         self._items = [i for i in self._items if i != item]
         self._rebuild()
+        self.itemRemoved.emit(item)
+
+    def set_project_items(self, items: list[ContextItem]) -> None:
+        """Replace the retrieval's chips, keeping the ones the user attached."""
+        self._items = [i for i in self._items if not i.from_project] + items
+        self._rebuild()
 
     def clear(self) -> None:
         self._items = []
@@ -174,7 +185,8 @@ class ContextChips(QWidget):
             row = QHBoxLayout(chip)
             row.setContentsMargins(6, 0, 0, 0)
             lines = item.text.count("\n") + 1
-            label = QLabel(f"{'📄' if item.kind == 'file' else '✂'} {item.label} ({lines} lines)", chip)
+            icon = {"file": "📄", "selection": "✂", "mention": "@", "chunk": "🔎", "repo_map": "🗺", "changes": "Δ"}
+            label = QLabel(f"{icon.get(item.kind, '•')} {item.label} ({lines} lines)", chip)
             label.setToolTip(item.text[:2000])
             close = QToolButton(chip)
             close.setText("×")

@@ -35,6 +35,7 @@ from app.core.engine import (
     ThinkingText,
 )
 from app.core.errors import QuillpadError
+from app.core.project import AssembledContext
 from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
@@ -99,6 +100,12 @@ class ChatPanel(QWidget):
         self.request_overrides: dict[str, object] = {}
         # Gets the text first; True means it was a command and is handled.
         self.command_handler: Callable[[str], bool] | None = None
+        # The project context for a message (None without a project), and what
+        # to do once a message went out; set by the window.
+        self.context_source: Callable[[str], AssembledContext | None] | None = None
+        self.on_message_sent: Callable[[], None] | None = None
+        self._preview: tuple[str, AssembledContext | None] | None = None
+        self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
         self.pool = QThreadPool(self)
@@ -108,6 +115,12 @@ class ChatPanel(QWidget):
         self.view.codeAction.connect(self._on_code_action)
         self.chips = ContextChips(self)
         self.input = ChatInput(self)
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(400)
+        self._preview_timer.timeout.connect(self.refresh_context_preview)
+        self.input.textChanged.connect(self._preview_timer.start)
+        self.chips.itemRemoved.connect(self._on_chip_removed)
         self.input.sendRequested.connect(self.send)
         self.input.stopRequested.connect(self.stop)
         self.input.editLastRequested.connect(self.edit_last)
@@ -238,11 +251,45 @@ class ChatPanel(QWidget):
         self.input.setPlainText(text)
         self.send()
 
+    def _assembled(self, text: str) -> AssembledContext | None:
+        if self.context_source is None or text.startswith("/"):
+            return None
+        if self._preview is not None and self._preview[0] == text:
+            assembled = self._preview[1]
+        else:
+            assembled = self.context_source(text)
+        for label in self._removed:
+            assembled = assembled.without(label) if assembled is not None else None
+        return assembled
+
+    def refresh_context_preview(self) -> None:
+        """Show as chips what the project would attach to the message typed so far."""
+        text = self.input.toPlainText().strip()
+        if self.context_source is None or not text or text.startswith("/"):
+            self.chips.set_project_items([])
+            return
+        assembled = self.context_source(text)
+        self._preview = (text, assembled)
+        items = [
+            ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True)
+            for item in (assembled.items if assembled is not None else [])
+            if item.label not in self._removed
+        ]
+        self.chips.set_project_items(items)
+
+    def _on_chip_removed(self, item: ContextItem) -> None:
+        if item.from_project:
+            self._removed.add(item.label)
+
     def _compose(self, text: str) -> str:
-        items = self.chips.items()
-        if not items:
+        manual = [item for item in self.chips.items() if not item.from_project]
+        parts = [item.as_markdown() for item in manual]
+        assembled = self._assembled(text)
+        if assembled is not None and assembled.items:
+            parts.append(assembled.render())
+        if not parts:
             return text
-        return text + ATTACHMENT_MARKER + "\n\n".join(item.as_markdown() for item in items)
+        return text + ATTACHMENT_MARKER + "\n\n".join(parts)
 
     def send(self) -> None:
         """Send the input box's text as the next user message."""
@@ -267,6 +314,10 @@ class ChatPanel(QWidget):
         self._editing_last = False
         self.input.clear()
         self.chips.clear()
+        self._preview = None
+        self._removed.clear()
+        if self.on_message_sent is not None:
+            self.on_message_sent()
         self.view.add_user_message(user_id, content)
         self._start_reply()
 

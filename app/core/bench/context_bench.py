@@ -1,0 +1,232 @@
+"""``quillpad bench context``: how fast the project index is built, searched and kept current.
+
+The folder's candidate files (what the index would read: ignored folders,
+binary names and files over the size limit left out) are first copied to a
+temporary folder, because the edit phase writes to them; the user's folder
+is only read. Then, on the copy, with a temporary data folder:
+
+1. the initial index: time and files per second;
+2. reopening with nothing changed (the check of sizes and times);
+3. resident memory after indexing, and the process's peak;
+4. query latency over queries made from the project's own definitions;
+5. save-to-searchable: with the watcher running, a unique word is appended
+   to a file and the index is searched for it until it is found.
+
+Reads come from the page cache (the copy was just written), so the index
+time is the CPU cost of indexing, not of a cold disk.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.project import Project, ProjectFolderError
+from app.core.project.ignore import IgnoreRules
+from app.core.project.project import DEFAULT_MAX_FILE_BYTES
+from app.core.project.scanner import scan
+from app.core.project.textread import human_size
+
+TARGET_FILES = 5000
+TARGET_INDEX_SECONDS = 30.0
+TARGET_QUERY_P95 = 0.050
+TARGET_SAVE_P95 = 1.0
+SAVE_TIMEOUT = 30.0
+QUERY_COUNT = 200
+_QUESTION_TEMPLATES = (
+    "how does {a} work",
+    "where is {a} called from {b}",
+    "fix the bug in {a} when {b} fails",
+    "{a} {b}",
+    "explain {a}",
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100) of ``values``; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class ContextBenchResult:
+    """Everything the bench measured; times in seconds, memory in bytes."""
+
+    folder: str
+    files: int = 0
+    chunks: int = 0
+    bytes: int = 0
+    copied_files: int = 0
+    index_seconds: float = 0.0
+    reopen_seconds: float = 0.0
+    rss_bytes: int = 0
+    peak_rss_bytes: int = 0
+    query_latencies: list[float] = field(default_factory=list)
+    save_latencies: list[float] = field(default_factory=list)
+    save_timeouts: int = 0
+    watch_mode: str = ""
+    notice: str | None = None
+
+    @property
+    def files_per_second(self) -> float:
+        """Initial indexing rate."""
+        return self.files / self.index_seconds if self.index_seconds > 0 else 0.0
+
+    def report(self) -> str:
+        """A plain-text table of the figures, with the targets beside them."""
+        ms = 1000.0
+        rate = self.files_per_second
+        projected = TARGET_FILES / rate if rate else float("inf")
+        q50, q95 = statistics.median(self.query_latencies or [0.0]), percentile(self.query_latencies, 95)
+        s50, s95 = statistics.median(self.save_latencies or [0.0]), percentile(self.save_latencies, 95)
+
+        def verdict(ok: bool) -> str:
+            return "meets target" if ok else "MISSES target"
+
+        lines = [
+            f"folder: {self.folder}",
+            f"copied to a temporary folder: {self.copied_files:,} candidate files; indexed {self.files:,} text files, "
+            f"{self.chunks:,} chunks, {human_size(self.bytes)}",
+            "",
+            f"{'initial index':<28}{self.index_seconds:>9.2f} s   {rate:,.0f} files/s   "
+            f"(5,000 files in {projected:.1f} s: {verdict(projected < TARGET_INDEX_SECONDS)}, target < 30 s)",
+            f"{'reopen, nothing changed':<28}{self.reopen_seconds:>9.3f} s",
+            f"{'resident memory':<28}{self.rss_bytes / 1024**2:>9.1f} MB  after indexing "
+            f"(process peak {self.peak_rss_bytes / 1024**2:.1f} MB)",
+            f"{'query latency':<28}{q50 * ms:>9.1f} ms median, {q95 * ms:.1f} ms p95 over "
+            f"{len(self.query_latencies)} queries ({verdict(q95 < TARGET_QUERY_P95)}, target p95 < 50 ms)",
+            f"{'save to searchable':<28}{s50 * ms:>9.0f} ms median, {s95 * ms:.0f} ms p95 over "
+            f"{len(self.save_latencies)} edits, watcher: {self.watch_mode} "
+            f"({verdict(s95 < TARGET_SAVE_P95 and not self.save_timeouts)}, target p95 < 1 s)",
+        ]
+        if self.save_timeouts:
+            lines.append(f"{self.save_timeouts} edits were not searchable within {SAVE_TIMEOUT:g} s")
+        if self.notice:
+            lines.append(f"notice: {self.notice}")
+        return "\n".join(lines)
+
+
+def _memory() -> tuple[int, int]:
+    """(resident, peak resident) bytes of this process."""
+    rss = peak = 0
+    try:
+        import psutil
+
+        rss = int(psutil.Process().memory_info().rss)
+    except Exception:  # psutil missing or unable to tell
+        pass
+    try:
+        import resource
+
+        peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # kilobytes on Linux
+    except Exception:  # not on Windows
+        peak = rss
+    return rss, max(peak, rss)
+
+
+def _copy_candidates(source: Path, target: Path, max_bytes: int) -> list[str]:
+    files = scan(source, IgnoreRules(source), max_bytes)
+    copied = []
+    for rel in sorted(files):
+        destination = target / rel
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / rel, destination)
+        except OSError:
+            continue  # vanished or unreadable: the bench measures what it could copy
+        copied.append(rel)
+    return copied
+
+
+def _queries(project: Project, rng: random.Random, count: int) -> list[str]:
+    names: list[str] = []
+    files = project.files()
+    for path in rng.sample(files, min(len(files), 300)):
+        for symbol in project._index.symbols([path]).get(path, [])[:5]:
+            if symbol.name.isidentifier() and len(symbol.name) > 3:
+                names.append(symbol.name)
+    if len(names) < 2:
+        names += ["main", "config", "error", "test", "parse", "value"]
+    return [rng.choice(_QUESTION_TEMPLATES).format(a=rng.choice(names), b=rng.choice(names)) for _ in range(count)]
+
+
+def _edit_until_searchable(project: Project, path: Path, token: str) -> float | None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"\n# {token}\n")
+    started = time.perf_counter()
+    while time.perf_counter() - started < SAVE_TIMEOUT:
+        if project.search(token, 1):
+            return time.perf_counter() - started
+        time.sleep(0.005)
+    return None
+
+
+def run_context_bench(
+    folder: Path,
+    edits: int = 50,
+    progress: Callable[[str], None] = lambda message: None,
+    *,
+    queries: int = QUERY_COUNT,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    seed: int = 1,
+) -> ContextBenchResult:
+    """Measure indexing, reopening, memory, query latency and save-to-searchable on a copy of ``folder``."""
+    source = Path(os.path.realpath(folder))
+    if not source.is_dir():
+        raise ProjectFolderError(f"{folder} is not a folder; give the bench a source tree to index.")
+    rng = random.Random(seed)
+    result = ContextBenchResult(folder=str(source))
+    with tempfile.TemporaryDirectory(prefix="quillpad-context-bench-") as scratch:
+        copy = Path(scratch) / source.name
+        data = Path(scratch) / "data"
+        progress(f"copying the candidate files of {source}")
+        copied = _copy_candidates(source, copy, max_file_bytes)
+        result.copied_files = len(copied)
+
+        progress(f"indexing {len(copied):,} files")
+        with Project(copy, data, max_file_bytes=max_file_bytes) as project:
+            stats = project.open()
+            result.index_seconds = stats.seconds
+            result.files, result.chunks, result.bytes = stats.files, stats.chunks, stats.bytes
+            result.rss_bytes, result.peak_rss_bytes = _memory()
+
+        progress("reopening with nothing changed")
+        with Project(copy, data, max_file_bytes=max_file_bytes) as project:
+            result.reopen_seconds = project.open().seconds
+
+            progress(f"running {queries} queries")
+            questions = _queries(project, rng, queries)
+            for question in questions[:5]:
+                project.search(question, 10)  # warm the page cache and the statement cache
+            for question in questions:
+                started = time.perf_counter()
+                project.search(question, 10)
+                result.query_latencies.append(time.perf_counter() - started)
+
+            progress(f"saving {edits} edits with the watcher running")
+            project.start_watching()
+            project.wait_until_idle(120.0)
+            result.watch_mode = project.watch_mode
+            editable = [p for p in project.files() if p.endswith((".py", ".md", ".txt", ".c", ".js", ".rs", ".go"))]
+            editable = editable or project.files()
+            for number in range(edits if editable else 0):
+                target = copy / rng.choice(editable)
+                latency = _edit_until_searchable(project, target, f"quillpadbench{number}z{rng.randrange(10**9)}")
+                if latency is None:
+                    result.save_timeouts += 1
+                else:
+                    result.save_latencies.append(latency)
+                time.sleep(0.02)
+            result.notice = project.notice
+        return result

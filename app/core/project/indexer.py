@@ -1,0 +1,212 @@
+"""Keeping the index equal to the disk: a full check on opening, and updates of changed paths.
+
+``sync`` walks the project, compares each file's size and modification time
+with the index and reads only what differs (plus files modified so close to
+when they were last read that a change in the same clock tick could have
+been missed, as git does for "racily clean" files). ``update`` handles what
+the watcher reports: named files are always read again and compared by
+content hash, and folders are walked again, so missed or coalesced events
+inside them cannot leave the index stale.
+
+Work is written in batches, each one transaction, so searches keep working
+during a long update and an interrupted one keeps what it finished. One
+lock serialises the two, so a watcher batch waits while the project opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.project.chunking import chunk_lines, rebuild_text, split_lines
+from app.core.project.ignore import IgnoreRules
+from app.core.project.index import FileRecord, FileState, IndexStore
+from app.core.project.languages import language_for
+from app.core.project.scanner import DiskFile, scan, stat_candidate
+from app.core.project.symbols import extract_symbols
+from app.core.project.textread import FileText, read_text_file
+
+log = logging.getLogger(__name__)
+
+BATCH_FILES = 128
+# A file modified this close before it was read is read again on the next check (coarse clocks, same tick).
+RACY_NS = 2_000_000_000
+# Old text is kept for "changed since your last message" only for files up to this size.
+MAX_DIFF_SOURCE_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file whose indexed content changed. Texts are given when the caller asked for them."""
+
+    path: str
+    kind: str  # "added", "modified" or "removed"
+    old_text: str | None = None
+    new_text: str | None = None
+
+
+@dataclass
+class UpdateResult:
+    """What one sync or update did."""
+
+    changes: list[FileChange] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0  # candidates that turned out binary, unreadable or gone
+    interrupted: bool = False
+
+    def count(self, kind: str) -> int:
+        """How many changes were of ``kind``."""
+        return sum(1 for change in self.changes if change.kind == kind)
+
+
+def build_record(rel: str, content: FileText, checked_ns: int) -> FileRecord:
+    """Outline and chunks of a file's text, ready to store."""
+    language = language_for(rel)
+    symbols = extract_symbols(language, content.text)
+    lines = split_lines(content.text)
+    return FileRecord(
+        path=rel,
+        size=content.size,
+        mtime_ns=content.mtime_ns,
+        digest=content.digest,
+        language=language,
+        lines=len(lines),
+        checked_ns=checked_ns,
+        chunks=chunk_lines(lines, symbols),
+        symbols=symbols,
+    )
+
+
+class Indexer:
+    """Brings one project's ``IndexStore`` in line with its folder."""
+
+    def __init__(self, root: Path, rules: IgnoreRules, store: IndexStore, max_bytes: int) -> None:
+        self.root = root
+        self.rules = rules
+        self.store = store
+        self.max_bytes = max_bytes
+        self.lock = threading.RLock()
+
+    def sync(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> UpdateResult:
+        """Check every file by size and time and index what changed; ``stop`` interrupts between batches."""
+        with self.lock:
+            self.rules.forget_folders()
+            disk = scan(self.root, self.rules, self.max_bytes)
+            known = self.store.file_states()
+            result = UpdateResult()
+            gone = sorted(known.keys() - disk.keys())
+            if gone:
+                self.store.write(removed=gone)
+                result.changes += [FileChange(p, "removed") for p in gone]
+            todo = sorted(p for p, d in disk.items() if self._differs(known.get(p), d))
+            result.unchanged = len(disk) - len(todo)
+            self._process(todo, known, result, keep_text=False, stop=stop, progress=progress)
+            return result
+
+    def update(self, files: Iterable[str], dirs: Iterable[str] = (), *, keep_text: bool = False) -> UpdateResult:
+        """Index the current state of ``files`` and of everything below ``dirs`` (relative paths)."""
+        with self.lock:
+            self.rules.forget_folders()
+            candidates: dict[str, DiskFile | None] = {}
+            known: dict[str, FileState] = {}
+            for folder in sorted(set(dirs)):
+                below = scan(self.root, self.rules, self.max_bytes, under=folder)
+                candidates.update(below)
+                for path, state in self.store.file_states(under=folder).items():
+                    known[path] = state
+                    candidates.setdefault(path, None)
+            for path in files:
+                if path not in candidates:
+                    candidates[path] = stat_candidate(self.root, path, self.rules, self.max_bytes)
+            missing = [p for p in candidates if p not in known]
+            known.update(self._states(missing))
+            result = UpdateResult()
+            gone = sorted(p for p, d in candidates.items() if d is None and p in known)
+            if gone:
+                olds = self._old_texts(gone, known) if keep_text else {}
+                self.store.write(removed=gone)
+                result.changes += [FileChange(p, "removed", olds.get(p)) for p in gone]
+            todo = sorted(p for p, d in candidates.items() if d is not None)
+            self._process(todo, known, result, keep_text=keep_text and len(todo) <= 100)
+            return result
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _differs(state: FileState | None, disk: DiskFile) -> bool:
+        if state is None or state.size != disk.size or state.mtime_ns != disk.mtime_ns:
+            return True
+        return state.mtime_ns >= state.checked_ns - RACY_NS
+
+    def _states(self, paths: list[str]) -> dict[str, FileState]:
+        if len(paths) > 2000:  # one pass over the table beats thousands of lookups
+            every = self.store.file_states()
+            return {p: every[p] for p in paths if p in every}
+        return self.store.file_states_of(paths)
+
+    def _old_texts(self, paths: Iterable[str], known: dict[str, FileState]) -> dict[str, str]:
+        olds = {}
+        for path in paths:
+            state = known.get(path)
+            if state is not None and state.size <= MAX_DIFF_SOURCE_CHARS:
+                olds[path] = rebuild_text(self.store.chunk_pieces(path))
+        return olds
+
+    def _process(
+        self,
+        todo: list[str],
+        known: dict[str, FileState],
+        result: UpdateResult,
+        *,
+        keep_text: bool,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        done = 0
+        for start in range(0, len(todo), BATCH_FILES):
+            if stop is not None and stop.is_set():
+                result.interrupted = True
+                return
+            batch = todo[start : start + BATCH_FILES]
+            records: list[FileRecord] = []
+            removed: list[str] = []
+            touched: list[tuple[str, int, int, int]] = []
+            changes: list[FileChange] = []
+            olds = self._old_texts([p for p in batch if p in known], known) if keep_text else {}
+            for rel in batch:
+                checked_ns = time.time_ns()
+                content = read_text_file(self.root / rel, self.max_bytes)
+                state = known.get(rel)
+                if not isinstance(content, FileText):
+                    result.skipped += 1
+                    if state is not None:
+                        removed.append(rel)
+                        changes.append(FileChange(rel, "removed", olds.get(rel)))
+                    continue
+                if state is not None and state.digest == content.digest:
+                    touched.append((rel, content.size, content.mtime_ns, checked_ns))
+                    result.unchanged += 1
+                    continue
+                try:
+                    records.append(build_record(rel, content, checked_ns))
+                except RecursionError:  # pathological nesting in one file must not stop the others
+                    log.warning("could not outline %s", rel, exc_info=True)
+                    result.skipped += 1
+                    continue
+                new_text = content.text if keep_text and len(content.text) <= MAX_DIFF_SOURCE_CHARS else None
+                kind = "added" if state is None else "modified"
+                changes.append(FileChange(rel, kind, olds.get(rel), new_text))
+            self.store.write(records, removed, touched)
+            result.changes += changes
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(todo))

@@ -1,0 +1,67 @@
+"""Turning a message into an FTS5 query: its meaningful words, any of which may match.
+
+Words are letters, digits and underscores. Common English words and code
+keywords are dropped (they match everything and slow the ranking down);
+camelCase words also search their parts as a phrase. Every term is quoted, so nothing
+in a message can be read as FTS5 syntax; an identifier with underscores
+becomes a phrase of its parts, which is how the index tokenises it.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_TERMS = 24
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+_STOPWORDS_TEXT = """
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have having
+he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on
+once only or other our out over own same she should so some such than that the their them then there these
+they this those through to too under until up very was we were what when where which while who whom why
+will with would you your yours please thanks thank hi hello tell show explain give make want need know
+get got let lets use using used like way work works file files code project write help see look
+def class self return import from none true false null var const function func fn pub int str
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct searchable words of ``text``, in order, lowercased (at most MAX_TERMS).
+
+    When every word is a common one, the common words are kept: a search for "file" is meant.
+    """
+    return [word.lower() for word in _words(text)]
+
+
+def _words(text: str) -> list[str]:
+    return _pick(text, STOPWORDS) or _pick(text, frozenset())
+
+
+def _pick(text: str, stopwords: frozenset[str]) -> list[str]:
+    picked: dict[str, str] = {}
+    for word in _WORD.findall(text):
+        word = word.strip("_")
+        term = word.lower()
+        if len(term) < 2 or term in stopwords or (term.isdigit() and len(term) < 3) or term in picked:
+            continue
+        picked[term] = word
+        if len(picked) >= MAX_TERMS:
+            break
+    return list(picked.values())
+
+
+def build_match(text: str) -> str:
+    """An FTS5 MATCH expression for ``text``: its terms joined with OR ("" when there are none).
+
+    A camelCase word also matches its parts side by side (``"file watcher"`` for FileWatcher), as a
+    phrase: separate parts would each match far more chunks and make ranking slow.
+    """
+    terms: dict[str, None] = {}
+    for word in _words(text):
+        terms.setdefault(f'"{word.lower()}"')
+        if _CAMEL.search(word):
+            terms.setdefault('"' + _CAMEL.sub(" ", word).lower() + '"')
+    return " OR ".join(terms)

@@ -1,0 +1,37 @@
+"""``quillpad bench context`` on a small tree: it runs end to end and prints every figure (no speed asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.bench.context_bench import percentile, run_context_bench
+from app.core.project import ProjectFolderError
+from tests.fixtures.project_tree import write_tree
+
+
+def test_the_bench_reports_every_figure_and_leaves_the_folder_alone(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "proj")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    messages: list[str] = []
+    result = run_context_bench(root, edits=3, progress=messages.append, queries=10)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert result.files == 14 and result.chunks > 0 and result.index_seconds > 0
+    assert len(result.query_latencies) == 10 and len(result.save_latencies) == 3 and result.save_timeouts == 0
+    assert result.rss_bytes > 0 and result.peak_rss_bytes >= result.rss_bytes
+    report = result.report()
+    for figure in ("initial index", "files/s", "reopen", "resident memory", "p95", "save to searchable"):
+        assert figure in report
+    assert messages and messages[0].startswith("copying")
+
+
+def test_the_bench_refuses_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ProjectFolderError, match="is not a folder"):
+        run_context_bench(tmp_path / "missing")
+
+
+def test_percentile() -> None:
+    assert percentile([], 95) == 0.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([float(i) for i in range(1, 101)], 95) == 95.0
