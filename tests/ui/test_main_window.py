@@ -189,3 +189,17 @@ def test_run_button_runs_python_in_the_sandbox(make_window: MakeWindow, qtbot: Q
         js(qtbot, window, "document.querySelector('#m9 a.code-action[href*=\"/run/\"]').click(); true")
     assert "exited with code 0" in ran.args[0] and "42" in ran.args[0]
     qtbot.waitUntil(lambda: "42" in str(js(qtbot, window, "document.querySelector('.msg.output').innerText")))
+
+
+def test_risky_code_is_flagged_before_it_runs(make_window: MakeWindow, qtbot: QtBot) -> None:
+    window = make_window()
+    asked: list[list[str]] = []
+
+    def decline(parent: object, findings: list[str]) -> bool:
+        asked.append(findings)
+        return False
+
+    window.chat.confirm_risky_run = decline
+    window.chat.run_code("import os\nos.system('rm -rf ~')\n")
+    assert asked and any("line 2" in finding for finding in asked[0])
+    qtbot.waitUntil(lambda: "Not run" in str(js(qtbot, window, "document.body.innerText")))

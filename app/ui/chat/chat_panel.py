@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, StoredMessage
+from app.core.edits.safety import scan_python
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -62,6 +64,12 @@ class _Reply:
     on_answer: Callable[[str], None] | None = None  # a plugin's follow-up
 
 
+def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
+    text = "The safety scan found risky calls in this code:\n\n" + "\n".join(f"• {f}" for f in findings)
+    answer = QMessageBox.question(parent, "Run risky code?", text + "\n\nRun it in the sandbox anyway?")
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def _reply_note(message: StoredMessage) -> str:
     if message.complete:
         return ""
@@ -98,6 +106,8 @@ class ChatPanel(QWidget):
         self._editing_last = False
         # Extra ChatRequest fields for every reply (benchmarks: fixed length).
         self.request_overrides: dict[str, object] = {}
+        # Asked before running code the safety scan flags; replaceable in tests.
+        self.confirm_risky_run: Callable[[QWidget, list[str]], bool] = _confirm_risky_run
         # Gets the text first; True means it was a command and is handled.
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
@@ -520,7 +530,19 @@ class ChatPanel(QWidget):
             self.codeAction.emit(action, block)
 
     def run_code(self, code: str) -> None:
-        """Run Python from the chat in the sandbox (only ever on the user's click)."""
+        """Run Python from the chat in the sandbox (only ever on the user's click).
+
+        The safety scan comes first: risky calls are listed and the user
+        decides; the sandbox limits the damage either way.
+        """
+        report = scan_python(code)
+        if report.risky:
+            lines = [f"line {f.line}: {f.description}" for f in report.findings]
+            if not report.scanned and report.reason:
+                lines.append(report.reason)
+            if not self.confirm_risky_run(self, lines):
+                self.show_markdown("Not run: the code was left as it is.")
+                return
         self.notice.emit("Running the code in the sandbox…")
         job = SandboxJob(code)
         job.setAutoDelete(False)
