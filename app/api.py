@@ -19,12 +19,13 @@ from app.core.edits.document import Document, Editor, Selection
 from app.core.edits.grammar import edit_grammar
 from app.core.edits.parser import CodeFence, EditBlock, ParseResult, parse_edits
 from app.core.edits.proposal import EditProposal, EditTarget, FileChange, build_edit_proposal, replacement_proposal
+from app.core.edits.rules import EDIT_RULES
 from app.core.edits.safety import Finding, SafetyReport, scan_python
 from app.core.edits.thinking import strip_thinking
 from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, Notice, ThinkingText
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
-from app.core.plugins.context import MissingCapabilityError, PluginContext
+from app.core.plugins.context import MissingCapabilityError, PluginContext, ResultSink
 from app.core.plugins.contributions import (
     API_VERSION,
     AskOptions,
@@ -53,12 +54,18 @@ from app.core.plugins.services import (
     SearchHit,
     SettingsSection,
 )
+from app.core.sandbox.runner import SandboxError, SandboxLimits, SandboxResult, run_python, run_sandboxed
+from app.core.testing.junit import CaseResult, TestReport
+from app.core.testing.nodes import node_at_line
+from app.core.testing.runner import TestRun, TestRunError, TestRunResult
 
 __all__ = [
     "API_VERSION",
+    "EDIT_RULES",
     "AnswerText",
     "AskOptions",
     "Capability",
+    "CaseResult",
     "ChatMessage",
     "CodeFence",
     "CommandInvocation",
@@ -92,20 +99,31 @@ __all__ = [
     "PluginInfo",
     "ProjectAccess",
     "QuillpadError",
+    "ResultSink",
     "RunResult",
     "SafetyReport",
     "Sandbox",
+    "SandboxError",
+    "SandboxLimits",
+    "SandboxResult",
     "SearchHit",
     "Selection",
     "SettingsSection",
     "SlashCommand",
     "SystemPrompt",
+    "TestReport",
+    "TestRun",
+    "TestRunError",
+    "TestRunResult",
     "ThinkingText",
     "build_edit_proposal",
     "edit_grammar",
     "hookimpl",
+    "node_at_line",
     "parse_edits",
     "replacement_proposal",
+    "run_python",
+    "run_sandboxed",
     "scan_python",
     "strip_thinking",
 ]

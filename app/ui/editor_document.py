@@ -100,6 +100,12 @@ class QtEditor:
                 return QtDocument(page)
         return None
 
+    def show(self, path: Path, line: int) -> None:
+        """Open ``path`` with the cursor on ``line`` (1-based)."""
+        document = self.open(path)
+        document.editor.go_to_line(max(1, line))
+        document.editor.setFocus()
+
     def open(self, path: Path) -> QtDocument:
         if not self.tabs.open_file(str(path)):
             raise QuillpadError(f"{path.name} could not be opened in the editor; check that it is a text file.")

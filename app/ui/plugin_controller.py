@@ -91,6 +91,7 @@ class PluginController(QObject):
             model=EngineModelClient(bridge.engine),
             editor=QtEditor(tabs),
         )
+        self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
         # Questions and the review dialog, replaceable in tests.
         self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = _review
@@ -125,12 +126,14 @@ class PluginController(QObject):
         self.carry_out(result)
         return True
 
-    def carry_out(self, result: CommandResult, depth: int = 0) -> None:
-        """Show, stream, review: what a command's result asks for."""
+    def carry_out(
+        self, result: CommandResult, on_applied: Callable[[list[str]], None] | None = None, depth: int = 0
+    ) -> None:
+        """Show, stream, review: what a command's result asks for (also the plugins' ``ResultSink``)."""
         if result.message:
             self.chat.show_markdown(result.message)
         if result.proposal is not None and not result.proposal.empty:
-            self._review_and_apply(result.proposal)
+            self._review_and_apply(result.proposal, on_applied)
         turn = result.ask
         if turn is None:
             return
@@ -140,11 +143,11 @@ class PluginController(QObject):
 
         def finished(answer: str) -> None:
             if turn.then is not None:
-                self.carry_out(turn.then(answer), depth + 1)
+                self.carry_out(turn.then(answer), on_applied, depth + 1)
 
         self.chat.stream_turn(turn.messages, turn.options, finished)
 
-    def _review_and_apply(self, proposal: EditProposal) -> None:
+    def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
         accepted = self.review(proposal, self.window)
         if not accepted or not any(accepted.values()):
             self.chat.show_markdown("The proposed changes were not applied.")
@@ -157,6 +160,8 @@ class PluginController(QObject):
         keys = [change.key for change in applied]
         self.chat.show_markdown("Applied changes to " + ", ".join(f"`{key}`" for key in keys) + ".")
         self.changesApplied.emit(keys)
+        if on_applied is not None:
+            on_applied(keys)
 
     # -- editor ---------------------------------------------------------------
 

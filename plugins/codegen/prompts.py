@@ -3,29 +3,10 @@ short rules, one worked example, the format shown rather than described."""
 
 from __future__ import annotations
 
-from app.api import ChatMessage
+from app.api import EDIT_RULES, ChatMessage
 from plugins.codegen.source import CURSOR_MARK, Snapshot, excerpt, fence
 
 SYSTEM = "You are Quillpad, a careful programming assistant inside the user's code editor. Be precise and brief."
-
-EDIT_RULES = """To change files, reply with SEARCH/REPLACE blocks, each exactly like this:
-
-path/to/file.py
-```python
-<<<<<<< SEARCH
-lines copied exactly from the file
-=======
-the new lines
->>>>>>> REPLACE
-```
-
-Rules:
-- Copy the SEARCH lines exactly from the file, indentation included.
-- Keep SEARCH short: the lines that change and one or two around them.
-- Write the file's path on the line before every block.
-- Use one block per place that changes.
-- To create a new file, write its path, then its whole content in one fenced code block without SEARCH/REPLACE lines.
-- Add at most one sentence of explanation."""
 
 EXAMPLE_REQUEST = """File greet.py:
 ```python

@@ -83,6 +83,10 @@ class Editor(Protocol):
         """Open ``path`` (or bring its tab forward); raises ``QuillpadError`` if it cannot."""
         ...
 
+    def show(self, path: Path, line: int) -> None:
+        """Open ``path`` with the cursor on ``line`` (1-based), e.g. a failing test's line."""
+        ...
+
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
@@ -210,6 +214,11 @@ class MemoryEditor:
             self.documents.append(document)
         self._current = document
         return document
+
+    def show(self, path: Path, line: int) -> None:
+        """Open ``path``; the line is remembered as ``shown`` (there is no cursor to move)."""
+        self.open(path)
+        self.shown = (path, line)
 
     def save_all(self) -> list[Path]:
         """Save every modified document that has a file; returns their paths."""

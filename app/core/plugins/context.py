@@ -9,15 +9,16 @@ or let a command return a ``ModelTurn`` so the app streams the reply itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from app.core.edits.document import Document, Editor
 from app.core.engine.events import EngineEvent
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
-from app.core.plugins.contributions import AskOptions, Capability
+from app.core.plugins.contributions import AskOptions, Capability, CommandResult
 from app.core.plugins.model import answer_from_events
 from app.core.plugins.notify import LogNotifier
 from app.core.plugins.services import (
@@ -39,6 +40,14 @@ _NEEDS: dict[Capability, str] = {
 }
 
 
+class ResultSink(Protocol):
+    """Something that carries out a ``CommandResult`` (the window does)."""
+
+    def carry_out(self, result: CommandResult, on_applied: Callable[[list[str]], None] | None = None) -> None:
+        """Show, stream and review as a command's result would be."""
+        ...
+
+
 class MissingCapabilityError(QuillpadError):
     """A plugin needs a service the app cannot give it right now."""
 
@@ -58,6 +67,9 @@ class PluginHost:
     notifier: Notifier = field(default_factory=LogNotifier)
     model: ModelClient | None = None
     project: ProjectAccess | None = None
+    # Carries out a CommandResult outside a command (a panel's button); the
+    # GUI provides it, headless code uses ``app.core.plugins.runner``.
+    results: ResultSink | None = None
     editor: Editor | None = None
     git: GitAccess | None = None
     sandbox: Sandbox | None = None
@@ -149,3 +161,13 @@ class PluginContext:
     def notify(self, message: str, level: NoticeLevel = "info") -> None:
         """Show the user a short notice."""
         self.host.notifier.notify(message, level)
+
+    def carry_out(self, result: CommandResult, on_applied: Callable[[list[str]], None] | None = None) -> None:
+        """Let the app carry out ``result`` as if a command had returned it (from a panel, say).
+
+        ``on_applied`` gets the keys of the files changed once the user accepted
+        a proposal. Raises ``QuillpadError`` where nothing can carry it out.
+        """
+        if self.host.results is None:
+            raise QuillpadError("There is no window to show this in; run it from the chat instead.")
+        self.host.results.carry_out(result, on_applied)
