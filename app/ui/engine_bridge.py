@@ -15,13 +15,20 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine import ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
+from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
 from app.core.engine.client import EngineCrashedError
 from app.core.errors import QuillpadError
 
 log = logging.getLogger(__name__)
 
 BATCH_SECONDS = 1 / 30
+TOKENIZER_SAMPLE = (
+    "def total_price(items: list[Item]) -> float:\n"
+    '    """Sum the prices, with VAT at 20%."""\n'
+    "    return sum(item.price * 1.2 for item in items)\n\n"
+    "The function adds up every item's price and applies the tax once. "
+    "For a basket of 3 items costing 2.50, 4.00 and 10.25, it returns 20.10.\n"
+)
 
 
 class _EngineWorker(QObject):
@@ -30,6 +37,7 @@ class _EngineWorker(QObject):
     stateChanged = Signal(str)
     loaded = Signal(object)  # LoadedModel
     loadFailed = Signal(str, bool)  # message, engine crashed
+    tokensPerChar = Signal(float)  # the loaded model's tokenizer on typical text
     replyEvents = Signal(int, list)  # request id, [EngineEvent]
     replyEnded = Signal(int, object)  # request id, Done | EngineError
 
@@ -54,7 +62,18 @@ class _EngineWorker(QObject):
             self.loadFailed.emit(f"Loading the model failed unexpectedly ({err}); see the log file.", False)
         else:
             self.loaded.emit(loaded)
+            self._measure_tokenizer()
         self._state()
+
+    def _measure_tokenizer(self) -> None:
+        """Tokens per character on mixed code and prose, so context budgets
+        counted with a cheap estimate still fit this model's context."""
+        try:
+            sample = self.engine.render(ChatRequest((ChatMessage("user", TOKENIZER_SAMPLE),))).tokens
+            base = self.engine.render(ChatRequest((ChatMessage("user", "x"),))).tokens
+        except QuillpadError:
+            return
+        self.tokensPerChar.emit(max(0.05, (sample - base) / max(1, len(TOKENIZER_SAMPLE) - 1)))
 
     @Slot()
     def restart(self) -> None:
@@ -66,6 +85,7 @@ class _EngineWorker(QObject):
         else:
             if loaded is not None:
                 self.loaded.emit(loaded)
+                self._measure_tokenizer()
         self._state()
 
     @Slot(int, object)
@@ -114,6 +134,7 @@ class EngineBridge(QObject):
     stateChanged = Signal(str)
     modelLoaded = Signal(object)
     loadFailed = Signal(str, bool)
+    tokensPerChar = Signal(float)
     replyEvents = Signal(int, list)
     replyEnded = Signal(int, object)
 
@@ -139,6 +160,7 @@ class EngineBridge(QObject):
         self._worker.stateChanged.connect(self.stateChanged)
         self._worker.loaded.connect(self.modelLoaded)
         self._worker.loadFailed.connect(self.loadFailed)
+        self._worker.tokensPerChar.connect(self.tokensPerChar)
         self._worker.replyEvents.connect(self.replyEvents)
         self._worker.replyEnded.connect(self.replyEnded)
         self._thread.start()

@@ -34,6 +34,7 @@ from app.core.drafts import DraftStore
 from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
+from app.core.project import CHARS_PER_TOKEN
 from app.core.settings import LoadedSettings, Settings, save_settings
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.dark = apply_theme(app, self.settings.ui.theme)
 
         self.bridge = EngineBridge(engine_factory)
+        self.tokens_per_char = 1 / CHARS_PER_TOKEN  # until a model is measured
+        self.bridge.tokensPerChar.connect(lambda ratio: setattr(self, "tokens_per_char", ratio))
         self.store, store_notice = open_conversation_store(paths)
         self.drafts = DraftStore(paths.data_dir / "drafts")
 
@@ -289,9 +292,15 @@ class MainWindow(QMainWindow):
         return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None
 
     def _context_budget(self) -> int:
-        """Tokens of project context per message: a third of the context, at most 4,096."""
+        """Project context per message: a third of the context (at most 4,096 tokens).
+
+        The project counts tokens by an estimate (3.5 characters each); a
+        tokenizer that needs more tokens per character gets a smaller budget
+        in estimated tokens, so the real count still fits.
+        """
         context = getattr(self, "context_length", 0)
-        return min(4096, max(512, context // 3)) if context else 2048
+        real = min(4096, max(512, context // 3)) if context else 2048
+        return max(128, int(real / max(1.0, CHARS_PER_TOKEN * self.tokens_per_char)))
 
     def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open folder")

@@ -72,3 +72,21 @@ def test_saved_changes_reach_the_index(make_window: MakeWindow, qtbot: QtBot, tm
     project = window.project.project
     assert project is not None
     assert any(hit.path == "shop/shipping.py" for hit in project.search("shipping_cost"))
+
+
+def test_attached_context_fits_a_model_with_a_greedy_tokenizer(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
+) -> None:
+    # The tiny model's tokenizer needs about one token per character, far more
+    # than the 3.5-characters estimate: the budget must shrink to match.
+    root = make_project(tmp_path)
+    (root / "shop" / "big.py").write_text("".join(f"def price_{i}(x):\n    return x * {i}\n\n" for i in range(800)))
+    window = make_window()
+    open_project(qtbot, window, root)
+    load_model(qtbot, window, qwen3_gguf)
+    qtbot.waitUntil(lambda: window.tokens_per_char > 0.5, timeout=30_000)
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.ask("explain price_10 in @shop/big.py")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    reply = window.chat.store.messages(window.chat.conversation_id)[-1]  # type: ignore[arg-type]
+    assert reply.role == "assistant" and reply.content  # not refused as too long
