@@ -28,6 +28,7 @@ from app.core.engine import (
     ThinkingText,
 )
 from app.core.engine.options import SamplingOverrides
+from app.core.engine.worker import banned_tokens_processor, eog_token_ids
 from app.core.errors import QuillpadError
 
 BENCH_PROMPT = "Write a Python function that checks whether a number is prime, then explain it."
@@ -138,17 +139,8 @@ class EngineBenchResult:
 
 def _bare_run(llm: Any, prompt_tokens: list[int], n_tokens: int, sampling: Any, seed: int) -> RunFigures:
     """Decode with llama-cpp-python alone, the way an app without a worker would."""
-    import llama_cpp
-    import numpy as np
-    from llama_cpp import LogitsProcessorList
-
-    vocab = llm._model.vocab
-    eog = np.array([t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)], dtype=np.intp)
-
-    def no_eog(_ids: Any, scores: Any) -> Any:
-        scores[eog] = -np.inf
-        return scores
-
+    # The same end-of-turn ban as the engine's, so both decode the same length.
+    no_eog = banned_tokens_processor(eog_token_ids(llm))
     llm.reset()
     llm.set_seed(seed)
     started = time.perf_counter()
@@ -162,7 +154,7 @@ def _bare_run(llm: Any, prompt_tokens: list[int], n_tokens: int, sampling: Any, 
         temp=sampling.temperature,
         repeat_penalty=sampling.repeat_penalty,
         presence_penalty=sampling.presence_penalty,
-        logits_processor=LogitsProcessorList([no_eog]),
+        logits_processor=no_eog,
     ):
         llm.detokenize([token])  # a real app turns tokens into text too
         now = time.perf_counter()

@@ -74,6 +74,28 @@ class _Log:
         self.tail.extend(line for line in text.splitlines() if line.strip())
 
 
+def eog_token_ids(llm: Any) -> list[int]:
+    """Every end-of-generation token of a loaded ``llama_cpp.Llama``."""
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    return [t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+
+
+def banned_tokens_processor(token_ids: list[int]) -> Any:
+    """A logits processor that never lets ``token_ids`` be sampled (fixed-length output)."""
+    import numpy as np
+    from llama_cpp import LogitsProcessorList
+
+    banned = np.array(token_ids, dtype=np.intp)
+
+    def ban(_ids: Any, scores: Any) -> Any:
+        scores[banned] = -np.inf
+        return scores
+
+    return LogitsProcessorList([ban])
+
+
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -134,8 +156,7 @@ class ModelSession:
     def eog_ids(self) -> list[int]:
         """Every end-of-generation token (computed once, on first need)."""
         if self._eog_ids is None:
-            is_eog = self._llama_cpp.llama_vocab_is_eog
-            self._eog_ids = [t for t in range(self.llm.n_vocab()) if is_eog(self.vocab, t)]
+            self._eog_ids = eog_token_ids(self.llm)
             self._eog_set = frozenset(self._eog_ids)
         return self._eog_ids
 
@@ -291,16 +312,7 @@ class _Reply:
         prompt_started = time.monotonic()
         logits_processor = None
         if self.request.ignore_eos:
-            import numpy as np
-            from llama_cpp import LogitsProcessorList
-
-            banned = np.array(s.eog_ids(), dtype=np.intp)
-
-            def no_eog(_ids: Any, scores: Any) -> Any:
-                scores[banned] = -np.inf
-                return scores
-
-            logits_processor = LogitsProcessorList([no_eog])
+            logits_processor = banned_tokens_processor(s.eog_ids())
         grammar = None
         if self.request.grammar:
             from llama_cpp import LlamaGrammar
