@@ -1,0 +1,38 @@
+"""The trailer that names the model behind an automatically committed AI edit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+TRAILER_KEY = "Generated-by"
+
+
+def _number(value: float | int | str | bool | None) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def provenance_trailer(model_file: str | Path | None, settings: Mapping[str, float | int | str | bool | None]) -> str:
+    """``Generated-by: Quillpad (model Qwen3-8B-Q4_K_M.gguf, temperature 0.6, top_p 0.95, ...)``.
+
+    ``settings`` keeps its order; ``None`` values are left out. One line, as
+    git trailers must be.
+    """
+    name = Path(model_file).name if model_file else "unknown model"
+    parts = [f"model {name}"] + [
+        f"{key} {_number(value)}" for key, value in settings.items() if value is not None and str(value) != ""
+    ]
+    text = ", ".join(parts).replace("\n", " ")
+    return f"{TRAILER_KEY}: Quillpad ({text})"
+
+
+def auto_commit_message(keys: list[str], instruction: str, trailer: str) -> str:
+    """The message of an automatic commit of an AI edit."""
+    names = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+    summary = f"AI edit: {names}"
+    if len(summary) > 72:
+        summary = summary[:71].rstrip() + "…"
+    body = f"Applied with Quillpad after review.\n\nRequest: {instruction.strip()}\n" if instruction.strip() else ""
+    return f"{summary}\n\n{body}\n{trailer}\n" if body else f"{summary}\n\n{trailer}\n"
