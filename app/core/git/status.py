@@ -131,7 +131,7 @@ class StatusMap:
         return None
 
     def kind_for(self, path: str) -> StatusKind | None:
-        """The kind to show for ``path``; a tracked folder is "modified" (or "conflicted") if something inside changed."""
+        """The kind shown for ``path``; a tracked folder with a change inside is "modified" or "conflicted"."""
         entry = self.get(path)
         if entry is not None:
             return entry.kind
