@@ -59,12 +59,20 @@ class UISettings(_Section):
     editor_font_family: str = ""  # empty: the system's fixed-width font
 
 
+class GitSettings(_Section):
+    """Git integration."""
+
+    # Commit every accepted AI edit at once, with a trailer naming the model and its settings.
+    auto_commit_ai_edits: bool = False
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
     schema_version: int = SCHEMA_VERSION
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    git: GitSettings = Field(default_factory=GitSettings)
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
 

@@ -41,6 +41,7 @@ from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
 from app.ui.editor.tabs import EditorTabs
 from app.ui.engine_bridge import EngineBridge
+from app.ui.git_controller import GitController
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
 from app.ui.plugin_controller import PluginController
@@ -132,6 +133,10 @@ class MainWindow(QMainWindow):
         self.chat.input.set_completion_source("@", self.project.complete_file)
         self._build_status_bar()
         self._build_menus()
+        self.git = GitController(
+            self, paths, self.plugins.host, self.tabs, self.tree, lambda: self.settings, self.save_settings
+        )
+        self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
         self._connect()
         self._restore_layout()
         self._notice(loaded_settings.notice)
@@ -217,6 +222,8 @@ class MainWindow(QMainWindow):
         self.plugins.notice.connect(self._notice)
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
+        self.project.filesChanged.connect(self.git.schedule_refresh)
+        self.git.notice.connect(self._notice)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
         self.welcome.openFileRequested.connect(self.open_file_dialog)
@@ -276,6 +283,7 @@ class MainWindow(QMainWindow):
             self.tree_dock.setWindowTitle(f"Project — {Path(folder).name}")
             self.tree_dock.show()
             self.project.open(folder)
+            self.git.open(folder)
 
     def _on_index_progress(self, text: str) -> None:
         if text:
@@ -449,6 +457,7 @@ class MainWindow(QMainWindow):
         self.chat.view.dispose()
         self.models.shutdown()
         self.project.shutdown()
+        self.git.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):
             self.store.close()

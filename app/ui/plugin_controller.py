@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.edits.commit import apply_proposal
+from app.core.edits.commit import AppliedChange, apply_proposal
 from app.core.edits.proposal import EditProposal
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
@@ -96,6 +96,9 @@ class PluginController(QObject):
         # Questions and the review dialog, replaceable in tests.
         self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = _review
         self.ask_text: Callable[[QWidget, str], str | None] = _ask_text
+        # Git: a checkpoint right before every AI edit (raising refuses the edit), a commit after it.
+        self.before_apply: Callable[[EditProposal, dict[str, set[int]]], None] | None = None
+        self.after_apply: Callable[[tuple[AppliedChange, ...]], None] | None = None
         self.manager.discover()
         for record in self.manager.records():
             if record.state == "failed" and record.error:
@@ -153,6 +156,8 @@ class PluginController(QObject):
             self.chat.show_markdown("The proposed changes were not applied.")
             return
         try:
+            if self.before_apply is not None:
+                self.before_apply(proposal, accepted)
             applied = apply_proposal(proposal, accepted, self.host.editor)
         except QuillpadError as err:
             self.chat.show_markdown(html.escape(str(err)))
@@ -160,6 +165,8 @@ class PluginController(QObject):
         keys = [change.key for change in applied]
         self.chat.show_markdown("Applied changes to " + ", ".join(f"`{key}`" for key in keys) + ".")
         self.changesApplied.emit(keys)
+        if self.after_apply is not None:
+            self.after_apply(applied)
         if on_applied is not None:
             on_applied(keys)
 

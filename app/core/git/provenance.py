@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from app.core.engine.options import SamplingOverrides
+from app.core.engine.profiles import FamilyProfile
+
 TRAILER_KEY = "Generated-by"
 
 
@@ -36,3 +39,29 @@ def auto_commit_message(keys: list[str], instruction: str, trailer: str) -> str:
         summary = summary[:71].rstrip() + "…"
     body = f"Applied with Quillpad after review.\n\nRequest: {instruction.strip()}\n" if instruction.strip() else ""
     return f"{summary}\n\n{body}\n{trailer}\n" if body else f"{summary}\n\n{trailer}\n"
+
+
+def model_settings(
+    profile: FamilyProfile | None,
+    overrides: Mapping[str, float | int | None],
+    *,
+    thinking: bool,
+    seed: int,
+    context_length: int | None,
+) -> dict[str, float | int | str | bool | None]:
+    """The settings a reply was made with: the profile's sampling preset with the user's overrides applied."""
+    values: dict[str, float | int | str | bool | None] = {}
+    if profile is not None:
+        preset = profile.thinking if thinking else profile.non_thinking
+        effective = preset.with_overrides(SamplingOverrides(**{k: v for k, v in overrides.items() if v is not None}))
+        values.update(
+            temperature=effective.temperature,
+            top_p=effective.top_p,
+            top_k=int(effective.top_k),
+            min_p=effective.min_p,
+            presence_penalty=effective.presence_penalty,
+        )
+    else:
+        values.update(overrides)
+    values.update(thinking="on" if thinking else "off", seed="random" if seed < 0 else seed, context=context_length)
+    return values

@@ -1,14 +1,81 @@
-"""A file tree of an opened folder; activating a file asks the editor to open it."""
+"""A file tree of an opened folder; activating a file asks the editor to open it.
+
+Files and folders carry their git status as a coloured letter after the name
+(see ``app.core.git.status.MARKS``), with a tooltip that spells it out.
+"""
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QDir, QModelIndex, Signal
-from PySide6.QtWidgets import QFileSystemModel, QTreeView, QWidget
+from PySide6.QtCore import QDir, QEvent, QModelIndex, QPersistentModelIndex, Signal
+from PySide6.QtGui import QColor, QHelpEvent, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileSystemModel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QTreeView,
+    QWidget,
+)
+
+from app.core.git.status import MARKS, StatusKind, StatusMap
 
 # Folders nobody wants to browse in a code editor.
 HIDDEN_NAMES = (".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules")
+
+STATUS_COLOURS: dict[StatusKind, str] = {
+    "conflicted": "#d32f2f",
+    "modified": "#b26a00",
+    "added": "#2e7d32",
+    "deleted": "#c62828",
+    "renamed": "#1565c0",
+    "untracked": "#6a1b9a",
+    "ignored": "#8a8a8a",
+}
+_DESCRIPTIONS: dict[StatusKind, str] = {
+    "conflicted": "conflicted: resolve the merge conflict, then stage it",
+    "modified": "modified",
+    "added": "added",
+    "deleted": "deleted",
+    "renamed": "renamed",
+    "untracked": "untracked (not in git yet)",
+    "ignored": "ignored by .gitignore",
+}
+
+
+class GitStatusDelegate(QStyledItemDelegate):
+    """Draws a row's name with its git mark and colour."""
+
+    def __init__(self, view: FolderView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        kind = self.view.git_kind(QModelIndex(index))
+        if kind is None:
+            return
+        option.text = f"{option.text}  {MARKS[kind]}"  # type: ignore[attr-defined]
+        palette = option.palette  # type: ignore[attr-defined]
+        palette.setColor(QPalette.ColorRole.Text, QColor(STATUS_COLOURS[kind]))
+        option.palette = palette  # type: ignore[attr-defined]
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        kind = self.view.git_kind(QModelIndex(index))
+        if event.type() == QEvent.Type.ToolTip and kind is not None:
+            QToolTip.showText(
+                event.globalPos(), f"{self.view.fs_model.fileName(QModelIndex(index))}: {_DESCRIPTIONS[kind]}", view
+            )
+            return True
+        return super().helpEvent(event, view, option, index)
 
 
 class FolderView(QTreeView):
@@ -29,6 +96,9 @@ class FolderView(QTreeView):
         self.activated.connect(self._activated)
         self.fs_model.directoryLoaded.connect(self._hide_clutter)
         self.root: str | None = None
+        self.git_root: str | None = None
+        self.git_status: StatusMap | None = None
+        self.setItemDelegate(GitStatusDelegate(self))
 
     def set_root(self, folder: str) -> bool:
         """Show ``folder``; False, with a notice, if it is not a folder that can be read."""
@@ -40,9 +110,26 @@ class FolderView(QTreeView):
             self.notice.emit(f"You do not have permission to read {folder}; choose another folder.")
             return False
         self.root = folder
+        self.set_git_status(None, None)
         root_index = self.fs_model.setRootPath(folder)
         self.setRootIndex(root_index)
         return True
+
+    def set_git_status(self, repo_root: str | None, status: StatusMap | None) -> None:
+        """Show ``status`` (paths relative to ``repo_root``); None hides every mark."""
+        self.git_root = os.path.realpath(repo_root) if repo_root else None
+        self.git_status = status
+        self.viewport().update()
+
+    def git_kind(self, index: QModelIndex) -> StatusKind | None:
+        """The git status of the file or folder at ``index``, if it has one."""
+        if self.git_status is None or self.git_root is None or not index.isValid():
+            return None
+        path = os.path.realpath(self.fs_model.filePath(index))
+        rel = os.path.relpath(path, self.git_root)
+        if rel == "." or rel.startswith(".."):
+            return None
+        return self.git_status.kind_for(rel.replace(os.sep, "/"))
 
     def _hide_clutter(self, folder: str) -> None:
         parent = self.fs_model.index(folder)

@@ -545,6 +545,29 @@ class EditorTabs(QTabWidget):
         editor.verticalScrollBar().setValue(scroll)
         self._refresh_titles()
 
+    # --- files changed by others (git undo, auto-commit) ------------------------------------------------
+
+    def reload_path(self, path: str) -> bool:
+        """Show what is on disk now in ``path``'s tab, as one undo step; a tab of a file now gone is closed."""
+        page = self._find_page(path)
+        if page is None:
+            return False
+        if not os.path.exists(path):
+            self._discard_page(page)
+            return True
+        try:
+            loaded = load_text_file(path, self.max_bytes)
+        except TextFileError as err:
+            self.notice.emit(str(err))
+            return False
+        self._reload(page, loaded)
+        return True
+
+    def save_path(self, path: str) -> bool:
+        """Save ``path``'s tab if it has unsaved changes; True when the file on disk is now current."""
+        page = self._find_page(path)
+        return page is None or not page.is_dirty or self._save(page)
+
     # --- drafts ---------------------------------------------------------------------------------------
 
     def write_drafts(self) -> int:
