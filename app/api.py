@@ -25,6 +25,7 @@ from app.core.edits.thinking import strip_thinking
 from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, Notice, ThinkingText
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
+from app.core.git.repository import RepoState
 from app.core.plugins.context import MissingCapabilityError, PluginContext, ResultSink
 from app.core.plugins.contributions import (
     API_VERSION,
@@ -99,6 +100,7 @@ __all__ = [
     "PluginInfo",
     "ProjectAccess",
     "QuillpadError",
+    "RepoState",
     "ResultSink",
     "RunResult",
     "SafetyReport",

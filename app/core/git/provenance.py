@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from app.core.engine.options import SamplingOverrides
 from app.core.engine.profiles import FamilyProfile
@@ -53,7 +55,9 @@ def model_settings(
     values: dict[str, float | int | str | bool | None] = {}
     if profile is not None:
         preset = profile.thinking if thinking else profile.non_thinking
-        effective = preset.with_overrides(SamplingOverrides(**{k: v for k, v in overrides.items() if v is not None}))
+        known = {f.name for f in fields(SamplingOverrides)}
+        chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None and k in known}
+        effective = preset.with_overrides(SamplingOverrides(**chosen))
         values.update(
             temperature=effective.temperature,
             top_p=effective.top_p,

@@ -35,7 +35,7 @@ _NEEDS: dict[Capability, str] = {
     "model": "a loaded model; load a model first",
     "project": "an open project folder; open a folder first",
     "editor": "the editor, which this session does not have",
-    "git": "git access, which this version of Quillpad does not provide yet",
+    "git": "a project folder in a git repository; open one (or use Git ▸ Initialise repository) first",
     "sandbox": "the sandboxed runner, which this version of Quillpad does not provide yet",
 }
 
@@ -61,7 +61,8 @@ def missing_message(what: str, capability: Capability) -> str:
 class PluginHost:
     """The app's services, shared by every plugin's context; the app updates it.
 
-    ``git`` and ``sandbox`` stay ``None`` until those features exist.
+    ``git`` is set while the open folder is in a git repository; ``sandbox``
+    stays ``None`` until that feature exists.
     """
 
     notifier: Notifier = field(default_factory=LogNotifier)
@@ -110,7 +111,7 @@ class PluginContext:
 
     @property
     def git(self) -> GitAccess | None:
-        """Always None for now: git integration is not built yet."""
+        """Read access to the open folder's repository (status, diffs, state); None outside one."""
         return self.host.git
 
     @property

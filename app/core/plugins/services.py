@@ -3,19 +3,23 @@ implementations and test fakes are interchangeable.
 
 ``ModelClient`` is met by ``EngineModelClient`` (the real engine) and by the
 scripted fakes in tests. ``ProjectAccess`` is what the project index offers.
-``GitAccess`` and ``Sandbox`` are provisional: nothing implements them yet,
-so the context gives plugins ``None`` until those features land.
+``GitAccess`` is met by ``app.core.git.access.RepoGitAccess`` while the open
+folder is in a git repository. ``Sandbox`` is provisional: nothing
+implements it yet, so the context gives plugins ``None``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from app.core.engine.events import EngineEvent
 from app.core.engine.options import ChatMessage
 from app.core.plugins.contributions import AskOptions
+
+if TYPE_CHECKING:
+    from app.core.git.repository import RepoState
 
 NoticeLevel = Literal["info", "warning", "error"]
 
@@ -80,14 +84,27 @@ class ProjectAccess(Protocol):
 
 
 class GitAccess(Protocol):
-    """Provisional: the project's git repository (not provided yet)."""
+    """The open folder's git repository, read-only (``PluginContext.git``; None outside a repository)."""
+
+    @property
+    def root(self) -> Path:
+        """The repository's working tree (absolute)."""
+        ...
 
     def status(self) -> Sequence[tuple[str, str]]:
-        """(status code, path) per changed file."""
+        """(two-letter porcelain status code, repository-relative path) per changed or untracked file."""
         ...
 
     def diff(self, path: Path | None = None) -> str:
-        """Unstaged changes, for one file or all."""
+        """Unstaged changes (working tree against the index), for one file or all."""
+        ...
+
+    def staged_diff(self) -> str:
+        """What the next commit would record (the index against HEAD)."""
+        ...
+
+    def state(self) -> RepoState:
+        """Branch (None when detached), HEAD, merge in progress and conflicted files, submodule."""
         ...
 
 

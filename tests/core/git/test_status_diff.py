@@ -160,3 +160,25 @@ def test_submodule(tmp_path: Path, git: GitRunner) -> None:
     outer_repo = find_repository(outer)
     assert outer_repo is not None
     assert StatusMap(read_status(outer_repo)).marker_for("vendor/library") == "M"
+
+
+def test_plugins_read_the_repository_through_git_access(repo_dir: Path) -> None:
+    from app.api import GitAccess, PluginContext, RepoState
+    from app.core.git.access import RepoGitAccess
+    from app.core.plugins.context import PluginHost
+    from app.core.plugins.manager import PluginManager
+
+    repo = find_repository(repo_dir)
+    assert repo is not None
+    access: GitAccess = RepoGitAccess(repo)
+    host = PluginHost(git=access)
+    context: PluginContext = PluginManager(host).context_for("p")
+    assert context.has("git") and context.git is access
+    (repo_dir / "app.py").write_text("print('bye')\n")
+    (repo_dir / "lib" / "util.py").write_text("def f():\n    return 3\n")
+    stage(repo, ["lib/util.py"])
+    assert sorted(access.status()) == [(" M", "app.py"), ("M ", "lib/util.py")]
+    assert "+print('bye')" in access.diff(repo_dir / "app.py") and "return 3" not in access.diff()
+    assert "+    return 3" in access.staged_diff()
+    state = access.state()
+    assert isinstance(state, RepoState) and state.branch == "main" and access.root == repo_dir.resolve()

@@ -49,9 +49,9 @@ def test_services_and_project_root(tmp_path: Path) -> None:
     host = PluginHost()
     manager = PluginManager(host)
     context = manager.context_for("p")
-    assert context.git is None and context.sandbox is None and context.project is None  # not built yet
+    assert context.git is None and context.sandbox is None and context.project is None  # nothing open
     assert not context.has("git") and not context.has("editor") and not context.has("model")
-    with pytest.raises(MissingCapabilityError, match="git access"):
+    with pytest.raises(MissingCapabilityError, match="in a git repository"):
         context.require("Committing", "git")
     assert context.current_document() is None and context.project_root() is None
     host.editor = MemoryEditor([MemoryDocument("x", tmp_path / "a" / "b.py")])
