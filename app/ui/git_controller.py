@@ -180,6 +180,9 @@ class GitController(QObject):
                 self.repo = find_repository(folder)
             except QuillpadError as err:
                 self.notice.emit(str(err))
+            except Exception as err:  # gitpython's own errors: a sentence for the user, the traceback for the log
+                log.exception("opening the repository failed")
+                self.notice.emit(f"Git could not read the repository of {folder} ({err}); git features are off.")
         if self.repo is not None:
             self.host.git = RepoGitAccess(self.repo)
             self.refresh()

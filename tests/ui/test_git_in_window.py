@@ -176,3 +176,18 @@ def test_auto_commit_names_the_model(make_window: MakeWindow, qtbot: QtBot, repo
     assert run_git(repo, "status", "--porcelain=v1") == ""
     assert window.git.undo_last() is not None
     assert (repo / "cart.py").read_text() == "TOTAL = 0\n"
+
+
+def test_a_submodule_on_a_detached_head(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, repo: Path) -> None:
+    library = make_repo(tmp_path / "library", {"lib.py": "VALUE = 1\n"})
+    run_git(repo, "submodule", "add", "-q", str(library), "vendor/library")
+    run_git(repo, "commit", "-q", "-m", "add the library")
+    inner = repo / "vendor" / "library"
+    head = run_git(inner, "rev-parse", "HEAD").strip()
+    run_git(inner, "checkout", "-q", "--detach")
+    (inner / "lib.py").write_text("VALUE = 2\n")
+    window = make_window()
+    open_repo(window, qtbot, inner)
+    assert window.git.branch_label.text() == f"⎇ detached at {head[:7]} (submodule)"
+    assert kind(window, inner / "lib.py") == "modified"
+    assert window.git.repo is not None and window.git.repo.root == inner.resolve()

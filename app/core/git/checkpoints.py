@@ -296,7 +296,12 @@ class CheckpointStore:
         rels = sorted({self._relative(p) for p in paths})
         if not rels:
             raise CheckpointError("There are no files to checkpoint.")
-        states = tuple(self._capture(rel) for rel in rels)
+        try:
+            states = tuple(self._capture(rel) for rel in rels)
+        except OSError as err:
+            raise CheckpointError(
+                f"The checkpoint could not be saved ({err.strerror or err}); free some disk space."
+            ) from None
         created = time.time()
         manifest = {
             "version": 1,
@@ -310,7 +315,12 @@ class CheckpointStore:
             ],
         }
         blobs = {s.path: s.blob for s in states if s.blob is not None}
-        checkpoint_id = self.backend.append(manifest, blobs)
+        try:
+            checkpoint_id = self.backend.append(manifest, blobs)
+        except OSError as err:
+            raise CheckpointError(
+                f"The checkpoint could not be saved ({err.strerror or err}); free some disk space."
+            ) from None
         return Checkpoint(checkpoint_id, created, label, kind, states, model, tuple(undoes))
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -371,7 +381,21 @@ class CheckpointStore:
         safety = self.record(
             list(targets), f"Before undoing: {batch[-1].label}", kind="undo", undoes=[c.id for c in batch]
         )
-        restored, deleted = [], []
+        restored: list[str] = []
+        deleted: list[str] = []
+        try:
+            self._write_back(targets, contents, restored, deleted)
+        except OSError as err:
+            done = ", ".join(restored + deleted) or "none"
+            raise CheckpointError(
+                f"Undo stopped at a file that could not be written ({err.strerror or err}); files restored: {done}. "
+                "Fix the problem and undo again."
+            ) from None
+        return RestoreResult(tuple(c.id for c in batch), tuple(restored), tuple(deleted), safety.id)
+
+    def _write_back(
+        self, targets: dict[str, FileState], contents: dict[str, bytes], restored: list[str], deleted: list[str]
+    ) -> None:
         for path, state in sorted(targets.items()):
             target = self.root / path
             if state.blob is not None:
@@ -384,7 +408,6 @@ class CheckpointStore:
                 for folder in state.missing_dirs:
                     with contextlib.suppress(OSError):
                         (self.root / folder).rmdir()  # only when empty
-        return RestoreResult(tuple(c.id for c in batch), tuple(restored), tuple(deleted), safety.id)
 
     def content(self, state: FileState) -> bytes | None:
         """The saved bytes of ``state`` (None for an absent file)."""
