@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
     context.set_defaults(handler=run_context)
+    git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
+    git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
+    git.add_argument("--touch", type=int, default=20, help="files modified for the diffs and checkpoint (default 20)")
+    git.add_argument("--checkpoints", type=int, default=50, help="AI changes listed at the end (default 50)")
+    git.set_defaults(handler=run_git)
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -69,6 +74,25 @@ def run_context(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --edits of at least 1.")
     result = run_context_bench(
         Path(args.dir), edits=args.edits, progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
+    )
+    print(result.report())
+    return 0
+
+
+def run_git(args: argparse.Namespace) -> int:
+    """Run the git bench on a clone of DIR's repository and print its figures."""
+    from pathlib import Path
+
+    from app.core.bench.git_bench import run_git_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.touch < 1 or args.checkpoints < 1:
+        raise InvalidOptionError("Use --touch and --checkpoints of at least 1.")
+    result = run_git_bench(
+        Path(args.dir),
+        touch=args.touch,
+        checkpoints=args.checkpoints,
+        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
     )
     print(result.report())
     return 0

@@ -90,3 +90,15 @@ def test_without_a_git_program(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "refused: Git features need the git program" in done.stdout
     assert "restored: a = 1 False" in done.stdout  # checkpoints still work, in the app's own store
+
+
+def test_bench_git_prints_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", {f"m{i}.py": f"x = {i}\n" for i in range(6)})
+    assert main(["bench", "git", str(repo), "--touch", "3", "--checkpoints", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "repository: 6 tracked files, 3 modified" in out
+    for label in ("status read:", "working-tree diff:", "checkpoint of 3 files:", "exact undo of it:"):
+        assert label in out
+    assert "listing 4 AI changes" in out
+    assert run_git(repo, "for-each-ref").count("refs/quillpad") == 0  # the bench worked on a clone
+    assert main(["bench", "git", str(tmp_path), "--touch", "1"]) == 2

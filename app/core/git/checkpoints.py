@@ -109,6 +109,8 @@ class RestoreResult:
 class _Backend(Protocol):
     def put(self, data: bytes) -> str: ...
 
+    def put_files(self, paths: Sequence[Path]) -> list[str]: ...
+
     def get(self, key: str) -> bytes: ...
 
     def append(self, manifest: dict[str, Any], files: dict[str, str]) -> str: ...
@@ -127,6 +129,16 @@ class GitBackend:
 
         stored = self.repo.repo.odb.store(IStream(b"blob", len(data), BytesIO(data)))
         return str(stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha)
+
+    def put_files(self, paths: Sequence[Path]) -> list[str]:
+        # One git process for many files; --no-filters stores the bytes on disk exactly.
+        keys: list[str] = []
+        for start in range(0, len(paths), 500):
+            chunk = [str(p) for p in paths[start : start + 500]]
+            keys += self.repo.run("Recording a checkpoint", "hash-object", "-w", "--no-filters", "--", *chunk).split()
+        if len(keys) != len(paths):
+            raise CheckpointError("git did not store every file of the checkpoint; try again.")
+        return keys
 
     def get(self, key: str) -> bytes:
         data: bytes = self.repo.repo.odb.stream(bytes.fromhex(key)).read()
@@ -189,6 +201,9 @@ class FolderBackend:
             target.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic(target, data, 0o644)
         return key
+
+    def put_files(self, paths: Sequence[Path]) -> list[str]:
+        return [self.put(path.read_bytes()) for path in paths]
 
     def get(self, key: str) -> bytes:
         data = (self.blobs / key[:2] / key).read_bytes()
@@ -265,23 +280,26 @@ class CheckpointStore:
         except ValueError:
             raise CheckpointError(f"{path} is outside {self.root}; no checkpoint was recorded for it.") from None
 
-    def _capture(self, rel: str) -> FileState:
-        path = self.root / rel
-        if os.path.lexists(path):
-            if not path.is_file() or path.is_symlink():
-                raise CheckpointError(f"{rel} is not a regular file; Quillpad cannot checkpoint it.")
-            try:
-                data = path.read_bytes()
-                mode = stat.S_IMODE(path.stat().st_mode)
-            except OSError as err:
-                raise CheckpointError(f"{rel} could not be read for a checkpoint ({err.strerror}).") from None
-            return FileState(rel, self.backend.put(data), mode)
-        missing = []
-        folder = path.parent
-        while folder != self.root and not folder.exists():
-            missing.append(folder.relative_to(self.root).as_posix())
-            folder = folder.parent
-        return FileState(rel, None, missing_dirs=tuple(missing))
+    def _capture(self, rels: Sequence[str]) -> tuple[FileState, ...]:
+        existing: list[tuple[str, int]] = []
+        states: dict[str, FileState] = {}
+        for rel in rels:
+            path = self.root / rel
+            if os.path.lexists(path):
+                if not path.is_file() or path.is_symlink():
+                    raise CheckpointError(f"{rel} is not a regular file; Quillpad cannot checkpoint it.")
+                existing.append((rel, stat.S_IMODE(path.stat().st_mode)))
+                continue
+            missing = []
+            folder = path.parent
+            while folder != self.root and not folder.exists():
+                missing.append(folder.relative_to(self.root).as_posix())
+                folder = folder.parent
+            states[rel] = FileState(rel, None, missing_dirs=tuple(missing))
+        keys = self.backend.put_files([self.root / rel for rel, _ in existing]) if existing else []
+        for (rel, mode), key in zip(existing, keys, strict=True):
+            states[rel] = FileState(rel, key, mode)
+        return tuple(states[rel] for rel in rels)
 
     def record(
         self,
@@ -297,7 +315,7 @@ class CheckpointStore:
         if not rels:
             raise CheckpointError("There are no files to checkpoint.")
         try:
-            states = tuple(self._capture(rel) for rel in rels)
+            states = self._capture(rels)
         except OSError as err:
             raise CheckpointError(
                 f"The checkpoint could not be saved ({err.strerror or err}); free some disk space."
