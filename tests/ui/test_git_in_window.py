@@ -191,3 +191,24 @@ def test_a_submodule_on_a_detached_head(make_window: MakeWindow, qtbot: QtBot, t
     assert window.git.branch_label.text() == f"⎇ detached at {head[:7]} (submodule)"
     assert kind(window, inner / "lib.py") == "modified"
     assert window.git.repo is not None and window.git.repo.root == inner.resolve()
+
+
+def test_without_a_git_program_the_features_hide_with_a_notice(
+    make_window: MakeWindow, qtbot: QtBot, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window()
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with qtbot.waitSignal(window.git.notice, timeout=5_000) as notice:
+        window.git.open(str(repo))
+    assert notice.args == [
+        "Git features need the git program, which was not found on PATH; install git and restart Quillpad."
+    ]
+    assert window.git.repo is None and window.plugins.host.git is None
+    assert not window.git.commit_action.isVisible() and not window.git.init_action.isVisible()
+    # AI edits are still checkpointed (in the app's own store) and can be undone.
+    window.plugins.review = lambda proposal, parent: proposal.accept_all()
+    window.plugins.carry_out(CommandResult(proposal=_ai_edit(repo)))
+    assert (repo / "pricing" / "tax.py").exists()
+    assert window.git.undo_last() is not None and not (repo / "pricing").exists()

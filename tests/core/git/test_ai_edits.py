@@ -58,3 +58,15 @@ def test_other_staged_work_is_left_out_of_the_auto_commit(repo_dir: Path, git: G
     commit_applied(repo, applied, provenance_trailer(None, {}))
     assert git(repo_dir, "show", "--name-only", "--format=", "HEAD").split() == ["app.py", "pkg/new.py"]
     assert git(repo_dir, "diff", "--cached", "--name-only") == "lib/util.py\n"  # still staged, not committed
+
+
+def test_the_auto_commit_setting_defaults_off_and_is_kept(tmp_path: Path) -> None:
+    from app.core.paths import app_paths
+    from app.core.settings import Settings, load_settings, save_settings
+
+    assert Settings().git.auto_commit_ai_edits is False
+    paths = app_paths()
+    settings = Settings()
+    settings.git.auto_commit_ai_edits = True
+    save_settings(paths, settings)
+    assert load_settings(paths).settings.git.auto_commit_ai_edits is True
