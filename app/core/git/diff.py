@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Literal
 
 from app.core.git.repository import GitRepo
-from app.core.git.status import read_status
 
 DiffBase = Literal["head", "index", "staged"]
 _PLAIN = ("--no-ext-diff", "--no-color", "--no-textconv")
@@ -35,16 +34,10 @@ def _untracked_diff(repo: GitRepo, rel: str) -> str:
 
 
 def _untracked(repo: GitRepo, rel: str | None) -> list[str]:
-    entries = read_status(repo, ignored=False)
-    untracked = [e.path for e in entries if e.kind == "untracked"]
-    files: list[str] = []
-    for path in untracked:
-        if path.endswith("/"):
-            listed = repo.run("Listing untracked files", "ls-files", "--others", "--exclude-standard", "-z", "--", path)
-            files.extend(p for p in listed.split("\0") if p)
-        else:
-            files.append(path)
-    return [f for f in files if rel is None or f == rel]
+    """Untracked, not ignored files (those inside untracked folders one by one), under ``rel`` or everywhere."""
+    args = ["ls-files", "--others", "--exclude-standard", "-z"]
+    listed = repo.run("Listing untracked files", *args, *(["--", rel] if rel else []), strip=False)
+    return [p for p in listed.split("\0") if p]
 
 
 def diff_file(repo: GitRepo, path: str | Path, base: DiffBase = "head") -> str:
@@ -59,8 +52,8 @@ def diff_file(repo: GitRepo, path: str | Path, base: DiffBase = "head") -> str:
         text = repo.run("Reading the diff", "diff", *_PLAIN, "--", rel, strip=False)
     else:
         text = repo.run("Reading the diff", "diff", *_PLAIN, _head_or_empty(repo), "--", rel, strip=False)
-    if not text and (base == "head" or not _tracked(repo, rel)) and _untracked(repo, rel):
-        text = _untracked_diff(repo, rel)
+    if not text and (base == "head" or not _tracked(repo, rel)):
+        text = "".join(_untracked_diff(repo, name) for name in _untracked(repo, rel))
     return text
 
 

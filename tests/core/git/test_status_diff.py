@@ -182,3 +182,16 @@ def test_plugins_read_the_repository_through_git_access(repo_dir: Path) -> None:
     assert "+    return 3" in access.staged_diff()
     state = access.state()
     assert isinstance(state, RepoState) and state.branch == "main" and access.root == repo_dir.resolve()
+
+
+def test_diff_of_an_untracked_folder_lists_its_files(repo_dir: Path) -> None:
+    repo = find_repository(repo_dir)
+    assert repo is not None
+    (repo_dir / "newpkg" / "deep").mkdir(parents=True)
+    (repo_dir / "newpkg" / "a.py").write_text("A = 1\n")
+    (repo_dir / "newpkg" / "deep" / "b.py").write_text("B = 2\n")
+    (repo_dir / "newpkg" / "skip.log").write_text("ignored\n")
+    assert [e.path for e in read_status(repo, ignored=False)] == ["newpkg/"]
+    text = diff_file(repo, "newpkg/")
+    assert "+A = 1" in text and "+B = 2" in text and "ignored" not in text
+    assert diff_file(repo, "newpkg/a.py", "index").count("diff --git") == 1
