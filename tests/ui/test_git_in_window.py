@@ -212,3 +212,27 @@ def test_without_a_git_program_the_features_hide_with_a_notice(
     window.plugins.carry_out(CommandResult(proposal=_ai_edit(repo)))
     assert (repo / "pricing" / "tax.py").exists()
     assert window.git.undo_last() is not None and not (repo / "pricing").exists()
+
+
+def test_the_list_of_ai_changes_undoes_an_earlier_one(make_window: MakeWindow, qtbot: QtBot, repo: Path) -> None:
+    window = make_window()
+    open_repo(window, qtbot, repo)
+    window.plugins.review = lambda proposal, parent: proposal.accept_all()
+    window.plugins.carry_out(CommandResult(proposal=_ai_edit(repo)))
+    assert window.tabs.save_path(str(repo / "cart.py"))
+    second = make_change("cart.py", repo / "cart.py", "TOTAL = 99\n", "TOTAL = 100\n", scan=False)
+    window.plugins.carry_out(CommandResult(proposal=EditProposal((second,), (), repo)))
+    assert window.tabs.save_path(str(repo / "cart.py"))
+    dialog = window.git.show_ai_changes()
+    assert dialog is not None and dialog.list.count() == 2
+    assert dialog.list.currentRow() == 0 and "AI edit of cart.py" in dialog.list.item(0).text()
+    dialog.list.setCurrentRow(1)  # the older one: the newer goes too
+    dialog.undo_button.click()
+    assert (repo / "cart.py").read_text() == "TOTAL = 0\n" and not (repo / "pricing").exists()
+    editor = window.tabs.current_editor()
+    assert editor is not None and editor.text() == "TOTAL = 0\n"
+    changes = window.git.store_for().ai_changes()  # type: ignore[union-attr]
+    assert [c.undone for c in changes] == [True, True]
+    again = window.git.show_ai_changes()
+    assert again is not None and not again.undo_button.isEnabled()
+    again.close()
