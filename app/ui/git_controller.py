@@ -122,6 +122,7 @@ class GitController(QObject):
         self.branch_label.hide()
         window.statusBar().addPermanentWidget(self.branch_label)
         self._build_menu(window)
+        tree.diffRequested.connect(self.show_file_diff)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_application_state)

@@ -59,6 +59,12 @@ def test_marks_and_branch_follow_the_watcher(make_window: MakeWindow, qtbot: QtB
     dialog.base_box.setCurrentIndex(2)  # staged: nothing yet
     assert "No changes" in dialog.view.toPlainText()
     dialog.close()
+    actions = window.tree.context_actions(window.tree.fs_model.index(str(repo / "cart.py")))
+    assert [label for label, _ in actions] == ["Show git diff"]
+    assert window.tree.context_actions(window.tree.fs_model.index(str(repo / "debug.log"))) == []
+    with qtbot.waitSignal(window.tree.diffRequested) as requested:
+        actions[0][1]()
+    assert requested.args == [str(repo / "cart.py")]
     tree_dialog = window.git.show_tree_diff()
     assert tree_dialog is not None and "new.py" in tree_dialog.view.toPlainText()
     tree_dialog.close()

@@ -7,12 +7,14 @@ Files and folders carry their git status as a coloured letter after the name
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-from PySide6.QtCore import QDir, QEvent, QModelIndex, QPersistentModelIndex, Signal
+from PySide6.QtCore import QDir, QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QHelpEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileSystemModel,
+    QMenu,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
@@ -83,6 +85,7 @@ class FolderView(QTreeView):
 
     fileActivated = Signal(str)  # path of a file the user opened
     notice = Signal(str)
+    diffRequested = Signal(str)  # path of a changed file whose git diff the user asked for
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +102,8 @@ class FolderView(QTreeView):
         self.git_root: str | None = None
         self.git_status: StatusMap | None = None
         self.setItemDelegate(GitStatusDelegate(self))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
 
     def set_root(self, folder: str) -> bool:
         """Show ``folder``; False, with a notice, if it is not a folder that can be read."""
@@ -130,6 +135,23 @@ class FolderView(QTreeView):
         if rel == "." or rel.startswith(".."):
             return None
         return self.git_status.kind_for(rel.replace(os.sep, "/"))
+
+    def context_actions(self, index: QModelIndex) -> list[tuple[str, Callable[[], None]]]:
+        """What the right-click menu offers for the row at ``index``."""
+        kind = self.git_kind(index)
+        if kind is None or kind == "ignored" or self.fs_model.isDir(index):
+            return []
+        path = self.fs_model.filePath(index)
+        return [("Show git diff", lambda: self.diffRequested.emit(path))]
+
+    def _context_menu(self, position: QPoint) -> None:
+        actions = self.context_actions(self.indexAt(position))
+        if not actions:
+            return
+        menu = QMenu(self)
+        for label, slot in actions:
+            menu.addAction(label).triggered.connect(lambda _checked=False, s=slot: s())
+        menu.exec(self.viewport().mapToGlobal(position))
 
     def _hide_clutter(self, folder: str) -> None:
         parent = self.fs_model.index(folder)
