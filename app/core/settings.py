@@ -59,6 +59,12 @@ class UISettings(_Section):
     editor_font_family: str = ""  # empty: the system's fixed-width font
 
 
+class ModelsSettings(_Section):
+    """Model downloads."""
+
+    offline: bool = Field(default=False, description="True: never reach the network; downloads are refused")
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
@@ -67,6 +73,7 @@ class Settings(_Section):
     ui: UISettings = Field(default_factory=UISettings)
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
 
 
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
