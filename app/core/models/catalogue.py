@@ -148,14 +148,15 @@ class Catalogue(_Strict):
         )
 
 
-def parse_catalogue(data: dict[str, Any], source: str = "catalogue") -> Catalogue:
+def parse_catalogue(data: dict[str, Any], source: str = "") -> Catalogue:
     """Validate catalogue data; raise ``CatalogueError`` naming the first problem."""
     try:
         return Catalogue.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CatalogueError(f"The model catalogue {source} is damaged at {where}: {first['msg']}.") from None
+        where = ".".join(str(p) for p in first["loc"]) or "its top level"
+        name = f"The model catalogue {source}" if source else "The model catalogue"
+        raise CatalogueError(f"{name} is damaged at {where}: {first['msg']}.") from None
 
 
 def read_catalogue(path: Path) -> Catalogue:

