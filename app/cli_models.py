@@ -130,6 +130,7 @@ def run_download(args: argparse.Namespace) -> int:
     library, _ = _library()
     entry = library.catalogue.resolve(args.id)
     downloader = library.downloader(read_timeout=args.timeout)
+    downloader.check_allowed()
     print(f"Downloading {entry.file.filename} from {entry.model.repo} into {library.folder}", file=sys.stderr)
     cancel = threading.Event()
     started = time.monotonic()

@@ -145,14 +145,28 @@ def prepare_hub() -> None:
     constants.HF_HUB_DISABLE_TELEMETRY = True
 
 
+_offline_set_by_us = False
+
+
 def set_hub_offline(offline: bool) -> None:
-    """Make huggingface_hub itself refuse every request when the app is set to work offline."""
-    if not offline:
+    """Make huggingface_hub itself refuse every request while the app is set to work offline.
+
+    Switching back only undoes what this function did (a user's own HF_HUB_OFFLINE stays).
+    """
+    global _offline_set_by_us
+    if offline == _offline_set_by_us:
         return
-    os.environ["HF_HUB_OFFLINE"] = "1"
     from huggingface_hub import constants
 
-    constants.HF_HUB_OFFLINE = True
+    if offline:
+        if constants.HF_HUB_OFFLINE:
+            return  # already offline by the user's own environment
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        constants.HF_HUB_OFFLINE = True
+    else:
+        os.environ.pop("HF_HUB_OFFLINE", None)
+        constants.HF_HUB_OFFLINE = False
+    _offline_set_by_us = offline
 
 
 def _free_space(path: Path) -> int:
@@ -212,6 +226,14 @@ class Downloader:
 
     # -- the download --------------------------------------------------
 
+    def check_allowed(self) -> None:
+        """Raise ``OfflineError`` when the offline setting forbids downloads."""
+        if self.offline:
+            raise OfflineError(
+                "Quillpad is set to work offline, so it will not download anything; "
+                "turn off “Work offline” in the settings (or run `quillpad models offline off`) first."
+            )
+
     def download(
         self,
         entry: CatalogueEntry,
@@ -219,11 +241,7 @@ class Downloader:
         cancel: threading.Event | None = None,
     ) -> Path:
         """Download, verify and install one file; return its path. Raises ``DownloadError``."""
-        if self.offline:
-            raise OfflineError(
-                "Quillpad is set to work offline, so it will not download anything; "
-                "turn off “Work offline” in the settings (or run `quillpad models offline off`) first."
-            )
+        self.check_allowed()
         report = progress or (lambda _p: None)
         cancel = cancel or threading.Event()
         report(Progress("connecting", 0, 0))
