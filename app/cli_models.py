@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from app.core.errors import QuillpadError
 from app.core.gguf_info import human_size
 from app.core.models.download import Progress, set_hub_offline
-from app.core.models.hardware import Hardware, probe_hardware
+from app.core.models.hardware import probe_hardware
 from app.core.models.library import ModelLibrary, fit_dict
 from app.core.models.starter import DESCRIPTION as STARTER_DESCRIPTION
 from app.core.models.starter import STARTER_ID
@@ -70,9 +70,7 @@ def run_list(args: argparse.Namespace) -> int:
             "models_dir": str(library.folder),
             "offline": library.offline,
             "hardware": hardware.__dict__,
-            "installed": [
-                {**m.to_dict(), "fit": fit_dict(fit) if (fit := fits[m.id]) else None} for m in installed
-            ],
+            "installed": [{**m.to_dict(), "fit": fit_dict(fit) if (fit := fits[m.id]) else None} for m in installed],
             "catalogue": [row.to_dict() for row in rows],
         }
         print(json.dumps(data, indent=2))
@@ -93,7 +91,9 @@ def run_list(args: argparse.Namespace) -> int:
     print("\nCatalogue (Qwen3, Apache-2.0; * = recommended quantisation):")
     for row in rows:
         mark = "*" if row.entry.is_default else " "
-        state = "installed" if row.installed else (f"partial {human_size(row.partial_bytes)}" if row.partial_bytes else "")
+        state = "installed" if row.installed else ""
+        if row.partial_bytes and not row.installed:
+            state = f"partial {human_size(row.partial_bytes)}"
         print(
             f" {mark}{row.entry.id:<26} {human_size(row.entry.approx_size):>9}  RAM ~{row.entry.file.ram_gb:>4.1f} GB  "
             f"[{row.fit.label.value}] {state}"

@@ -40,7 +40,7 @@ def test_download_verify_list_remove(hub: FakeHub, isolated_home: Path, capsys: 
 
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
-    assert f"  qwen3-0.6b-q8_0" in out and "[fits]" in out and f"download: {target}" in out
+    assert "  qwen3-0.6b-q8_0" in out and "[fits]" in out and f"download: {target}" in out
     assert "This computer: RAM" in out
 
     assert main(["models", "list", "--json"]) == 0

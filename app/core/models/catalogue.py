@@ -143,9 +143,7 @@ class Catalogue(_Strict):
             for entry in model.files:
                 if wanted == f"{model.id}-{entry.quant.lower()}":
                     return CatalogueEntry(model, entry)
-        raise CatalogueError(
-            f"There is no model {entry_id!r} in the catalogue; `quillpad models list` shows the IDs."
-        )
+        raise CatalogueError(f"There is no model {entry_id!r} in the catalogue; `quillpad models list` shows the IDs.")
 
 
 def parse_catalogue(data: dict[str, Any], source: str = "") -> Catalogue:

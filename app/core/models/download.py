@@ -356,9 +356,9 @@ class Downloader:
         cancel: threading.Event,
     ) -> None:
         import httpx2
-        from huggingface_hub import get_session
+        from huggingface_hub import get_session, hf_raise_for_status
         from huggingface_hub.errors import OfflineModeIsEnabled
-        from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+        from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazily exported
 
         headers: dict[str, Any] = build_hf_headers(token=False)
         headers["Accept-Encoding"] = "identity"
@@ -428,9 +428,7 @@ class Downloader:
     ) -> None:
         report(Progress("verifying", 0, remote.size))
         try:
-            actual = sha256_file(
-                part, lambda n: report(Progress("verifying", n, remote.size)), cancelled=cancel.is_set
-            )
+            actual = sha256_file(part, lambda n: report(Progress("verifying", n, remote.size)), cancelled=cancel.is_set)
         except InterruptedError:
             raise DownloadCancelled(
                 f"Checking {entry.file.filename} was cancelled; the file is kept and is checked again next time."

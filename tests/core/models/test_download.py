@@ -13,8 +13,8 @@ from app.core.models.catalogue import CatalogueEntry
 from app.core.models.download import (
     ChecksumError,
     DownloadCancelled,
-    DownloadError,
     Downloader,
+    DownloadError,
     NotEnoughSpaceError,
     OfflineError,
     Progress,
@@ -36,7 +36,7 @@ def test_complete_download_is_verified_installed_and_inspectable(
 
     assert path == registry.folder / FILENAME
     assert path.read_bytes() == qwen3_gguf.read_bytes()
-    assert [r.phase for r in reports][0] == "connecting"
+    assert reports[0].phase == "connecting"
     assert reports[-1].phase == "done"
     downloading = [r for r in reports if r.phase == "downloading"]
     assert downloading and downloading[-1].done == downloading[-1].total == len(path.read_bytes())

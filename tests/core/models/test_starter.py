@@ -20,7 +20,9 @@ def test_not_installed_means_no_starter(tmp_path: Path) -> None:
         ensure_starter_file(tmp_path)
 
 
-def test_installed_package_is_detected_assembled_and_listed(fake_starter: Path, qwen3_gguf: Path, tmp_path: Path) -> None:
+def test_installed_package_is_detected_assembled_and_listed(
+    fake_starter: Path, qwen3_gguf: Path, tmp_path: Path
+) -> None:
     package = find_starter()
     assert package is not None
     assert package.version == "1.0.0"
