@@ -396,6 +396,7 @@ class MainWindow(QMainWindow):
         self.tabs.set_font_size(settings.ui.editor_font_size)
         self.chat.thinking.setChecked(settings.engine.thinking)
         self.set_theme(settings.ui.theme)
+        self.model_manager.settings_changed()
         if engine_changed and self.models.loaded_path:
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
 

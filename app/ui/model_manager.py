@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.engine import LoadedModel
 from app.core.errors import QuillpadError
-from app.core.gguf_info import human_size
+from app.core.gguf_info import human_count, human_size
 from app.core.models.download import Progress, set_hub_offline
 from app.core.models.hardware import Fit, FitLabel, Hardware, probe_hardware
 from app.core.models.library import ModelLibrary
@@ -175,10 +175,15 @@ class ModelManagerDialog(QDialog):
             root.setFont(0, font)
         installed = self.library.installed()
         for model in installed:
-            fit = self.library.installed_fit(model, self.hardware, self.context_length)
+            info, fit = self.library.inspect_installed(model, self.hardware, self.context_length)
             note = model.note or f"{model.source}: {model.path}"
+            if info is not None:  # the inspector's facts
+                note = (
+                    f"{info.display_name} · {info.architecture} · {human_count(info.parameter_count)} parameters · "
+                    f"{info.quantization} · trained context {info.context_length or 'unknown'} · {model.source}"
+                )
             if model.id == STARTER_ID:
-                note = STARTER_DESCRIPTION
+                note = STARTER_DESCRIPTION + (f" ({note})" if info is not None else "")
             item = self._row(installed_root, model.id, model.size, fit.needed if fit else None, fit, note)
             item.setData(0, ROLE_KIND, "installed")
             item.setData(0, ROLE_ID, model.id)
@@ -430,6 +435,19 @@ class ModelManagerController(QObject):
     def _on_offline(self, offline: bool) -> None:
         self.settings().models.offline = offline
         self.save_settings()
+
+    def settings_changed(self) -> None:
+        """The settings dialog may have changed the folder or the offline switch."""
+        offline = self.settings().models.offline
+        set_hub_offline(offline)
+        if self.dialog is not None:
+            self.dialog.library.offline = offline
+        if self.dialog is not None and self.dialog.task is None:
+            self.dialog.library = self.library()
+            self.dialog.offline.blockSignals(True)
+            self.dialog.offline.setChecked(offline)
+            self.dialog.offline.blockSignals(False)
+            self.dialog.refresh()
 
     def starter_description(self) -> str | None:
         """The welcome page's text for the starter model, or None when it is not installed."""

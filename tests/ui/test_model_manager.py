@@ -145,3 +145,38 @@ def test_welcome_hides_the_starter_when_not_installed(make_window: Callable[[], 
     window = make_window()
     assert not window.welcome.starter_button.isVisible()
     assert not window.welcome.starter_text.isVisible()
+
+
+def test_settings_dialog_sets_the_models_folder_and_offline(
+    make_window: Callable[[], MainWindow], tmp_path: Path
+) -> None:
+    from huggingface_hub import constants
+
+    from app.ui.settings_dialog import SettingsDialog
+
+    window = make_window()
+    dialog = SettingsDialog(window.settings, window)
+    dialog.models_dir.setText(str(tmp_path / "elsewhere"))
+    dialog.offline.setChecked(True)
+    settings = dialog.result_settings()
+    assert settings.models_dir == str(tmp_path / "elsewhere") and settings.models.offline is True
+    try:
+        window.apply_settings(settings)
+        manager = window.model_manager.show_dialog()
+        assert manager.library.folder == tmp_path / "elsewhere"
+        assert manager.offline.isChecked() and constants.HF_HUB_OFFLINE is True
+    finally:
+        settings = settings.model_copy(deep=True)
+        settings.models.offline = False
+        window.apply_settings(settings)
+    assert constants.HF_HUB_OFFLINE is False
+
+
+def test_the_banner_shows_the_fit_before_loading(
+    make_window: Callable[[], MainWindow], qwen3_gguf: Path, qtbot: QtBot
+) -> None:
+    window = make_window()
+    window.models.inspect(str(qwen3_gguf))
+    qtbot.waitUntil(lambda: window.models.pending is not None, timeout=30_000)
+    text = window.banner.text.text()
+    assert ">fits</b>" in text and "Proposed:" in text and "tokens of context" in text

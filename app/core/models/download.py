@@ -231,7 +231,7 @@ class Downloader:
         if self.offline:
             raise OfflineError(
                 "Quillpad is set to work offline, so it will not download anything; "
-                "turn off “Work offline” in the settings (or run `quillpad models offline off`) first."
+                "untick “Work offline” in Model ▸ Settings (or run `quillpad models offline off`) first."
             )
 
     def download(

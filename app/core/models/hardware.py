@@ -11,8 +11,10 @@ The rule (also in the README):
   have to close, or the system will swap);
 - **will not fit**: more than that.
 
+The label is judged at the context the user chose (8k tokens when none is set).
 The proposed context is the largest of 32k/16k/8k/4k/2k tokens (capped by the
-model's trained context) at which the model fits; if none fits, 2k.
+model's trained context) at which the model fits; if none fits, 2k. The
+proposed GPU layers follow from the GPU budget above (0 without offload).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from app.core.gguf_info import RUNTIME_OVERHEAD_BYTES, ModelInfo
 from app.core.models.catalogue import CatalogueEntry
@@ -134,6 +137,7 @@ def _nvidia_memory() -> tuple[int, int] | None:
         return None
 
 
+@lru_cache(maxsize=1)
 def gpu_offload_supported() -> bool:
     """Whether the installed llama.cpp build can offload layers to a GPU."""
     try:

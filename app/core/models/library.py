@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import QuillpadError
-from app.core.gguf_info import inspect_model
+from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.models.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from app.core.models.download import Downloader
 from app.core.models.hardware import Fit, Hardware, ModelShape, assess_fit
@@ -121,13 +121,19 @@ class ModelLibrary:
             rows.append(CatalogueRow(entry, by_path.get(entry.file.filename), downloader.partial_size(entry), fit))
         return rows
 
-    def installed_fit(self, model: InstalledModel, hardware: Hardware, context_length: int | None = None) -> Fit | None:
-        """The fit of an installed file from its GGUF metadata (None if it cannot be read)."""
+    def inspect_installed(
+        self, model: InstalledModel, hardware: Hardware, context_length: int | None = None
+    ) -> tuple[ModelInfo | None, Fit | None]:
+        """The inspector's facts of an installed file and its fit (None, None if it cannot be read)."""
         if not model.exists:
-            return None
+            return None, None
         try:
             info = inspect_model(model.path, check_loadable=False)
         except QuillpadError as err:
             log.info("cannot inspect %s: %s", model.path, err)
-            return None
-        return assess_fit(ModelShape.from_info(info), hardware, context_length)
+            return None, None
+        return info, assess_fit(ModelShape.from_info(info), hardware, context_length)
+
+    def installed_fit(self, model: InstalledModel, hardware: Hardware, context_length: int | None = None) -> Fit | None:
+        """The fit of an installed file from its GGUF metadata (None if it cannot be read)."""
+        return self.inspect_installed(model, hardware, context_length)[1]
