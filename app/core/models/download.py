@@ -357,7 +357,7 @@ class Downloader:
     ) -> None:
         import httpx2
         from huggingface_hub import get_session, hf_raise_for_status
-        from huggingface_hub.errors import OfflineModeIsEnabled
+        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
         from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # lazily exported
 
         headers: dict[str, Any] = build_hf_headers(token=False)
@@ -369,7 +369,16 @@ class Downloader:
         name = entry.file.filename
         try:
             with get_session().stream("GET", remote.url, headers=headers, timeout=timeout) as response:
-                hf_raise_for_status(response)
+                if response.status_code >= 400:
+                    response.read()  # so the error can quote the body
+                    try:
+                        hf_raise_for_status(response)
+                    except HfHubHTTPError:
+                        log.warning("download of %s refused: HTTP %s", name, response.status_code, exc_info=True)
+                    raise DownloadError(
+                        f"The download server refused {name} (HTTP {response.status_code}); try again, and the "
+                        f"{format_bytes(done)} already here are kept."
+                    )
                 mode = "ab"
                 if done and response.status_code != 206:
                     # The server ignored the Range header: start the file again.
@@ -393,7 +402,7 @@ class Downloader:
                             speed = meter.add(done)
                             eta = (remote.size - done) / speed if speed > 0 else None
                             report(Progress("downloading", done, remote.size, speed, eta))
-        except DownloadCancelled:
+        except DownloadError:
             raise
         except httpx2.TimeoutException:
             raise DownloadError(

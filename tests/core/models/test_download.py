@@ -138,3 +138,27 @@ def test_a_file_missing_on_the_hub_is_a_clear_error(
     hub.files.clear()
     with pytest.raises(DownloadError, match=r"has no file Qwen3-Tiny-Q8_0.gguf on the hub"):
         Downloader(registry).download(entry)
+
+
+def test_a_server_that_ignores_the_range_header_restarts_the_file_cleanly(
+    hub: FakeHub, registry: ModelRegistry, entry: CatalogueEntry, qwen3_gguf: Path
+) -> None:
+    hub.drop_after = 50_000
+    with pytest.raises(DownloadError):
+        Downloader(registry).download(entry)
+    hub.ignore_range = True
+    path = Downloader(registry).download(entry)
+    assert path.read_bytes() == qwen3_gguf.read_bytes()  # not the old half followed by the whole file
+
+
+def test_a_refused_download_keeps_what_arrived_and_says_why(
+    hub: FakeHub, registry: ModelRegistry, entry: CatalogueEntry
+) -> None:
+    hub.drop_after = 50_000
+    with pytest.raises(DownloadError):
+        Downloader(registry).download(entry)
+    kept = (registry.partial_dir / (FILENAME + ".part")).stat().st_size
+    hub.get_status = 403
+    with pytest.raises(DownloadError, match=r"refused Qwen3-Tiny-Q8_0.gguf \(HTTP 403\); try again"):
+        Downloader(registry).download(entry)
+    assert (registry.partial_dir / (FILENAME + ".part")).stat().st_size == kept
