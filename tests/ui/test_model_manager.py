@@ -99,6 +99,21 @@ def test_cancel_stops_the_download_and_keeps_the_partial_file(
     assert dialog.library.installed() == []
 
 
+def test_shutdown_during_a_download_cancels_it_and_waits(
+    qtbot: QtBot, hub: FakeHub, make_dialog: Callable[..., ModelManagerDialog]
+) -> None:
+    hub.bytes_per_second = 20_000
+    dialog = make_dialog()
+    dialog.select_catalogue("qwen3-1.7b")
+    dialog.download_selected()
+    qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=20_000)
+    task = dialog.task
+    assert task is not None
+    dialog.shutdown()
+    assert task.isFinished() and task.cancel.is_set()
+    assert dialog.library.registry.partial_dir.joinpath(FILENAME + ".part").stat().st_size > 0
+
+
 def test_offline_disables_downloads(qtbot: QtBot, hub: FakeHub, make_dialog: Callable[..., ModelManagerDialog]) -> None:
     dialog = make_dialog(offline=True)
     dialog.select_catalogue("qwen3-8b")
