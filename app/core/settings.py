@@ -66,6 +66,12 @@ class GitSettings(_Section):
     auto_commit_ai_edits: bool = False
 
 
+class ModelsSettings(_Section):
+    """Model downloads."""
+
+    offline: bool = Field(default=False, description="True: never reach the network; downloads are refused")
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
@@ -75,6 +81,7 @@ class Settings(_Section):
     git: GitSettings = Field(default_factory=GitSettings)
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
 
 
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.

@@ -44,6 +44,7 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.git_controller import GitController
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
+from app.ui.model_manager import ModelManagerController
 from app.ui.plugin_controller import PluginController
 from app.ui.project_controller import ProjectController, context_source
 from app.ui.settings_dialog import SettingsDialog
@@ -126,6 +127,9 @@ class MainWindow(QMainWindow):
         self.bottom_dock.hide()
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
+        self.model_manager = ModelManagerController(
+            self, paths, lambda: self.settings, self.save_settings, self.models.inspect
+        )
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
         self.project = ProjectController(paths, self.plugins.host, self)
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
@@ -189,6 +193,7 @@ class MainWindow(QMainWindow):
         a("&File", "Save as…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
         a("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
         a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M")
+        a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
@@ -227,6 +232,11 @@ class MainWindow(QMainWindow):
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
         self.welcome.openFileRequested.connect(self.open_file_dialog)
+        self.welcome.manageModelsRequested.connect(self.model_manager.show_dialog)
+        self.welcome.starterRequested.connect(self.model_manager.use_starter)
+        self.welcome.set_starter(self.model_manager.starter_description())
+        self.model_manager.notice.connect(self._notice)
+        self.bridge.modelLoaded.connect(self.model_manager.model_loaded)
 
     # -- notices, state ----------------------------------------------------
 
@@ -394,6 +404,7 @@ class MainWindow(QMainWindow):
         self.tabs.set_font_size(settings.ui.editor_font_size)
         self.chat.thinking.setChecked(settings.engine.thinking)
         self.set_theme(settings.ui.theme)
+        self.model_manager.settings_changed()
         if engine_changed and self.models.loaded_path:
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
 
@@ -456,6 +467,7 @@ class MainWindow(QMainWindow):
         self.chat.shutdown()
         self.chat.view.dispose()
         self.models.shutdown()
+        self.model_manager.shutdown()
         self.project.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()

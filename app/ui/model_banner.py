@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import html
 
-import psutil
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.gguf_info import ModelInfo, human_count, human_size
+from app.core.models.hardware import FitLabel, ModelShape, assess_fit, probe_hardware
+
+FIT_COLOURS = {FitLabel.FITS: "#2e7d32", FitLabel.TIGHT: "#ef6c00", FitLabel.WONT_FIT: "#c62828"}
 
 
 def describe_model(info: ModelInfo, context_length: int | None = None) -> str:
     """One paragraph of HTML: what the model is and the memory it needs."""
     ram = info.estimate_ram(context_length)
-    available = psutil.virtual_memory().available
-    fit = "fits in" if ram.total < available * 0.9 else "is more than"
+    fit = assess_fit(ModelShape.from_info(info), probe_hardware(), ram.context_length)
+    gpu = {0: "on the CPU", -1: "with all layers on the GPU"}.get(fit.gpu_layers, f"with {fit.gpu_layers} GPU layers")
     kind = f"{info.expert_count} experts, {info.experts_used} active" if info.is_moe else "dense"
     thinking = "thinking switch" if info.supports_thinking_switch else "no thinking switch"
     if not info.has_chat_template:
@@ -25,8 +27,9 @@ def describe_model(info: ModelInfo, context_length: int | None = None) -> str:
         f"<b>{html.escape(info.display_name)}</b> · {html.escape(info.architecture)} · "
         f"{human_count(info.parameter_count)} parameters ({kind}) · {html.escape(info.quantization)} · "
         f"{human_size(info.file_size)} · trained context {info.context_length or 'unknown'} · {thinking}<br>"
-        f"Needs about <b>{human_size(ram.total)}</b> of memory at {ram.context_length:,} tokens, which {fit} "
-        f"the {human_size(available)} free now."
+        f"Needs about <b>{human_size(ram.total)}</b> of memory at {ram.context_length:,} tokens: "
+        f"<b style='color:{FIT_COLOURS[fit.label]}'>{fit.label.value}</b> ({html.escape(fit.reason)}). "
+        f"Proposed: {fit.proposed_context:,} tokens of context, {gpu}."
     )
 
 

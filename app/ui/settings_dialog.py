@@ -1,4 +1,4 @@
-"""The settings dialog: engine, sampling, appearance."""
+"""The settings dialog: engine, sampling, appearance, models."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QFontComboBox,
     QFormLayout,
     QGroupBox,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -109,11 +110,20 @@ class SettingsDialog(QDialog):
         look_form.addRow("Editor font:", self.font)
         look_form.addRow("Editor font size:", self.font_size)
 
+        self.models_dir = QLineEdit(settings.models_dir or "")
+        self.models_dir.setPlaceholderText("default: the models folder in the app's data folder")
+        self.offline = QCheckBox("Work offline: never use the network (downloads are refused)")
+        self.offline.setChecked(settings.models.offline)
+        models_box = QGroupBox("Models")
+        models_form = QFormLayout(models_box)
+        models_form.addRow("Models folder:", self.models_dir)
+        models_form.addRow(self.offline)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (engine_box, sampling_box, look_box, buttons):
+        for widget in (engine_box, sampling_box, look_box, models_box, buttons):
             layout.addWidget(widget)
 
     def result_settings(self) -> Settings:
@@ -143,4 +153,6 @@ class SettingsDialog(QDialog):
             ),
             editor_font_size=self.font_size.value(),
         )
+        data["models_dir"] = self.models_dir.text().strip() or None
+        data["models"]["offline"] = self.offline.isChecked()
         return Settings.model_validate(data)

