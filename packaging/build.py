@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import re
 import shutil
 import sys
 import tarfile
@@ -33,10 +34,11 @@ def platform_tag() -> str:
     return f"{system}-{platform.machine().lower()}"
 
 
-def archive_path(dist: Path, version: str) -> Path:
-    """Where the release archive of ``version`` goes."""
+def archive_path(dist: Path, version: str, variant: str = "") -> Path:
+    """Where the release archive of ``version`` goes (``variant``: "cuda", "vulkan"... for GPU builds)."""
     suffix = ".zip" if sys.platform == "win32" else ".tar.gz"
-    return dist / f"{NAME}-{version}-{platform_tag()}{suffix}"
+    tag = platform_tag() + (f"-{variant}" if variant else "")
+    return dist / f"{NAME}-{version}-{tag}{suffix}"
 
 
 def make_archive(folder: Path, target: Path) -> Path:
@@ -52,7 +54,7 @@ def make_archive(folder: Path, target: Path) -> Path:
     return target
 
 
-def build(dist: Path, work: Path, archive: bool = True) -> tuple[Path, Path | None]:
+def build(dist: Path, work: Path, archive: bool = True, variant: str = "") -> tuple[Path, Path | None]:
     """Run PyInstaller; return the app folder and the archive (None when skipped)."""
     import PyInstaller.__main__
 
@@ -61,7 +63,7 @@ def build(dist: Path, work: Path, archive: bool = True) -> tuple[Path, Path | No
     if sys.platform.startswith("linux"):
         for name in LINUX_FILES:
             shutil.copy2(ROOT / "packaging" / "linux" / name, folder / name)
-    packed = archive_path(dist, metadata.version(NAME)) if archive else None
+    packed = archive_path(dist, metadata.version(NAME), variant) if archive else None
     if packed is not None:
         make_archive(folder, packed)
     return folder, packed
@@ -72,15 +74,24 @@ def folder_size(folder: Path) -> int:
     return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def _variant(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a variant name; use lower-case letters and digits.")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line of the build script."""
     parser = argparse.ArgumentParser(description="Build the Quillpad desktop binary (PyInstaller, one folder).")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
     parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
     parser.add_argument("--no-archive", action="store_true", help="skip the release archive")
+    parser.add_argument(
+        "--variant", type=_variant, default="", help="added to the archive's name for a GPU build: cuda, vulkan..."
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    folder, packed = build(args.dist.resolve(), args.work.resolve(), archive=not args.no_archive)
+    folder, packed = build(args.dist.resolve(), args.work.resolve(), archive=not args.no_archive, variant=args.variant)
     seconds = time.monotonic() - started
     print(f"built {folder} ({folder_size(folder) / 1024**2:.0f} MiB) in {seconds:.0f} s")
     if packed is not None:
