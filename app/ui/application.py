@@ -36,6 +36,8 @@ def application(headless: bool = False) -> QApplication:
     assert isinstance(app, QApplication)
     app.setApplicationName("Quillpad")
     app.setOrganizationName("Quillpad")
+    # Matches packaging/linux/quillpad.desktop, so desktops show its name and icon.
+    app.setDesktopFileName("quillpad")
     return app
 
 

@@ -60,6 +60,8 @@ def run_scripted_session(
     try:
         ready = wait_until(lambda: window.chat.view.is_ready, 30)
         steps.append(Step("open window", ready, "" if ready else "the chat view did not load"))
+        steps.append(_plugins_step(window))
+        steps.append(_sandbox_step())
 
         if model:
             window.models.auto_load = True
@@ -99,6 +101,37 @@ def run_scripted_session(
         # profile goes away with the application.
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return steps
+
+
+def _plugins_step(window: object) -> Step:
+    """Plugins come from entry points: in a broken install (or a binary built without
+    the app's metadata) none are found, and a failed one is turned off."""
+    records = window.plugins.manager.records()  # type: ignore[attr-defined]
+    failed = [f"{r.name}: {r.error}" for r in records if r.state == "failed"]
+    if failed:
+        return Step("load plugins", False, "; ".join(failed))
+    if not records:
+        return Step("load plugins", False, "no plugins were found (the quillpad.plugins entry points are missing)")
+    return Step("load plugins", True, ", ".join(f"{r.id} ({r.state})" for r in records))
+
+
+def _sandbox_step() -> Step:
+    """What "Run in sandbox" does with a chat's code block, on a tiny program."""
+    from app.core.errors import QuillpadError
+    from app.core.frozen import user_code_python
+    from app.core.sandbox.runner import run_python
+
+    if user_code_python() is None:  # the desktop binary on a machine without Python
+        return Step("run code in sandbox", True, "not available here: no Python 3 on PATH to run code with")
+    try:
+        result = run_python("print(6 * 7)")
+    except QuillpadError as err:
+        return Step("run code in sandbox", False, str(err))
+    ok = result.ok and result.stdout.strip() == "42"
+    if not ok:
+        said = result.stderr.strip().splitlines()[-1:] or [repr(result.stdout[:80])]
+        return Step("run code in sandbox", False, f"{result.summary()} ({said[0]})")
+    return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s")
 
 
 def _plain(html_text: str) -> str:

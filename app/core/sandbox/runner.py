@@ -23,9 +23,11 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from app.core.errors import QuillpadError
+from app.core.frozen import SANDBOX_LAUNCHER_ARG, is_frozen, user_code_python
 
 MiB = 1024**2
 _PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
@@ -177,8 +179,27 @@ def run_sandboxed(
 
 
 def run_python(code: str, *, limits: SandboxLimits | None = None, args: Sequence[str] = ()) -> SandboxResult:
-    """Run Python source in the sandbox with this app's interpreter, isolated (-I)."""
-    return run_sandboxed([sys.executable, "-I", "main.py", *args], files={"main.py": code}, limits=limits)
+    """Run Python source in the sandbox, isolated (-I): with this app's interpreter, or in the
+    desktop binary (which has none) with Python 3 from PATH."""
+    python = user_code_python()
+    if python is None:
+        raise SandboxError(
+            "Running Python code needs a Python 3 interpreter; install Python 3 and make sure python3 is on PATH."
+        )
+    return run_sandboxed([python, "-I", "main.py", *args], files={"main.py": code}, limits=limits)
+
+
+def _launcher_command(spec: str) -> tuple[list[str], dict[str, str]]:
+    """How to start the launcher, and the extra environment it needs.
+
+    Installed, it is Python code run by this interpreter; in the desktop
+    binary, the binary itself runs it in a hidden mode.
+    """
+    if is_frozen():
+        return [sys.executable, SANDBOX_LAUNCHER_ARG, spec], {}
+    # The folder holding the ``app`` package (a plain folder when installed).
+    code_root = str(Path(str(resources.files("app"))).resolve().parent)
+    return [sys.executable, "-I", "-S", "-c", _LAUNCH, spec], {"PYTHONPATH": code_root}
 
 
 def _run(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, str], cgroup: str) -> SandboxResult:
@@ -196,11 +217,12 @@ def _run(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, s
         "report_fd": report_write,
         "cgroup": cgroup,
     }
-    launcher_env = {"PATH": env["PATH"], "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    launcher, launcher_extra = _launcher_command(json.dumps(spec))
+    launcher_env = {"PATH": env["PATH"], **launcher_extra}
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _LAUNCH, json.dumps(spec), "--", *argv],
+            [*launcher, "--", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import QuillpadError
+from app.core.frozen import is_frozen, system_python
 
 VENV_NAMES = (".venv", "venv", "env", ".env")
 
@@ -21,7 +22,7 @@ class ProjectPython:
     """An interpreter and why it was chosen."""
 
     path: str
-    source: str  # "configured" | "project venv" | "active venv" | "Quillpad's own"
+    source: str  # "configured" | "project venv" | "active venv" | "Quillpad's own" | "Python on PATH"
 
 
 def _python_in(venv: Path) -> Path | None:
@@ -32,7 +33,8 @@ def _python_in(venv: Path) -> Path | None:
 
 
 def find_project_python(root: str | Path, configured: str | None = None) -> ProjectPython:
-    """The configured interpreter, else the project's venv, else an active one, else ours."""
+    """The configured interpreter, else the project's venv, else an active one, else ours
+    (in the desktop binary, which has no interpreter: Python 3 from PATH)."""
     if configured:
         path = Path(configured).expanduser()
         if not (path.is_file() and os.access(path, os.X_OK)):
@@ -47,4 +49,12 @@ def find_project_python(root: str | Path, configured: str | None = None) -> Proj
     active = os.environ.get("VIRTUAL_ENV")
     if active and (found := _python_in(Path(active))):
         return ProjectPython(str(found), "active venv")
-    return ProjectPython(sys.executable, "Quillpad's own")
+    if not is_frozen():
+        return ProjectPython(sys.executable, "Quillpad's own")
+    python = system_python()
+    if python is None:
+        raise InterpreterError(
+            "Running tests needs a Python 3 interpreter; install Python 3 (with pytest), "
+            "or set the project's Python in the settings."
+        )
+    return ProjectPython(python, "Python on PATH")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.errors import QuillpadError
+from app.core.frozen import external_env
 from app.core.testing.interpreter import ProjectPython, find_project_python
 from app.core.testing.junit import ReportError, TestReport, parse_junit
 
@@ -106,7 +107,12 @@ class TestRun:
 
     def _check_pytest(self) -> None:
         probe = subprocess.run(
-            [self.python.path, "-c", "import pytest"], capture_output=True, text=True, timeout=60, check=False
+            [self.python.path, "-c", "import pytest"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=external_env(),
         )
         if probe.returncode != 0:
             raise TestRunError(
@@ -130,7 +136,7 @@ class TestRun:
                 *self.args,
             ]
             started = time.monotonic()
-            env = dict(os.environ, PYTHONUNBUFFERED="1")
+            env = dict(external_env(), PYTHONUNBUFFERED="1")
             try:
                 self._process = subprocess.Popen(
                     command,
