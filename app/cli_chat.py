@@ -39,8 +39,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server, the server's model name")
-    chat.add_argument("--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1")
-    chat.add_argument("--api-key", help="the server's API key (better: set QUILLPAD_API_KEY, kept out of shell history)")
+    chat.add_argument(
+        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
+    )
+    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
     chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
     chat.add_argument("--read-timeout", type=float, default=120.0, help="seconds of server silence before giving up")
     think = chat.add_mutually_exclusive_group()

@@ -88,7 +88,8 @@ _Item = _Chunk | _End | _Failure | _Stopped
 
 def _context_length(entry: dict[str, Any]) -> int | None:
     """The context a server reports for a model, under the names servers use."""
-    meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+    raw_meta = entry.get("meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     for value in (entry.get("max_model_len"), entry.get("context_length"), meta.get("n_ctx"), meta.get("n_ctx_train")):
         if isinstance(value, int) and value > 0:
             return value
@@ -256,7 +257,8 @@ class _ReplyStream:
         available: tuple[str, ...] | None = None
         if response.status_code == 404:
             with contextlib.suppress(RemoteServerError):
-                available = list_models(self._client, self._config)[0]
+                listed = list_models(self._client, self._config)
+                available = listed[0] if listed is not None else None
         return status_message(
             response.status_code, body, self._config, model=str(self._body["model"]), available=available
         )
@@ -329,14 +331,18 @@ class RemoteBackend:
 
     def connect(self) -> RemoteModel:
         """Check the server and the model; raises ``RemoteServerError`` with the reason."""
+        try:
+            return self._connect()
+        except RemoteServerError:
+            # Nothing is kept open for a server that cannot be used.
+            self.close()
+            raise
+
+    def _connect(self) -> RemoteModel:
         if self._client is None:
             self._client = make_client(self.config)
         self._state = EngineState.LOADING
-        try:
-            listed = list_models(self._client, self.config)
-        except RemoteServerError:
-            self._state = EngineState.STOPPED
-            raise
+        listed = list_models(self._client, self.config)
         model = self.config.model
         available: tuple[str, ...] = ()
         context: int | None = None
@@ -344,17 +350,14 @@ class RemoteBackend:
             available, contexts = listed
             if not model:
                 if not available:
-                    self._state = EngineState.STOPPED
                     raise RemoteServerError(
                         f"The model server at {self.config.host} lists no models; name one with the model setting."
                     )
                 model = available[0]
             elif model not in available:
-                self._state = EngineState.STOPPED
                 raise RemoteServerError(unknown_model_message(self.config.host, model, available))
             context = contexts.get(model)
         elif not model:
-            self._state = EngineState.STOPPED
             raise RemoteServerError(
                 f"The model server at {self.config.host} does not list its models; name the model to use."
             )

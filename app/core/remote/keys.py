@@ -8,6 +8,7 @@ and never logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from app.core.remote.config import normalise_base_url
@@ -82,7 +83,6 @@ class KeyStore:
         if _keyring_usable():
             import keyring
 
-            try:
+            # Nothing stored, or the store is unavailable: nothing to forget.
+            with contextlib.suppress(Exception):
                 keyring.delete_password(SERVICE, url)
-            except Exception:  # nothing stored, or the store is unavailable: nothing to forget
-                pass
