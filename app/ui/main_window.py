@@ -45,6 +45,7 @@ from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
 from app.ui.plugin_controller import PluginController
 from app.ui.project_controller import ProjectController, context_source
+from app.ui.remote_controller import RemoteController
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
 from app.ui.welcome import WelcomePage
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.bottom_dock.hide()
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
+        self.remote = RemoteController(self, self.bridge, self.banner, lambda: self.settings)
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
         self.project = ProjectController(paths, self.plugins.host, self)
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self._notice(loaded_settings.notice)
         self._notice(store_notice or self.store.notice)
         self.welcome.set_recent(self.settings.recent_models)
+        self.remote.start()
 
     # -- construction ------------------------------------------------------
 
@@ -212,6 +215,8 @@ class MainWindow(QMainWindow):
         self.chat.attachFileRequested.connect(self.attach_current_file)
         self.bridge.stateChanged.connect(lambda state: self.state_label.setText(f"engine: {state}"))
         self.models.modelReady.connect(self._on_model_ready)
+        self.remote.modelReady.connect(self._on_model_ready)
+        self.remote.notice.connect(self._notice)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
         self.plugins.notice.connect(self._notice)
@@ -236,7 +241,7 @@ class MainWindow(QMainWindow):
 
     def _on_stats(self, stats: Stats) -> None:
         used = stats.prompt_tokens + stats.completion_tokens
-        total = getattr(self, "context_length", 0) or 1
+        total = getattr(self, "context_length", 0) or max(1, used)  # a server may not say its context
         self.context_meter.setValue(min(100, round(100 * used / total)))
         self.context_meter.setToolTip(f"{used:,} of {total:,} tokens used by the last exchange")
         self.speed_label.setText(f"{stats.decode_tokens_per_second:.1f} tok/s")
@@ -373,12 +378,13 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, has_key=self.remote.has_key())
         if dialog.exec():
-            self.apply_settings(dialog.result_settings())
+            self.apply_settings(dialog.result_settings(), dialog.entered_api_key())
 
-    def apply_settings(self, settings: Settings) -> None:
-        """Use new settings now; engine ones apply at the next model load."""
+    def apply_settings(self, settings: Settings, api_key: str | None = None) -> None:
+        """Use new settings now; engine ones apply at the next model load, a server choice at once."""
+        old = self.settings
         engine_changed = settings.engine.model_dump(exclude={"sampling", "thinking", "seed"}) != (
             self.settings.engine.model_dump(exclude={"sampling", "thinking", "seed"})
         )
@@ -388,6 +394,7 @@ class MainWindow(QMainWindow):
         self.set_theme(settings.ui.theme)
         if engine_changed and self.models.loaded_path:
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
+        self.remote.apply(old, settings, api_key)
 
     # -- drag and drop -----------------------------------------------------------
 
