@@ -11,13 +11,13 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
 from app.core.engine.backend import ChatBackend
-from app.core.engine.client import EngineCrashedError
+from app.core.engine.client import EngineCrashedError, EngineState
 from app.core.errors import QuillpadError
 from app.core.remote import RemoteBackend, RemoteConfig
 
@@ -170,6 +170,30 @@ class _EngineWorker(QObject):
         self.engine.close()
 
 
+class ActiveBackend:
+    """Whichever backend the bridge uses right now, as one ``ChatBackend``
+    (for plugins, whose model calls run off the GUI thread)."""
+
+    def __init__(self, worker: _EngineWorker) -> None:
+        self._worker = worker
+
+    @property
+    def state(self) -> EngineState:
+        return self._worker.backend.state
+
+    def chat(self, request: ChatRequest) -> Iterator[EngineEvent]:
+        return self._worker.backend.chat(request)
+
+    def stop(self) -> None:
+        self._worker.backend.stop()
+
+    def close(self) -> None:
+        self._worker.backend.close()
+
+    def kill(self) -> None:
+        self._worker.backend.kill()
+
+
 class EngineBridge(QObject):
     """What the GUI holds: asynchronous load/chat/stop/restart with signals."""
 
@@ -197,6 +221,7 @@ class EngineBridge(QObject):
         self._thread.setObjectName("quillpad-engine-thread")
         self._worker = _EngineWorker(self.engine)
         self._worker.moveToThread(self._thread)
+        self.active = ActiveBackend(self._worker)
         self._load.connect(self._worker.load)
         self._chat.connect(self._worker.chat)
         self._restart.connect(self._worker.restart)

@@ -241,9 +241,11 @@ class MainWindow(QMainWindow):
 
     def _on_stats(self, stats: Stats) -> None:
         used = stats.prompt_tokens + stats.completion_tokens
-        total = getattr(self, "context_length", 0) or max(1, used)  # a server may not say its context
-        self.context_meter.setValue(min(100, round(100 * used / total)))
-        self.context_meter.setToolTip(f"{used:,} of {total:,} tokens used by the last exchange")
+        total = getattr(self, "context_length", 0)
+        self.context_meter.setValue(min(100, round(100 * used / total)) if total else 0)
+        self.context_meter.setToolTip(
+            f"{used:,} of {total:,} tokens used by the last exchange" if total else "The context length is not known"
+        )
         self.speed_label.setText(f"{stats.decode_tokens_per_second:.1f} tok/s")
 
     def _on_recent_models(self, recent: list[str]) -> None:

@@ -45,6 +45,7 @@ def test_chat_with_a_model_server(make_window: MakeWindow, qtbot: QtBot, server:
     assert window.model_label.text() == f"tiny-qwen3 @ 127.0.0.1:{server.port}"
     assert window.banner.isVisible() and "Model server: <b>tiny-qwen3</b>" in window.banner.text.text()
     assert server.base_url in window.banner.text.text()
+    assert window.plugins.host.model is not None and window.plugins.host.model.ready()  # plugins may ask it too
     # The key went to the (test) keyring, never to the settings file.
     assert KEY in MemoryKeyring.store.values()
     window.save_settings()

@@ -98,3 +98,13 @@ def test_cli_uses_the_key_saved_in_the_keyring(
     KeyStore().set(keyed_llama_server.base_url, API_KEY)
     assert main(["chat", "--server", keyed_llama_server.base_url, "--max-tokens", "4", "hi"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_bench_remote_reports_both_paths(qwen3_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "remote", "--model", str(qwen3_gguf), "--rounds", "1", "--tokens", "4"]) == 0
+    out = capsys.readouterr().out
+    server_row = next(line for line in out.splitlines() if line.startswith("server (127.0.0.1:"))
+    engine_row = next(line for line in out.splitlines() if line.startswith("local engine"))
+    for row in (server_row, engine_row):
+        ttft, _, tps, stop, _ = row.split()[-5:]
+        assert float(ttft) > 0 and float(tps) > 0 and float(stop) >= 0
