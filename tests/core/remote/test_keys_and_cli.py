@@ -67,7 +67,9 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
     )
 
 
-def test_cli_chat_with_a_server_and_a_key_from_the_environment(keyed_llama_server: LlamaServer) -> None:
+def test_cli_chat_with_a_server_and_a_key_from_the_environment(
+    keyed_llama_server: LlamaServer, isolated_home: Path
+) -> None:
     url = keyed_llama_server.base_url
     result = run_cli(
         "chat", "--server", url, "--json", "--max-tokens", "6", "hello", "again",
@@ -79,6 +81,9 @@ def test_cli_chat_with_a_server_and_a_key_from_the_environment(keyed_llama_serve
     assert [e["turn"] for e in events if e["type"] == "done"] == [1, 2]
     assert {e["type"] for e in events} <= {"notice", "text", "thinking", "stats", "done"}
     assert API_KEY not in result.stdout + result.stderr
+    written = [f for f in isolated_home.rglob("*") if f.is_file()]
+    assert any(f.suffix == ".log" for f in written)  # the app did log this run...
+    assert not [f for f in written if API_KEY.encode() in f.read_bytes()]  # ...but never the key
 
 
 def test_cli_refusals_are_one_line(keyed_llama_server: LlamaServer, capsys: pytest.CaptureFixture[str]) -> None:
