@@ -213,7 +213,9 @@ class MainWindow(QMainWindow):
         self.chat.engineCrashed.connect(lambda message: self.banner.show_problem(message, crashed=True))
         self.chat.codeAction.connect(self._on_code_action)
         self.chat.attachFileRequested.connect(self.attach_current_file)
-        self.bridge.stateChanged.connect(lambda state: self.state_label.setText(f"engine: {state}"))
+        # A bound method, not a lambda: Qt drops the connection when the window
+        # is deleted, so a state the engine thread reports late cannot reach a dead label.
+        self.bridge.stateChanged.connect(self._on_engine_state)
         self.models.modelReady.connect(self._on_model_ready)
         self.remote.modelReady.connect(self._on_model_ready)
         self.remote.notice.connect(self._notice)
@@ -238,6 +240,9 @@ class MainWindow(QMainWindow):
         self.context_length = context_length
         self.chat.set_model_ready(bool(name))
         self.welcome.set_model(name)
+
+    def _on_engine_state(self, state: str) -> None:
+        self.state_label.setText(f"engine: {state}")
 
     def _on_stats(self, stats: Stats) -> None:
         used = stats.prompt_tokens + stats.completion_tokens

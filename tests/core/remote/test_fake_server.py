@@ -41,6 +41,16 @@ def backend(fake_server: FakeOpenAIServer) -> Iterator[RemoteBackend]:
         yield remote
 
 
+def reader_threads_end(within: float = 2.0) -> bool:
+    """The reply's reader thread ends soon after a stop, while the server still stalls."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(t.name == "quillpad-remote-reply" for t in threading.enumerate()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def texts(events: list[EngineEvent], kind: type) -> str:
     return "".join(e.text for e in events if isinstance(e, kind))  # type: ignore[attr-defined]
 
@@ -138,6 +148,7 @@ def test_stop_during_a_stall_returns_at_once(fake_server: FakeOpenAIServer, back
     assert isinstance(done, Done) and done.reason == "cancelled" and done.answer == "thinking hard"
     # A hang check, not a speed test: the server would stay silent for 30 s (read timeout 5 s).
     assert returned - stopped_at[0] < 2.0
+    assert reader_threads_end()  # the socket was shut down under it
 
 
 def test_server_dropping_the_connection_mid_stream(fake_server: FakeOpenAIServer, backend: RemoteBackend) -> None:
@@ -236,3 +247,18 @@ def test_chat_before_connect_and_while_busy_are_refused(fake_server: FakeOpenAIS
     remote.stop()
     assert isinstance(list(first)[-1], Done)
     remote.close()
+
+
+def test_stop_over_tls_during_a_stall(ca: trustme.CA, tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with _tls_server(ca) as server:
+        server.script = Script(lines=[chunk(content="secure so far"), 30.0, DONE])
+        with RemoteBackend(RemoteConfig(server.base_url, ca_file=str(ca_file), read_timeout=20)) as remote:
+            remote.connect()
+            stream = remote.chat(ask())
+            assert next(stream) == AnswerText("secure so far")
+            remote.stop()
+            done = list(stream)[-1]
+            assert reader_threads_end()
+    assert isinstance(done, Done) and done.reason == "cancelled" and done.answer == "secure so far"
