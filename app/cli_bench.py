@@ -30,6 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     git.add_argument("--touch", type=int, default=20, help="files modified for the diffs and checkpoint (default 20)")
     git.add_argument("--checkpoints", type=int, default=50, help="AI changes listed at the end (default 50)")
     git.set_defaults(handler=run_git)
+    remote = targets.add_parser("remote", help="a model server against the local engine: TTFT, speed, stop latency")
+    remote.add_argument("--model", help="a .gguf file: served by llama-cpp-python's server and run locally")
+    remote.add_argument("--server", metavar="URL", help="measure this server instead of starting one")
+    remote.add_argument("--server-model", default="", help="the model name on --server")
+    remote.add_argument("--tokens", type=int, default=64, help="tokens per reply (default 64)")
+    remote.add_argument("--rounds", type=int, default=5, help="rounds per path (default 5)")
+    remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
+    remote.set_defaults(handler=run_remote)
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -92,6 +100,31 @@ def run_git(args: argparse.Namespace) -> int:
         Path(args.dir),
         touch=args.touch,
         checkpoints=args.checkpoints,
+        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
+    )
+    print(result.report())
+    return 0
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    """Run the remote-backend bench and print its table."""
+    import os
+    from pathlib import Path
+
+    from app.core.bench.remote_bench import run_remote_bench
+    from app.core.engine.options import InvalidOptionError
+    from app.core.remote.config import API_KEY_ENV
+
+    if args.tokens < 2 or args.rounds < 1:
+        raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
+    result = run_remote_bench(
+        Path(args.model) if args.model else None,
+        server=args.server,
+        model=args.server_model,
+        api_key=os.environ.get(API_KEY_ENV),
+        tokens=args.tokens,
+        rounds=args.rounds,
+        threads=args.threads,
         progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
     )
     print(result.report())

@@ -1,10 +1,14 @@
-"""``quillpad chat``: one conversation with a local model from the terminal."""
+"""``quillpad chat``: one conversation with a local model or a model server from the terminal."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import TextIO
 
 from app.core.engine import (
@@ -19,7 +23,9 @@ from app.core.engine import (
     Notice,
     ThinkingText,
 )
+from app.core.engine.backend import ChatBackend
 from app.core.engine.events import event_to_dict
+from app.core.engine.options import InvalidOptionError
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -32,7 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Each PROMPT is the next user turn of one conversation with one loaded model.",
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
-    chat.add_argument("--model", required=True, help="path to a .gguf file")
+    chat.add_argument("--model", help="path to a .gguf file; with --server, the server's model name")
+    chat.add_argument(
+        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
+    )
+    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
+    chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    chat.add_argument("--read-timeout", type=float, default=120.0, help="seconds of server silence before giving up")
     think = chat.add_mutually_exclusive_group()
     think.add_argument("--think", dest="thinking", action="store_true", default=None, help="let the model think first")
     think.add_argument("--no-think", dest="thinking", action="store_false", help="answer without thinking")
@@ -83,16 +95,40 @@ def _json_printer(out: TextIO) -> object:
     return emit
 
 
-def run_chat(args: argparse.Namespace) -> int:
-    """Load the model, then answer each prompt in turn as one conversation."""
+@contextlib.contextmanager
+def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
+    """The local engine with the model loaded, or a connected model server; and notices."""
+    if args.server:
+        from app.core.remote import RemoteBackend, RemoteConfig
+        from app.core.remote.config import API_KEY_ENV
+        from app.core.remote.keys import KeyStore
+
+        key = args.api_key or os.environ.get(API_KEY_ENV) or None
+        config = RemoteConfig(
+            args.server, args.model or "", api_key=key, read_timeout=args.read_timeout, ca_file=args.ca_file
+        )
+        if config.api_key is None:  # perhaps saved from the GUI's settings
+            config = replace(config, api_key=KeyStore().get(config.base_url))
+        with RemoteBackend(config) as remote:
+            connected = remote.connect()
+            yield remote, [f"Connected to {connected.display_name}."]
+        return
+    if not args.model:
+        raise InvalidOptionError("Name a model: --model FILE.gguf, or --server URL for a model server.")
     options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
+    with Engine() as engine:
+        loaded = engine.load(args.model, options)
+        yield engine, list(loaded.warnings)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Load the model (or connect to the server), then answer each prompt in turn as one conversation."""
     emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
     messages: tuple[ChatMessage, ...] = ()
     if args.system:
         messages = (ChatMessage("system", args.system),)
-    with Engine() as engine:
-        loaded = engine.load(args.model, options)
-        for warning in loaded.warnings:
+    with _open_backend(args) as (engine, notices):
+        for warning in notices:
             if args.json:
                 emit(0, Notice(warning))  # type: ignore[operator]
             else:

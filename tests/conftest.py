@@ -17,6 +17,8 @@ import pytest
 os.environ["QUILLPAD_HOME"] = tempfile.mkdtemp(prefix="quillpad-test-home-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+# API keys go to an in-memory keyring, never the real user's.
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.fixtures.memory_keyring.MemoryKeyring"
 
 from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model
 

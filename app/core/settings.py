@@ -51,6 +51,18 @@ class EngineSettings(_Section):
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
 
 
+class RemoteSettings(_Section):
+    """Where replies come from: this computer's engine or an OpenAI-compatible model server.
+
+    The server's API key is not here: it lives in the system keyring.
+    """
+
+    backend: Literal["local", "remote"] = "local"
+    base_url: str = ""
+    model: str = ""  # empty: the first model the server lists
+    read_timeout: float = Field(default=120.0, gt=0, le=3600)
+
+
 class UISettings(_Section):
     """How the window looks."""
 
@@ -79,6 +91,7 @@ class Settings(_Section):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ui: UISettings = Field(default_factory=UISettings)
     git: GitSettings = Field(default_factory=GitSettings)
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
-from app.core.engine.client import EngineCrashedError
+from app.core.engine.backend import ChatBackend
+from app.core.engine.client import EngineCrashedError, EngineState
 from app.core.errors import QuillpadError
+from app.core.remote import RemoteBackend, RemoteConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +42,21 @@ class _EngineWorker(QObject):
     tokensPerChar = Signal(float)  # the loaded model's tokenizer on typical text
     replyEvents = Signal(int, list)  # request id, [EngineEvent]
     replyEnded = Signal(int, object)  # request id, Done | EngineError
+    remoteConnected = Signal(object)  # RemoteModel
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
+        # Who writes replies: the local engine, or a model server once connected.
+        self.backend: ChatBackend = engine
+        self.remote: RemoteBackend | None = None
 
     def _state(self) -> None:
         self.stateChanged.emit(self.engine.state.value)
 
     @Slot(str, object)
     def load(self, path: str, options: LoadOptions) -> None:
+        self.use_local()
         self.stateChanged.emit("loading")
         try:
             loaded = self.engine.load(path, options)
@@ -88,6 +95,40 @@ class _EngineWorker(QObject):
                 self._measure_tokenizer()
         self._state()
 
+    @Slot(object)
+    def connect_remote(self, config: RemoteConfig) -> None:
+        """Replace any server connection with one to ``config`` and make it the backend."""
+        self._close_remote()
+        self.stateChanged.emit("connecting")
+        remote = RemoteBackend(config)
+        try:
+            connected = remote.connect()
+        except QuillpadError as err:
+            self.backend = self.engine
+            self.loadFailed.emit(str(err), False)
+        except Exception as err:
+            log.exception("connecting to the model server failed")
+            self.backend = self.engine
+            message = f"Connecting to the model server failed unexpectedly ({err}); see the log file."
+            self.loadFailed.emit(message, False)
+        else:
+            self.remote = remote
+            self.backend = remote
+            self.remoteConnected.emit(connected)
+        self.stateChanged.emit(self.backend.state.value)
+
+    @Slot()
+    def use_local(self) -> None:
+        """Go back to the local engine (the server connection is closed)."""
+        self._close_remote()
+        self.backend = self.engine
+
+    def _close_remote(self) -> None:
+        remote, self.remote = self.remote, None
+        if remote is not None:
+            self.backend = self.engine
+            remote.close()
+
     @Slot(int, object)
     def chat(self, request_id: int, request: ChatRequest) -> None:
         self.stateChanged.emit("busy")
@@ -95,7 +136,7 @@ class _EngineWorker(QObject):
         last_emit = 0.0
         final: Done | EngineError | None = None
         try:
-            for event in self.engine.chat(request):
+            for event in self.backend.chat(request):
                 if isinstance(event, Done | EngineError):
                     final = event
                     break
@@ -113,7 +154,7 @@ class _EngineWorker(QObject):
         if batch:
             self.replyEvents.emit(request_id, batch)
         self.replyEnded.emit(request_id, final or EngineError("The reply ended without a result; try again."))
-        self._state()
+        self.stateChanged.emit(self.backend.state.value)
 
     @Slot()
     def unload(self) -> None:
@@ -125,7 +166,32 @@ class _EngineWorker(QObject):
 
     @Slot()
     def close(self) -> None:
+        self._close_remote()
         self.engine.close()
+
+
+class ActiveBackend:
+    """Whichever backend the bridge uses right now, as one ``ChatBackend``
+    (for plugins, whose model calls run off the GUI thread)."""
+
+    def __init__(self, worker: _EngineWorker) -> None:
+        self._worker = worker
+
+    @property
+    def state(self) -> EngineState:
+        return self._worker.backend.state
+
+    def chat(self, request: ChatRequest) -> Iterator[EngineEvent]:
+        return self._worker.backend.chat(request)
+
+    def stop(self) -> None:
+        self._worker.backend.stop()
+
+    def close(self) -> None:
+        self._worker.backend.close()
+
+    def kill(self) -> None:
+        self._worker.backend.kill()
 
 
 class EngineBridge(QObject):
@@ -137,8 +203,11 @@ class EngineBridge(QObject):
     tokensPerChar = Signal(float)
     replyEvents = Signal(int, list)
     replyEnded = Signal(int, object)
+    remoteConnected = Signal(object)  # RemoteModel
 
     _load = Signal(str, object)
+    _connect_remote = Signal(object)
+    _use_local = Signal()
     _chat = Signal(int, object)
     _restart = Signal()
     _unload = Signal()
@@ -152,11 +221,15 @@ class EngineBridge(QObject):
         self._thread.setObjectName("quillpad-engine-thread")
         self._worker = _EngineWorker(self.engine)
         self._worker.moveToThread(self._thread)
+        self.active = ActiveBackend(self._worker)
         self._load.connect(self._worker.load)
         self._chat.connect(self._worker.chat)
         self._restart.connect(self._worker.restart)
         self._unload.connect(self._worker.unload)
         self._close.connect(self._worker.close)
+        self._connect_remote.connect(self._worker.connect_remote)
+        self._use_local.connect(self._worker.use_local)
+        self._worker.remoteConnected.connect(self.remoteConnected)
         self._worker.stateChanged.connect(self.stateChanged)
         self._worker.loaded.connect(self.modelLoaded)
         self._worker.loadFailed.connect(self.loadFailed)
@@ -169,6 +242,14 @@ class EngineBridge(QObject):
     def load(self, path: str, options: LoadOptions) -> None:
         self._load.emit(path, options)
 
+    def connect_remote(self, config: RemoteConfig) -> None:
+        """Connect to a model server; replies then come from it (``remoteConnected`` or ``loadFailed``)."""
+        self._connect_remote.emit(config)
+
+    def use_local(self) -> None:
+        """Disconnect from the model server; replies come from the local engine again."""
+        self._use_local.emit()
+
     def send(self, request: ChatRequest) -> int:
         """Queue a reply; returns the id its events will carry."""
         request_id = next(self._ids)
@@ -177,7 +258,7 @@ class EngineBridge(QObject):
 
     def stop(self) -> None:
         """Stop the current reply (takes effect within a fraction of a second)."""
-        self.engine.stop()
+        self._worker.backend.stop()
 
     def restart(self) -> None:
         self._restart.emit()
@@ -190,7 +271,7 @@ class EngineBridge(QObject):
         if self._closed:
             return
         self._closed = True
-        self.engine.stop()
+        self._worker.backend.stop()
         self._close.emit()
         self._thread.quit()
         if not self._thread.wait(timeout_ms):

@@ -47,6 +47,7 @@ from app.ui.model_controller import ModelController
 from app.ui.model_manager import ModelManagerController
 from app.ui.plugin_controller import PluginController
 from app.ui.project_controller import ProjectController, context_source
+from app.ui.remote_controller import RemoteController
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import apply_theme
 from app.ui.welcome import WelcomePage
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.model_manager = ModelManagerController(
             self, paths, lambda: self.settings, self.save_settings, self.models.inspect
         )
+        self.remote = RemoteController(self, self.bridge, self.banner, lambda: self.settings)
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
         self.project = ProjectController(paths, self.plugins.host, self)
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         self._notice(loaded_settings.notice)
         self._notice(store_notice or self.store.notice)
         self.welcome.set_recent(self.settings.recent_models)
+        self.remote.start()
 
     # -- construction ------------------------------------------------------
 
@@ -220,8 +223,12 @@ class MainWindow(QMainWindow):
         self.chat.engineCrashed.connect(lambda message: self.banner.show_problem(message, crashed=True))
         self.chat.codeAction.connect(self._on_code_action)
         self.chat.attachFileRequested.connect(self.attach_current_file)
-        self.bridge.stateChanged.connect(lambda state: self.state_label.setText(f"engine: {state}"))
+        # A bound method, not a lambda: Qt drops the connection when the window
+        # is deleted, so a state the engine thread reports late cannot reach a dead label.
+        self.bridge.stateChanged.connect(self._on_engine_state)
         self.models.modelReady.connect(self._on_model_ready)
+        self.remote.modelReady.connect(self._on_model_ready)
+        self.remote.notice.connect(self._notice)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
         self.plugins.notice.connect(self._notice)
@@ -251,11 +258,16 @@ class MainWindow(QMainWindow):
         self.chat.set_model_ready(bool(name))
         self.welcome.set_model(name)
 
+    def _on_engine_state(self, state: str) -> None:
+        self.state_label.setText(f"engine: {state}")
+
     def _on_stats(self, stats: Stats) -> None:
         used = stats.prompt_tokens + stats.completion_tokens
-        total = getattr(self, "context_length", 0) or 1
-        self.context_meter.setValue(min(100, round(100 * used / total)))
-        self.context_meter.setToolTip(f"{used:,} of {total:,} tokens used by the last exchange")
+        total = getattr(self, "context_length", 0)
+        self.context_meter.setValue(min(100, round(100 * used / total)) if total else 0)
+        self.context_meter.setToolTip(
+            f"{used:,} of {total:,} tokens used by the last exchange" if total else "The context length is not known"
+        )
         self.speed_label.setText(f"{stats.decode_tokens_per_second:.1f} tok/s")
 
     def _on_recent_models(self, recent: list[str]) -> None:
@@ -391,12 +403,13 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, has_key=self.remote.has_key())
         if dialog.exec():
-            self.apply_settings(dialog.result_settings())
+            self.apply_settings(dialog.result_settings(), dialog.entered_api_key())
 
-    def apply_settings(self, settings: Settings) -> None:
-        """Use new settings now; engine ones apply at the next model load."""
+    def apply_settings(self, settings: Settings, api_key: str | None = None) -> None:
+        """Use new settings now; engine ones apply at the next model load, a server choice at once."""
+        old = self.settings
         engine_changed = settings.engine.model_dump(exclude={"sampling", "thinking", "seed"}) != (
             self.settings.engine.model_dump(exclude={"sampling", "thinking", "seed"})
         )
@@ -407,6 +420,7 @@ class MainWindow(QMainWindow):
         self.model_manager.settings_changed()
         if engine_changed and self.models.loaded_path:
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
+        self.remote.apply(old, settings, api_key)
 
     # -- drag and drop -----------------------------------------------------------
 

@@ -87,5 +87,13 @@ class ModelBanner(QFrame):
     def show_loading(self, name: str) -> None:
         self._show(f"Loading <b>{html.escape(name)}</b>…", progress=True)
 
+    def show_remote(self, model: str, base_url: str, context_length: int | None = None) -> None:
+        """A model server in use: its model and address instead of a GGUF file's facts."""
+        context = f" · context {context_length:,} tokens" if context_length else ""
+        self._show(
+            f"Model server: <b>{html.escape(model)}</b> at {html.escape(base_url)}{context}"
+            "<br>Replies are written by the server; change this in Model ▸ Settings."
+        )
+
     def show_problem(self, message: str, crashed: bool = False) -> None:
         self._show(f"<span style='color:#c62828'>{html.escape(message)}</span>", restart=crashed)

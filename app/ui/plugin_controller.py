@@ -88,7 +88,7 @@ class PluginController(QObject):
         self.notifier.notified.connect(lambda message, _level: self.notice.emit(message))
         self.host = PluginHost(
             notifier=self.notifier,
-            model=EngineModelClient(bridge.engine),
+            model=EngineModelClient(bridge.active),
             editor=QtEditor(tabs),
         )
         self.host.results = self

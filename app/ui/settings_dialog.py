@@ -1,4 +1,4 @@
-"""The settings dialog: engine, sampling, appearance, models."""
+"""The settings dialog: where replies come from, engine, sampling, appearance, models."""
 
 from __future__ import annotations
 
@@ -51,11 +51,12 @@ def _double_value(spin: QDoubleSpinBox) -> float | None:
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; ``result_settings()`` gives the new ones."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, *, has_key: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._original = settings
         engine, sampling, ui = settings.engine, settings.engine.sampling, settings.ui
+        server_box = self._build_server_box(settings, has_key)
 
         self.threads = _optional_spin(1, 256, engine.threads, f"automatic ({physical_cores()} cores)")
         self.context = _optional_spin(256, 1_048_576, engine.context_length, "model default")
@@ -123,8 +124,43 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (engine_box, sampling_box, look_box, models_box, buttons):
+        for widget in (server_box, engine_box, sampling_box, look_box, models_box, buttons):
             layout.addWidget(widget)
+
+    def _build_server_box(self, settings: Settings, has_key: bool) -> QGroupBox:
+        remote = settings.remote
+        self.backend = QComboBox()
+        self.backend.addItem("This computer (a GGUF model file)", "local")
+        self.backend.addItem("A model server (OpenAI-compatible: vLLM, llama-server, Ollama, LM Studio)", "remote")
+        self.backend.setCurrentIndex(1 if remote.backend == "remote" else 0)
+        self.server_url = QLineEdit(remote.base_url)
+        self.server_url.setPlaceholderText("http://127.0.0.1:8080/v1")
+        self.server_model = QLineEdit(remote.model)
+        self.server_model.setPlaceholderText("empty: the server's first model")
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText(
+            "saved in the system keyring (type to replace)" if has_key else "none (stored in the system keyring)"
+        )
+        box = QGroupBox("Where replies come from")
+        form = QFormLayout(box)
+        form.addRow("Run the model on:", self.backend)
+        form.addRow("Server address:", self.server_url)
+        form.addRow("Model name:", self.server_model)
+        form.addRow("API key:", self.api_key)
+        self.backend.currentIndexChanged.connect(self._update_server_fields)
+        self._update_server_fields()
+        return box
+
+    def _update_server_fields(self) -> None:
+        remote = self.backend.currentData() == "remote"
+        for field in (self.server_url, self.server_model, self.api_key):
+            field.setEnabled(remote)
+
+    def entered_api_key(self) -> str | None:
+        """A key typed in this dialog (``None``: keep the stored one)."""
+        key = self.api_key.text().strip()
+        return key or None
 
     def result_settings(self) -> Settings:
         """The settings as edited (validated by the settings model)."""
@@ -142,6 +178,11 @@ class SettingsDialog(QDialog):
                 "min_p": _double_value(self.min_p),
                 "presence_penalty": _double_value(self.presence),
             },
+        )
+        data["remote"].update(
+            backend=self.backend.currentData(),
+            base_url=self.server_url.text().strip(),
+            model=self.server_model.text().strip(),
         )
         data["ui"].update(
             theme=self.theme.currentText(),

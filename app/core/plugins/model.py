@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from app.core.edits.thinking import strip_thinking
-from app.core.engine.client import Engine, EngineState
+from app.core.engine.backend import ChatBackend
+from app.core.engine.client import EngineState
 from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent
 from app.core.engine.options import ChatMessage, ChatRequest, SamplingOverrides
 from app.core.errors import QuillpadError
@@ -33,7 +34,8 @@ def answer_from_events(events: Iterable[EngineEvent]) -> str:
 
 
 class EngineModelClient:
-    """Asks the app's ``Engine``; blocking, so call it off the GUI thread.
+    """Asks the app's ``Engine`` (or any ``ChatBackend``: a model server);
+    blocking, so call it off the GUI thread.
 
     ``thinking``, ``seed`` and ``sampling`` are the user's defaults, used when
     the request leaves them open. ``AskOptions.grammar`` constrains the output.
@@ -43,7 +45,7 @@ class EngineModelClient:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: ChatBackend,
         *,
         thinking: bool | None = None,
         seed: int | None = None,
@@ -55,7 +57,8 @@ class EngineModelClient:
         self.sampling = sampling or SamplingOverrides()
 
     def ready(self) -> bool:
-        return self.engine.loaded is not None and self.engine.state == EngineState.READY
+        # READY means a model is loaded (the engine) or the server answered (remote).
+        return self.engine.state == EngineState.READY
 
     def stream(self, messages: Sequence[ChatMessage], options: AskOptions) -> Iterator[EngineEvent]:
         request = ChatRequest(
