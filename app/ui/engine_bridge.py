@@ -178,6 +178,11 @@ class ActiveBackend:
         self._worker = worker
 
     @property
+    def current(self) -> ChatBackend:
+        """The backend in use now: the local ``Engine`` or a ``RemoteBackend``."""
+        return self._worker.backend
+
+    @property
     def state(self) -> EngineState:
         return self._worker.backend.state
 

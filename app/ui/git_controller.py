@@ -44,11 +44,13 @@ from app.core.git.provenance import model_settings, provenance_trailer
 from app.core.paths import AppPaths
 from app.core.plugins.context import PluginHost
 from app.core.plugins.model import EngineModelClient
+from app.core.remote import RemoteBackend
 from app.core.settings import Settings
 from app.ui.ai_changes_dialog import AIChangesDialog
 from app.ui.commit_dialog import CommitDialog
 from app.ui.editor.folder_view import FolderView
 from app.ui.editor.tabs import EditorTabs
+from app.ui.engine_bridge import ActiveBackend
 from app.ui.git_diff_view import GitDiffDialog
 
 log = logging.getLogger(__name__)
@@ -290,9 +292,16 @@ class GitController(QObject):
         dialog.open()
         return dialog
 
-    def _engine(self) -> Engine | None:
+    def _backend(self) -> object | None:
+        """The backend replies come from now (local engine or model server)."""
         model = self.host.model
-        return model.engine if isinstance(model, EngineModelClient) else None
+        backend: object | None = model.engine if isinstance(model, EngineModelClient) else None
+        return backend.current if isinstance(backend, ActiveBackend) else backend
+
+    def _engine(self) -> Engine | None:
+        """The local engine when it is the one in use (it knows the model file and context)."""
+        backend = self._backend()
+        return backend if isinstance(backend, Engine) else None
 
     def _budget(self) -> int:
         engine = self._engine()
@@ -327,6 +336,10 @@ class GitController(QObject):
         return store
 
     def _model_name(self) -> str | None:
+        backend = self._backend()
+        if isinstance(backend, RemoteBackend):
+            remote = backend.connected
+            return remote.display_name if remote is not None else None
         engine = self._engine()
         loaded = engine.loaded if engine is not None else None
         return Path(loaded.info.path).name if loaded is not None else None
@@ -374,7 +387,7 @@ class GitController(QObject):
             seed=settings.seed,
             context_length=loaded.context_length if loaded is not None else None,
         )
-        return provenance_trailer(loaded.info.path if loaded is not None else None, values)
+        return provenance_trailer(loaded.info.path if loaded is not None else self._model_name(), values)
 
     def undo_last(self) -> RestoreResult | None:
         """Put back the files of the newest AI change not undone yet."""

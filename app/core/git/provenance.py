@@ -25,7 +25,15 @@ def provenance_trailer(model_file: str | Path | None, settings: Mapping[str, flo
     ``settings`` keeps its order; ``None`` values are left out. One line, as
     git trailers must be.
     """
-    name = Path(model_file).name if model_file else "unknown model"
+    # A local model is named by its file; a server's model ("Qwen/Qwen3-8B @ host") as it is.
+    if not model_file:
+        name = "unknown model"
+    else:
+        name = (
+            Path(model_file).name
+            if isinstance(model_file, Path) or str(model_file).endswith(".gguf")
+            else str(model_file)
+        )
     parts = [f"model {name}"] + [
         f"{key} {_number(value)}" for key, value in settings.items() if value is not None and str(value) != ""
     ]

@@ -70,3 +70,9 @@ def test_the_auto_commit_setting_defaults_off_and_is_kept(tmp_path: Path) -> Non
     settings.git.auto_commit_ai_edits = True
     save_settings(paths, settings)
     assert load_settings(paths).settings.git.auto_commit_ai_edits is True
+
+
+def test_trailer_names_a_server_model_as_it_is() -> None:
+    # A model server's model has no file: keep its full name and host.
+    trailer = provenance_trailer("Qwen/Qwen3-235B-A22B @ gpu.example", {"thinking": "on"})
+    assert trailer == "Generated-by: Quillpad (model Qwen/Qwen3-235B-A22B @ gpu.example, thinking on)"
