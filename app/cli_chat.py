@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app.core.engine import (
     AnswerText,
@@ -27,6 +27,9 @@ from app.core.engine.backend import ChatBackend
 from app.core.engine.events import event_to_dict
 from app.core.engine.options import InvalidOptionError
 
+if TYPE_CHECKING:
+    from app.core.remote import RemoteConfig
+
 DIM, RESET = "\033[2m", "\033[0m"
 
 
@@ -38,13 +41,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Each PROMPT is the next user turn of one conversation with one loaded model.",
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
-    chat.add_argument("--model", help="path to a .gguf file; with --server, the server's model name")
-    chat.add_argument(
+    chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
+    where = chat.add_mutually_exclusive_group()
+    where.add_argument(
         "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
+    )
+    where.add_argument(
+        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
     )
     chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
     chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
-    chat.add_argument("--read-timeout", type=float, default=120.0, help="seconds of server silence before giving up")
+    chat.add_argument(
+        "--read-timeout", type=float, help="seconds of server silence before giving up (default: the profile's, or 120)"
+    )
     think = chat.add_mutually_exclusive_group()
     think.add_argument("--think", dest="thinking", action="store_true", default=None, help="let the model think first")
     think.add_argument("--no-think", dest="thinking", action="store_false", help="answer without thinking")
@@ -98,27 +107,64 @@ def _json_printer(out: TextIO) -> object:
 @contextlib.contextmanager
 def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
     """The local engine with the model loaded, or a connected model server; and notices."""
-    if args.server:
-        from app.core.remote import RemoteBackend, RemoteConfig
-        from app.core.remote.config import API_KEY_ENV
-        from app.core.remote.keys import KeyStore
+    config = _server_config(args)
+    if config is not None:
+        from app.core.remote import RemoteBackend
 
-        key = args.api_key or os.environ.get(API_KEY_ENV) or None
-        config = RemoteConfig(
-            args.server, args.model or "", api_key=key, read_timeout=args.read_timeout, ca_file=args.ca_file
-        )
-        if config.api_key is None:  # perhaps saved from the GUI's settings
-            config = replace(config, api_key=KeyStore().get(config.base_url))
         with RemoteBackend(config) as remote:
             connected = remote.connect()
             yield remote, [f"Connected to {connected.display_name}."]
         return
     if not args.model:
-        raise InvalidOptionError("Name a model: --model FILE.gguf, or --server URL for a model server.")
+        raise InvalidOptionError(
+            "Name a model: --model FILE.gguf, or --server URL or --profile NAME for a model server."
+        )
     options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
     with Engine() as engine:
         loaded = engine.load(args.model, options)
         yield engine, list(loaded.warnings)
+
+
+def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
+    """The server named by ``--server`` or a remote ``--profile``; ``None`` for the local engine.
+
+    A key comes from ``--api-key``, then the environment, then the keyring
+    (the profile's own key, or for ``--server`` one saved for that address).
+    """
+    if not args.server and not args.profile:
+        return None
+    from app.core.paths import app_paths
+    from app.core.remote import RemoteConfig
+    from app.core.remote.config import API_KEY_ENV
+    from app.core.remote.keys import KeyStore
+    from app.core.remote.profiles import find_profile, key_for_server, profile_config
+    from app.core.settings import load_settings
+
+    connections = load_settings(app_paths()).settings.connections
+    key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    if args.profile:
+        profile = find_profile(connections, args.profile)
+        if profile.backend == "local":
+            return None  # this computer: --model names the GGUF file
+        config = profile_config(profile, KeyStore(), key)
+        overrides: dict[str, object] = {}
+        if args.model:
+            overrides["model"] = args.model
+        if args.read_timeout is not None:
+            overrides["read_timeout"] = args.read_timeout
+        if args.ca_file:
+            overrides["ca_file"] = args.ca_file
+        return replace(config, **overrides)  # type: ignore[arg-type]
+    config = RemoteConfig(
+        args.server,
+        args.model or "",
+        api_key=key,
+        read_timeout=args.read_timeout if args.read_timeout is not None else 120.0,
+        ca_file=args.ca_file,
+    )
+    if config.api_key is None:  # perhaps saved from the GUI's settings
+        config = replace(config, api_key=key_for_server(connections, KeyStore(), config.base_url))
+    return config
 
 
 def run_chat(args: argparse.Namespace) -> int:

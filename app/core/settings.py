@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.paths import AppPaths
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Section(BaseModel):
@@ -51,16 +51,69 @@ class EngineSettings(_Section):
     sampling: SamplingSettings = Field(default_factory=SamplingSettings)
 
 
-class RemoteSettings(_Section):
-    """Where replies come from: this computer's engine or an OpenAI-compatible model server.
+LOCAL_PROFILE = "This computer"
+PROFILE_NAME_MAX = 60
 
-    The server's API key is not here: it lives in the system keyring.
+
+class ConnectionProfile(_Section):
+    """A named place replies come from: this computer's engine or an OpenAI-compatible model server.
+
+    The server's API key is not here: it lives in the system keyring, under
+    the profile's name and address (``app.core.remote.keys``).
     """
 
-    backend: Literal["local", "remote"] = "local"
+    name: str = Field(min_length=1, max_length=PROFILE_NAME_MAX)
+    backend: Literal["local", "remote"] = "remote"
     base_url: str = ""
     model: str = ""  # empty: the first model the server lists
     read_timeout: float = Field(default=120.0, gt=0, le=3600)
+    ca_file: str | None = None  # a certificate authority to trust (self-signed servers)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _strip_name(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+def _builtin_profile() -> ConnectionProfile:
+    return ConnectionProfile(name=LOCAL_PROFILE, backend="local")
+
+
+class ConnectionSettings(_Section):
+    """The saved connection profiles and the one in use; "This computer" always exists."""
+
+    profiles: list[ConnectionProfile] = Field(default_factory=lambda: [_builtin_profile()])
+    active: str = LOCAL_PROFILE
+
+    @model_validator(mode="after")
+    def _check(self) -> ConnectionSettings:
+        seen: set[str] = set()
+        for profile in self.profiles:
+            key = profile.name.strip().casefold()
+            if key in seen:
+                raise ValueError(f"Two connection profiles are named {profile.name!r}; names must be unique.")
+            seen.add(key)
+            if key == LOCAL_PROFILE.casefold() and profile.backend != "local":
+                raise ValueError(f"The built-in profile {LOCAL_PROFILE!r} always runs models on this computer.")
+        if LOCAL_PROFILE.casefold() not in seen:
+            # A hand-edited file without it: the built-in profile comes back first.
+            self.profiles.insert(0, _builtin_profile())
+        if not any(profile.name == self.active for profile in self.profiles):
+            # A hand-edited or stale pointer: fall back to the profile that always works.
+            log.warning("active connection %r is not a saved profile; using %r", self.active, LOCAL_PROFILE)
+            self.active = LOCAL_PROFILE
+        return self
+
+    def profile(self, name: str) -> ConnectionProfile | None:
+        """The profile called ``name``, or ``None``."""
+        return next((profile for profile in self.profiles if profile.name == name), None)
+
+    @property
+    def current(self) -> ConnectionProfile:
+        """The profile in use."""
+        found = self.profile(self.active)
+        assert found is not None  # the validator guarantees it
+        return found
 
 
 class UISettings(_Section):
@@ -91,14 +144,36 @@ class Settings(_Section):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ui: UISettings = Field(default_factory=UISettings)
     git: GitSettings = Field(default_factory=GitSettings)
-    remote: RemoteSettings = Field(default_factory=RemoteSettings)
+    connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
 
 
+MIGRATED_PROFILE = "Model server"
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had one app-wide server (``remote``); it becomes a profile.
+
+    Its API key stays where version 1 put it (under the server address); the
+    profile finds it there (``KeyStore.get_profile``).
+    """
+    data = dict(data)
+    remote = data.pop("remote", None)
+    profiles: list[dict[str, Any]] = [{"name": LOCAL_PROFILE, "backend": "local"}]
+    active = LOCAL_PROFILE
+    if isinstance(remote, dict) and str(remote.get("base_url") or "").strip():
+        server = {key: remote[key] for key in ("base_url", "model", "read_timeout") if key in remote}
+        profiles.append({"name": MIGRATED_PROFILE, "backend": "remote", **server})
+        if remote.get("backend") == "remote":
+            active = MIGRATED_PROFILE
+    data["connections"] = {"profiles": profiles, "active": active}
+    return data
+
+
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,11 @@ from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.project import CHARS_PER_TOKEN
+from app.core.remote.profiles import KeyEdits
 from app.core.settings import LoadedSettings, Settings, save_settings
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
+from app.ui.connection_switcher import ConnectionSwitcher
 from app.ui.editor.folder_view import FolderView
 from app.ui.editor.tabs import EditorTabs
 from app.ui.engine_bridge import EngineBridge
@@ -132,6 +134,8 @@ class MainWindow(QMainWindow):
             self, paths, lambda: self.settings, self.save_settings, self.models.inspect
         )
         self.remote = RemoteController(self, self.bridge, self.banner, lambda: self.settings)
+        self.switcher = ConnectionSwitcher(self)
+        self.switcher.refresh(self.settings.connections)
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
         self.project = ProjectController(paths, self.plugins.host, self)
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
@@ -171,7 +175,8 @@ class MainWindow(QMainWindow):
         self.context_meter.setToolTip("How full the model's context was after the last reply")
         self.speed_label = QLabel("", self)
         self.position_label = QLabel("", self)
-        for widget in (self.position_label, self.model_label, self.state_label, self.context_meter, self.speed_label):
+        widgets = (self.position_label, self.switcher.combo, self.model_label, self.state_label)
+        for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
     def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
@@ -199,6 +204,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
+        self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
         a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
@@ -229,6 +235,7 @@ class MainWindow(QMainWindow):
         self.models.modelReady.connect(self._on_model_ready)
         self.remote.modelReady.connect(self._on_model_ready)
         self.remote.notice.connect(self._notice)
+        self.switcher.chosen.connect(self.use_profile)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
         self.plugins.notice.connect(self._notice)
@@ -403,11 +410,19 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self, has_key=self.remote.has_key())
+        dialog = SettingsDialog(self.settings, self, keyed=self.remote.keyed_profiles())
         if dialog.exec():
-            self.apply_settings(dialog.result_settings(), dialog.entered_api_key())
+            self.apply_settings(dialog.result_settings(), dialog.key_edits())
 
-    def apply_settings(self, settings: Settings, api_key: str | None = None) -> None:
+    def use_profile(self, name: str) -> None:
+        """Switch to the connection profile ``name``: its server, or this computer's engine."""
+        if name == self.settings.connections.active or self.settings.connections.profile(name) is None:
+            return
+        settings = self.settings.model_copy(deep=True)
+        settings.connections.active = name
+        self.apply_settings(settings)
+
+    def apply_settings(self, settings: Settings, keys: KeyEdits | None = None) -> None:
         """Use new settings now; engine ones apply at the next model load, a server choice at once."""
         old = self.settings
         engine_changed = settings.engine.model_dump(exclude={"sampling", "thinking", "seed"}) != (
@@ -420,7 +435,8 @@ class MainWindow(QMainWindow):
         self.model_manager.settings_changed()
         if engine_changed and self.models.loaded_path:
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
-        self.remote.apply(old, settings, api_key)
+        self.switcher.refresh(settings.connections)
+        self.remote.apply(old, settings, keys)
 
     # -- drag and drop -----------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Using a model server from the window: connect when the settings say so,
-keep its API key in the keyring, show the server in the model banner.
+"""Using a model server from the window: connect when the active connection
+profile says so, keep each profile's API key in the keyring, show the server
+in the model banner.
 
 The connection itself happens on the engine thread (``EngineBridge``); this
 object only reacts to its signals, so the GUI never waits on the network.
@@ -8,7 +9,6 @@ object only reacts to its signals, so the GUI never waits on the network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -16,20 +16,19 @@ from PySide6.QtWidgets import QWidget
 from app.core.errors import QuillpadError
 from app.core.remote import RemoteConfig, RemoteModel
 from app.core.remote.keys import KeyStore
+from app.core.remote.profiles import KeyEdits, apply_key_edits, profile_config
 from app.core.settings import Settings
 from app.ui.engine_bridge import EngineBridge
 from app.ui.model_banner import ModelBanner
 
 
 def remote_config(settings: Settings, keys: KeyStore) -> RemoteConfig:
-    """The server the settings name, with its key from the keyring."""
-    remote = settings.remote
-    config = RemoteConfig(remote.base_url, remote.model, read_timeout=remote.read_timeout)
-    return replace(config, api_key=keys.get(config.base_url))
+    """The server the active profile names, with its key from the keyring."""
+    return profile_config(settings.connections.current, keys)
 
 
 class RemoteController(QObject):
-    """Local or remote, as the user's settings choose."""
+    """Local or remote, as the active connection profile chooses."""
 
     modelReady = Signal(str, int)  # display name ("" when none), context length
     notice = Signal(str)
@@ -48,23 +47,23 @@ class RemoteController(QObject):
 
     @property
     def active(self) -> bool:
-        return self.settings().remote.backend == "remote"
+        return self.settings().connections.current.backend == "remote"
 
-    def has_key(self) -> bool:
-        """Whether a key is stored for the server in the settings."""
-        url = self.settings().remote.base_url
-        try:
-            return bool(url) and self.keys.get(url) is not None
-        except QuillpadError:
-            return False
+    def keyed_profiles(self) -> set[str]:
+        """Names of the server profiles that have a key in the keyring."""
+        return {
+            p.name
+            for p in self.settings().connections.profiles
+            if p.backend == "remote" and p.base_url and self.keys.has_key(p.name, p.base_url)
+        }
 
     def start(self) -> None:
-        """At startup: connect if the settings choose a server."""
-        if self.active and self.settings().remote.base_url:
+        """At startup: connect if the active profile is a server."""
+        if self.active and self.settings().connections.current.base_url:
             self.connect()
 
     def connect(self) -> None:
-        """(Re)connect to the server in the settings."""
+        """(Re)connect to the active profile's server."""
         try:
             config = remote_config(self.settings(), self.keys)
         except QuillpadError as err:
@@ -76,19 +75,16 @@ class RemoteController(QObject):
         self.modelReady.emit("", 0)
         self.bridge.connect_remote(config)
 
-    def apply(self, old: Settings, new: Settings, api_key: str | None) -> None:
-        """After the settings dialog: store a new key, then connect or go back to local."""
-        if api_key is not None and new.remote.base_url:
-            try:
-                notice = self.keys.set(new.remote.base_url, api_key)
-            except QuillpadError as err:
-                notice = str(err)
-            if notice:
-                self.notice.emit(notice)
-        if new.remote.backend == "remote":
-            if api_key is not None or new.remote != old.remote or self.connected is None:
+    def apply(self, old: Settings, new: Settings, edits: KeyEdits | None = None) -> None:
+        """After the settings dialog or a profile switch: update keys, then connect or go back to local."""
+        edits = edits or KeyEdits()
+        for notice in apply_key_edits(self.keys, old.connections, new.connections, edits):
+            self.notice.emit(notice)
+        before, after = old.connections.current, new.connections.current
+        if after.backend == "remote":
+            if after.name in edits.entered or after != before or self.connected is None:
                 self.connect()
-        elif old.remote.backend == "remote":
+        elif before.backend == "remote":
             self.connected = None
             self.bridge.use_local()
             self.banner.clear()

@@ -1,6 +1,9 @@
-"""The settings dialog: where replies come from, engine, sampling, appearance, models."""
+"""The settings dialog: where replies come from (connection profiles), engine, sampling, appearance, models."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -11,14 +14,19 @@ from PySide6.QtWidgets import (
     QFontComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.engine.options import physical_cores
-from app.core.settings import Settings
+from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles
+from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -48,15 +56,29 @@ def _double_value(spin: QDoubleSpinBox) -> float | None:
     return None if spin.value() <= spin.minimum() + 1e-9 else round(spin.value(), 2)
 
 
-class SettingsDialog(QDialog):
-    """Edits a copy of the settings; ``result_settings()`` gives the new ones."""
+@dataclass
+class _Draft:
+    """A connection profile being edited: its fields, its name when the dialog opened, a typed key."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None, *, has_key: bool = False) -> None:
+    data: dict[str, Any]
+    origin: str | None
+    key: str = ""
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; ``result_settings()`` gives the new ones, ``key_edits()`` the keys.
+
+    ``keyed`` names the profiles that have an API key in the keyring.
+    """
+
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, *, keyed: frozenset[str] | set[str] = frozenset()
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._original = settings
         engine, sampling, ui = settings.engine, settings.engine.sampling, settings.ui
-        server_box = self._build_server_box(settings, has_key)
+        server_box = self._build_server_box(settings, keyed)
 
         self.threads = _optional_spin(1, 256, engine.threads, f"automatic ({physical_cores()} cores)")
         self.context = _optional_spin(256, 1_048_576, engine.context_length, "model default")
@@ -127,40 +149,180 @@ class SettingsDialog(QDialog):
         for widget in (server_box, engine_box, sampling_box, look_box, models_box, buttons):
             layout.addWidget(widget)
 
-    def _build_server_box(self, settings: Settings, has_key: bool) -> QGroupBox:
-        remote = settings.remote
+    def _build_server_box(self, settings: Settings, keyed: frozenset[str] | set[str]) -> QGroupBox:
+        connections = settings.connections
+        self._keyed = set(keyed)
+        self._drafts = [_Draft(p.model_dump(), p.name) for p in connections.profiles]
+        self._shown = -1
+        self.profile = QComboBox()
+        self.profile.setToolTip("The connection in use; the fields below edit it")
+        self.add_button = QPushButton("Add…")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete")
+        self.add_button.clicked.connect(self._ask_add)
+        self.rename_button.clicked.connect(self._ask_rename)
+        self.delete_button.clicked.connect(self.delete_profile)
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.profile, 1)
+        for button in (self.add_button, self.rename_button, self.delete_button):
+            chooser.addWidget(button)
         self.backend = QComboBox()
         self.backend.addItem("This computer (a GGUF model file)", "local")
         self.backend.addItem("A model server (OpenAI-compatible: vLLM, llama-server, Ollama, LM Studio)", "remote")
-        self.backend.setCurrentIndex(1 if remote.backend == "remote" else 0)
-        self.server_url = QLineEdit(remote.base_url)
+        self.server_url = QLineEdit()
         self.server_url.setPlaceholderText("http://127.0.0.1:8080/v1")
-        self.server_model = QLineEdit(remote.model)
+        self.server_model = QLineEdit()
         self.server_model.setPlaceholderText("empty: the server's first model")
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText(
-            "saved in the system keyring (type to replace)" if has_key else "none (stored in the system keyring)"
-        )
+        self.ca_file = QLineEdit()
+        self.ca_file.setPlaceholderText("optional: a certificate authority file for a self-signed https:// server")
+        self.profile_error = QLabel()
+        self.profile_error.setWordWrap(True)
+        self.profile_error.setStyleSheet("color: #c62828")
+        self.profile_error.hide()
         box = QGroupBox("Where replies come from")
         form = QFormLayout(box)
+        form.addRow("Connection:", chooser)
         form.addRow("Run the model on:", self.backend)
         form.addRow("Server address:", self.server_url)
         form.addRow("Model name:", self.server_model)
         form.addRow("API key:", self.api_key)
+        form.addRow("Trusted CA file:", self.ca_file)
+        form.addRow(self.profile_error)
+        for draft in self._drafts:
+            self.profile.addItem(draft.data["name"])
+        self.profile.currentIndexChanged.connect(self._show_profile)
         self.backend.currentIndexChanged.connect(self._update_server_fields)
-        self._update_server_fields()
+        active = next((i for i, d in enumerate(self._drafts) if d.data["name"] == connections.active), 0)
+        self.profile.setCurrentIndex(active)
+        self._show_profile(active)
         return box
+
+    # -- connection profiles ---------------------------------------------------
+
+    def _store_shown(self) -> None:
+        """Keep what the fields say in the profile they show."""
+        if not 0 <= self._shown < len(self._drafts):
+            return
+        draft = self._drafts[self._shown]
+        draft.data.update(
+            backend=self.backend.currentData(),
+            base_url=self.server_url.text().strip(),
+            model=self.server_model.text().strip(),
+            ca_file=self.ca_file.text().strip() or None,
+        )
+        draft.key = self.api_key.text().strip()
+
+    def _show_profile(self, index: int) -> None:
+        self._store_shown()
+        if not 0 <= index < len(self._drafts):
+            return
+        self._shown = index
+        draft = self._drafts[index]
+        data = draft.data
+        self.backend.setCurrentIndex(1 if data["backend"] == "remote" else 0)
+        self.server_url.setText(data["base_url"])
+        self.server_model.setText(data["model"])
+        self.ca_file.setText(data.get("ca_file") or "")
+        self.api_key.setText(draft.key)
+        has_key = draft.origin is not None and draft.origin in self._keyed
+        self.api_key.setPlaceholderText(
+            "saved in the system keyring (type to replace)" if has_key else "none (stored in the system keyring)"
+        )
+        builtin = data["name"] == LOCAL_PROFILE
+        self.backend.setEnabled(not builtin)
+        self.rename_button.setEnabled(not builtin)
+        self.delete_button.setEnabled(not builtin)
+        self._update_server_fields()
 
     def _update_server_fields(self) -> None:
         remote = self.backend.currentData() == "remote"
-        for field in (self.server_url, self.server_model, self.api_key):
+        for field in (self.server_url, self.server_model, self.api_key, self.ca_file):
             field.setEnabled(remote)
 
+    def _other_names(self, skip: int | None = None) -> list[str]:
+        return [d.data["name"] for i, d in enumerate(self._drafts) if i != skip]
+
+    def _problem(self, message: str | None) -> bool:
+        """Show ``message`` under the profile fields (``None`` hides it); ``True`` when there was one."""
+        self.profile_error.setText(message or "")
+        self.profile_error.setVisible(bool(message))
+        return bool(message)
+
+    def add_profile(self, name: str) -> bool:
+        """Add a server profile called ``name`` and show it; ``False`` (and a message) for a bad name."""
+        try:
+            name = check_name(name, self._other_names())
+        except ProfileError as err:
+            return not self._problem(str(err))
+        self._problem(None)
+        self._drafts.append(_Draft(ConnectionProfile(name=name).model_dump(), None))
+        self.profile.addItem(name)
+        self.profile.setCurrentIndex(len(self._drafts) - 1)
+        self.server_url.setFocus()
+        return True
+
+    def rename_profile(self, name: str) -> bool:
+        """Rename the profile shown; its key moves with it when the settings are applied."""
+        index = self.profile.currentIndex()
+        if self._drafts[index].data["name"] == LOCAL_PROFILE:
+            return not self._problem(f"The built-in profile {LOCAL_PROFILE!r} cannot be renamed.")
+        try:
+            name = check_name(name, self._other_names(skip=index))
+        except ProfileError as err:
+            return not self._problem(str(err))
+        self._problem(None)
+        self._drafts[index].data["name"] = name
+        self.profile.setItemText(index, name)
+        return True
+
+    def delete_profile(self) -> bool:
+        """Delete the profile shown (its key goes when the settings are applied) and show the built-in one."""
+        index = self.profile.currentIndex()
+        if self._drafts[index].data["name"] == LOCAL_PROFILE:
+            return not self._problem(f"The built-in profile {LOCAL_PROFILE!r} cannot be deleted.")
+        self._problem(None)
+        self._shown = -1  # what the fields show is being thrown away
+        del self._drafts[index]
+        self.profile.removeItem(index)
+        builtin = next(i for i, d in enumerate(self._drafts) if d.data["name"] == LOCAL_PROFILE)
+        self.profile.setCurrentIndex(builtin)
+        self._show_profile(builtin)
+        return True
+
+    def _ask_add(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add a connection", "Name of the new connection (such as Team vLLM):")
+        if ok:
+            self.add_profile(name)
+
+    def _ask_rename(self) -> None:
+        current = self.profile.currentText()
+        name, ok = QInputDialog.getText(self, "Rename the connection", "New name:", text=current)
+        if ok and name.strip() != current:
+            self.rename_profile(name)
+
+    def key_edits(self) -> KeyEdits:
+        """Keys typed in this dialog, by profile name, and where each profile came from (renames)."""
+        self._store_shown()
+        return KeyEdits(
+            entered={d.data["name"]: d.key for d in self._drafts if d.key},
+            origins={d.data["name"]: d.origin for d in self._drafts},
+        )
+
     def entered_api_key(self) -> str | None:
-        """A key typed in this dialog (``None``: keep the stored one)."""
+        """The key typed for the profile shown (``None``: keep the stored one)."""
         key = self.api_key.text().strip()
         return key or None
+
+    def accept(self) -> None:
+        """Close only with profiles that can be used; otherwise say which one is wrong."""
+        try:
+            check_profiles(self.result_settings().connections)
+        except ProfileError as err:
+            self._problem(str(err))
+            return
+        super().accept()
 
     def result_settings(self) -> Settings:
         """The settings as edited (validated by the settings model)."""
@@ -179,11 +341,11 @@ class SettingsDialog(QDialog):
                 "presence_penalty": _double_value(self.presence),
             },
         )
-        data["remote"].update(
-            backend=self.backend.currentData(),
-            base_url=self.server_url.text().strip(),
-            model=self.server_model.text().strip(),
-        )
+        self._store_shown()
+        data["connections"] = {
+            "profiles": [d.data for d in self._drafts],
+            "active": self._drafts[self.profile.currentIndex()].data["name"],
+        }
         data["ui"].update(
             theme=self.theme.currentText(),
             # Untouched means "the system's fixed-width font", not whatever the box showed.

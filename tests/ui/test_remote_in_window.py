@@ -10,7 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from app.core.bench.llama_server import LlamaServer
 from app.core.paths import app_paths
-from app.core.settings import Settings
+from app.core.remote.profiles import KeyEdits
+from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from tests.fixtures.memory_keyring import MemoryKeyring
@@ -31,11 +32,17 @@ def server(qwen3_gguf: Path, tmp_path: Path) -> Iterator[LlamaServer]:
         MemoryKeyring.store.clear()
 
 
+SERVER = "Tiny server"
+
+
 def use_server(window: MainWindow, url: str, key: str | None) -> None:
+    """Save (or update) the profile "Tiny server" at ``url`` with ``key`` and make it active."""
     settings = window.settings.model_copy(deep=True)
-    settings.remote.backend = "remote"
-    settings.remote.base_url = url
-    window.apply_settings(settings, key)
+    connections = settings.connections
+    connections.profiles = [p for p in connections.profiles if p.name != SERVER]
+    connections.profiles.append(ConnectionProfile(name=SERVER, base_url=url))
+    connections.active = SERVER
+    window.apply_settings(settings, KeyEdits(entered={SERVER: key} if key else {}))
 
 
 def test_chat_with_a_model_server(make_window: MakeWindow, qtbot: QtBot, server: LlamaServer) -> None:
@@ -80,7 +87,7 @@ def test_chat_with_a_model_server(make_window: MakeWindow, qtbot: QtBot, server:
 
     # Back to this computer: the server is let go.
     local = window.settings.model_copy(deep=True)
-    local.remote.backend = "local"
+    local.connections.active = LOCAL_PROFILE
     window.apply_settings(local)
     qtbot.waitUntil(lambda: not window.chat.model_ready)
     assert window.model_label.text() == "No model" and not window.banner.isVisible()
@@ -96,9 +103,13 @@ def test_a_wrong_key_is_shown_in_the_banner(make_window: MakeWindow, qtbot: QtBo
 
 
 def test_settings_dialog_local_or_server(qtbot: QtBot, tmp_path: Path) -> None:
-    dialog = SettingsDialog(Settings(), has_key=True)
+    settings = Settings()
+    settings.connections.profiles.append(ConnectionProfile(name="Box", backend="local"))
+    dialog = SettingsDialog(settings, keyed={"Box"})
     qtbot.addWidget(dialog)
     assert not dialog.server_url.isEnabled() and not dialog.api_key.isEnabled()
+    assert not dialog.backend.isEnabled()  # the built-in profile is always this computer
+    dialog.profile.setCurrentText("Box")
     dialog.backend.setCurrentIndex(1)
     assert dialog.server_url.isEnabled() and dialog.api_key.isEnabled()
     assert "saved in the system keyring" in dialog.api_key.placeholderText()
@@ -107,10 +118,13 @@ def test_settings_dialog_local_or_server(qtbot: QtBot, tmp_path: Path) -> None:
     assert dialog.entered_api_key() is None  # untouched: keep the stored key
     dialog.api_key.setText("sk-new")
     result = dialog.result_settings()
-    assert (result.remote.backend, result.remote.base_url, result.remote.model) == (
+    box = result.connections.current
+    assert (box.name, box.backend, box.base_url, box.model) == (
+        "Box",
         "remote",
         "http://127.0.0.1:8000/v1",
         "Qwen/Qwen3-8B",
     )
     assert dialog.entered_api_key() == "sk-new" and "sk-new" not in result.model_dump_json()
+    assert dialog.key_edits().entered == {"Box": "sk-new"}
     dialog.grab().save(str(tmp_path / "settings.png"))

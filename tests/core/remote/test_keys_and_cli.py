@@ -17,7 +17,7 @@ from app.cli import main
 from app.core.bench.llama_server import LlamaServer
 from app.core.paths import app_paths
 from app.core.remote.keys import SERVICE, SESSION_ONLY, KeyStore
-from app.core.settings import RemoteSettings, Settings, load_settings, save_settings
+from app.core.settings import ConnectionProfile, ConnectionSettings, Settings, load_settings, save_settings
 from tests.core.remote.conftest import API_KEY
 
 
@@ -47,12 +47,13 @@ def test_without_a_keyring_the_key_lasts_the_session_only(no_keyring: None) -> N
 
 def test_settings_file_holds_the_server_but_never_a_key(memory_keyring: dict[tuple[str, str], str]) -> None:
     paths = app_paths()
-    settings = Settings(remote=RemoteSettings(backend="remote", base_url="http://127.0.0.1:8080/v1", model="qwen3"))
-    KeyStore().set(settings.remote.base_url, "sk-do-not-write")
+    server = ConnectionProfile(name="GPU box", base_url="http://127.0.0.1:8080/v1", model="qwen3")
+    settings = Settings(connections=ConnectionSettings(profiles=[server], active="GPU box"))
+    KeyStore().set_profile(server.name, server.base_url, "sk-do-not-write")
     save_settings(paths, settings)
     text = paths.settings_file.read_text(encoding="utf-8")
     assert "sk-do-not-write" not in text
-    assert load_settings(paths).settings.remote == settings.remote
+    assert load_settings(paths).settings.connections == settings.connections
     for folder in (paths.config_dir, paths.data_dir):
         for file in Path(folder).rglob("*"):
             if file.is_file():
