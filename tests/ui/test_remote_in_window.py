@@ -10,12 +10,20 @@ from pytestqt.qtbot import QtBot
 
 from app.core.bench.llama_server import LlamaServer
 from app.core.paths import app_paths
+from app.core.remote.keys import KeyStore
 from app.core.remote.profiles import KeyEdits
-from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
+from app.core.settings import (
+    LOCAL_PROFILE,
+    ConnectionProfile,
+    ConnectionSettings,
+    Settings,
+    load_settings,
+    save_settings,
+)
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from tests.fixtures.memory_keyring import MemoryKeyring
-from tests.ui.conftest import js
+from tests.ui.conftest import js, load_model
 
 MakeWindow = Callable[[], MainWindow]
 KEY = "gui-test-key"
@@ -128,3 +136,108 @@ def test_settings_dialog_local_or_server(qtbot: QtBot, tmp_path: Path) -> None:
     assert dialog.entered_api_key() == "sk-new" and "sk-new" not in result.model_dump_json()
     assert dialog.key_edits().entered == {"Box": "sk-new"}
     dialog.grab().save(str(tmp_path / "settings.png"))
+
+
+def last_reply(window: MainWindow) -> str:
+    answer = window.chat.store.messages(window.chat.conversation_id)[-1]  # type: ignore[arg-type]
+    assert answer.role == "assistant" and answer.complete
+    return answer.content
+
+
+def test_switching_between_this_computer_and_a_server_profile(
+    make_window: MakeWindow, qtbot: QtBot, server: LlamaServer, qwen3_gguf: Path, tmp_path: Path
+) -> None:
+    # Saved before the window opens: the server profile is active, its key in the keyring.
+    paths = app_paths()
+    profiles = [
+        ConnectionProfile(name=LOCAL_PROFILE, backend="local"),
+        ConnectionProfile(name=SERVER, base_url=server.base_url),
+    ]
+    save_settings(paths, Settings(connections=ConnectionSettings(profiles=profiles, active=SERVER)))
+    KeyStore().set_profile(SERVER, server.base_url, KEY)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.chat.model_ready, timeout=30_000)  # connected at startup
+    server_label = f"tiny-qwen3 @ 127.0.0.1:{server.port}"
+    assert window.model_label.text() == server_label
+    combo = window.switcher.combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [LOCAL_PROFILE, SERVER]
+    assert combo.currentText() == SERVER
+    menu = {action.text(): action for action in window.switcher.menu.actions()}
+    assert list(menu) == [LOCAL_PROFILE, SERVER] and menu[SERVER].isChecked()
+
+    # One action (the menu) returns to this computer: the server is let go, the choice is saved.
+    menu[LOCAL_PROFILE].trigger()
+    qtbot.waitUntil(lambda: not window.chat.model_ready)
+    assert window.model_label.text() == "No model" and not window.banner.isVisible()
+    worker = window.bridge._worker  # the engine thread's side: who writes replies
+    qtbot.waitUntil(lambda: worker.remote is None and worker.backend is worker.engine)
+    assert combo.currentText() == LOCAL_PROFILE
+    assert load_settings(paths).settings.connections.active == LOCAL_PROFILE
+    window.switcher.combo.grab().save(str(tmp_path / "switcher.png"))
+
+    # A local model answers.
+    load_model(qtbot, window, qwen3_gguf)
+    assert window.model_label.text() != server_label
+    window.chat.request_overrides = {"max_tokens": 8}
+    window.chat.ask("hi")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert last_reply(window)
+    assert worker.backend is worker.engine
+
+    # One action (the status-bar combo) goes back to the server, with the profile's key.
+    combo.activated.emit(combo.findText(SERVER))
+    qtbot.waitUntil(lambda: window.model_label.text() == server_label, timeout=30_000)
+    assert window.chat.model_ready and worker.remote is not None and worker.backend is worker.remote
+    assert [a.isChecked() for a in window.switcher.menu.actions()] == [False, True]
+    window.chat.new_chat()
+    window.chat.ask("hello server")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert last_reply(window)
+    assert load_settings(paths).settings.connections.active == SERVER
+    assert KEY not in paths.settings_file.read_text(encoding="utf-8")
+
+
+def test_settings_dialog_adds_renames_and_deletes_profiles(
+    make_window: MakeWindow, qtbot: QtBot, server: LlamaServer, tmp_path: Path
+) -> None:
+    window = make_window()
+    dialog = SettingsDialog(window.settings, window, keyed=window.remote.keyed_profiles())
+    qtbot.addWidget(dialog)
+    assert not dialog.delete_button.isEnabled() and not dialog.rename_button.isEnabled()
+    assert not dialog.delete_profile() and "cannot be deleted" in dialog.profile_error.text()
+    assert not dialog.add_profile("this computer") and "already a connection profile" in dialog.profile_error.text()
+    assert dialog.add_profile("Team")
+    assert not dialog.profile_error.isVisible() and dialog.profile.currentText() == "Team"
+    assert dialog.backend.currentData() == "remote" and dialog.server_url.isEnabled()
+    dialog.accept()  # no address yet: the dialog stays open and says why
+    assert dialog.result() == 0 and "The profile 'Team' has no server address" in dialog.profile_error.text()
+    dialog.server_url.setText(server.base_url)
+    dialog.api_key.setText(KEY)
+    assert dialog.add_profile("Spare")
+    dialog.server_url.setText("http://127.0.0.1:9/v1")
+    dialog.profile.setCurrentText("Team")  # the fields show Team's values again
+    assert dialog.server_url.text() == server.base_url and dialog.api_key.text() == KEY
+    assert dialog.rename_profile("Team vLLM") and dialog.profile.currentText() == "Team vLLM"
+    assert not dialog.rename_profile("spare") and "already a connection profile named 'spare'" in (
+        dialog.profile_error.text()
+    )
+    dialog.grab().save(str(tmp_path / "settings-profiles.png"))
+    window.apply_settings(dialog.result_settings(), dialog.key_edits())
+    qtbot.waitUntil(lambda: window.chat.model_ready, timeout=30_000)
+    assert window.settings.connections.active == "Team vLLM"
+    assert [window.switcher.combo.itemText(i) for i in range(3)] == [LOCAL_PROFILE, "Team vLLM", "Spare"]
+    assert window.remote.keyed_profiles() == {"Team vLLM"}
+
+    # Rename again and delete the spare one: the key follows the rename.
+    again = SettingsDialog(window.settings, window, keyed=window.remote.keyed_profiles())
+    qtbot.addWidget(again)
+    assert "saved in the system keyring" in again.api_key.placeholderText() and again.api_key.text() == ""
+    assert again.rename_profile("GPU")
+    again.profile.setCurrentText("Spare")
+    assert again.delete_profile() and again.profile.currentText() == LOCAL_PROFILE
+    again.profile.setCurrentText("GPU")
+    window.apply_settings(again.result_settings(), again.key_edits())
+    qtbot.waitUntil(lambda: window.chat.model_ready, timeout=30_000)
+    assert [p.name for p in window.settings.connections.profiles] == [LOCAL_PROFILE, "GPU"]
+    assert list(MemoryKeyring.store.values()) == [KEY]
+    assert window.remote.keyed_profiles() == {"GPU"}
