@@ -3,7 +3,7 @@ a "Model ▸ Connection" menu, both listing the saved profiles."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSignalBlocker, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QMenu, QWidget
 
@@ -33,7 +33,7 @@ class ConnectionSwitcher(QObject):
             for profile in connections.profiles:
                 self.combo.addItem(profile.name)
                 where = profile.base_url if profile.backend == "remote" else "a GGUF model on this computer"
-                self.combo.setItemData(self.combo.count() - 1, where, 3)  # Qt.ToolTipRole
+                self.combo.setItemData(self.combo.count() - 1, where, Qt.ItemDataRole.ToolTipRole)
             self.combo.setCurrentText(connections.active)
         for action in self._group.actions():
             self._group.removeAction(action)

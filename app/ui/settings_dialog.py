@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.engine.options import physical_cores
-from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles
+from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 
 
@@ -63,6 +63,10 @@ class _Draft:
     data: dict[str, Any]
     origin: str | None
     key: str = ""
+    origin_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.origin_url = self.data["base_url"]
 
 
 class SettingsDialog(QDialog):
@@ -194,6 +198,7 @@ class SettingsDialog(QDialog):
             self.profile.addItem(draft.data["name"])
         self.profile.currentIndexChanged.connect(self._show_profile)
         self.backend.currentIndexChanged.connect(self._update_server_fields)
+        self.server_url.textChanged.connect(self._update_key_hint)
         active = next((i for i, d in enumerate(self._drafts) if d.data["name"] == connections.active), 0)
         self.profile.setCurrentIndex(active)
         self._show_profile(active)
@@ -226,15 +231,27 @@ class SettingsDialog(QDialog):
         self.server_model.setText(data["model"])
         self.ca_file.setText(data.get("ca_file") or "")
         self.api_key.setText(draft.key)
-        has_key = draft.origin is not None and draft.origin in self._keyed
-        self.api_key.setPlaceholderText(
-            "saved in the system keyring (type to replace)" if has_key else "none (stored in the system keyring)"
-        )
+        self._update_key_hint()
         builtin = data["name"] == LOCAL_PROFILE
         self.backend.setEnabled(not builtin)
         self.rename_button.setEnabled(not builtin)
         self.delete_button.setEnabled(not builtin)
         self._update_server_fields()
+
+    def _update_key_hint(self) -> None:
+        """Say whether the profile shown has a saved key; one for another address does not count."""
+        if not 0 <= self._shown < len(self._drafts):
+            return
+        draft = self._drafts[self._shown]
+        saved = draft.origin is not None and draft.origin in self._keyed
+        url = self.server_url.text().strip()
+        if saved and url != draft.origin_url and not same_server(url, draft.origin_url):
+            hint = "the saved key stays with the old address: type the key for this one"
+        elif saved:
+            hint = "saved in the system keyring (type to replace)"
+        else:
+            hint = "none (stored in the system keyring)"
+        self.api_key.setPlaceholderText(hint)
 
     def _update_server_fields(self) -> None:
         remote = self.backend.currentData() == "remote"

@@ -232,6 +232,10 @@ def test_settings_dialog_adds_renames_and_deletes_profiles(
     again = SettingsDialog(window.settings, window, keyed=window.remote.keyed_profiles())
     qtbot.addWidget(again)
     assert "saved in the system keyring" in again.api_key.placeholderText() and again.api_key.text() == ""
+    again.server_url.setText("http://127.0.0.1:9/v1")  # another server: the saved key will not follow
+    assert "stays with the old address" in again.api_key.placeholderText()
+    again.server_url.setText(server.base_url.removesuffix("/v1"))  # the same API root, written shorter
+    assert "saved in the system keyring" in again.api_key.placeholderText()
     assert again.rename_profile("GPU")
     again.profile.setCurrentText("Spare")
     assert again.delete_profile() and again.profile.currentText() == LOCAL_PROFILE

@@ -82,12 +82,13 @@ def key_for_server(connections: ConnectionSettings, keys: KeyStore, base_url: st
     for profile in connections.profiles:
         if key is not None:
             break
-        if profile.backend == "remote" and _same_server(profile.base_url, url):
+        if profile.backend == "remote" and same_server(profile.base_url, url):
             key = keys.get_profile(profile.name, url)
     return key
 
 
-def _same_server(a: str, b: str) -> bool:
+def same_server(a: str, b: str) -> bool:
+    """Whether two addresses name the same API root (``False`` when either is unusable)."""
     try:
         return normalise_base_url(a) == normalise_base_url(b)
     except QuillpadError:
@@ -122,7 +123,7 @@ def apply_key_edits(keys: KeyStore, old: ConnectionSettings, new: ConnectionSett
             continue
         after = next((new.profile(n) for n, origin in origins.items() if origin == before.name), None)
         try:
-            if after is None or after.backend != "remote" or not _same_server(before.base_url, after.base_url):
+            if after is None or after.backend != "remote" or not same_server(before.base_url, after.base_url):
                 keys.delete_profile(before.name, before.base_url)
             elif after.name != before.name:
                 notice = keys.move_profile(before.name, after.name, before.base_url)
