@@ -25,6 +25,19 @@ from app.core.edits.thinking import strip_thinking
 from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, Notice, ThinkingText
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
+from app.core.mathcheck import (
+    MATH_INSTRUCTION,
+    AnswerResult,
+    CheckerError,
+    CheckOptions,
+    CheckReport,
+    CheckWorker,
+    StepResult,
+    extract_steps,
+    find_boxed,
+    report_markdown,
+    verify_solution,
+)
 from app.core.plugins.context import MissingCapabilityError, PluginContext, ResultSink
 from app.core.plugins.contributions import (
     API_VERSION,
@@ -62,11 +75,17 @@ from app.core.testing.runner import TestRun, TestRunError, TestRunResult
 __all__ = [
     "API_VERSION",
     "EDIT_RULES",
+    "MATH_INSTRUCTION",
+    "AnswerResult",
     "AnswerText",
     "AskOptions",
     "Capability",
     "CaseResult",
     "ChatMessage",
+    "CheckOptions",
+    "CheckReport",
+    "CheckWorker",
+    "CheckerError",
     "CodeFence",
     "CommandInvocation",
     "CommandResult",
@@ -110,6 +129,7 @@ __all__ = [
     "Selection",
     "SettingsSection",
     "SlashCommand",
+    "StepResult",
     "SystemPrompt",
     "TestReport",
     "TestRun",
@@ -118,12 +138,16 @@ __all__ = [
     "ThinkingText",
     "build_edit_proposal",
     "edit_grammar",
+    "extract_steps",
+    "find_boxed",
     "hookimpl",
     "node_at_line",
     "parse_edits",
     "replacement_proposal",
+    "report_markdown",
     "run_python",
     "run_sandboxed",
     "scan_python",
     "strip_thinking",
+    "verify_solution",
 ]

@@ -63,7 +63,7 @@ def attempt(seconds: float, work: Callable[[], Any]) -> Any:
 
 def tex(expr: Any) -> str:
     """An expression as inline LaTeX for a reason."""
-    return "$" + sympy.latex(expr) + "$"
+    return "$" + str(sympy.latex(expr)) + "$"
 
 
 def evaluate(expr: Any, seconds: float) -> Any:

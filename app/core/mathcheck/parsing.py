@@ -23,8 +23,42 @@ from sympy.parsing.sympy_parser import (
 from app.core.mathcheck.extract import PLAIN_NAMES, is_plain_formula
 
 ALLOWED_COMMANDS = frozenset(
-    """frac sqrt cdot times div sin cos tan sec csc cot arcsin arccos arctan sinh cosh tanh ln log exp
-    pi int lim to infty theta alpha beta phi lambda mu sigma omega binom""".split()
+    [
+        "frac",
+        "sqrt",
+        "cdot",
+        "times",
+        "div",
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "ln",
+        "log",
+        "exp",
+        "pi",
+        "int",
+        "lim",
+        "to",
+        "infty",
+        "theta",
+        "alpha",
+        "beta",
+        "phi",
+        "lambda",
+        "mu",
+        "sigma",
+        "omega",
+        "binom",
+    ]
 )
 _SPACES = re.compile(r"\\[,;:! ]|\\q?quad\b|~|\\displaystyle\b|\\limits\b")
 _TEXT = re.compile(r"\\(?:text|mathrm|textrm|mbox|operatorname)\s*\{([^{}]*)\}")

@@ -8,6 +8,7 @@ is left running.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -96,10 +97,8 @@ class CheckWorker:
     def close(self) -> None:
         """Ask the worker to quit, then make sure it has."""
         if self._conn is not None and self.alive:
-            try:
+            with contextlib.suppress(OSError, BrokenPipeError):
                 self._conn.send(("quit", {}))
-            except (OSError, BrokenPipeError):
-                pass
             if self._process is not None:
                 self._process.join(2)
         self._kill()

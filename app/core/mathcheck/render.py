@@ -32,7 +32,9 @@ def report_text(report: CheckReport) -> str:
     lines = []
     for step in report.steps:
         why = f"  ({_one_line(step.reason)})" if step.reason else ""
-        lines.append(f"{MARK_SYMBOLS[step.mark]} {step.index:>2} {MARK_WORDS[step.mark]:<13} {_one_line(step.text)}{why}")
+        lines.append(
+            f"{MARK_SYMBOLS[step.mark]} {step.index:>2} {MARK_WORDS[step.mark]:<13} {_one_line(step.text)}{why}"
+        )
     answer = report.answer
     why = f" ({_one_line(answer.reason)})" if answer.reason else ""
     lines.append(f"Answer: {BADGE_WORDS[answer.badge]}: {answer.answer}{why}")

@@ -289,7 +289,7 @@ class Session:
         if len(split) == 1 and len(split[0]) == 1 and split[0][0] and self.var is not None:
             split = [[str(self.var), split[0][0]]]  # a bare value, such as a boxed answer, means var = value
         values = [self._as_solution(p) for p in split]
-        if len(values) >= 2 and all(v is not None for v in values) or (
+        if (len(values) >= 2 and all(v is not None for v in values)) or (
             len(values) == 1 and values[0] is not None and self.prev_f is None
         ):
             new_set = sympy.FiniteSet(*values)
@@ -305,10 +305,10 @@ class Session:
         if not parts[0]:
             if self.last_value is None:
                 return "unchecked", "nothing before it to compare with"
-            verdicts, self.last_value = self._chain(self.last_value, parts[1:])
+            chained, self.last_value = self._chain(self.last_value, parts[1:])
             if self.prev_f is not None and self.last_lhs is not None:
                 self.prev_f = self.last_lhs - self.last_value
-            return worst(verdicts)
+            return worst(chained)
         if len(parts) == 1:
             return "unchecked", "an expression on its own"
         lhs, rhs = self.parse(parts[0]), self.parse(parts[1])
@@ -409,7 +409,8 @@ class Session:
         if self.var is None or self.given_f is None:
             return "unchecked", "no equation to check it against"
         for value in values:
-            residual = checks.attempt(self.limit, lambda v=value: sympy.simplify(self.given_f.subs(self.var, v)))
+            given_f, var = self.given_f, self.var
+            residual = checks.attempt(self.limit, lambda: sympy.simplify(given_f.subs(var, value)))  # noqa: B023
             if residual is None:
                 return "unchecked", "SymPy could not substitute it"
             if residual != 0:
@@ -433,7 +434,7 @@ class Session:
         if self.solutions is None:
             return "unchecked", "SymPy could not solve the system"
         for f in self.system:
-            residual = checks.attempt(self.limit, lambda g=f: sympy.simplify(g.subs(claimed)))
+            residual = checks.attempt(self.limit, lambda: sympy.simplify(f.subs(claimed)))  # noqa: B023
             if residual is None or residual.free_symbols:
                 return "unchecked", "the answer does not give every unknown"
             if residual != 0:

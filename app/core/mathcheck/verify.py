@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from app.core.mathcheck.extract import StepText, extract_steps, problem_formula
 from app.core.mathcheck.pool import CheckWorker, RequestTimeout
-from app.core.mathcheck.report import AnswerResult, CheckReport, StepResult
+from app.core.mathcheck.report import AnswerResult, Badge, CheckReport, Mark, StepResult
 
 DEFAULT_LIMIT = 2.0  # seconds for each SymPy call
 STEP_BUDGET = 8.0  # at least this many seconds for one step, whatever the limit
@@ -92,7 +93,7 @@ def _verify(text: str, problem: str, worker: CheckWorker, options: CheckOptions,
             except RequestTimeout:
                 mark, reason = "unchecked", f"took longer than {options.step_timeout:g} s, so it was not checked"
                 healthy = _replay(worker, options, problem, done)
-        results.append(StepResult(step.index, step.line, step.text, mark, reason))
+        results.append(StepResult(step.index, step.line, step.text, cast(Mark, mark), reason))
         done.append(step)
     answer = _answer(worker, options, extraction.boxed, extraction.steps, healthy)
     return CheckReport(tuple(results), answer, time.perf_counter() - started)
@@ -114,4 +115,4 @@ def _answer(
         return AnswerResult("unchecked", shown, "checking it took too long")
     if not boxed:
         reason = (reason + "; " if reason else "") + "taken from the last line, as nothing was boxed"
-    return AnswerResult(badge, shown, reason)
+    return AnswerResult(cast(Badge, badge), shown, reason)
