@@ -26,7 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     steps.add_argument("--model", required=True, help="path to a .gguf file")
     steps.add_argument("--max-tokens", type=int, default=1024, help="longest answer, in tokens (default 1024)")
     steps.add_argument("--seed", type=int, help="seed for a reproducible reply")
-    steps.add_argument("--no-think", dest="thinking", action="store_false", default=None, help="answer without thinking")
+    steps.add_argument(
+        "--no-think", dest="thinking", action="store_false", default=None, help="answer without thinking"
+    )
     steps.add_argument("--json", action="store_true", help="print one JSON object")
     steps.set_defaults(handler=run_steps)
 

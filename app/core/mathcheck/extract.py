@@ -109,7 +109,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
                     out.append((line_no, "$" + r" \quad\text{and}\quad ".join(r.replace("&", "") for r in rows) + "$"))
                 else:
                     for row in rows:
-                        out.append((line_no, "$" + row.replace("&", " ").strip() + "$"))
+                        out.append((line_no, "$" + " ".join(row.replace("&", " ").split()) + "$"))
                 line_no += block.count("\n")
             else:
                 inner = block[2:-2]
@@ -153,7 +153,14 @@ def extract_steps(text: str) -> Extraction:
     return Extraction(tuple(steps), boxed, boxed_step)
 
 
-_PROBLEM_WORDS = re.compile(r"^(?:[A-Za-z]{2,}\b[\s,:]*)+")
+_LEADING_WORD = re.compile(r"^([A-Za-z]{2,})\b[\s,:]*")
+
+
+def _drop_leading_words(text: str) -> str:
+    text = text.strip()
+    while (match := _LEADING_WORD.match(text)) and match.group(1) not in PLAIN_NAMES:
+        text = text[match.end() :]
+    return text
 
 
 def problem_formula(problem: str) -> str:
@@ -165,7 +172,7 @@ def problem_formula(problem: str) -> str:
     math, _ = _math_of(problem)
     if math and "$" in problem:
         return " , ".join(math)
-    for candidate in (problem, _PROBLEM_WORDS.sub("", problem.strip())):
+    for candidate in (problem, _drop_leading_words(problem)):
         candidate = re.sub(r"\s+(?:for|with respect to)\s+[a-z]\s*\.?$", "", candidate.strip()).rstrip(".?")
         if is_plain_formula(candidate) or "\\" in candidate:
             return candidate
