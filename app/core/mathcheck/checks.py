@@ -145,6 +145,8 @@ def numeric_compare(before: Any, after: Any, seconds: float) -> Verdict:
 
 def _num(value: Any) -> str:
     rational = sympy.nsimplify(value, rational=True, tolerance=1e-12)
+    if isinstance(rational, sympy.Rational) and rational.q != 1 and 10**6 % rational.q == 0:
+        return "$" + str(sympy.Float(rational, 15)).rstrip("0") + "$"
     if isinstance(rational, sympy.Rational) and abs(rational.q) <= 1000:
         return tex(rational)
     return "$" + str(sympy.N(value, 6)) + "$"
@@ -173,8 +175,20 @@ def equal(before: Any, after: Any, seconds: float, constant_in: Any = None) -> V
     if mark == "wrong" and a is not before:
         reason = f"SymPy gets {tex(a)}; " + reason
     elif mark == "wrong" and not a.free_symbols and not b.free_symbols:
+        if _rounded(a, b):
+            return "unchecked", f"a rounded value; the exact value is {_num(a)}"
         reason = f"{tex(before)} is {_num(a)}, not {_num(b)}"
     return mark, reason
+
+
+def _rounded(exact: Any, shown: Any) -> bool:
+    """``shown`` is a decimal such as 23.08 that rounds ``exact`` to its number of places."""
+    if not isinstance(shown, sympy.Rational) or shown.q == 1:
+        return False
+    places = next((k for k in range(1, 7) if (shown * 10**k).q == 1), None)
+    if places is None:
+        return False
+    return bool(abs(sympy.N(exact, 30) - shown) <= sympy.Rational(1, 2 * 10**places))
 
 
 def solution_set(f: Any, var: Any, seconds: float) -> Any:

@@ -106,9 +106,32 @@ def _parse_plain(text: str) -> Any:
     return parse_expr(text, local_dict=names, transformations=transformations, evaluate=True)
 
 
+_BRACKET = re.compile(r"^\s*[\[(]\s*(.+?)\s*[\])]\s*_\s*(\{[^{}]*\}|\w)\s*\^\s*(\{[^{}]*\}|\w)\s*$")
+_EVALUATED_AT = re.compile(r"[\])|]\s*_")
+
+
+def _evaluation_bracket(text: str) -> Any:
+    """``[F]_a^b`` (F between the limits): F(b) − F(a), or None when the text is not one."""
+    match = _BRACKET.match(text)
+    if match is None:
+        return None
+    body = parse_math(match.group(1))
+    free = body.free_symbols
+    if len(free) != 1:
+        raise Unparseable("an evaluation bracket needs exactly one variable")
+    var = next(iter(free))
+    low, high = (parse_math(group.strip("{}")) for group in (match.group(2), match.group(3)))
+    return body.subs(var, high) - body.subs(var, low)
+
+
 def parse_math(text: str) -> Any:
     """One side of a relation as a SymPy expression; raises ``Unparseable``."""
     text = text.strip()
+    if _EVALUATED_AT.search(clean_latex(text)):
+        evaluated = _evaluation_bracket(clean_latex(text))
+        if evaluated is None:
+            raise Unparseable("an evaluation bracket inside a larger expression")
+        return evaluated
     if not text:
         raise Unparseable("empty")
     if "\\" not in text and "{" not in text and is_plain_formula(text + " + 0"):

@@ -221,6 +221,9 @@ class Session:
                 return self._equation_step(words, rels)
             if self.mode == "system":
                 return worst([self._system_relation(r) for r in rels])
+            if sum(1 for r in rels if len(sides(r)) == 1) >= 2:
+                # "the derivative of x^2 is 2x": separate facts, not a rewrite of the previous line.
+                return "unchecked", "several separate expressions, not one rewritten"
             return worst([self._expression_relation(words, r) for r in rels])
         except Unparseable as err:
             return "unchecked", f"cannot read this: {err}"

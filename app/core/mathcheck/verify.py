@@ -96,6 +96,8 @@ def _verify(text: str, problem: str, worker: CheckWorker, options: CheckOptions,
         results.append(StepResult(step.index, step.line, step.text, cast(Mark, mark), reason))
         done.append(step)
     answer = _answer(worker, options, extraction.boxed, extraction.steps, healthy)
+    if answer.badge == "consistent" and any(result.mark == "wrong" for result in results):
+        answer = AnswerResult("unchecked", answer.answer, "it follows from working that has a wrong step")
     return CheckReport(tuple(results), answer, time.perf_counter() - started)
 
 
@@ -106,7 +108,7 @@ def _answer(
     if not boxed:
         if not steps:
             return AnswerResult("missing", "", "no mathematics was found")
-        shown = steps[-1].math[-1]
+        shown = steps[-1].math[-1].lstrip("= ")
     if not healthy:
         return AnswerResult("unchecked", shown, "the checker had to be restarted")
     try:

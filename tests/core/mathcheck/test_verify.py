@@ -108,3 +108,16 @@ def test_the_report_shows_marks_and_badge(worker: CheckWorker) -> None:
 def test_nothing_mathematical_gives_a_missing_badge(worker: CheckWorker) -> None:
     report = verify_solution("Just words here, nothing to check.", worker=worker)
     assert report.steps == () and report.answer.badge == "missing"
+
+
+def test_model_style_working_is_read_fairly(worker: CheckWorker) -> None:
+    # An evaluation bracket, facts listed side by side, and a rounded decimal.
+    bracket = "Evaluate $\\int_0^1 (x^2 + 1)\\,dx = \\left[\\frac{x^3}{3} + x\\right]_0^1 = \\frac{4}{3}$."
+    assert marks(bracket, worker, problem="Evaluate it") == ["verified"]
+    facts = "The derivative of $x^2$ is $2x$ and that of $\\sin x$ is $\\cos x$."
+    report = verify_solution(facts, problem="Differentiate x^2 sin(x)", worker=worker)
+    assert report.steps[0].mark == "unchecked" and "separate" in report.steps[0].reason
+    rounded = verify_solution("$\\frac{15}{65} \\times 100 = 23.08$\n\n$\\frac{15}{65} = 0.3$", worker=worker)
+    assert [s.mark for s in rounded.steps] == ["unchecked", "wrong"]
+    assert "rounded" in rounded.steps[0].reason
+    assert rounded.answer.badge == "unchecked"  # never "follows from the working" when a step is wrong
