@@ -7,6 +7,7 @@ step and a badge for the answer, which the chat renders with MathML.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -17,12 +18,14 @@ from app.api import (
     CommandResult,
     ModelTurn,
     PluginContext,
+    extract_steps,
     find_boxed,
     report_markdown,
     verify_solution,
 )
 from plugins.math import prompts
 
+SOLVED = re.compile(r"[a-zA-Z]\s*=\s*-?\s*(\d+(\.\d+)?|\\frac\{\d+\}\{\d+\})")
 NO_PROBLEM = "Give a problem, for example `/steps solve $2x + 3 = 7$`."
 NO_WORKING = "Paste your working after `/check`, or select it in the editor; one step per line, math in `$…$`."
 
@@ -78,8 +81,16 @@ def steps(state: TutorState, invocation: CommandInvocation) -> CommandResult:
     )
 
 
+def _gives_answer_away(hint_text: str) -> bool:
+    """A boxed answer, or a formula such as ``x = 2`` (an unknown set to a plain number)."""
+    if find_boxed(hint_text):
+        return True
+    formulas = [formula for step in extract_steps(hint_text).steps for formula in step.math]
+    return any(SOLVED.fullmatch(formula.strip().rstrip(".")) for formula in formulas)
+
+
 def _hint_given(state: TutorState, answer: str) -> CommandResult:
-    if find_boxed(answer):
+    if _gives_answer_away(answer):
         # The model gave the answer away: keep it back, as tutor mode promises.
         return CommandResult(message="(The hint gave away the answer, so it was held back; try `/hint` again.)")
     state.hints.append(answer.strip())

@@ -18,6 +18,7 @@ from app.core.mathcheck.report import AnswerResult, Badge, CheckReport, Mark, St
 
 DEFAULT_LIMIT = 2.0  # seconds for each SymPy call
 STEP_BUDGET = 8.0  # at least this many seconds for one step, whatever the limit
+DEFAULT_TOTAL = 40.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CheckOptions:
     """How long checks may run."""
 
     limit: float = DEFAULT_LIMIT
+    total: float = DEFAULT_TOTAL  # seconds for a whole solution; later steps are left unchecked
 
     @property
     def step_timeout(self) -> float:
@@ -85,7 +87,9 @@ def _verify(text: str, problem: str, worker: CheckWorker, options: CheckOptions,
         healthy = _replay(worker, options, "", [])
     for step in extraction.steps:
         mark, reason = "unchecked", "the checker had to be restarted"
-        if healthy:
+        if time.perf_counter() - started > options.total:
+            mark, reason = "unchecked", f"checking stopped after {options.total:g} s for the whole solution"
+        elif healthy:
             try:
                 mark, reason = worker.request(
                     "step", {"words": step.prose, "math": list(step.math)}, options.step_timeout

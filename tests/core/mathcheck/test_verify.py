@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.core.mathcheck import CheckWorker, extract_steps, problem_formula, report_markdown, verify_solution
+from app.core.mathcheck import (
+    CheckOptions,
+    CheckWorker,
+    extract_steps,
+    problem_formula,
+    report_markdown,
+    verify_solution,
+)
 from app.core.mathcheck.checks import attempt
 from app.core.mathcheck.pool import RequestTimeout
 
@@ -121,3 +128,8 @@ def test_model_style_working_is_read_fairly(worker: CheckWorker) -> None:
     assert [s.mark for s in rounded.steps] == ["unchecked", "wrong"]
     assert "rounded" in rounded.steps[0].reason
     assert rounded.answer.badge == "unchecked"  # never "follows from the working" when a step is wrong
+
+
+def test_a_whole_solution_has_a_time_budget(worker: CheckWorker) -> None:
+    report = verify_solution("Solve $2x = 4$.\n\n$x = 2$\n", worker=worker, options=CheckOptions(total=0.0))
+    assert {s.mark for s in report.steps} == {"unchecked"} and "stopped after 0 s" in report.steps[1].reason
