@@ -154,6 +154,11 @@ def _num(value: Any) -> str:
 
 def equal(before: Any, after: Any, seconds: float, constant_in: Any = None) -> Verdict:
     """Whether two expressions are equal; up to an added constant in ``constant_in`` (antiderivatives)."""
+    same_limit = (
+        isinstance(before, sympy.Limit) and isinstance(after, sympy.Limit) and before.args[1:] == after.args[1:]
+    )
+    if same_limit and _symbolic_zero(before.args[0] - after.args[0], seconds):
+        return "verified", "the same limit of equal expressions"
     try:
         a, b = evaluate(before, seconds), evaluate(after, seconds)
     except Unresolved as err:
@@ -170,6 +175,8 @@ def equal(before: Any, after: Any, seconds: float, constant_in: Any = None) -> V
             return "wrong", f"differentiating it gives {tex(db)}, not {tex(da)}"
         return mark, reason
     if _symbolic_zero(a - b, seconds):
+        if same_limit:
+            return "verified", f"both limits are {tex(a)}, though the expressions inside differ"
         return "verified", "equal" if a is before else f"SymPy gets {tex(a)}"
     mark, reason = numeric_compare(a, b, seconds)
     if mark == "wrong" and a is not before:
