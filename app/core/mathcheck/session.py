@@ -68,6 +68,8 @@ class Session:
     solutions: list[dict[Any, Any]] | None = None
     functions: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     integration_var: Any = None
+    prev_set: Any = None  # solution set of the last equation, when SymPy found it
+    last_lhs: Any = None
     last_value: Any = None
     started: bool = False
     point: dict[Any, Any] = field(default_factory=dict)
@@ -198,8 +200,6 @@ class Session:
             self.prev_set = self.given_set
         return "given", ""
 
-    prev_set: Any = None
-
     # -- later steps -------------------------------------------------------
 
     def step(self, words: str, math: list[str]) -> Verdict:
@@ -326,8 +326,6 @@ class Session:
         self.last_lhs, self.last_value = lhs, last
         return worst(verdicts)
 
-    last_lhs: Any = None
-
     def _transformation(self, f: Any) -> Verdict:
         if self.prev_f is not None:
             verdict = checks.equations_equivalent(self.prev_f, f, self.limit, self.var)
@@ -336,12 +334,12 @@ class Session:
             verdict = checks.compare_sets(self.prev_set, new_set, self.var) if new_set is not None else checks.UNCHECKED
         else:
             verdict = checks.UNCHECKED
-        if verdict[0] != "unchecked" or self.prev_f is None:
-            self.prev_f = f
-            if self.var is not None:
-                self.prev_set = checks.solution_set(f, self.var, self.limit)
-        else:
-            self.prev_f = f
+        self.prev_f = f
+        if self.var is not None:
+            # Keep the last known set when SymPy cannot solve this one.
+            new_set = checks.solution_set(f, self.var, self.limit)
+            if new_set is not None:
+                self.prev_set = new_set
         return verdict
 
     def _system_relation(self, rel: str) -> Verdict:
