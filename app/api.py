@@ -26,6 +26,19 @@ from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, N
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
 from app.core.git.repository import RepoState
+from app.core.mathcheck import (
+    MATH_INSTRUCTION,
+    AnswerResult,
+    CheckerError,
+    CheckOptions,
+    CheckReport,
+    CheckWorker,
+    StepResult,
+    extract_steps,
+    find_boxed,
+    report_markdown,
+    verify_solution,
+)
 from app.core.plugins.context import MissingCapabilityError, PluginContext, ResultSink
 from app.core.plugins.contributions import (
     API_VERSION,
@@ -63,11 +76,17 @@ from app.core.testing.runner import TestRun, TestRunError, TestRunResult
 __all__ = [
     "API_VERSION",
     "EDIT_RULES",
+    "MATH_INSTRUCTION",
+    "AnswerResult",
     "AnswerText",
     "AskOptions",
     "Capability",
     "CaseResult",
     "ChatMessage",
+    "CheckOptions",
+    "CheckReport",
+    "CheckWorker",
+    "CheckerError",
     "CodeFence",
     "CommandInvocation",
     "CommandResult",
@@ -112,6 +131,7 @@ __all__ = [
     "Selection",
     "SettingsSection",
     "SlashCommand",
+    "StepResult",
     "SystemPrompt",
     "TestReport",
     "TestRun",
@@ -120,12 +140,16 @@ __all__ = [
     "ThinkingText",
     "build_edit_proposal",
     "edit_grammar",
+    "extract_steps",
+    "find_boxed",
     "hookimpl",
     "node_at_line",
     "parse_edits",
     "replacement_proposal",
+    "report_markdown",
     "run_python",
     "run_sandboxed",
     "scan_python",
     "strip_thinking",
+    "verify_solution",
 ]

@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     remote.add_argument("--rounds", type=int, default=5, help="rounds per path (default 5)")
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
+    add_math_parser(targets)
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -129,3 +130,27 @@ def run_remote(args: argparse.Namespace) -> int:
     )
     print(result.report())
     return 0
+
+
+def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``bench math``."""
+    math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
+    math.add_argument(
+        "--corpus", default="tests/fixtures/math_corpus", help="corpus folder (default tests/fixtures/math_corpus)"
+    )
+    math.add_argument("--limit", type=float, default=2.0, help="seconds allowed per SymPy call (default 2)")
+    math.set_defaults(handler=run_math)
+
+
+def run_math(args: argparse.Namespace) -> int:
+    """Check every corpus solution and variant; print the counts and the time per solution."""
+    from pathlib import Path
+
+    from app.core.mathcheck.corpus import load_corpus, run_corpus
+    from app.core.mathcheck.verify import CheckOptions
+
+    result = run_corpus(load_corpus(Path(args.corpus)), CheckOptions(limit=args.limit))
+    print(result.report())
+    for where in result.wrong_marked_verified:
+        print(f"WRONG MARKED VERIFIED: {where}")
+    return 1 if result.wrong_marked_verified else 0
