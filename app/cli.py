@@ -155,13 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app import cli_bench, cli_chat, cli_plugins, cli_project, cli_test
+    from app import cli_bench, cli_chat, cli_eval, cli_plugins, cli_project, cli_test
 
     cli_chat.add_parser(sub)
     cli_project.add_parser(sub)
     cli_test.add_parser(sub)
     cli_plugins.add_parser(sub)
     cli_bench.add_parser(sub)
+    cli_eval.add_parser(sub)
     return parser
 
 
