@@ -102,6 +102,12 @@ def default_out(kind: str, mode: str, model: str | None, thinking: bool | None) 
 def _printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     def show(progress: Progress) -> None:
         last = progress.last
+        if not last:  # the start of the run
+            if args.json:
+                print(json.dumps({"type": "start", "total": progress.total, "resumed": progress.resumed}), flush=True)
+            elif progress.resumed:
+                print(f"continuing: {progress.resumed} of {progress.total} tasks already finished", file=sys.stderr)
+            return
         if args.json:
             line = {
                 "type": "progress",

@@ -194,6 +194,8 @@ class EvalRun:
         self._done = self._resumed = len(already)
         self._passed = sum(bool(self.store.results[result_key(t.task_id, s)]["passed"]) for s, t in already)
         todo = [(s, t) for s, t in pairs if not self.store.done(t.task_id, s)]
+        if self.on_progress is not None:  # where the run starts (a resumed run shows its kept results)
+            self.on_progress(Progress(self._done, self._total, self._passed, self._resumed))
         judge = AnswerJudge()
         try:
             with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="eval-score") as pool:
