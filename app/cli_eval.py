@@ -13,8 +13,8 @@ from app.core.evaluation.compare import compare_reports, comparison_text
 from app.core.evaluation.datasets import load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
+from app.core.evaluation.store import default_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
-from app.core.paths import app_paths
 from app.core.plugins.model import EngineModelClient
 
 
@@ -92,13 +92,6 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
         parser.add_argument(f"--{name}", type=kind_type, help=f"override the profile's {name.replace('-', '_')}")
 
 
-def default_out(kind: str, mode: str, model: str | None, thinking: bool | None) -> Path:
-    """Where a run goes when ``--out`` is not given: one folder per task, model and thinking mode."""
-    stem = Path(model).stem if model and mode == "model" else mode
-    think = "" if mode != "model" else {None: "", True: "-think", False: "-nothink"}[thinking]
-    return app_paths().data_dir / "evaluations" / f"{kind}-{stem}{think}"
-
-
 def _printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     def show(progress: Progress) -> None:
         last = progress.last
@@ -153,7 +146,7 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     config.validate()
     dataset = load_dataset(kind, args.data)
-    out = Path(args.out) if args.out else default_out(kind, mode, args.model, args.thinking)
+    out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
     show = _printer(args)
     if mode != "model":
         return _finish(args, EvalRun(config, dataset, out, on_progress=show))

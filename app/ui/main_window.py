@@ -41,6 +41,7 @@ from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
 from app.ui.editor.tabs import EditorTabs
 from app.ui.engine_bridge import EngineBridge
+from app.ui.evaluation import EvaluatePanel
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
 from app.ui.plugin_controller import PluginController
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self.bottom_tabs = QTabWidget(self)
         self.bottom_dock = self._dock("Panels", "bottomDock", self.bottom_tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.bottom_dock.hide()
+        self.evaluation: EvaluatePanel | None = None
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
         self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
@@ -188,6 +190,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Unload model", self.models.unload)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
+        a("&Model", "Evaluate…", self.open_evaluation)
         a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
         a("&Chat", "Stop", self.chat.stop, "Ctrl+.")
         a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R")
@@ -407,6 +410,15 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(widget, title)
         self.bottom_dock.show()
 
+    def open_evaluation(self) -> EvaluatePanel:
+        """The Evaluate panel at the bottom (created on first use)."""
+        if self.evaluation is None:
+            self.evaluation = EvaluatePanel(lambda: self.models.loaded_path, lambda: self.settings, self)
+            self.add_bottom_panel(self.evaluation, "Evaluate")
+        self.bottom_tabs.setCurrentWidget(self.evaluation)
+        self.bottom_dock.show()
+        return self.evaluation
+
     # -- layout and lifetime -----------------------------------------------------
 
     @property
@@ -445,6 +457,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self._save_layout()
+        if self.evaluation is not None:
+            self.evaluation.shutdown()
         self.chat.shutdown()
         self.chat.view.dispose()
         self.models.shutdown()

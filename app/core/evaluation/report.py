@@ -262,6 +262,28 @@ def write_report(folder: str | Path, report: Mapping[str, Any]) -> dict[str, Pat
     return written
 
 
+def recent_reports(root: str | Path, limit: int = 8) -> list[dict[str, Any]]:
+    """The newest ``limit`` readable reports in the run folders under ``root``, oldest first."""
+    files = sorted(Path(root).glob(f"*/{JSON_NAME}"), key=lambda p: p.stat().st_mtime)[-limit:]
+    found = []
+    for file in files:
+        try:
+            found.append(load_report(file))
+        except ReportError:
+            continue  # a folder of an older version or a damaged file: not worth a message here
+    return found
+
+
+def run_label(report: Mapping[str, Any]) -> str:
+    """A short name of a run: task, model file (or self-check), thinking, seeds."""
+    model = report.get("model") or {}
+    who = model.get("file_name", "").removesuffix(".gguf") or report["mode"]
+    thinking = report["settings"].get("thinking")
+    think = "" if thinking is None else (" · think" if thinking else " · no-think")
+    seeds = report["settings"]["seeds"]
+    return f"{report['kind']} · {who}{think}" + (f" · {len(seeds)} seeds" if len(seeds) > 1 else "")
+
+
 def load_report(path: str | Path) -> dict[str, Any]:
     """A ``report.json`` (or the folder holding one); raises ``ReportError`` for anything else."""
     file = Path(path)

@@ -16,9 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import QuillpadError
+from app.core.paths import app_paths
 
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"
+
+
+def evaluations_folder() -> Path:
+    """Where runs go by default: ``evaluations/`` in the data folder."""
+    return app_paths().data_dir / "evaluations"
+
+
+def default_run_folder(kind: str, mode: str, model: str | None, thinking: bool | None) -> Path:
+    """One folder per task kind, model file and thinking mode, so the same command resumes."""
+    stem = Path(model).stem if model and mode == "model" else mode
+    think = "" if mode != "model" else {None: "", True: "-think", False: "-nothink"}[thinking]
+    return evaluations_folder() / f"{kind}-{stem}{think}"
 
 
 class RunStoreError(QuillpadError):
