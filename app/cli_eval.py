@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -170,12 +171,24 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _finish(args: argparse.Namespace, run: EvalRun) -> int:
+    def cancel(signum: int, frame: object) -> None:
+        if run.cancelled:  # asked twice: stop at once
+            raise KeyboardInterrupt
+        print("\nquillpad: cancelling after the current task (Ctrl+C again to stop at once)…", file=sys.stderr)
+        run.cancel()
+
+    # Ctrl+C and SIGTERM cancel like the GUI's button: the reply in progress
+    # stops, finished tasks are kept and the partial report is written.
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         outcome = run.run()
     except KeyboardInterrupt:
         run.cancel()
         print("\nquillpad: stopped; run the same command again to continue.", file=sys.stderr)
         return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     report = outcome.report
     if args.json:
         print(

@@ -150,3 +150,55 @@ def test_refusals_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["eval", "gsm8k", "--canonical", "--out", str(tmp_path / "x")]) == 0
     assert main(["eval", "gsm8k", "--canonical", "--out", str(tmp_path / "x"), "--timeout", "3"]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def _start_long_run(model: Path, out: Path) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "app", "eval", "gsm8k", "--model", str(model), "--max-tokens", "48",
+            "--threads", "1", "--seeds", "1,2,3,4,5,6,7,8", "--out", str(out), "--json"]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+
+
+def _wait_for_progress(process: subprocess.Popen[str], count: int) -> None:
+    assert process.stdout is not None
+    seen = 0
+    for line in process.stdout:
+        if json.loads(line).get("type") == "progress":
+            seen += 1
+            if seen == count:
+                return
+    raise AssertionError("the run ended before it was interrupted")
+
+
+def test_sigterm_cancels_cleanly_with_a_partial_report(qwen3_gguf: Path, tmp_path: Path) -> None:
+    process = _start_long_run(qwen3_gguf, tmp_path)
+    try:
+        _wait_for_progress(process, 3)
+        helpers = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "cancelled" in err and "Traceback" not in err
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert not report["complete"] and 3 <= report["tasks_finished"] < 80
+    assert report["sessions"][-1]["cancelled"]
+    _, alive = psutil.wait_procs(helpers, timeout=10)
+    assert not alive
+
+
+def test_an_engine_crash_keeps_the_results_and_says_so(qwen3_gguf: Path, tmp_path: Path) -> None:
+    process = _start_long_run(qwen3_gguf, tmp_path)
+    try:
+        _wait_for_progress(process, 3)
+        workers = [p for p in psutil.Process(process.pid).children() if "resource_tracker" not in " ".join(p.cmdline())]
+        assert workers
+        for worker in workers:
+            worker.kill()
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2, err
+    assert "stopped unexpectedly" in err and "run again to continue" in err and err.count("\n") == 1
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert not report["complete"] and report["tasks_finished"] >= 3

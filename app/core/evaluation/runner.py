@@ -23,7 +23,7 @@ from app.core.engine.options import InvalidOptionError, SamplingOverrides
 from app.core.evaluation.datasets import Dataset
 from app.core.evaluation.environment import hardware_facts, model_facts, software_facts
 from app.core.evaluation.equivalence import AnswerJudge
-from app.core.evaluation.generation import EvaluationCancelled, Generation, generate
+from app.core.evaluation.generation import EvaluationCancelled, Generation, ModelCrashed, generate
 from app.core.evaluation.prompts import PROMPT_VERSION, build_messages, prompt_text
 from app.core.evaluation.report import build_report, write_report
 from app.core.evaluation.scoring import DEFAULT_TIMEOUT, Score, run_code, score_code_reply, score_math_reply
@@ -197,12 +197,15 @@ class EvalRun:
         if self.on_progress is not None:  # where the run starts (a resumed run shows its kept results)
             self.on_progress(Progress(self._done, self._total, self._passed, self._resumed))
         judge = AnswerJudge()
+        crash: ModelCrashed | None = None
         try:
             with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="eval-score") as pool:
                 if self.config.mode == "model":
                     self._run_model(todo, pool, judge)
                 else:
                     self._run_reference(todo, pool, judge)
+        except ModelCrashed as err:
+            crash = err  # the finished tasks still get their report; a re-run continues
         finally:
             judge.close()
             sessions = [
@@ -218,6 +221,8 @@ class EvalRun:
             self.store._write_json(self.store.manifest_path, manifest)
         report = build_report(manifest, self.dataset, tasks, self.store.results)
         write_report(self.store.folder, report)
+        if crash is not None:
+            raise ModelCrashed(f"{crash} The results so far are in {self.store.folder}; run again to continue.")
         return Outcome(report, self.store.folder, self.cancelled)
 
     # -- the two ways of producing answers --------------------------------------
@@ -282,8 +287,6 @@ class EvalRun:
         return score_math_reply(task, reply, judge)
 
     def _score_reference(self, seed: int, task: EvalTask, judge: AnswerJudge) -> dict[str, Any]:
-        if self._cancel.is_set():
-            raise EvaluationCancelled("cancelled")  # pragma: no cover - cancelled futures never start
         if task.is_code:
             code = task.reference if self.config.mode == "canonical" else ""
             score = run_code(task, code, self.config.timeout)
