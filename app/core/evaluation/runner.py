@@ -218,7 +218,7 @@ class EvalRun:
                 },
             ]
             manifest["sessions"] = sessions
-            self.store._write_json(self.store.manifest_path, manifest)
+            self.store.write_manifest(manifest)
         report = build_report(manifest, self.dataset, tasks, self.store.results)
         write_report(self.store.folder, report)
         if crash is not None:

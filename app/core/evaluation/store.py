@@ -82,7 +82,7 @@ class RunStore:
         if fresh or old is None:
             self.results_path.unlink(missing_ok=True)
         self.results = self._read_results()
-        self._write_json(self.manifest_path, manifest)
+        self.write_manifest(manifest)
         return len(self.results)
 
     def read_manifest(self) -> dict[str, Any] | None:
@@ -131,7 +131,8 @@ class RunStore:
             handle.seek(-1, os.SEEK_END)
             return handle.read(1) == b"\n"
 
-    def _write_json(self, path: Path, data: dict[str, Any]) -> None:
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the manifest atomically (a kill leaves the old or the new one, never half)."""
+        temporary = self.manifest_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self.manifest_path)
