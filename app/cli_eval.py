@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 from app.core.engine import Engine, LoadOptions, SamplingOverrides
@@ -160,12 +161,13 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     overrides.validate()
     with Engine() as engine:
+        loading = time.monotonic()
         loaded = engine.load(
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
         )
         for warning in loaded.warnings:
             print(f"quillpad: {warning}", file=sys.stderr)
-        setup = describe_loaded(loaded, args.thinking, overrides)
+        setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
         client = EngineModelClient(engine, sampling=overrides)
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
 

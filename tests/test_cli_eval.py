@@ -72,6 +72,8 @@ def test_short_real_model_run_writes_a_report(kind: str, qwen3_gguf: Path, tmp_p
     assert report["settings"]["thinking"] is False
     assert report["settings"]["sampling"]["temperature"] == 0.7  # Qwen3's non-thinking preset
     assert report["settings"]["load"]["threads"] == 1
+    assert report["model_load_seconds"] > 0 and report["wall_seconds"] > 0
+    assert report["software"]["llama_cpp_python"] == "0.3.36" and report["hardware"]["cpu"]
     assert all(r["completion_tokens"] > 0 and r["prompt"] for r in report["tasks"])
     assert (out / "report.md").exists() and (out / "report.html").exists()
 

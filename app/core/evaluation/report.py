@@ -78,6 +78,7 @@ def build_report(
         "software": manifest.get("software"),
         "hardware": manifest.get("hardware"),
         "wall_seconds": round(sum(float(s.get("seconds", 0)) for s in sessions), 3),
+        "model_load_seconds": manifest.get("model_load_seconds"),
         "sessions": sessions,
         "summary": {
             "pooled": pooled.to_dict(),
@@ -173,7 +174,15 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ("Quillpad", software.get("quillpad")),
         ("llama-cpp-python / llama.cpp", f"{software.get('llama_cpp_python')} / {software.get('llama_cpp')}"),
         ("Hardware", _hardware_text(hardware)),
-        ("Wall time", f"{report['wall_seconds']:.1f} s over {len(report['sessions'])} session(s)"),
+        (
+            "Wall time",
+            f"{report['wall_seconds']:.1f} s over {len(report['sessions'])} session(s)"
+            + (
+                f", after loading the model in {report['model_load_seconds']:.1f} s"
+                if report.get("model_load_seconds")
+                else ""
+            ),
+        ),
         ("Mean thinking length", f"{report['summary']['thinking_chars_mean']:.0f} characters"),
     ]
     lines += ["| | |", "|---|---|", *[f"| {k} | {_cell(v)} |" for k, v in rows], ""]

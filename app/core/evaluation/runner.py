@@ -73,12 +73,14 @@ class ModelSetup:
     sampling: dict[str, Any]
     thinking: bool
     profile: str
+    load_seconds: float = 0.0  # how long loading took (reported, not part of the settings)
 
 
 def describe_loaded(
     loaded: LoadedModel,
     thinking: bool | None,
     overrides: SamplingOverrides | None = None,
+    load_seconds: float = 0.0,
 ) -> ModelSetup:
     """The setup of a model the engine has loaded, with the sampling values it will really use."""
     resolved = loaded.profile.thinking_default if thinking is None else thinking
@@ -91,7 +93,7 @@ def describe_loaded(
         "batch_size": loaded.options.batch_size,
     }
     facts = model_facts(loaded.info.path)
-    return ModelSetup(facts, load, sampling, resolved, loaded.profile.name)
+    return ModelSetup(facts, load, sampling, resolved, loaded.profile.name, round(load_seconds, 3))
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class EvalRun:
             "dataset": {"source": self.dataset.source, "sha256": self.dataset.sha256, "tasks": len(self.dataset.tasks)},
             "model": self.setup.facts if self.setup else None,
             "profile": self.setup.profile if self.setup else None,
+            "model_load_seconds": self.setup.load_seconds if self.setup else None,
             "software": software_facts(),
             "hardware": hardware_facts(),
             "sessions": old.get("sessions", []) if not self.config.fresh else [],

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
+import sys
 from dataclasses import dataclass
 
 from app.core.evaluation.equivalence import AnswerJudge
 from app.core.evaluation.extract import Extracted, extract_answer, extract_code
 from app.core.evaluation.tasks import EvalTask
-from app.core.sandbox.runner import SandboxLimits, SandboxResult, run_python
+from app.core.sandbox.runner import SandboxLimits, SandboxResult, run_sandboxed
 
 DEFAULT_TIMEOUT = 10.0
 STDERR_KEPT = 2000
@@ -58,9 +60,21 @@ def mbpp_program(task: EvalTask, code: str) -> str:
     return f"{task.setup}\n{code}\n\n{task.tests}\n"
 
 
+_FUTURE = re.compile(r"^from\s+__future__\s+import\s+[^\n]*\n?", re.M)
+
+
+def _hoist_future_imports(program: str) -> str:
+    """``from __future__`` lines must come first: a reply's own, placed after the prompt, is moved up."""
+    found = [line.strip() for line in _FUTURE.findall(program)]
+    if not found:
+        return program
+    return "\n".join(dict.fromkeys(found)) + "\n" + _FUTURE.sub("", program)
+
+
 def program_for(task: EvalTask, code: str) -> str:
     """The test program of a code task."""
-    return humaneval_program(task, code) if task.kind == "humaneval" else mbpp_program(task, code)
+    program = humaneval_program(task, code) if task.kind == "humaneval" else mbpp_program(task, code)
+    return _hoist_future_imports(program)
 
 
 def _failure_reason(result: SandboxResult, timeout: float) -> str:
@@ -75,12 +89,46 @@ def _failure_reason(result: SandboxResult, timeout: float) -> str:
     return last[:300]
 
 
+# The sandbox runs this loader, which runs the test program under another
+# module name: a reply's own ``if __name__ == "__main__":`` demo (often reading
+# input() or running at length) is skipped, as EvalPlus's sanitiser would drop
+# it. The nonce is printed only after the last test line returned: a program
+# that exits early (``sys.exit(0)``, ``os._exit(0)``) exits 0 without it and
+# fails rather than passing untested.
+_LOADER = """import os, sys, types
+module = types.ModuleType("solution")
+module.__file__ = os.path.abspath("program.py")
+sys.modules["solution"] = module
+with open("program.py", encoding="utf-8") as source:
+    code = compile(source.read(), module.__file__, "exec")
+exec(code, module.__dict__)
+try:
+    sys.stdout.flush()
+except Exception:
+    pass
+os.write(1, b"\\n{nonce}\\n")
+"""
+
+
 def run_code(task: EvalTask, code: str, timeout: float = DEFAULT_TIMEOUT) -> Score:
     """Run ``code`` against ``task``'s tests in the sandbox within ``timeout`` seconds."""
     limits = SandboxLimits(wall_seconds=timeout, cpu_seconds=max(1, math.ceil(timeout)))
-    result = run_python(program_for(task, code), limits=limits)
-    passed = result.exit_code == 0 and not result.timed_out
-    reason = "passed" if passed else _failure_reason(result, timeout)
+    nonce = f"quillpad-tests-finished-{secrets.token_hex(12)}"
+    result = run_sandboxed(
+        [sys.executable, "-I", "main.py"],
+        files={"main.py": _LOADER.format(nonce=nonce), "program.py": program_for(task, code)},
+        limits=limits,
+    )
+    finished = result.stdout.rstrip().endswith(nonce)
+    passed = result.exit_code == 0 and not result.timed_out and finished
+    if passed:
+        reason = "passed"
+    elif result.exit_code == 0 and result.stdout_truncated:
+        reason = "printed more output than kept (1 MiB), so the end of the tests could not be seen"
+    elif result.exit_code == 0 and not result.timed_out:
+        reason = "the program ended before its tests finished"
+    else:
+        reason = _failure_reason(result, timeout)
     return Score(passed, reason, None, "", result.stderr[-STDERR_KEPT:], result.wall_seconds)
 
 

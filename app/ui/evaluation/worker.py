@@ -12,6 +12,7 @@ cache; what it adds is its own KV cache.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QRunnable, Signal
@@ -93,9 +94,10 @@ class EvalJob(QRunnable):
                     return
                 self._engine = engine
             self.signals.stage.emit("Loading the model…")
+            loading = time.monotonic()
             loaded = engine.load(request.model, request.load)
             self.signals.stage.emit("Hashing the model file…")
-            setup = describe_loaded(loaded, request.config.thinking, request.sampling)
+            setup = describe_loaded(loaded, request.config.thinking, request.sampling, time.monotonic() - loading)
             client = EngineModelClient(engine, sampling=request.sampling)
             run = EvalRun(
                 request.config, dataset, request.out, client=client, setup=setup, on_progress=self.signals.progress.emit

@@ -94,3 +94,29 @@ def test_math_replies() -> None:
         assert "expected 2340" in wrong.reason
         assert score_math_reply(math, r"The probability is $\boxed{\dfrac{2}{6}}$.", judge).passed
         assert score_math_reply(math, "I cannot tell.", judge).reason == "no answer found"
+
+
+def test_a_demo_under_a_main_guard_does_not_run() -> None:
+    # Models often add a demo reading input(); with no input it would fail the task.
+    reply = (
+        FULL_FUNCTION
+        + "\n```python\nif __name__ == '__main__':\n    print(has_close_elements(eval(input()), 0.5))\n```"
+    )
+    assert score_code_reply(HE, reply).passed
+
+
+def test_exiting_early_does_not_pass_untested() -> None:
+    for escape in ("import sys\nsys.exit(0)", "import os\nos._exit(0)", "raise SystemExit"):
+        score = score_code_reply(HE, f"```python\n{escape}\n```")
+        assert not score.passed, escape
+        assert score.reason == "the program ended before its tests finished"
+
+
+def test_solution_is_a_real_module_for_dataclasses_and_pickle() -> None:
+    code = (
+        "from __future__ import annotations\nimport pickle\nfrom dataclasses import dataclass\n\n"
+        "@dataclass\nclass Point:\n    x: int\n\n"
+        "def f():\n    return pickle.loads(pickle.dumps(Point(3))).x == 3\n"
+    )
+    task = EvalTask("t/2", "humaneval", "def f():\n", "", tests="def check(c):\n    assert c()\n", entry_point="f")
+    assert run_code(task, code).passed
