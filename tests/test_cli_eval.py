@@ -204,3 +204,17 @@ def test_an_engine_crash_keeps_the_results_and_says_so(qwen3_gguf: Path, tmp_pat
     assert "stopped unexpectedly" in err and "run again to continue" in err and err.count("\n") == 1
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert not report["complete"] and report["tasks_finished"] >= 3
+
+
+def test_a_mixture_of_experts_model_over_seeds(qwen3moe_gguf: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "eval", "math", "--model", str(qwen3moe_gguf), "--limit", "2", "--max-tokens",
+         "24", "--threads", "1", "--seeds", "5,6,7", "--out", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=180, env=_env(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["model"]["is_moe"] and report["model"]["experts"] == 4 and report["model"]["experts_used"] == 2
+    spread = report["summary"]["across_seeds"]
+    assert sorted(spread["per_seed"]) == ["5", "6", "7"] and spread["sd"] is not None
+    assert "Mixture of experts | 4 experts, 2 used" in (tmp_path / "report.md").read_text(encoding="utf-8")
