@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.engine import Engine, LoadOptions, SamplingOverrides
@@ -94,7 +95,7 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
         parser.add_argument(f"--{name}", type=kind_type, help=f"override the profile's {name.replace('-', '_')}")
 
 
-def _printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _printer(args: argparse.Namespace) -> Callable[[Progress], None]:
     def show(progress: Progress) -> None:
         last = progress.last
         if not last:  # the start of the run

@@ -37,6 +37,9 @@ def test_self_check_run_fills_the_table_progress_and_chart(qtbot: QtBot) -> None
     assert panel.progress.value() == panel.progress.maximum() == 10
     assert "pass@1 100.0% (10/10)" in panel.status.text()
     assert [run.rate for run in panel.chart.runs] == [1.0]
+    panel.table.setCurrentCell(3, 0)  # the detail view shows the selected task
+    detail = panel.detail.toPlainText()
+    assert detail.startswith(f"{panel.table.item(3, 0).text()} (seed 1): pass") and "── Output ──" in detail
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled() and panel.open_button.isEnabled()
     # A second, different run is drawn beside the first, and a new panel finds both on disk.
     panel.mode.setCurrentIndex(2)  # empty answers

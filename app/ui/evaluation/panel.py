@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QThreadPool, QUrl, Signal
+from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -69,6 +70,7 @@ class EvaluatePanel(QWidget):
         self.report: dict[str, Any] | None = None
         self.folder: Path | None = None  # of the last run started
         self.history: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []  # of the table's rows, in order
         self._build()
         self.load_history()
         self._update_buttons()
@@ -147,9 +149,18 @@ class EvaluatePanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.currentCellChanged.connect(lambda row, *_: self._show_detail(row))
+        self.detail = QPlainTextEdit(self)
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Select a task to see its prompt, the model's output and the error output.")
         self.chart = RunsChart(self)
+        left = QSplitter(Qt.Orientation.Vertical, self)
+        left.addWidget(self.table)
+        left.addWidget(self.detail)
+        left.setSizes([300, 140])
         split = QSplitter(self)
-        split.addWidget(self.table)
+        split.addWidget(left)
         split.addWidget(self.chart)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
@@ -234,6 +245,8 @@ class EvaluatePanel(QWidget):
             self.status.setText(str(err))
             return False
         self.table.setRowCount(0)
+        self.records.clear()
+        self.detail.clear()
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.report = None
         self.folder = Path(request.out)
@@ -267,7 +280,26 @@ class EvaluatePanel(QWidget):
             self._add_row(progress.last)
         self.status.setText(progress_text(progress))
 
+    def _show_detail(self, row: int) -> None:
+        if not 0 <= row < len(self.records):
+            self.detail.clear()
+            return
+        record = self.records[row]
+        parts = [f"{record['task_id']} (seed {record['seed']}): {'pass' if record['passed'] else 'FAIL'}"]
+        parts.append(f"Reason: {record['reason']}")
+        if record.get("expected"):
+            parts.append(f"Expected: {record['expected']}    Extracted: {record.get('extracted')}")
+        if record.get("thinking_chars"):
+            parts.append(f"Thinking: {record['thinking_chars']} characters (removed before scoring)")
+        if record.get("prompt"):
+            parts.append("── Prompt ──\n" + record["prompt"])
+        parts.append("── Output ──\n" + (record.get("output") or "(empty)"))
+        if record.get("stderr") and not record["passed"]:
+            parts.append("── Error output ──\n" + record["stderr"])
+        self.detail.setPlainText("\n\n".join(parts))
+
     def _add_row(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
         row = self.table.rowCount()
         self.table.insertRow(row)
         code = str(record.get("method", "")).startswith(("code", "whole", "canonical", "empty"))
