@@ -117,6 +117,11 @@ def _split_top_level(s: str) -> list[str] | None:
     return parts
 
 
+def _brackets(s: str) -> str:
+    """The enclosing bracket pair of a list (``"()"``, ``"[)"``, ``"{}"``), or ``""`` for a bare list."""
+    return s[0] + s[-1] if len(s) > 1 and s[0] in "([{" and s[-1] in ")]}" else ""
+
+
 class AnswerJudge:
     """Decides answer equivalence; owns the SymPy child process (use as a context manager).
 
@@ -165,13 +170,27 @@ class AnswerJudge:
             return Verdict(numbers_equal(x, y), "numeric")
         items_a, items_b = _split_top_level(a), _split_top_level(b)
         if items_a is not None and items_b is not None:
-            if len(items_a) != len(items_b) or a[:1] != b[:1] or a[-1:] != b[-1:]:
+            if len(items_a) != len(items_b) or _brackets(a) != _brackets(b):
                 return Verdict(False, "different tuples")
-            verdicts = [self.equivalent(p, q, symbolic=symbolic) for p, q in zip(items_a, items_b, strict=True)]
-            return Verdict(all(v.equal for v in verdicts), "element-wise")
+            if _brackets(a)[:1] in ("(", "["):  # points, tuples and intervals: order matters
+                verdicts = [self.equivalent(p, q, symbolic=symbolic) for p, q in zip(items_a, items_b, strict=True)]
+                return Verdict(all(v.equal for v in verdicts), "element-wise")
+            # "all solutions, separated by commas" and sets: any order.
+            return Verdict(self._same_items(items_a, items_b, symbolic), "as a set")
         if not symbolic:
             return Verdict(False, "different")
         return self._sympy(a, b)
+
+    def _same_items(self, items_a: list[str], items_b: list[str], symbolic: bool) -> bool:
+        unmatched = list(items_b)
+        for item in items_a:
+            match = next(
+                (i for i, other in enumerate(unmatched) if self.equivalent(item, other, symbolic=symbolic).equal), None
+            )
+            if match is None:
+                return False
+            unmatched.pop(match)
+        return True
 
     def _sympy(self, a: str, b: str) -> Verdict:
         with self._lock:

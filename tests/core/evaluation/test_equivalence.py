@@ -46,6 +46,8 @@ EQUIVALENT = [
     (r"\left(2, 5\right)", "(2,5)"),
     ("(2, 0.5)", r"(2, \frac{1}{2})"),
     (r"9\pi", r"9 \pi"),
+    ("-3, 2", "2,-3"),  # all solutions, any order
+    (r"\{1, \frac{1}{2}\}", r"\{0.5, 1\}"),  # a set
 ]
 DIFFERENT: list[tuple[str | None, str]] = [
     ("0.33", r"\frac{1}{3}"),  # outside the tolerance
@@ -54,6 +56,8 @@ DIFFERENT: list[tuple[str | None, str]] = [
     ("(2, 5)", "(5, 2)"),
     ("(2, 5)", "[2, 5]"),  # open and closed intervals differ
     ("(1, 2, 3)", "(1, 2)"),
+    ("2, 2", "2, 3"),  # each item is matched once
+    ("1, 2", "1, 2, 3"),
     (None, "3"),
     ("", "3"),
 ]
