@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app import cli_bench, cli_chat, cli_git, cli_math, cli_models, cli_plugins, cli_project, cli_test
+    from app import cli_bench, cli_chat, cli_eval, cli_git, cli_math, cli_models, cli_plugins, cli_project, cli_test
 
     cli_chat.add_parser(sub)
     cli_project.add_parser(sub)
@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_git.add_parser(sub)
     cli_models.add_parser(sub)
     cli_math.add_parser(sub)
+    cli_eval.add_parser(sub)
     return parser
 
 

@@ -43,6 +43,7 @@ from app.ui.connection_switcher import ConnectionSwitcher
 from app.ui.editor.folder_view import FolderView
 from app.ui.editor.tabs import EditorTabs
 from app.ui.engine_bridge import EngineBridge
+from app.ui.evaluation import EvaluatePanel
 from app.ui.git_controller import GitController
 from app.ui.model_banner import ModelBanner
 from app.ui.model_controller import ModelController
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.bottom_tabs = QTabWidget(self)
         self.bottom_dock = self._dock("Panels", "bottomDock", self.bottom_tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.bottom_dock.hide()
+        self.evaluation: EvaluatePanel | None = None
 
         self.models = ModelController(self, self.bridge, self.banner, lambda: self.settings)
         self.model_manager = ModelManagerController(
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
+        a("&Model", "Evaluate…", self.open_evaluation)
         a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
         a("&Chat", "Stop", self.chat.stop, "Ctrl+.")
         a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R")
@@ -456,6 +459,15 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(widget, title)
         self.bottom_dock.show()
 
+    def open_evaluation(self) -> EvaluatePanel:
+        """The Evaluate panel at the bottom (created on first use)."""
+        if self.evaluation is None:
+            self.evaluation = EvaluatePanel(lambda: self.models.loaded_path, lambda: self.settings, self)
+            self.add_bottom_panel(self.evaluation, "Evaluate")
+        self.bottom_tabs.setCurrentWidget(self.evaluation)
+        self.bottom_dock.show()
+        return self.evaluation
+
     # -- layout and lifetime -----------------------------------------------------
 
     @property
@@ -494,6 +506,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self._save_layout()
+        if self.evaluation is not None:
+            self.evaluation.shutdown()
         self.chat.shutdown()
         self.chat.view.dispose()
         self.models.shutdown()

@@ -1,0 +1,1 @@
+"""Built-in evaluation samples (JSONL), written for Quillpad."""

@@ -1,0 +1,120 @@
+"""One evaluation run on a pool thread, reporting plain data through signals.
+
+The run has its own ``Engine`` (its own worker process) rather than the
+window's: a run of hundreds of tasks must not hold the chat's engine for an
+hour, must load with exactly the options the report states (the chat's
+engine may have been loaded with others and carries a conversation cache),
+and a crash during the run must not take the chat down. The weights are
+memory-mapped, so a second process on the same file shares them in the page
+cache; what it adds is its own KV cache.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.core.errors import QuillpadError
+from app.core.evaluation.datasets import load_dataset
+from app.core.evaluation.runner import EvalConfig, EvalRun, Progress, describe_loaded
+from app.core.plugins.model import EngineModelClient
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """Everything one run needs, as plain data."""
+
+    config: EvalConfig
+    out: str
+    model: str | None = None
+    data: str | None = None
+    load: LoadOptions = field(default_factory=LoadOptions)
+    sampling: SamplingOverrides = field(default_factory=SamplingOverrides)
+
+
+class EvalSignals(QObject):
+    """``stage`` (text), ``progress`` (Progress), ``finished`` (report dict, cancelled), ``failed`` (message)."""
+
+    stage = Signal(str)
+    progress = Signal(object)
+    finished = Signal(object, bool)
+    failed = Signal(str)
+
+
+class EvalJob(QRunnable):
+    """Runs one ``EvalRequest``; ``cancel()`` is safe from the GUI thread at any stage."""
+
+    def __init__(self, request: EvalRequest) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.request = request
+        self.signals = EvalSignals()
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._engine: Engine | None = None
+        self._run: EvalRun | None = None
+
+    def cancel(self) -> None:
+        """Stop the run (finished tasks are kept); while the model loads, end the engine."""
+        with self._lock:
+            self._cancelled = True
+            if self._run is not None:
+                self._run.cancel()
+            elif self._engine is not None:
+                self._engine.kill()
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except QuillpadError as err:
+            if self._cancelled:
+                self.signals.finished.emit(None, True)
+            else:
+                self.signals.failed.emit(str(err))
+        except Exception as err:  # shown as one sentence, never a traceback
+            self.signals.failed.emit(f"The evaluation stopped unexpectedly ({err}); see the log file.")
+
+    def _work(self) -> None:
+        request = self.request
+        self.signals.stage.emit("Reading the tasks…")
+        dataset = load_dataset(request.config.kind, request.data)
+        if request.config.mode != "model":
+            self._start(EvalRun(request.config, dataset, request.out, on_progress=self.signals.progress.emit))
+            return
+        if not request.model:
+            raise QuillpadError("Choose the GGUF model to evaluate, or run a self-check.")
+        with Engine() as engine:
+            with self._lock:
+                if self._cancelled:
+                    self.signals.finished.emit(None, True)
+                    return
+                self._engine = engine
+            self.signals.stage.emit("Loading the model…")
+            loading = time.monotonic()
+            loaded = engine.load(request.model, request.load)
+            self.signals.stage.emit("Hashing the model file…")
+            setup = describe_loaded(loaded, request.config.thinking, request.sampling, time.monotonic() - loading)
+            client = EngineModelClient(engine, sampling=request.sampling)
+            run = EvalRun(
+                request.config, dataset, request.out, client=client, setup=setup, on_progress=self.signals.progress.emit
+            )
+            self._start(run)
+
+    def _start(self, run: EvalRun) -> None:
+        with self._lock:
+            self._run = run
+            if self._cancelled:
+                run.cancel()
+        self.signals.stage.emit("Running…")
+        outcome = run.run()
+        self.signals.finished.emit(outcome.report, outcome.cancelled)
+
+
+def progress_text(progress: Progress) -> str:
+    """``12/164 done, 10 passed`` (and how many were kept from an earlier run)."""
+    text = f"{progress.done}/{progress.total} done, {progress.passed} passed"
+    return text + (f" ({progress.resumed} from an earlier run)" if progress.resumed else "")
