@@ -64,7 +64,7 @@ def test_selftest_loads_a_model_and_streams_a_reply(dist: Path, tmp_path: Path, 
     # the spawned llama probe and engine worker: all from inside the bundle.
     assert list(steps) == ["open window", "load plugins", "run code in sandbox", "load model", "stream reply"]
     assert all(line.startswith("ok ") for line in steps.values()), result.stdout
-    assert "codegen (enabled), testrunner (enabled)" in steps["load plugins"]
+    assert "codegen (enabled), math (enabled), testrunner (enabled)" in steps["load plugins"]
     assert "Tiny Qwen3" in steps["load model"]
     assert "Traceback" not in result.stderr
 
