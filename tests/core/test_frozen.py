@@ -22,6 +22,8 @@ def as_binary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     bundle.mkdir()
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    # An activated virtual environment (as on CI) would be chosen before PATH.
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     return bundle
 
 
