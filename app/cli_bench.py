@@ -41,6 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_math_parser(targets)
 
 
+def _progress(message: str) -> None:
+    """Progress goes to stderr, so the figures on stdout stay clean for scripts."""
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
 def run_engine(args: argparse.Namespace) -> int:
     """Run the engine bench and print its table."""
     from app.core.bench.engine_bench import run_engine_bench
@@ -53,7 +58,7 @@ def run_engine(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(result.report())
     return 0
@@ -81,9 +86,7 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
-    result = run_context_bench(
-        Path(args.dir), edits=args.edits, progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
-    )
+    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress)
     print(result.report())
     return 0
 
@@ -101,7 +104,7 @@ def run_git(args: argparse.Namespace) -> int:
         Path(args.dir),
         touch=args.touch,
         checkpoints=args.checkpoints,
-        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(result.report())
     return 0
@@ -126,7 +129,7 @@ def run_remote(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(result.report())
     return 0
