@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QSpinBox
@@ -12,8 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from app.api import (
     BackgroundWork,
-    CancelToken,
     Cancelled,
+    CancelToken,
     CommandInvocation,
     CommandResult,
     PluginContext,
@@ -147,7 +148,9 @@ def test_commands_get_the_chats_conversation_id(make_window: MakeWindow, qtbot: 
     assert plugin.conversations == [first, second, first]
 
 
-def test_settings_dialog_shows_and_saves_declared_options(make_window: MakeWindow, qtbot: QtBot) -> None:
+def test_settings_dialog_shows_and_saves_declared_options(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
     window = make_window()
     with_gated(window)
     dialog = SettingsDialog(window.settings, window, plugin_pages=window.plugins.settings_pages())
@@ -161,7 +164,7 @@ def test_settings_dialog_shows_and_saves_declared_options(make_window: MakeWindo
     assert isinstance(times, QSpinBox) and times.value() == 2
     assert isinstance(word, QLineEdit) and word.text() == "done"
     dialog.resize(dialog.sizeHint())
-    dialog.grab().save("/tmp/shots/settings_plugins.png")
+    assert dialog.grab().save(str(tmp_path / "settings.png"))
     tutor.setChecked(True)
     times.setValue(5)
     word.setText("finished")
