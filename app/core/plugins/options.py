@@ -80,7 +80,7 @@ def effective(settings: Sequence[PluginSetting], stored: dict[str, OptionValue])
 def checked_value(setting: PluginSetting, value: object) -> OptionValue:
     """``value`` if it fits ``setting``'s type; raises ``OptionError`` otherwise."""
     if not setting.accepts(value):
-        kind = type(setting.default).__name__
-        raise OptionError(f"The option {setting.key} takes a {kind} value, not {value!r}.")
+        kind = {bool: "true or false", int: "a whole number"}.get(type(setting.default), "text")
+        raise OptionError(f"The option {setting.key} takes {kind}, not {value!r}; change it to such a value.")
     assert isinstance(value, bool | int | str)
     return value
