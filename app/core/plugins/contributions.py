@@ -94,7 +94,9 @@ class CommandResult:
     message: str = ""  # Markdown shown in the chat as the command's reply
     ask: ModelTurn | None = None
     proposal: EditProposal | None = None  # edits for the diff preview; nothing is applied without the user
-    background: BackgroundWork | None = None  # slow work, run off the GUI thread after the rest
+    # Slow work, run off the GUI thread after the message and proposal; the result it returns is
+    # carried out next (so a result with ``background`` leaves ``ask`` to that result).
+    background: BackgroundWork | None = None
 
 
 @dataclass(frozen=True)
