@@ -103,8 +103,8 @@ class ChatPanel(QWidget):
         self.model_ready = False
         self.conversation_id: int | None = None
         self._reply: _Reply | None = None
-        # Background work a plugin is doing for this chat: (its progress line's id, how to cancel it).
-        self._task: tuple[int, Callable[[], None]] | None = None
+        # Background work plugins are doing for this chat: its progress line's id -> how to cancel it.
+        self._tasks: dict[int, Callable[[], None]] = {}
         self._editing_last = False
         # Extra ChatRequest fields for every reply (benchmarks: fixed length).
         self.request_overrides: dict[str, object] = {}
@@ -195,7 +195,7 @@ class ChatPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._reply is not None or self._task is not None
+        return self._reply is not None or bool(self._tasks)
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready
@@ -406,8 +406,9 @@ class ChatPanel(QWidget):
 
     def stop(self) -> None:
         """Stop the reply being written, or the background work under way."""
-        if self._task is not None:
-            self._task[1]()
+        if self._tasks:
+            for cancel in list(self._tasks.values()):
+                cancel()
         elif self._reply is not None:
             self.bridge.stop()
 
@@ -417,7 +418,7 @@ class ChatPanel(QWidget):
         """Show ``title`` as a progress line (e.g. "Checking 7 steps…"); Stop calls ``cancel``. Returns its id."""
         task_id = next(_notice_ids)
         self.view.add_notice(task_id, title)
-        self._task = (task_id, cancel)
+        self._tasks[task_id] = cancel
         self._update_buttons()
         self.busyChanged.emit(True)
         return task_id
@@ -425,8 +426,7 @@ class ChatPanel(QWidget):
     def end_task(self, task_id: int) -> None:
         """Take the progress line away once the work has finished (or stopped)."""
         self.view.remove_message(task_id)
-        if self._task is not None and self._task[0] == task_id:
-            self._task = None
+        if self._tasks.pop(task_id, None) is not None and not self.busy:
             self._update_buttons()
             self.busyChanged.emit(False)
 
