@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
@@ -61,17 +62,28 @@ class GuiNotifier(QObject):
 
 
 class _JobSignals(QObject):
-    done = Signal(object)  # the CommandResult, or the exception the work raised
+    done = Signal(object, object)  # the job; the CommandResult, or the exception the work raised
+
+
+@dataclass(eq=False)
+class _Continuation:
+    """What the GUI thread needs once the work is done: where it began, what follows."""
+
+    task: int  # the progress line in the chat
+    conversation: int | None
+    on_applied: Callable[[list[str]], None] | None
+    depth: int
 
 
 class BackgroundJob(QRunnable):
     """Runs a plugin's ``BackgroundWork`` on a pool thread; reports plain data, touches no widget."""
 
-    def __init__(self, work: BackgroundWork, token: CancelToken) -> None:
+    def __init__(self, work: BackgroundWork, token: CancelToken, then: _Continuation) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.work = work
         self.token = token
+        self.then = then
         self.signals = _JobSignals()
 
     def run(self) -> None:
@@ -79,7 +91,7 @@ class BackgroundJob(QRunnable):
             outcome: object = self.work.run(self.token)
         except BaseException as err:  # handed to the GUI thread, which decides what to show
             outcome = err
-        self.signals.done.emit(outcome)
+        self.signals.done.emit(self, outcome)
 
 
 def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
@@ -122,7 +134,7 @@ class PluginController(QObject):
         if options is not None:
             self.host.options = options  # before discovery, so old plugins.json options migrate into it
         self.pool = QThreadPool(self)
-        self._jobs: dict[BackgroundJob, int] = {}  # running background work -> its progress line in the chat
+        self._jobs: set[BackgroundJob] = set()  # background work running
         self._closing = False
         self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
@@ -192,27 +204,22 @@ class PluginController(QObject):
     def _start(self, work: BackgroundWork, on_applied: Callable[[list[str]], None] | None, depth: int) -> None:
         if self._closing:
             return
-        job = BackgroundJob(work, CancelToken())
-        conversation = self.chat.conversation_id
-        self._jobs[job] = self.chat.begin_task(work.title or "Working…", job.token.cancel)
-        job.signals.done.connect(lambda outcome: self._finished(job, outcome, conversation, on_applied, depth))
+        token = CancelToken()
+        task = self.chat.begin_task(work.title or "Working…", token.cancel)
+        job = BackgroundJob(work, token, _Continuation(task, self.chat.conversation_id, on_applied, depth))
+        self._jobs.add(job)
+        # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
+        job.signals.done.connect(self._finished)
         self.pool.start(job)
 
-    def _finished(
-        self,
-        job: BackgroundJob,
-        outcome: object,
-        conversation: int | None,
-        on_applied: Callable[[list[str]], None] | None,
-        depth: int,
-    ) -> None:
-        task = self._jobs.pop(job, None)
-        if task is not None:
-            self.chat.end_task(task)
-        if self._closing:
-            return
+    def _finished(self, job: BackgroundJob, outcome: object) -> None:
+        if job not in self._jobs:
+            return  # dropped at shutdown
+        self._jobs.discard(job)
+        then = job.then
+        self.chat.end_task(then.task)
         if job.token.cancelled:
-            if self.chat.conversation_id == conversation:
+            if self.chat.conversation_id == then.conversation:
                 self.chat.show_markdown("Stopped.")
             return
         if isinstance(outcome, CommandResult):
@@ -225,7 +232,7 @@ class PluginController(QObject):
                 result = CommandResult(message="Something went wrong; details are in the log.")
         else:
             return
-        self.carry_out(result, on_applied, depth + 1)
+        self.carry_out(result, then.on_applied, then.depth + 1)
 
     @property
     def working(self) -> bool:
@@ -238,6 +245,8 @@ class PluginController(QObject):
         for job in list(self._jobs):
             job.token.cancel()
         self.pool.waitForDone(30_000)
+        for job in list(self._jobs):
+            self.chat.end_task(job.then.task)
         self._jobs.clear()  # their results, still queued, are dropped (see _finished)
 
     def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
