@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from app.ui.main_window import MainWindow
-from tests.ui.conftest import js
+from tests.ui.conftest import js, load_model
 
 WORKING = "/check Solve $2x + 3 = 7$.\n$2x = 10$\n$x = 5$\n$\\boxed{x = 5}$"
 
@@ -70,3 +70,17 @@ def test_closing_the_window_mid_check_leaves_nothing_running(make_window: Callab
     window.close()
     assert not window.plugins.working
     assert multiprocessing.active_children() == []
+
+
+def test_steps_with_a_real_model_streams_then_checks_in_the_background(
+    qtbot: QtBot, make_window: Callable[[], MainWindow], qwen3_gguf: Path
+) -> None:
+    window = make_window()
+    load_model(qtbot, window, qwen3_gguf)
+    window.plugins.manager.context_for("math").settings.set("max_tokens", 24)
+    assert window.plugins.handle_chat_text("/steps Solve $2x + 3 = 7$")
+    # The random-weight model's reply streams, then its steps are checked off the GUI thread.
+    qtbot.waitUntil(
+        lambda: "Steps checked by SymPy" in str(js(qtbot, window, "document.body.innerText")), timeout=120_000
+    )
+    assert not window.plugins.working and not window.chat.busy
