@@ -10,8 +10,12 @@ marked ``@hookimpl`` named after the hooks in
 
 Everything here is free of Qt, so every plugin also runs headless; a panel
 is declared as a factory that the GUI alone calls. Command handlers must not
-block: to ask the model they return a ``ModelTurn``. What is not exported
-here is not part of the API and may change.
+block: to ask the model they return a ``ModelTurn``; other slow work they
+return as ``BackgroundWork``, which the app runs off the GUI thread (Stop and
+closing the window cancel it through its ``CancelToken``). A command gets the
+chat's ``conversation_id``; options declared in ``PluginInfo.settings`` appear
+in Settings ▸ Plugins and are read with ``PluginContext.option``. What is not
+exported here is not part of the API and may change.
 """
 
 from app.core.edits.diff import DiffLine, Hunk
@@ -29,6 +33,7 @@ from app.core.git.repository import RepoState
 from app.core.mathcheck import (
     MATH_INSTRUCTION,
     AnswerResult,
+    CheckCancelled,
     CheckerError,
     CheckOptions,
     CheckReport,
@@ -39,6 +44,7 @@ from app.core.mathcheck import (
     report_markdown,
     verify_solution,
 )
+from app.core.plugins.background import BackgroundWork, Cancelled, CancelToken
 from app.core.plugins.context import MissingCapabilityError, PluginContext, ResultSink
 from app.core.plugins.contributions import (
     API_VERSION,
@@ -51,8 +57,10 @@ from app.core.plugins.contributions import (
     ContextRequest,
     EditorAction,
     ModelTurn,
+    OptionValue,
     PanelSpec,
     PluginInfo,
+    PluginSetting,
     SlashCommand,
     SystemPrompt,
 )
@@ -80,9 +88,13 @@ __all__ = [
     "AnswerResult",
     "AnswerText",
     "AskOptions",
+    "BackgroundWork",
+    "CancelToken",
+    "Cancelled",
     "Capability",
     "CaseResult",
     "ChatMessage",
+    "CheckCancelled",
     "CheckOptions",
     "CheckReport",
     "CheckWorker",
@@ -113,10 +125,12 @@ __all__ = [
     "Notice",
     "NoticeLevel",
     "Notifier",
+    "OptionValue",
     "PanelSpec",
     "ParseResult",
     "PluginContext",
     "PluginInfo",
+    "PluginSetting",
     "ProjectAccess",
     "QuillpadError",
     "RepoState",

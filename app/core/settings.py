@@ -148,6 +148,8 @@ class Settings(_Section):
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
+    plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
 
 
 MIGRATED_PROFILE = "Model server"

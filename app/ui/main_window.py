@@ -34,6 +34,7 @@ from app.core.drafts import DraftStore
 from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
+from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
 from app.core.remote.profiles import KeyEdits
 from app.core.settings import LoadedSettings, Settings, save_settings
@@ -138,7 +139,15 @@ class MainWindow(QMainWindow):
         self.remote = RemoteController(self, self.bridge, self.banner, lambda: self.settings)
         self.switcher = ConnectionSwitcher(self)
         self.switcher.refresh(self.settings.connections)
-        self.plugins = PluginController(self, paths, self.bridge, self.chat, self.tabs, self.add_bottom_panel)
+        self.plugins = PluginController(
+            self,
+            paths,
+            self.bridge,
+            self.chat,
+            self.tabs,
+            self.add_bottom_panel,
+            options=SettingsOptions(lambda: self.settings, self.save_settings),
+        )
         self.project = ProjectController(paths, self.plugins.host, self)
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
         self.chat.on_message_sent = self.project.message_sent
@@ -413,7 +422,9 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self, keyed=self.remote.keyed_profiles())
+        dialog = SettingsDialog(
+            self.settings, self, keyed=self.remote.keyed_profiles(), plugin_pages=self.plugins.settings_pages()
+        )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
 
@@ -508,6 +519,7 @@ class MainWindow(QMainWindow):
         self._save_layout()
         if self.evaluation is not None:
             self.evaluation.shutdown()
+        self.plugins.shutdown()
         self.chat.shutdown()
         self.chat.view.dispose()
         self.models.shutdown()

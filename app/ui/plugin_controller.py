@@ -5,7 +5,9 @@ A command's result is carried out step by step, as ``app.core.plugins.runner``
 does headless: its message goes into the chat, its model turn streams into the
 chat (and its answer goes to the plugin's ``then``), its edit proposal opens
 the diff preview, and only accepted hunks are applied, each file as one undo
-step.
+step. Its background work runs in a thread pool (never touching a widget;
+the result comes back as plain data through a queued signal) while the chat
+shows its title; the chat's Stop and closing the window cancel it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -30,10 +33,13 @@ from app.core.edits.commit import AppliedChange, apply_proposal
 from app.core.edits.proposal import EditProposal
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
+from app.core.plugins.background import BackgroundWork, CancelToken
 from app.core.plugins.context import PluginHost
-from app.core.plugins.contributions import CommandResult
+from app.core.plugins.contributions import CommandResult, PluginSetting
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.model import EngineModelClient
+from app.core.plugins.options import OptionStore
+from app.core.plugins.runner import settled
 from app.core.plugins.state import PluginStateStore
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.diff_dialog import DiffPreviewDialog
@@ -53,6 +59,39 @@ class GuiNotifier(QObject):
 
     def notify(self, message: str, level: str = "info") -> None:
         self.notified.emit(message, level)
+
+
+class _JobSignals(QObject):
+    done = Signal(object, object)  # the job; the CommandResult, or the exception the work raised
+
+
+@dataclass(eq=False)
+class _Continuation:
+    """What the GUI thread needs once the work is done: where it began, what follows."""
+
+    task: int  # the progress line in the chat
+    conversation: int | None
+    on_applied: Callable[[list[str]], None] | None
+    depth: int
+
+
+class BackgroundJob(QRunnable):
+    """Runs a plugin's ``BackgroundWork`` on a pool thread; reports plain data, touches no widget."""
+
+    def __init__(self, work: BackgroundWork, token: CancelToken, then: _Continuation) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.work = work
+        self.token = token
+        self.then = then
+        self.signals = _JobSignals()
+
+    def run(self) -> None:
+        try:
+            outcome: object = self.work.run(self.token)
+        except BaseException as err:  # handed to the GUI thread, which decides what to show
+            outcome = err
+        self.signals.done.emit(self, outcome)
 
 
 def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
@@ -79,6 +118,7 @@ class PluginController(QObject):
         chat: ChatPanel,
         tabs: EditorTabs,
         add_panel: Callable[[QWidget, str], None],
+        options: OptionStore | None = None,
     ) -> None:
         super().__init__(parent)
         self.window = parent
@@ -91,6 +131,11 @@ class PluginController(QObject):
             model=EngineModelClient(bridge.active),
             editor=QtEditor(tabs),
         )
+        if options is not None:
+            self.host.options = options  # before discovery, so old plugins.json options migrate into it
+        self.pool = QThreadPool(self)
+        self._jobs: set[BackgroundJob] = set()  # background work running
+        self._closing = False
         self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
         # Questions and the review dialog, replaceable in tests.
@@ -122,7 +167,7 @@ class PluginController(QObject):
             return False
         self.chat.show_user_text(text)
         try:
-            result = self.manager.dispatch(text)
+            result = self.manager.dispatch(text, self.chat.conversation_id)
         except QuillpadError as err:
             self.chat.show_markdown(html.escape(str(err)))
             return True
@@ -137,18 +182,72 @@ class PluginController(QObject):
             self.chat.show_markdown(result.message)
         if result.proposal is not None and not result.proposal.empty:
             self._review_and_apply(result.proposal, on_applied)
-        turn = result.ask
-        if turn is None:
+        if result.background is None and result.ask is None:
             return
         if depth >= MAX_FOLLOW_UPS:
             self.chat.show_markdown("A plugin kept asking the model again and again; it was stopped.")
             return
+        if result.background is not None:
+            self._start(result.background, on_applied, depth)
+            return
+        turn = result.ask
+        assert turn is not None
 
         def finished(answer: str) -> None:
             if turn.then is not None:
                 self.carry_out(turn.then(answer), on_applied, depth + 1)
 
         self.chat.stream_turn(turn.messages, turn.options, finished)
+
+    # -- background work --------------------------------------------------------
+
+    def _start(self, work: BackgroundWork, on_applied: Callable[[list[str]], None] | None, depth: int) -> None:
+        if self._closing:
+            return
+        token = CancelToken()
+        task = self.chat.begin_task(work.title or "Working…", token.cancel)
+        job = BackgroundJob(work, token, _Continuation(task, self.chat.conversation_id, on_applied, depth))
+        self._jobs.add(job)
+        # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
+        job.signals.done.connect(self._finished)
+        self.pool.start(job)
+
+    def _finished(self, job: BackgroundJob, outcome: object) -> None:
+        if job not in self._jobs:
+            return  # dropped at shutdown
+        self._jobs.discard(job)
+        then = job.then
+        self.chat.end_task(then.task)
+        if job.token.cancelled:
+            if self.chat.conversation_id == then.conversation:
+                self.chat.show_markdown("Stopped.")
+            return
+        if isinstance(outcome, CommandResult):
+            result = outcome
+        elif isinstance(outcome, BaseException):
+            try:
+                result = settled(outcome)
+            except BaseException as err:  # the app's own bug: logged, never a traceback in the chat
+                log.error("background work failed", exc_info=err)
+                result = CommandResult(message="Something went wrong; details are in the log.")
+        else:
+            return
+        self.carry_out(result, then.on_applied, then.depth + 1)
+
+    @property
+    def working(self) -> bool:
+        """Whether background work is running."""
+        return bool(self._jobs)
+
+    def shutdown(self) -> None:
+        """Cancel background work and wait for it (the window is closing); idempotent."""
+        self._closing = True
+        for job in list(self._jobs):
+            job.token.cancel()
+        self.pool.waitForDone(30_000)
+        for job in list(self._jobs):
+            self.chat.end_task(job.then.task)
+        self._jobs.clear()  # their results, still queued, are dropped (see _finished)
 
     def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
         accepted = self.review(proposal, self.window)
@@ -197,13 +296,17 @@ class PluginController(QObject):
             args = typed
         self.chat.show_user_text(f"{entry.action.label}{': ' + args if args else ''}")
         try:
-            result = self.manager.run_action(action_id, args)
+            result = self.manager.run_action(action_id, args, self.chat.conversation_id)
         except QuillpadError as err:
             self.chat.show_markdown(html.escape(str(err)))
             return
         self.carry_out(result)
 
     # -- settings ---------------------------------------------------------------
+
+    def settings_pages(self) -> list[tuple[str, str, tuple[PluginSetting, ...]]]:
+        """(id, name, declared options) of each plugin with options, for Settings ▸ Plugins."""
+        return [(record.id, record.name, declared) for record, declared in self.manager.settings_pages()]
 
     def show_dialog(self) -> None:
         """Turn plugins on and off."""

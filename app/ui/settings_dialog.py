@@ -1,7 +1,9 @@
-"""The settings dialog: where replies come from (connection profiles), engine, sampling, appearance, models."""
+"""The settings dialog: where replies come from (connection profiles), engine, sampling, appearance, models,
+and the options plugins declare."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.engine.options import physical_cores
+from app.core.plugins.contributions import OptionValue, PluginSetting
+from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 
@@ -69,14 +73,48 @@ class _Draft:
         self.origin_url = self.data["base_url"]
 
 
+# One plugin's page in the Plugins group: its id, its name, the options it declares.
+PluginPage = tuple[str, str, Sequence[PluginSetting]]
+OptionWidget = QCheckBox | QSpinBox | QLineEdit
+
+
+def _option_widget(setting: PluginSetting, value: OptionValue) -> OptionWidget:
+    widget: OptionWidget
+    if isinstance(setting.default, bool):
+        widget = QCheckBox(setting.label)
+        widget.setChecked(bool(value))
+    elif isinstance(setting.default, int):
+        widget = QSpinBox()
+        widget.setRange(-(2**31), 2**31 - 1)
+        widget.setValue(int(value))
+    else:
+        widget = QLineEdit(str(value))
+    widget.setToolTip(setting.help)
+    return widget
+
+
+def _option_value(widget: OptionWidget) -> OptionValue:
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QSpinBox):
+        return widget.value()
+    return widget.text()
+
+
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; ``result_settings()`` gives the new ones, ``key_edits()`` the keys.
 
-    ``keyed`` names the profiles that have an API key in the keyring.
+    ``keyed`` names the profiles that have an API key in the keyring;
+    ``plugin_pages`` the plugins that declare options (shown in a Plugins group).
     """
 
     def __init__(
-        self, settings: Settings, parent: QWidget | None = None, *, keyed: frozenset[str] | set[str] = frozenset()
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        keyed: frozenset[str] | set[str] = frozenset(),
+        plugin_pages: Sequence[PluginPage] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -149,9 +187,30 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.plugin_options: dict[str, dict[str, OptionWidget]] = {}
+        boxes: list[QWidget] = [server_box, engine_box, sampling_box, look_box, models_box]
+        if plugin_pages:
+            boxes.append(self._build_plugins_box(settings, plugin_pages))
         layout = QVBoxLayout(self)
-        for widget in (server_box, engine_box, sampling_box, look_box, models_box, buttons):
+        for widget in (*boxes, buttons):
             layout.addWidget(widget)
+
+    def _build_plugins_box(self, settings: Settings, pages: Sequence[PluginPage]) -> QGroupBox:
+        box = QGroupBox("Plugins")
+        form = QFormLayout(box)
+        for plugin_id, name, declared in pages:
+            values = effective(declared, settings.plugins.get(plugin_id, {}))
+            widgets = self.plugin_options.setdefault(plugin_id, {})
+            title = QLabel(f"<b>{name}</b>")
+            form.addRow(title)
+            for setting in declared:
+                widget = _option_widget(setting, values[setting.key])
+                widgets[setting.key] = widget
+                if isinstance(widget, QCheckBox):
+                    form.addRow(widget)
+                else:
+                    form.addRow(f"{setting.label}:", widget)
+        return box
 
     def _build_server_box(self, settings: Settings, keyed: frozenset[str] | set[str]) -> QGroupBox:
         connections = settings.connections
@@ -375,4 +434,9 @@ class SettingsDialog(QDialog):
         )
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
+        for plugin_id, widgets in self.plugin_options.items():
+            data["plugins"][plugin_id] = {
+                **data["plugins"].get(plugin_id, {}),
+                **{key: _option_value(widget) for key, widget in widgets.items()},
+            }
         return Settings.model_validate(data)

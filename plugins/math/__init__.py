@@ -14,6 +14,7 @@ from app.api import (
     EditorAction,
     PluginContext,
     PluginInfo,
+    PluginSetting,
     SlashCommand,
     SystemPrompt,
     hookimpl,
@@ -30,10 +31,19 @@ class MathPlugin:
         name="Math",
         version=__version__,
         description="Step-by-step solutions checked by SymPy, checking your own working, and hints one at a time.",
+        settings=(
+            PluginSetting(
+                commands.TUTOR_MODE,
+                "Tutor mode: hints one at a time, the answer only when asked",
+                False,
+                "/steps and /hint give one hint at a time; /hint answer shows the checked solution. "
+                "/tutor on|off changes this too.",
+            ),
+        ),
     )
 
     def __init__(self) -> None:
-        self.tutor = commands.TutorState()
+        self.tutors = commands.Tutors()  # per conversation
 
     @hookimpl
     def quillpad_slash_commands(self, context: PluginContext) -> list[SlashCommand]:
@@ -41,14 +51,14 @@ class MathPlugin:
             SlashCommand(
                 "steps",
                 "solve step by step, each step checked by SymPy",
-                partial(commands.steps, self.tutor),
+                partial(commands.steps, self.tutors),
                 "<problem>",
             ),
             SlashCommand("check", "check your own working step by step", commands.check, "<your working>"),
             SlashCommand(
                 "hint",
                 "one hint at a time (`/hint answer` for the solution)",
-                partial(commands.hint, self.tutor),
+                partial(commands.hint, self.tutors),
                 "[problem|answer]",
             ),
             SlashCommand("tutor", "turn tutor mode on or off", commands.tutor, "[on|off]"),
@@ -58,7 +68,7 @@ class MathPlugin:
     def quillpad_editor_actions(self, context: PluginContext) -> list[EditorAction]:
         return [
             EditorAction(
-                "math.steps", "Solve step by step (checked)", partial(commands.steps, self.tutor), needs_selection=True
+                "math.steps", "Solve step by step (checked)", partial(commands.steps, self.tutors), needs_selection=True
             ),
             EditorAction("math.check", "Check my working", commands.check, needs_selection=True),
         ]

@@ -9,7 +9,7 @@ Markdown for the chat or text for the terminal.
 """
 
 from app.core.mathcheck.extract import Extraction, StepText, extract_steps, find_boxed, problem_formula
-from app.core.mathcheck.pool import CheckerError, CheckWorker
+from app.core.mathcheck.pool import CheckCancelled, CheckerError, CheckWorker
 from app.core.mathcheck.render import report_markdown, report_text
 from app.core.mathcheck.report import AnswerResult, Badge, CheckReport, Mark, StepResult
 from app.core.mathcheck.verify import CheckOptions, verify_solution
@@ -20,6 +20,7 @@ __all__ = [
     "MATH_INSTRUCTION",
     "AnswerResult",
     "Badge",
+    "CheckCancelled",
     "CheckOptions",
     "CheckReport",
     "CheckWorker",

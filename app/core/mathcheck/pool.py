@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -19,6 +21,7 @@ from app.core.errors import QuillpadError
 from app.core.mathcheck.worker import serve
 
 START_TIMEOUT = 60.0
+POLL_SECONDS = 0.05  # how often a waiting request looks whether it was cancelled
 
 
 class CheckerError(QuillpadError):
@@ -29,13 +32,22 @@ class RequestTimeout(Exception):
     """A request overran; the worker was killed."""
 
 
+class CheckCancelled(CheckerError):
+    """The check was stopped (``CheckWorker.cancelled`` said so); the worker was killed."""
+
+
 class CheckWorker:
-    """One worker process; ``request`` sends a request and waits at most ``timeout`` seconds."""
+    """One worker process; ``request`` sends a request and waits at most ``timeout`` seconds.
+
+    ``cancelled``, when set, is asked while a request waits (from the waiting
+    thread); once it says True the worker is killed and ``CheckCancelled`` raised.
+    """
 
     def __init__(self) -> None:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self.restarts = 0
+        self.cancelled: Callable[[], bool] | None = None
 
     def __enter__(self) -> CheckWorker:
         return self
@@ -67,14 +79,18 @@ class CheckWorker:
 
     def request(self, op: str, payload: dict[str, Any], timeout: float) -> Any:
         """The worker's answer; raises ``RequestTimeout`` (worker killed) or ``CheckerError``."""
+        self._check_cancelled()
         first = self._conn is None or not self.alive
         conn = self._start()
         try:
             conn.send((op, payload))
-            if not conn.poll(timeout + (START_TIMEOUT if first else 0.0)):
-                self._kill()
-                self.restarts += 1
-                raise RequestTimeout(op)
+            deadline = time.monotonic() + timeout + (START_TIMEOUT if first else 0.0)
+            while not conn.poll(max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))):
+                self._check_cancelled()
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    self.restarts += 1
+                    raise RequestTimeout(op)
             status, result = conn.recv()
         except (EOFError, OSError, BrokenPipeError) as err:
             self._kill()
@@ -82,6 +98,11 @@ class CheckWorker:
         if status != "ok":
             raise CheckerError(f"The math checker failed: {result}")
         return result
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled is not None and self.cancelled():
+            self._kill()
+            raise CheckCancelled("The check was stopped.")
 
     def _kill(self) -> None:
         process, conn = self._process, self._conn

@@ -9,6 +9,7 @@ against what can still be known.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -57,21 +58,30 @@ def _replay(worker: CheckWorker, options: CheckOptions, problem: str, done: list
 
 
 def verify_solution(
-    text: str, *, problem: str = "", worker: CheckWorker | None = None, options: CheckOptions | None = None
+    text: str,
+    *,
+    problem: str = "",
+    worker: CheckWorker | None = None,
+    options: CheckOptions | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> CheckReport:
     """Mark every step of ``text`` and give its final answer a badge.
 
     ``problem`` is the question when it is not the first line of ``text``
     (``/steps``). A ``worker`` may be passed to reuse one process for many
-    solutions; otherwise one is started and ended here.
+    solutions; otherwise one is started and ended here. ``cancelled`` is
+    asked while waiting (from this thread): once True, the worker process is
+    killed at once and ``CheckCancelled`` raised, so Stop never waits for SymPy.
     """
     options = options or CheckOptions()
     own = worker is None
     worker = worker or CheckWorker()
+    before, worker.cancelled = worker.cancelled, cancelled
     started = time.perf_counter()
     try:
         return _verify(text, problem, worker, options, started)
     finally:
+        worker.cancelled = before
         if own:
             worker.close()
 

@@ -3,7 +3,10 @@
 The context reads the ``PluginHost`` live, so services that appear later (a
 model loaded, a project opened) are seen at once. ``ask_model`` and
 ``stream_model`` block while the model writes: call them off the GUI thread,
-or let a command return a ``ModelTurn`` so the app streams the reply itself.
+or let a command return a ``ModelTurn`` so the app streams the reply itself;
+other slow work goes in a ``BackgroundWork`` (``app.core.plugins.background``).
+``option``/``set_option`` read and change the options the plugin declared in
+``PluginInfo.settings``, which the user also sees in Settings ▸ Plugins.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from app.core.edits.document import Document, Editor
 from app.core.engine.events import EngineEvent
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
-from app.core.plugins.contributions import AskOptions, Capability, CommandResult
+from app.core.plugins.contributions import AskOptions, Capability, CommandResult, OptionValue, PluginSetting
 from app.core.plugins.model import answer_from_events
 from app.core.plugins.notify import LogNotifier
+from app.core.plugins.options import MemoryOptions, OptionStore, checked_value, declared, effective
 from app.core.plugins.services import (
     GitAccess,
     ModelClient,
@@ -74,6 +78,8 @@ class PluginHost:
     editor: Editor | None = None
     git: GitAccess | None = None
     sandbox: Sandbox | None = None
+    # Where declared plugin options live: the app's settings in the GUI, memory otherwise.
+    options: OptionStore = field(default_factory=MemoryOptions)
 
     def available(self, capability: Capability) -> bool:
         """Whether the service is there (for the model: loaded and ready)."""
@@ -89,11 +95,34 @@ class PluginHost:
 class PluginContext:
     """A plugin's handle on the app: model, project, editor, notices, settings."""
 
-    def __init__(self, plugin_id: str, host: PluginHost, settings: SettingsSection) -> None:
+    def __init__(
+        self,
+        plugin_id: str,
+        host: PluginHost,
+        settings: SettingsSection,
+        declarations: Callable[[], Sequence[PluginSetting]] = tuple,
+    ) -> None:
         self.plugin_id = plugin_id
         self.host = host
-        self.settings = settings
+        self.settings = settings  # free-form JSON state of the plugin's own (plugins.json)
+        self._declarations = declarations
         self.log = logging.getLogger(f"app.plugins.{plugin_id}")
+
+    # -- declared options ----------------------------------------------------
+
+    def options(self) -> dict[str, OptionValue]:
+        """Every declared option's current value (the default where none is stored)."""
+        return effective(self._declarations(), self.host.options.values(self.plugin_id))
+
+    def option(self, key: str) -> OptionValue:
+        """One declared option's value; raises ``QuillpadError`` for an undeclared key."""
+        declared(self._declarations(), key)
+        return self.options()[key]
+
+    def set_option(self, key: str, value: OptionValue) -> None:
+        """Change a declared option (saved with the app's settings); the type must match the default's."""
+        setting = declared(self._declarations(), key)
+        self.host.options.store(self.plugin_id, key, checked_value(setting, value))
 
     # -- services (None when absent) ------------------------------------
 

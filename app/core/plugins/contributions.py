@@ -4,7 +4,9 @@ A plugin is any object with an ``info`` attribute (``PluginInfo``) and hook
 implementations returning the contributions below. Command handlers are
 quick and never block: to ask the model they return a ``ModelTurn``, which
 the app streams into the chat (or the headless runner collects), and whose
-``then`` turns the finished answer into a message or an edit proposal.
+``then`` turns the finished answer into a message or an edit proposal. Other
+slow work goes into a ``BackgroundWork``, which the app runs off the GUI
+thread and whose own ``CommandResult`` it then carries out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from app.core.edits.proposal import EditProposal
 from app.core.engine.options import ChatMessage
+from app.core.plugins.background import BackgroundWork
 
 if TYPE_CHECKING:
     from app.core.plugins.context import PluginContext
@@ -34,6 +37,29 @@ class PluginInfo:
     description: str
     requires: tuple[Capability, ...] = ()
     api_version: int = API_VERSION  # the plugin API it was written for
+    # Options the user sees in Settings ▸ Plugins; read them with ``PluginContext.option``.
+    settings: tuple[PluginSetting, ...] = ()
+
+
+OptionValue = bool | int | str
+
+
+@dataclass(frozen=True)
+class PluginSetting:
+    """A typed option a plugin declares: its type is the default's (bool, int or str)."""
+
+    key: str  # e.g. "tutor_mode"
+    label: str  # shown in the Settings dialog
+    default: OptionValue
+    help: str = ""  # a tooltip
+
+    def accepts(self, value: object) -> bool:
+        """Whether ``value`` has this option's type (``True`` is not an int here)."""
+        if isinstance(self.default, bool):
+            return isinstance(value, bool)
+        if isinstance(self.default, int):
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, str)
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,9 @@ class CommandResult:
     message: str = ""  # Markdown shown in the chat as the command's reply
     ask: ModelTurn | None = None
     proposal: EditProposal | None = None  # edits for the diff preview; nothing is applied without the user
+    # Slow work, run off the GUI thread after the message and proposal; the result it returns is
+    # carried out next (so a result with ``background`` leaves ``ask`` to that result).
+    background: BackgroundWork | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,9 @@ class CommandInvocation:
     name: str  # the command's name or the action's id
     args: str  # the text after the command, or what the user typed for the action
     context: PluginContext
+    # The chat conversation it was typed in (None: none yet, or headless without one);
+    # key per-conversation state on it.
+    conversation_id: int | None = None
 
 
 Handler = Callable[[CommandInvocation], CommandResult]

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from app.core.errors import QuillpadError
+from app.core.plugins.background import BackgroundWork, CancelToken, PluginFailure
 from app.core.plugins.context import MissingCapabilityError, PluginContext, PluginHost, missing_message
 from app.core.plugins.contributions import (
     API_VERSION,
@@ -33,6 +34,7 @@ from app.core.plugins.contributions import (
     EditorAction,
     PanelSpec,
     PluginInfo,
+    PluginSetting,
     SlashCommand,
     SystemPrompt,
 )
@@ -175,6 +177,7 @@ class PluginManager:
             self._fail(record.id, "to load", TypeError("it declares no PluginInfo as `info`"))
             return
         record.info = info
+        self._migrate_options(record.id, info)
         if info.api_version > API_VERSION:
             self._fail(
                 record.id,
@@ -296,8 +299,39 @@ class PluginManager:
     def context_for(self, plugin_id: str) -> PluginContext:
         """The plugin's context (one per plugin, kept for the session)."""
         if plugin_id not in self._contexts:
-            self._contexts[plugin_id] = PluginContext(plugin_id, self.host, self.store.section(plugin_id))
+            self._contexts[plugin_id] = PluginContext(
+                plugin_id, self.host, self.store.section(plugin_id), partial(self.declared_settings, plugin_id)
+            )
         return self._contexts[plugin_id]
+
+    # -- declared options --------------------------------------------------
+
+    def declared_settings(self, plugin_id: str) -> tuple[PluginSetting, ...]:
+        """The options a plugin declares (none for an unknown or unloaded plugin)."""
+        record = self._records.get(plugin_id)
+        return record.info.settings if record is not None and record.info is not None else ()
+
+    def settings_pages(self) -> list[tuple[PluginRecord, tuple[PluginSetting, ...]]]:
+        """Each loaded plugin that declares options, with its declarations (for Settings ▸ Plugins)."""
+        return [
+            (record, record.info.settings) for record in self._records.values() if record.info and record.info.settings
+        ]
+
+    def _migrate_options(self, plugin_id: str, info: PluginInfo) -> None:
+        """A declared option that used to live in ``plugins.json`` moves to the app's settings, once."""
+        section = self.store.state.sections.get(plugin_id, {})
+        old = [setting for setting in info.settings if setting.key in section]
+        if not old:
+            return
+        stored = self.host.options.values(plugin_id)
+        for setting in old:
+            value = section.pop(setting.key)
+            if setting.key not in stored and setting.accepts(value):
+                self.host.options.store(plugin_id, setting.key, value)
+        try:
+            self.store.save()
+        except QuillpadError as err:  # the values are in the settings already; say so and go on
+            log.warning("could not drop migrated options from %s: %s", self.store.path, err)
 
     # -- running plugin code -------------------------------------------
 
@@ -332,7 +366,31 @@ class PluginManager:
                 return self._checked(plugin_id, what, self._run(plugin_id, what, lambda: then(answer)))
 
             result = replace(result, ask=replace(turn, then=guarded))
+        if result.background is not None:
+            result = replace(result, background=self._guarded_work(plugin_id, what, result.background))
         return result
+
+    def _guarded_work(self, plugin_id: str, what: str, work: BackgroundWork) -> BackgroundWork:
+        """``work`` whose bugs, raised on a worker thread, turn the plugin off later on the app's thread."""
+        run = work.run
+
+        def failure(err: BaseException) -> PluginFailure:
+            name = self._records[plugin_id].name
+            message = f"{name} failed and was turned off; details are in the log."
+            return PluginFailure(message, partial(self._fail, plugin_id, what, err))
+
+        def guarded(token: CancelToken) -> CommandResult:
+            try:
+                result = run(token)
+            except QuillpadError:
+                raise
+            except _PLUGIN_ERRORS as err:
+                raise failure(err) from None
+            if not isinstance(result, CommandResult):
+                raise failure(TypeError(f"its background work returned {type(result).__name__}, not a CommandResult"))
+            return self._checked(plugin_id, what, result)
+
+        return replace(work, run=guarded)
 
     # -- slash commands --------------------------------------------------
 
@@ -360,8 +418,8 @@ class PluginManager:
         """The /help text."""
         return help_text(self.slash_commands())
 
-    def dispatch(self, text: str) -> CommandResult:
-        """Run the command in ``text``; raises ``QuillpadError`` saying what is wrong."""
+    def dispatch(self, text: str, conversation_id: int | None = None) -> CommandResult:
+        """Run the command in ``text`` (typed in chat ``conversation_id``); raises ``QuillpadError``."""
         call = parse_slash(text)
         if call is None:
             raise UnknownCommandError("That is not a command; commands start with / (type /help to see them).")
@@ -374,7 +432,7 @@ class PluginManager:
             return entry.command.handler(CommandInvocation(call.name, call.args, self.context_for(CORE_ID)))
         what = f"/{call.name}"
         self._requirements(entry.plugin_id, what)
-        invocation = CommandInvocation(call.name, call.args, self.context_for(entry.plugin_id))
+        invocation = CommandInvocation(call.name, call.args, self.context_for(entry.plugin_id), conversation_id)
         result = self._run(entry.plugin_id, f"in {what}", lambda: entry.command.handler(invocation))
         return self._checked(entry.plugin_id, f"in {what}", result)
 
@@ -388,14 +446,15 @@ class PluginManager:
             for action in contributions.actions
         ]
 
-    def run_action(self, action_id: str, args: str = "") -> CommandResult:
-        """Run an editor action (``args``: what the user typed at its ``input_prompt``)."""
+    def run_action(self, action_id: str, args: str = "", conversation_id: int | None = None) -> CommandResult:
+        """Run an editor action (``args``: what the user typed at its ``input_prompt``; its result goes
+        into chat ``conversation_id``)."""
         entry = next((a for a in self.editor_actions() if a.action.id == action_id), None)
         if entry is None:
             raise PluginError(f"The action {action_id} is not available; its plugin may be turned off.")
         what = entry.action.label
         self._requirements(entry.plugin_id, what)
-        invocation = CommandInvocation(action_id, args, self.context_for(entry.plugin_id))
+        invocation = CommandInvocation(action_id, args, self.context_for(entry.plugin_id), conversation_id)
         result = self._run(entry.plugin_id, f"in {what}", lambda: entry.action.handler(invocation))
         return self._checked(entry.plugin_id, f"in {what}", result)
 

@@ -103,6 +103,8 @@ class ChatPanel(QWidget):
         self.model_ready = False
         self.conversation_id: int | None = None
         self._reply: _Reply | None = None
+        # Background work plugins are doing for this chat: its progress line's id -> how to cancel it.
+        self._tasks: dict[int, Callable[[], None]] = {}
         self._editing_last = False
         # Extra ChatRequest fields for every reply (benchmarks: fixed length).
         self.request_overrides: dict[str, object] = {}
@@ -193,7 +195,7 @@ class ChatPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._reply is not None
+        return self._reply is not None or bool(self._tasks)
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready
@@ -403,8 +405,30 @@ class ChatPanel(QWidget):
         self.busyChanged.emit(True)
 
     def stop(self) -> None:
-        if self.busy:
+        """Stop the reply being written, or the background work under way."""
+        if self._tasks:
+            for cancel in list(self._tasks.values()):
+                cancel()
+        elif self._reply is not None:
             self.bridge.stop()
+
+    # -- background work ------------------------------------------------------
+
+    def begin_task(self, title: str, cancel: Callable[[], None]) -> int:
+        """Show ``title`` as a progress line (e.g. "Checking 7 steps…"); Stop calls ``cancel``. Returns its id."""
+        task_id = next(_notice_ids)
+        self.view.add_notice(task_id, title)
+        self._tasks[task_id] = cancel
+        self._update_buttons()
+        self.busyChanged.emit(True)
+        return task_id
+
+    def end_task(self, task_id: int) -> None:
+        """Take the progress line away once the work has finished (or stopped)."""
+        self.view.remove_message(task_id)
+        if self._tasks.pop(task_id, None) is not None and not self.busy:
+            self._update_buttons()
+            self.busyChanged.emit(False)
 
     def regenerate(self) -> None:
         """Answer the last user message again (a new seed unless one is fixed)."""

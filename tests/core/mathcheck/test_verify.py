@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.mathcheck import (
+    CheckCancelled,
     CheckOptions,
     CheckWorker,
     extract_steps,
@@ -133,3 +134,18 @@ def test_model_style_working_is_read_fairly(worker: CheckWorker) -> None:
 def test_a_whole_solution_has_a_time_budget(worker: CheckWorker) -> None:
     report = verify_solution("Solve $2x = 4$.\n\n$x = 2$\n", worker=worker, options=CheckOptions(total=0.0))
     assert {s.mark for s in report.steps} == {"unchecked"} and "stopped after 0 s" in report.steps[1].reason
+
+
+def test_a_cancelled_check_kills_the_worker_at_once() -> None:
+    asked: list[bool] = []
+
+    def cancelled() -> bool:
+        # Say "stop" on the third look: while the first request is still waiting for the new worker.
+        asked.append(True)
+        return len(asked) >= 3
+
+    worker = CheckWorker()
+    with pytest.raises(CheckCancelled, match="stopped"):
+        verify_solution("$x + x = 2x$\n$2x = 4$", worker=worker, cancelled=cancelled)
+    assert not worker.alive and worker.cancelled is None and len(asked) == 3
+    worker.close()

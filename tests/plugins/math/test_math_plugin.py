@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from app.core.edits.document import MemoryEditor
+from app.core.plugins.background import CancelToken
 from app.core.plugins.context import PluginHost
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
-from app.core.plugins.runner import run_chat_input
+from app.core.plugins.runner import run_chat_input, run_result
 from app.core.plugins.state import PluginStateStore
 from tests.fixtures.scripted_model import ScriptedModel
 
@@ -62,7 +64,10 @@ def test_check_uses_the_editor_selection(tmp_path: Path) -> None:
     editor.open(file)
     manager = make_manager(tmp_path, None, editor)
     result = manager.run_action("math.check", "")
-    assert "**✗ wrong**" in result.message
+    # The check itself is background work, for the app to run off the GUI thread.
+    assert result.message == "" and result.background is not None
+    assert result.background.title == "Checking 3 steps…"
+    assert "**✗ wrong**" in run_result(result, None).messages[0]
 
 
 def test_tutor_mode_gives_one_hint_at_a_time_and_holds_back_the_answer(tmp_path: Path) -> None:
@@ -90,3 +95,53 @@ def test_bad_input_gets_a_clear_message(tmp_path: Path) -> None:
     assert "Paste your working" in run_chat_input(manager, "/check").messages[0]
     with pytest.raises(Exception, match="load a model"):
         run_chat_input(manager, "/steps Solve x = 1")
+
+
+def test_hints_are_kept_per_conversation(tmp_path: Path) -> None:
+    model = ScriptedModel(["Subtract 3 from both sides.", "Think about what multiplies x.", "Now divide by 2."])
+    manager = make_manager(tmp_path, model)
+    first = run_chat_input(manager, "/hint Solve 2x + 3 = 7", conversation_id=1)
+    assert "Hint 1" in first.messages[-1]
+    # A new chat starts fresh: no problem, no hints.
+    assert "no problem" in run_chat_input(manager, "/hint", conversation_id=2).messages[0]
+    other = run_chat_input(manager, "/hint Solve 5y = 10", conversation_id=2)
+    assert "Hint 1" in other.messages[-1] and "Subtract 3" not in model.last_prompt
+    # Back in the first conversation, its hints resume where they were.
+    resumed = run_chat_input(manager, "/hint", conversation_id=1)
+    assert "Hint 2" in resumed.messages[-1]
+    assert "Solve 2x + 3 = 7" in model.last_prompt and "Hint 1: Subtract 3 from both sides." in model.last_prompt
+
+
+def test_tutor_mode_is_a_declared_option_and_tutor_changes_it(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path, None)
+    (_record, declared), *_ = [page for page in manager.settings_pages() if page[0].id == "math"]
+    assert [(s.key, s.default) for s in declared] == [("tutor_mode", False)]
+    assert declared[0].label == "Tutor mode: hints one at a time, the answer only when asked"
+    context = manager.context_for("math")
+    assert context.option("tutor_mode") is False
+    run_chat_input(manager, "/tutor on")
+    assert manager.host.options.values("math") == {"tutor_mode": True}
+    context.set_option("tutor_mode", False)  # what Settings ▸ Plugins does
+    assert "Tutor mode is off" in run_chat_input(manager, "/tutor").messages[0]
+
+
+def test_the_old_tutor_flag_in_plugins_json_is_honoured_once(tmp_path: Path) -> None:
+    store = tmp_path / "plugins.json"
+    store.write_text(json.dumps({"disabled": [], "sections": {"math": {"tutor_mode": True, "max_tokens": 50}}}))
+    manager = make_manager(tmp_path, None)
+    assert manager.context_for("math").option("tutor_mode") is True
+    sections = json.loads(store.read_text())["sections"]
+    assert sections["math"] == {"max_tokens": 50}  # moved out, the rest kept
+    manager.context_for("math").set_option("tutor_mode", False)
+    again = make_manager(tmp_path, None)  # a new session: nothing to migrate any more
+    assert again.host.options.values("math") == {}
+    assert again.context_for("math").option("tutor_mode") is False
+
+
+def test_a_cancelled_check_stops_and_leaves_no_worker(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path, None)
+    result = manager.dispatch("/check " + WORKING)
+    assert result.background is not None
+    token = CancelToken()
+    token.cancel()
+    assert run_result(result, None, token=token).messages == ["The check was stopped."]

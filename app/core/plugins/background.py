@@ -1,0 +1,73 @@
+"""Long plugin work off the GUI thread: ``BackgroundWork``, its cancel token, and how it is settled.
+
+A command (or a model turn's ``then``) that has slow work to do (checking a
+solution, running tests) returns ``CommandResult(background=BackgroundWork(...))``.
+The app runs ``work.run(token)`` on a worker thread (the GUI: a thread pool;
+headless: inline), shows ``title`` meanwhile, and carries out the
+``CommandResult`` it returns on the thread that started it. ``run`` must not
+touch the GUI; it should look at ``token.cancelled`` between slow steps (the
+user pressed Stop or closed the window) and may raise ``Cancelled``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.core.errors import QuillpadError
+
+if TYPE_CHECKING:
+    from app.core.plugins.contributions import CommandResult
+
+
+class Cancelled(QuillpadError):
+    """The work was stopped by the user (or the app is closing)."""
+
+    def __init__(self, message: str = "Stopped.") -> None:
+        super().__init__(message)
+
+
+class CancelToken:
+    """Set once from any thread; read by the work between its steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the work to stop as soon as it can."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel`` was called."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` if the work was asked to stop."""
+        if self._event.is_set():
+            raise Cancelled()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking at once on cancel; True if cancelled."""
+        return self._event.wait(seconds)
+
+
+@dataclass(frozen=True)
+class BackgroundWork:
+    """Slow work a command hands to the app: ``run`` happens off the GUI thread.
+
+    ``title`` is shown while it runs, e.g. "Checking 7 steps…".
+    """
+
+    title: str
+    run: Callable[[CancelToken], CommandResult]
+
+
+class PluginFailure(QuillpadError):
+    """A plugin's background work failed with a bug; ``settle`` turns the plugin off on the app's thread."""
+
+    def __init__(self, message: str, settle: Callable[[], None]) -> None:
+        super().__init__(message)
+        self.settle = settle
