@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -188,12 +189,26 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.plugin_options: dict[str, dict[str, OptionWidget]] = {}
-        boxes: list[QWidget] = [server_box, engine_box, sampling_box, look_box, models_box]
+        # Tabs keep the dialog small enough for a laptop screen as sections grow.
+        self.tabs = QTabWidget(self)
+        pages: list[tuple[str, list[QWidget]]] = [
+            ("Replies", [server_box]),
+            ("Model", [engine_box, sampling_box]),
+            ("Appearance", [look_box]),
+            ("Models", [models_box]),
+        ]
         if plugin_pages:
-            boxes.append(self._build_plugins_box(settings, plugin_pages))
+            pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
+        for title, boxes in pages:
+            page = QWidget()
+            column = QVBoxLayout(page)
+            for box in boxes:
+                column.addWidget(box)
+            column.addStretch(1)
+            self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
-        for widget in (*boxes, buttons):
-            layout.addWidget(widget)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
 
     def _build_plugins_box(self, settings: Settings, pages: Sequence[PluginPage]) -> QGroupBox:
         box = QGroupBox("Plugins")
