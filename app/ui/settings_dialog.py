@@ -255,6 +255,12 @@ class SettingsDialog(QDialog):
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.ca_file = QLineEdit()
         self.ca_file.setPlaceholderText("optional: a certificate authority file for a self-signed https:// server")
+        # A big model on a busy server can think silently for minutes; the user decides how long is "stalled".
+        self.read_timeout = QDoubleSpinBox()
+        self.read_timeout.setRange(1.0, 3600.0)
+        self.read_timeout.setDecimals(0)
+        self.read_timeout.setSuffix(" s")
+        self.read_timeout.setToolTip("How long the server may stay silent inside a reply before it counts as stalled.")
         self.profile_error = QLabel()
         self.profile_error.setWordWrap(True)
         self.profile_error.setStyleSheet("color: #c62828")
@@ -267,6 +273,7 @@ class SettingsDialog(QDialog):
         form.addRow("Model name:", self.server_model)
         form.addRow("API key:", self.api_key)
         form.addRow("Trusted CA file:", self.ca_file)
+        form.addRow("Silence allowed:", self.read_timeout)
         form.addRow(self.profile_error)
         for draft in self._drafts:
             self.profile.addItem(draft.data["name"])
@@ -290,6 +297,7 @@ class SettingsDialog(QDialog):
             base_url=self.server_url.text().strip(),
             model=self.server_model.text().strip(),
             ca_file=self.ca_file.text().strip() or None,
+            read_timeout=self.read_timeout.value(),
         )
         draft.key = self.api_key.text().strip()
 
@@ -304,6 +312,7 @@ class SettingsDialog(QDialog):
         self.server_url.setText(data["base_url"])
         self.server_model.setText(data["model"])
         self.ca_file.setText(data.get("ca_file") or "")
+        self.read_timeout.setValue(float(data.get("read_timeout") or 120.0))
         self.api_key.setText(draft.key)
         self._update_key_hint()
         builtin = data["name"] == LOCAL_PROFILE
@@ -329,7 +338,7 @@ class SettingsDialog(QDialog):
 
     def _update_server_fields(self) -> None:
         remote = self.backend.currentData() == "remote"
-        for field in (self.server_url, self.server_model, self.api_key, self.ca_file):
+        for field in (self.server_url, self.server_model, self.api_key, self.ca_file, self.read_timeout):
             field.setEnabled(remote)
 
     def _other_names(self, skip: int | None = None) -> list[str]:

@@ -123,15 +123,18 @@ def test_settings_dialog_local_or_server(qtbot: QtBot, tmp_path: Path) -> None:
     assert "saved in the system keyring" in dialog.api_key.placeholderText()
     dialog.server_url.setText(" http://127.0.0.1:8000/v1 ")
     dialog.server_model.setText("Qwen/Qwen3-8B")
+    assert dialog.read_timeout.isEnabled() and dialog.read_timeout.value() == 120
+    dialog.read_timeout.setValue(600)  # a big model thinking silently on a busy server
     assert dialog.entered_api_key() is None  # untouched: keep the stored key
     dialog.api_key.setText("sk-new")
     result = dialog.result_settings()
     box = result.connections.current
-    assert (box.name, box.backend, box.base_url, box.model) == (
+    assert (box.name, box.backend, box.base_url, box.model, box.read_timeout) == (
         "Box",
         "remote",
         "http://127.0.0.1:8000/v1",
         "Qwen/Qwen3-8B",
+        600,
     )
     assert dialog.entered_api_key() == "sk-new" and "sk-new" not in result.model_dump_json()
     assert dialog.key_edits().entered == {"Box": "sk-new"}
