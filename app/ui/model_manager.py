@@ -92,6 +92,7 @@ class ModelManagerDialog(QDialog):
 
     loadRequested = Signal(str)  # path of a model file to inspect and load
     offlineChanged = Signal(bool)
+    downloadEnded = Signal(str)  # one sentence: installed, or why not (for when the window is hidden)
 
     def __init__(self, library: ModelLibrary, context_length: int | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -307,10 +308,15 @@ class ModelManagerDialog(QDialog):
 
     def _on_downloaded(self, entry_id: str, path: Path) -> None:
         self.status.setText(f"Installed {entry_id}: {path} (checked against the hub's sha256).")
+        self.downloadEnded.emit(
+            f"Downloaded {entry_id}, checked against the hub's sha256: Model ▸ Manage models… loads it."
+        )
         self.refresh()
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(message)
+        if self.task_kind == "download":
+            self.downloadEnded.emit(f"The download stopped: {message}")
         self.refresh()
 
     def _on_task_finished(self) -> None:
@@ -425,12 +431,18 @@ class ModelManagerController(QObject):
             self.dialog = ModelManagerDialog(self.library(), self.settings().engine.context_length, self.window)
             self.dialog.loadRequested.connect(self.inspect)
             self.dialog.offlineChanged.connect(self._on_offline)
+            self.dialog.downloadEnded.connect(self._on_download_ended)
         else:
             self.dialog.library = self.library()
             self.dialog.refresh()
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog
+
+    def _on_download_ended(self, message: str) -> None:
+        # A download keeps running while the window is closed; say how it ended where the user is.
+        if self.dialog is not None and not self.dialog.isVisible():
+            self.notice.emit(message)
 
     def _on_offline(self, offline: bool) -> None:
         self.settings().models.offline = offline

@@ -195,3 +195,28 @@ def test_the_banner_shows_the_fit_before_loading(
     qtbot.waitUntil(lambda: window.models.pending is not None, timeout=30_000)
     text = window.banner.text.text()
     assert ">fits</b>" in text and "Proposed:" in text and "tokens of context" in text
+
+
+def test_a_download_that_ends_while_the_window_is_closed_is_announced(
+    make_window: Callable[[], MainWindow], qtbot: QtBot, hub: FakeHub
+) -> None:
+    hub.bytes_per_second = 300_000  # long enough to close the window before it ends
+    window = make_window()
+    dialog = window.model_manager.show_dialog()
+    assert dialog.select_catalogue("qwen3-1.7b")
+    notices: list[str] = []
+    window.model_manager.notice.connect(notices.append)
+    dialog.download_selected()
+    dialog.close()  # the download goes on in the background
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=30_000)
+    assert notices == ["Downloaded qwen3-1.7b-q8_0, checked against the hub's sha256: Model ▸ Manage models… loads it."]
+    # With the window open, its own status line says it: no second message.
+    assert window.model_manager.show_dialog() is dialog
+    dialog.confirm = lambda _q: QMessageBox.StandardButton.Yes  # type: ignore[method-assign]
+    assert dialog.select_installed("qwen3-1.7b-q8_0")
+    dialog.remove_selected()
+    assert dialog.select_catalogue("qwen3-1.7b")
+    dialog.download_selected()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=30_000)
+    assert dialog.status.text().startswith("Installed qwen3-1.7b-q8_0:") and len(notices) == 1
+    dialog.close()
