@@ -354,7 +354,7 @@ class GitController(QObject):
             store = self.store_for(paths[0].parent)
             assert store is not None
         try:
-            checkpoint_before_apply(store, proposal, accepted, self._model_name())
+            checkpoint_before_apply(store, proposal, accepted, self._model_name(), self.tabs.unsaved_texts())
         except QuillpadError as err:
             raise QuillpadError(f"{err} The edit was not applied, so it can still be undone safely later.") from None
 
@@ -396,7 +396,7 @@ class GitController(QObject):
             self.notice.emit("Open the project folder first; AI changes are kept per folder.")
             return None
         try:
-            result = store.undo_last()
+            result = store.undo_last(self.tabs.unsaved_texts())
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
@@ -425,7 +425,7 @@ class GitController(QObject):
         if store is None:
             return None
         try:
-            result = store.restore(checkpoint_id)
+            result = store.restore(checkpoint_id, self.tabs.unsaved_texts())
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
@@ -433,10 +433,19 @@ class GitController(QObject):
         return result
 
     def _after_restore(self, store: CheckpointStore, result: RestoreResult) -> None:
+        # A file whose tab had unsaved text before the AI edit gets that text back (its tab
+        # reopened if it was closed since); the others show what is on disk again.
+        # The unsaved texts first: their tabs then know the restored disk state, so closing
+        # another tab (a file the AI created) does not ask whether to reload them.
+        for rel, text in sorted(result.buffers.items()):
+            self.tabs.restore_unsaved(str(store.root / rel), text)
         for rel in result.changed:
-            self.tabs.reload_path(str(store.root / rel))
+            if rel not in result.buffers:
+                self.tabs.reload_path(str(store.root / rel))
         count = len(result.undone)
         what = "the last AI change" if count == 1 else f"{count} AI changes"
         files = ", ".join(result.changed[:4]) + (" …" if len(result.changed) > 4 else "")
-        self.notice.emit(f"Undid {what}: {files} restored.")
+        unsaved = ", ".join(sorted(result.buffers))
+        back = f"; your unsaved text is back in {unsaved}" if unsaved else ""
+        self.notice.emit(f"Undid {what}: {files} restored{back}.")
         self.schedule_refresh()

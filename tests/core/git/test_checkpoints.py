@@ -143,7 +143,8 @@ def test_unsaved_editor_texts_come_back_after_a_restart(
     (root / "new.py").write_text("created by the model\n")
     if in_repo:
         git(root, "gc", "-q", "--prune=now")  # the ref's tree holds the text, so gc keeps it
-        assert git(root, "ls-tree", "-r", "--name-only", CHECKPOINT_REF) == "buffers/app.py\nfiles/app.py\nmanifest.json\n"
+        tree = git(root, "ls-tree", "-r", "--name-only", CHECKPOINT_REF)
+        assert tree == "buffers/app.py\nfiles/app.py\nmanifest.json\n"
     restarted = CheckpointStore.for_folder(root, tmp_path / "data")
     result = restarted.undo_last(buffers={root / "app.py": "the AI's text, unsaved"})
     assert dict(result.buffers) == {"app.py": typed}
