@@ -113,6 +113,7 @@ class GitController(QObject):
         self._stores: dict[str, CheckpointStore] = {}
         self._generation = 0
         self._jobs: set[_StatusJob] = set()
+        self._commit_dialog: CommitDialog | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.timer = QTimer(self)
@@ -198,6 +199,9 @@ class GitController(QObject):
         """Forget the folder (idempotent); running status reads end first."""
         self._generation += 1
         self.timer.stop()
+        dialog, self._commit_dialog = self._commit_dialog, None
+        if dialog is not None:  # its git thread works on the repository being closed
+            dialog.reject()
         self.pool.waitForDone(30_000)
         self._jobs.clear()
         if self.repo is not None:
@@ -314,9 +318,16 @@ class GitController(QObject):
             return None
         dialog = CommitDialog(self.repo, lambda: self.host.model, self._budget, self.window)
         dialog.committed.connect(lambda commit_id: self.notice.emit(f"Committed {commit_id[:7]}."))
-        dialog.finished.connect(lambda _result: self.refresh())
+        dialog.finished.connect(lambda _result: self._commit_dialog_closed(dialog))
+        self._commit_dialog = dialog
         dialog.open()
         return dialog
+
+    def _commit_dialog_closed(self, dialog: CommitDialog) -> None:
+        if self._commit_dialog is not dialog:
+            return  # closed along with the folder: nothing to refresh
+        self._commit_dialog = None
+        self.refresh()
 
     # -- checkpoints and AI edits --------------------------------------------------------
 

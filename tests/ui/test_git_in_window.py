@@ -79,10 +79,12 @@ def test_commit_dialog_with_a_scripted_message(make_window: MakeWindow, qtbot: Q
     window.plugins.host.model = model
     dialog = window.git.open_commit_dialog()
     assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     items = {dialog.files.item(i).data(256): dialog.files.item(i) for i in range(dialog.files.count())}
     assert set(items) == {"cart.py", "notes.txt"}
     assert not dialog.commit_button.isEnabled()  # nothing staged
-    items["cart.py"].setCheckState(items["cart.py"].checkState().Checked)
+    with qtbot.waitSignal(dialog.idle, timeout=30_000):
+        items["cart.py"].setCheckState(items["cart.py"].checkState().Checked)
     assert run_git(repo, "diff", "--cached", "--name-only") == "cart.py\n"
     with qtbot.waitSignal(dialog.message.textChanged, timeout=30_000):
         dialog.write_message()
@@ -111,6 +113,7 @@ def test_no_commit_while_conflicted(make_window: MakeWindow, qtbot: QtBot, repo:
     assert "1 conflicted" in window.git.branch_label.text()
     dialog = window.git.open_commit_dialog()
     assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     dialog.message.setPlainText("Merge")
     assert not dialog.commit_button.isEnabled() and "Merge conflicts in cart.py" in dialog.state_label.text()
     dialog.close()
