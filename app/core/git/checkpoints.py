@@ -294,7 +294,10 @@ class CheckpointStore:
         wanted = set(rels)
         keys: dict[str, str] = {}
         for path, text in (buffers or {}).items():
-            rel = self._relative(path)
+            try:
+                rel = self._relative(path)
+            except CheckpointError:
+                continue  # a tab of a file outside this folder: no AI edit here touches it
             if rel in wanted:
                 keys[rel] = self.backend.put(text.encode("utf-8"))
         return keys

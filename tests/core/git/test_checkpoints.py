@@ -136,7 +136,9 @@ def test_unsaved_editor_texts_come_back_after_a_restart(
     store = CheckpointStore.for_folder(root, tmp_path / "data")
     assert store.in_repository is in_repo
     checkpoint = store.record(
-        ["app.py", "new.py"], "AI edit", buffers={root / "app.py": typed, root / "other.py": "not touched"}
+        ["app.py", "new.py"],
+        "AI edit",
+        buffers={root / "app.py": typed, root / "other.py": "not touched", tmp_path / "elsewhere.py": "outside"},
     )
     by_path = {f.path: f for f in checkpoint.files}
     assert by_path["app.py"].buffer is not None and by_path["new.py"].buffer is None
