@@ -113,6 +113,7 @@ class GitController(QObject):
         self._stores: dict[str, CheckpointStore] = {}
         self._generation = 0
         self._jobs: set[_StatusJob] = set()
+        self._commit_dialog: CommitDialog | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.timer = QTimer(self)
@@ -198,6 +199,9 @@ class GitController(QObject):
         """Forget the folder (idempotent); running status reads end first."""
         self._generation += 1
         self.timer.stop()
+        dialog, self._commit_dialog = self._commit_dialog, None
+        if dialog is not None:  # its git thread works on the repository being closed
+            dialog.reject()
         self.pool.waitForDone(30_000)
         self._jobs.clear()
         if self.repo is not None:
@@ -314,9 +318,16 @@ class GitController(QObject):
             return None
         dialog = CommitDialog(self.repo, lambda: self.host.model, self._budget, self.window)
         dialog.committed.connect(lambda commit_id: self.notice.emit(f"Committed {commit_id[:7]}."))
-        dialog.finished.connect(lambda _result: self.refresh())
+        dialog.finished.connect(lambda _result: self._commit_dialog_closed(dialog))
+        self._commit_dialog = dialog
         dialog.open()
         return dialog
+
+    def _commit_dialog_closed(self, dialog: CommitDialog) -> None:
+        if self._commit_dialog is not dialog:
+            return  # closed along with the folder: nothing to refresh
+        self._commit_dialog = None
+        self.refresh()
 
     # -- checkpoints and AI edits --------------------------------------------------------
 
@@ -354,7 +365,7 @@ class GitController(QObject):
             store = self.store_for(paths[0].parent)
             assert store is not None
         try:
-            checkpoint_before_apply(store, proposal, accepted, self._model_name())
+            checkpoint_before_apply(store, proposal, accepted, self._model_name(), self.tabs.unsaved_texts())
         except QuillpadError as err:
             raise QuillpadError(f"{err} The edit was not applied, so it can still be undone safely later.") from None
 
@@ -396,7 +407,7 @@ class GitController(QObject):
             self.notice.emit("Open the project folder first; AI changes are kept per folder.")
             return None
         try:
-            result = store.undo_last()
+            result = store.undo_last(self.tabs.unsaved_texts())
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
@@ -425,7 +436,7 @@ class GitController(QObject):
         if store is None:
             return None
         try:
-            result = store.restore(checkpoint_id)
+            result = store.restore(checkpoint_id, self.tabs.unsaved_texts())
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
@@ -433,10 +444,19 @@ class GitController(QObject):
         return result
 
     def _after_restore(self, store: CheckpointStore, result: RestoreResult) -> None:
+        # A file whose tab had unsaved text before the AI edit gets that text back (its tab
+        # reopened if it was closed since); the others show what is on disk again.
+        # The unsaved texts first: their tabs then know the restored disk state, so closing
+        # another tab (a file the AI created) does not ask whether to reload them.
+        for rel, text in sorted(result.buffers.items()):
+            self.tabs.restore_unsaved(str(store.root / rel), text)
         for rel in result.changed:
-            self.tabs.reload_path(str(store.root / rel))
+            if rel not in result.buffers:
+                self.tabs.reload_path(str(store.root / rel))
         count = len(result.undone)
         what = "the last AI change" if count == 1 else f"{count} AI changes"
         files = ", ".join(result.changed[:4]) + (" …" if len(result.changed) > 4 else "")
-        self.notice.emit(f"Undid {what}: {files} restored.")
+        unsaved = ", ".join(sorted(result.buffers))
+        back = f"; your unsaved text is back in {unsaved}" if unsaved else ""
+        self.notice.emit(f"Undid {what}: {files} restored{back}.")
         self.schedule_refresh()

@@ -79,10 +79,12 @@ def test_commit_dialog_with_a_scripted_message(make_window: MakeWindow, qtbot: Q
     window.plugins.host.model = model
     dialog = window.git.open_commit_dialog()
     assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     items = {dialog.files.item(i).data(256): dialog.files.item(i) for i in range(dialog.files.count())}
     assert set(items) == {"cart.py", "notes.txt"}
     assert not dialog.commit_button.isEnabled()  # nothing staged
-    items["cart.py"].setCheckState(items["cart.py"].checkState().Checked)
+    with qtbot.waitSignal(dialog.idle, timeout=30_000):
+        items["cart.py"].setCheckState(items["cart.py"].checkState().Checked)
     assert run_git(repo, "diff", "--cached", "--name-only") == "cart.py\n"
     with qtbot.waitSignal(dialog.message.textChanged, timeout=30_000):
         dialog.write_message()
@@ -111,6 +113,7 @@ def test_no_commit_while_conflicted(make_window: MakeWindow, qtbot: QtBot, repo:
     assert "1 conflicted" in window.git.branch_label.text()
     dialog = window.git.open_commit_dialog()
     assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     dialog.message.setPlainText("Merge")
     assert not dialog.commit_button.isEnabled() and "Merge conflicts in cart.py" in dialog.state_label.text()
     dialog.close()
@@ -242,3 +245,70 @@ def test_the_list_of_ai_changes_undoes_an_earlier_one(make_window: MakeWindow, q
     again = window.git.show_ai_changes()
     assert again is not None and not again.undo_button.isEnabled()
     again.close()
+
+
+TYPED = "TOTAL = 5  # typed, not saved yet\n"
+
+
+def _type_and_apply(window: MainWindow, repo: Path) -> None:
+    """Unsaved text in cart.py's tab, then an AI edit of that tab (and a new file)."""
+    window.open_path(str(repo / "cart.py"))
+    editor = window.tabs.current_editor()
+    assert editor is not None
+    editor.selectAll()
+    editor.insertPlainText(TYPED)
+    assert window.tabs.current_page().is_dirty  # type: ignore[union-attr]
+    changes = (
+        make_change("cart.py", repo / "cart.py", TYPED, "TOTAL = 99\n", scan=False),
+        make_change("pricing/tax.py", repo / "pricing" / "tax.py", None, "RATE = 0.2\n", scan=False),
+    )
+    window.plugins.review = lambda proposal, parent: proposal.accept_all()
+    window.plugins.carry_out(CommandResult(proposal=EditProposal(changes, (), repo)))
+    assert editor.text() == "TOTAL = 99\n" and (repo / "pricing" / "tax.py").exists()
+    assert (repo / "cart.py").read_text() == "TOTAL = 0\n"  # the AI edit went into the tab only
+
+
+def _tab(window: MainWindow, path: Path) -> object:
+    return next(page for page in window.tabs.pages() if page.path and Path(page.path).resolve() == path.resolve())
+
+
+def test_undo_gives_the_tab_its_unsaved_text_back(make_window: MakeWindow, qtbot: QtBot, repo: Path) -> None:
+    window = make_window()
+    open_repo(window, qtbot, repo)
+    _type_and_apply(window, repo)
+    result = window.git.undo_last()
+    assert result is not None and dict(result.buffers) == {"cart.py": TYPED}
+    assert "your unsaved text is back in cart.py" in window.statusBar().currentMessage()
+    page = _tab(window, repo / "cart.py")
+    assert page.editor.text() == TYPED and page.is_dirty  # type: ignore[attr-defined]
+    assert (repo / "cart.py").read_text() == "TOTAL = 0\n" and not (repo / "pricing").exists()
+    assert run_git(repo, "status", "--porcelain=v1") == ""
+    # The tab's history is intact: Ctrl+Z walks back through the undo to the AI's text, then to the typing.
+    page.editor.undo()  # type: ignore[attr-defined]
+    assert page.editor.text() == "TOTAL = 0\n"  # type: ignore[attr-defined]
+    page.editor.undo()  # type: ignore[attr-defined]
+    assert page.editor.text() == "TOTAL = 99\n"  # type: ignore[attr-defined]
+    page.editor.undo()  # type: ignore[attr-defined]
+    assert page.editor.text() == TYPED  # type: ignore[attr-defined]
+
+
+def test_unsaved_text_comes_back_after_a_restart(make_window: MakeWindow, qtbot: QtBot, repo: Path) -> None:
+    window = make_window()
+    open_repo(window, qtbot, repo)
+    _type_and_apply(window, repo)
+    window.tabs.ask_save_changes = lambda titles: "discard"  # type: ignore[method-assign]
+    window.close()
+    window.shutdown()
+
+    again = make_window()
+    open_repo(again, qtbot, repo)
+    assert not any(page.path for page in again.tabs.pages())  # the tab was closed with the window
+    result = again.git.undo_last()
+    assert result is not None and result.deleted == ("pricing/tax.py",)
+    page = _tab(again, repo / "cart.py")  # reopened with the text the user had typed
+    assert page.editor.text() == TYPED and page.is_dirty  # type: ignore[attr-defined]
+    assert again.tabs.current_page() is page
+    assert (repo / "cart.py").read_text() == "TOTAL = 0\n" and not (repo / "pricing").exists()
+    assert run_git(repo, "status", "--porcelain=v1") == ""
+    page.editor.undo()  # type: ignore[attr-defined]
+    assert page.editor.text() == "TOTAL = 0\n"  # type: ignore[attr-defined]

@@ -36,13 +36,20 @@ def label_for(paths: Sequence[Path], root: Path) -> str:
 
 
 def checkpoint_before_apply(
-    store: CheckpointStore, proposal: EditProposal, accepted: Mapping[str, Iterable[int]], model: str | None
+    store: CheckpointStore,
+    proposal: EditProposal,
+    accepted: Mapping[str, Iterable[int]],
+    model: str | None,
+    buffers: Mapping[str | Path, str] | None = None,
 ) -> Checkpoint | None:
-    """Record the files ``accepted`` would touch; None when it touches none on disk (unsaved buffers only)."""
+    """Record the files ``accepted`` would touch; None when it touches none on disk (unsaved buffers only).
+
+    ``buffers``: the unsaved editor texts of open files; those of the touched files are kept with the checkpoint.
+    """
     paths = affected_paths(proposal, accepted)
     if not paths:
         return None
-    return store.record(paths, label_for(paths, store.root), model=model)
+    return store.record(paths, label_for(paths, store.root), model=model, buffers=buffers)
 
 
 def commit_applied(repo: GitRepo, applied: Sequence[AppliedChange], trailer: str) -> str | None:

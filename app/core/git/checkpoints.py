@@ -7,11 +7,16 @@ contents byte for byte, the executable bit, files the model created deleted
 again with the folders made for them. An undo first checkpoints what it is
 about to overwrite, so it loses nothing either.
 
+Files open in the editor with unsaved changes are recorded twice: the bytes
+on disk (restored exactly) and the tab's text (``buffers``), which an undo
+hands back so the tab shows what the user had typed before the AI edit.
+
 Where the checkpoints live:
 
 - in a git repository, in the repository's own object database: one commit
   per checkpoint on the hidden ref ``refs/quillpad/checkpoints`` (its tree
-  holds ``manifest.json`` and the files' previous contents under ``files/``),
+  holds ``manifest.json``, the files' previous contents under ``files/`` and
+  unsaved editor texts under ``buffers/``),
   built with plumbing commands and a temporary index file, so the user's
   index, stash, branches and working tree are never touched, and the
   history survives closing the app (and ``git gc``, since a ref holds it);
@@ -29,8 +34,8 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -61,6 +66,7 @@ class FileState:
     blob: str | None  # None: the file did not exist
     mode: int = 0o644
     missing_dirs: tuple[str, ...] = ()  # folders that did not exist either, deepest first
+    buffer: str | None = None  # key of the unsaved editor text (UTF-8) the file's tab held, if it had any
 
     @property
     def existed(self) -> bool:
@@ -100,6 +106,7 @@ class RestoreResult:
     restored: tuple[str, ...] = ()  # files written back
     deleted: tuple[str, ...] = ()  # files the model had created
     safety: str | None = None  # the checkpoint of what the undo overwrote
+    buffers: Mapping[str, str] = field(default_factory=dict)  # path -> unsaved editor text to put back in its tab
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -113,7 +120,7 @@ class _Backend(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
-    def append(self, manifest: dict[str, Any], files: dict[str, str]) -> str: ...
+    def append(self, manifest: dict[str, Any], files: dict[str, str], buffers: dict[str, str]) -> str: ...
 
     def manifests(self) -> list[tuple[str, dict[str, Any]]]: ...
 
@@ -148,13 +155,15 @@ class GitBackend:
         found = self.repo.run("Reading the checkpoints", "for-each-ref", "--format=%(objectname)", CHECKPOINT_REF)
         return found.strip() or None
 
-    def append(self, manifest: dict[str, Any], files: dict[str, str]) -> str:
+    def append(self, manifest: dict[str, Any], files: dict[str, str], buffers: dict[str, str]) -> str:
         manifest_blob = self.put(json.dumps(manifest, indent=1, sort_keys=True).encode())
         with tempfile.TemporaryDirectory(prefix="quillpad-checkpoint-") as scratch:
             # A private index: the user's own index is never read or written.
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), **_IDENTITY}
             entries = [f"100644,{manifest_blob},manifest.json"]
             entries += [f"100644,{blob},files/{path}" for path, blob in files.items()]
+            # Unsaved editor texts live in the same tree, so the ref keeps them from git gc too.
+            entries += [f"100644,{blob},buffers/{path}" for path, blob in buffers.items()]
             for start in range(0, len(entries), 200):
                 args = [item for entry in entries[start : start + 200] for item in ("--cacheinfo", entry)]
                 self.repo.run("Recording a checkpoint", "update-index", "--add", *args, env=env)
@@ -211,7 +220,7 @@ class FolderBackend:
             raise CheckpointError(f"A saved copy in {self.dir} is damaged; that checkpoint cannot be restored.")
         return data
 
-    def append(self, manifest: dict[str, Any], files: dict[str, str]) -> str:
+    def append(self, manifest: dict[str, Any], files: dict[str, str], buffers: dict[str, str]) -> str:
         self.log.mkdir(parents=True, exist_ok=True)
         existing = sorted(self.log.glob("*.json"))
         number = int(existing[-1].stem) + 1 if existing else 1
@@ -280,6 +289,19 @@ class CheckpointStore:
         except ValueError:
             raise CheckpointError(f"{path} is outside {self.root}; no checkpoint was recorded for it.") from None
 
+    def _capture_buffers(self, rels: Sequence[str], buffers: Mapping[str | Path, str] | None) -> dict[str, str]:
+        """The keys of the unsaved editor texts of ``rels`` (texts of other files are not recorded)."""
+        wanted = set(rels)
+        keys: dict[str, str] = {}
+        for path, text in (buffers or {}).items():
+            try:
+                rel = self._relative(path)
+            except CheckpointError:
+                continue  # a tab of a file outside this folder: no AI edit here touches it
+            if rel in wanted:
+                keys[rel] = self.backend.put(text.encode("utf-8"))
+        return keys
+
     def _capture(self, rels: Sequence[str]) -> tuple[FileState, ...]:
         existing: list[tuple[str, int]] = []
         states: dict[str, FileState] = {}
@@ -309,13 +331,22 @@ class CheckpointStore:
         model: str | None = None,
         kind: CheckpointKind = "ai",
         undoes: Sequence[str] = (),
+        buffers: Mapping[str | Path, str] | None = None,
     ) -> Checkpoint:
-        """Save the current state of ``paths`` (existing or not) as a checkpoint."""
+        """Save the current state of ``paths`` (existing or not) as a checkpoint.
+
+        ``buffers`` maps files open in the editor with unsaved changes to their
+        text; it is kept with the checkpoint (never in the user's index or
+        branches) so an undo can give the tab that text back.
+        """
         rels = sorted({self._relative(p) for p in paths})
         if not rels:
             raise CheckpointError("There are no files to checkpoint.")
         try:
-            states = self._capture(rels)
+            buffer_keys = self._capture_buffers(rels, buffers)
+            states = tuple(
+                FileState(s.path, s.blob, s.mode, s.missing_dirs, buffer_keys.get(s.path)) for s in self._capture(rels)
+            )
         except OSError as err:
             raise CheckpointError(
                 f"The checkpoint could not be saved ({err.strerror or err}); free some disk space."
@@ -329,12 +360,19 @@ class CheckpointStore:
             "model": model,
             "undoes": list(undoes),
             "files": [
-                {"path": s.path, "blob": s.blob, "mode": s.mode, "missing_dirs": list(s.missing_dirs)} for s in states
+                {
+                    "path": s.path,
+                    "blob": s.blob,
+                    "mode": s.mode,
+                    "missing_dirs": list(s.missing_dirs),
+                    **({"buffer": s.buffer} if s.buffer is not None else {}),
+                }
+                for s in states
             ],
         }
         blobs = {s.path: s.blob for s in states if s.blob is not None}
         try:
-            checkpoint_id = self.backend.append(manifest, blobs)
+            checkpoint_id = self.backend.append(manifest, blobs, buffer_keys)
         except OSError as err:
             raise CheckpointError(
                 f"The checkpoint could not be saved ({err.strerror or err}); free some disk space."
@@ -346,7 +384,13 @@ class CheckpointStore:
         found = []
         for checkpoint_id, data in self.backend.manifests():
             files = tuple(
-                FileState(f["path"], f.get("blob"), int(f.get("mode", 0o644)), tuple(f.get("missing_dirs", ())))
+                FileState(
+                    f["path"],
+                    f.get("blob"),
+                    int(f.get("mode", 0o644)),
+                    tuple(f.get("missing_dirs", ())),
+                    f.get("buffer"),
+                )
                 for f in data.get("files", [])
             )
             kind: CheckpointKind = "undo" if data.get("kind") == "undo" else "ai"
@@ -369,18 +413,20 @@ class CheckpointStore:
         undone = {i for c in everything if c.kind == "undo" for i in c.undoes}
         return [AIChange(c, c.id in undone) for c in everything if c.kind == "ai"]
 
-    def undo_last(self) -> RestoreResult:
-        """Take back the newest AI change that is not undone yet."""
+    def undo_last(self, buffers: Mapping[str | Path, str] | None = None) -> RestoreResult:
+        """Take back the newest AI change that is not undone yet (``buffers``: as for ``restore``)."""
         pending = [change for change in self.ai_changes() if not change.undone]
         if not pending:
             raise CheckpointError("There is no AI change left to undo.")
-        return self.restore(pending[0].checkpoint.id)
+        return self.restore(pending[0].checkpoint.id, buffers)
 
-    def restore(self, checkpoint_id: str) -> RestoreResult:
+    def restore(self, checkpoint_id: str, buffers: Mapping[str | Path, str] | None = None) -> RestoreResult:
         """Take back the AI change ``checkpoint_id`` and every later one not undone yet.
 
         Each file goes back to its state before the earliest of those changes
-        that touched it. What is overwritten is checkpointed first.
+        that touched it. What is overwritten (on disk, and the unsaved editor
+        texts in ``buffers``) is checkpointed first. The result names the
+        unsaved editor texts the files had before, for their tabs.
         """
         changes = self.ai_changes()
         ids = [c.checkpoint.id for c in changes]
@@ -396,8 +442,13 @@ class CheckpointStore:
             for state in checkpoint.files:
                 targets[state.path] = state
         contents = {path: self.backend.get(s.blob) for path, s in targets.items() if s.blob is not None}
+        texts = {path: self.backend.get(s.buffer).decode("utf-8") for path, s in targets.items() if s.buffer}
         safety = self.record(
-            list(targets), f"Before undoing: {batch[-1].label}", kind="undo", undoes=[c.id for c in batch]
+            list(targets),
+            f"Before undoing: {batch[-1].label}",
+            kind="undo",
+            undoes=[c.id for c in batch],
+            buffers=buffers,
         )
         restored: list[str] = []
         deleted: list[str] = []
@@ -409,7 +460,7 @@ class CheckpointStore:
                 f"Undo stopped at a file that could not be written ({err.strerror or err}); files restored: {done}. "
                 "Fix the problem and undo again."
             ) from None
-        return RestoreResult(tuple(c.id for c in batch), tuple(restored), tuple(deleted), safety.id)
+        return RestoreResult(tuple(c.id for c in batch), tuple(restored), tuple(deleted), safety.id, texts)
 
     def _write_back(
         self, targets: dict[str, FileState], contents: dict[str, bytes], restored: list[str], deleted: list[str]

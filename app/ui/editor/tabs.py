@@ -563,6 +563,29 @@ class EditorTabs(QTabWidget):
         self._reload(page, loaded)
         return True
 
+    def unsaved_texts(self) -> dict[str, str]:
+        """The text of every file tab with unsaved changes, by path."""
+        return {page.path: page.editor.text() for page in self.pages() if page.path and page.is_dirty}
+
+    def restore_unsaved(self, path: str, text: str) -> bool:
+        """Show the file on disk now in ``path``'s tab (opened if needed), then ``text`` on top, unsaved.
+
+        Both are undo steps, so the tab's history stays and Ctrl+Z walks back through them.
+        """
+        if self._find_page(path) is None:
+            if not self.open_file(path):
+                return False
+        elif not self.reload_path(path):
+            return False
+        page = self._find_page(path)
+        if page is None:
+            return False
+        self.setCurrentWidget(page)
+        page.editor.set_text(text, undoable=True)
+        page.editor.document().setModified(True)
+        self._refresh_titles()
+        return True
+
     def save_path(self, path: str) -> bool:
         """Save ``path``'s tab if it has unsaved changes; True when the file on disk is now current."""
         page = self._find_page(path)

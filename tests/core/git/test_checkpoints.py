@@ -120,3 +120,40 @@ def test_refusals(tmp_path: Path, repo_dir: Path) -> None:
         store.record(["lib"], "x")
     with pytest.raises(CheckpointError, match="not in this project"):
         store.restore("0" * 40)
+
+
+@pytest.mark.parametrize("in_repo", [True, False])
+def test_unsaved_editor_texts_come_back_after_a_restart(
+    in_repo: bool, repo_dir: Path, tmp_path: Path, git: GitRunner
+) -> None:
+    root = repo_dir if in_repo else tmp_path / "plain"
+    if not in_repo:
+        root.mkdir()
+        (root / "app.py").write_text("print('hello')\n")
+    user_state = _user_git_state(repo_dir, git)
+    disk = (root / "app.py").read_bytes()
+    typed = "print('hello')\n# typed, never saved 🙂\n"
+    store = CheckpointStore.for_folder(root, tmp_path / "data")
+    assert store.in_repository is in_repo
+    checkpoint = store.record(
+        ["app.py", "new.py"],
+        "AI edit",
+        buffers={root / "app.py": typed, root / "other.py": "not touched", tmp_path / "elsewhere.py": "outside"},
+    )
+    by_path = {f.path: f for f in checkpoint.files}
+    assert by_path["app.py"].buffer is not None and by_path["new.py"].buffer is None
+    (root / "new.py").write_text("created by the model\n")
+    if in_repo:
+        git(root, "gc", "-q", "--prune=now")  # the ref's tree holds the text, so gc keeps it
+        tree = git(root, "ls-tree", "-r", "--name-only", CHECKPOINT_REF)
+        assert tree == "buffers/app.py\nfiles/app.py\nmanifest.json\n"
+    restarted = CheckpointStore.for_folder(root, tmp_path / "data")
+    result = restarted.undo_last(buffers={root / "app.py": "the AI's text, unsaved"})
+    assert dict(result.buffers) == {"app.py": typed}
+    assert (root / "app.py").read_bytes() == disk and not (root / "new.py").exists()
+    # The undo's own safety checkpoint kept the text it replaces in the tab.
+    safety = next(c for c in restarted.checkpoints() if c.kind == "undo")
+    state = next(f for f in safety.files if f.path == "app.py")
+    assert state.buffer is not None and restarted.backend.get(state.buffer).decode() == "the AI's text, unsaved"
+    if in_repo:
+        assert _user_git_state(repo_dir, git) == user_state
