@@ -99,7 +99,7 @@ class ModelManagerDialog(QDialog):
         self.resize(940, 620)
         self.library = library
         self.context_length = context_length
-        self.hardware: Hardware = probe_hardware()
+        self.hardware: Hardware = probe_hardware(refresh_gpu=True)  # opening the window measures again
         self.task: _Task | None = None
         self.task_kind = ""
 
