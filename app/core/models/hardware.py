@@ -226,6 +226,21 @@ def hardware_is_cheap() -> bool:
     return not _measures_nvidia() or _gpu_memory.fresh()
 
 
+def gpu_memory_measurable() -> bool:
+    """Whether there is GPU memory to measure with nvidia-smi (an offloading build, not a Mac)."""
+    return _measures_nvidia()
+
+
+def cached_hardware() -> Hardware:
+    """RAM now, and GPU memory only as far as the cache knows it: never runs nvidia-smi (the GUI thread)."""
+    if _measures_nvidia() and not _gpu_memory.fresh():
+        import psutil
+
+        memory = psutil.virtual_memory()
+        return Hardware(int(memory.total), int(memory.available), True, gpu_note="measuring GPU memory…")
+    return probe_hardware()
+
+
 def probe_hardware(refresh_gpu: bool = False) -> Hardware:
     """Measure RAM (psutil) and, where the build can offload, GPU memory.
 
