@@ -7,10 +7,12 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from app.cli_chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -38,7 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     chat = sub.add_parser(
         "chat",
         help="chat with a GGUF model in the terminal",
-        description="Each PROMPT is the next user turn of one conversation with one loaded model.",
+        description=(
+            "Each PROMPT is the next user turn of one conversation with one loaded model. A PROMPT that starts "
+            "with / is a plugin's command, as in the app's chat (/help lists them); an edit it proposes is "
+            "printed as a diff and never applied."
+        ),
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
@@ -64,6 +70,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     chat.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     chat.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
     chat.add_argument("--json", action="store_true", help="print one JSON object per event line")
+    chat.add_argument(
+        "--file", type=Path, help="the document a /command works on (e.g. /gen writes at its end); default: empty"
+    )
     chat.set_defaults(handler=run_chat)
 
 
@@ -167,6 +176,41 @@ def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
     return config
 
 
+def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
+    def notice(message: str) -> None:
+        if args.json:
+            print(json.dumps(event_to_dict(Notice(message))), flush=True)
+        else:
+            print(f"quillpad: {message}", file=sys.stderr)
+
+    return notice
+
+
+def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: object, as_json: bool) -> list[str]:
+    """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
+
+    def on_event(event: EngineEvent) -> None:
+        emit(turn, event)  # type: ignore[operator]
+
+    def on_message(text: str) -> None:
+        if as_json:
+            print(json.dumps({"type": "message", "text": text, "turn": turn}), flush=True)
+        else:
+            print(text, flush=True)
+
+    outcome = commands.run(prompt, on_event, on_message)
+    proposal = outcome.proposal
+    if proposal is not None and not proposal.empty:
+        diff = proposal_diff(proposal)
+        if as_json:
+            print(json.dumps({"type": "proposal", "diff": diff, "applied": False, "turn": turn}), flush=True)
+        else:
+            sys.stdout.write(diff)
+            sys.stdout.flush()
+            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+    return outcome.answers
+
+
 def run_chat(args: argparse.Namespace) -> int:
     """Load the model (or connect to the server), then answer each prompt in turn as one conversation."""
     emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
@@ -179,7 +223,28 @@ def run_chat(args: argparse.Namespace) -> int:
                 emit(0, Notice(warning))  # type: ignore[operator]
             else:
                 print(f"quillpad: {warning}", file=sys.stderr)
+        commands: ChatCommands | None = None
         for turn, prompt in enumerate(args.prompts, start=1):
+            if is_command(prompt):
+                if commands is None:  # plugins are found only when a command needs them
+                    commands = ChatCommands(
+                        engine,
+                        thinking=args.thinking,
+                        seed=args.seed,
+                        max_tokens=args.max_tokens,
+                        file=args.file,
+                        notice=_notice_printer(args),
+                    )
+                try:
+                    answers = _run_command(commands, prompt, turn, emit, args.json)
+                except KeyboardInterrupt:
+                    engine.stop()
+                    print("\nquillpad: stopped.", file=sys.stderr)
+                    return 130
+                messages += (ChatMessage("user", prompt),)
+                if answers:  # the model's part stays in the conversation, as in the app's chat
+                    messages += (ChatMessage("assistant", answers[-1]),)
+                continue
             messages += (ChatMessage("user", prompt),)
             request = ChatRequest(messages, thinking=args.thinking, max_tokens=args.max_tokens, seed=args.seed)
             answer = ""

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.gguf_info import ModelInfo, human_count, human_size
-from app.core.models.hardware import FitLabel, ModelShape, assess_fit, probe_hardware
+from app.core.models.hardware import FitLabel, Hardware, ModelShape, assess_fit, hardware_is_cheap, probe_hardware
+from app.ui.hardware_worker import HardwareJob
 
 FIT_COLOURS = {FitLabel.FITS: "#2e7d32", FitLabel.TIGHT: "#ef6c00", FitLabel.WONT_FIT: "#c62828"}
 
 
-def describe_model(info: ModelInfo, context_length: int | None = None) -> str:
-    """One paragraph of HTML: what the model is and the memory it needs."""
+def describe_model(info: ModelInfo, context_length: int | None = None, hardware: Hardware | None = None) -> str:
+    """One paragraph of HTML: what the model is and the memory it needs; the fit once ``hardware`` is known."""
     ram = info.estimate_ram(context_length)
-    fit = assess_fit(ModelShape.from_info(info), probe_hardware(), ram.context_length)
-    gpu = {0: "on the CPU", -1: "with all layers on the GPU"}.get(fit.gpu_layers, f"with {fit.gpu_layers} GPU layers")
     kind = f"{info.expert_count} experts, {info.experts_used} active" if info.is_moe else "dense"
     thinking = "thinking switch" if info.supports_thinking_switch else "no thinking switch"
     if not info.has_chat_template:
@@ -28,6 +27,16 @@ def describe_model(info: ModelInfo, context_length: int | None = None) -> str:
         f"{human_count(info.parameter_count)} parameters ({kind}) · {html.escape(info.quantization)} · "
         f"{human_size(info.file_size)} · trained context {info.context_length or 'unknown'} · {thinking}<br>"
         f"Needs about <b>{human_size(ram.total)}</b> of memory at {ram.context_length:,} tokens: "
+        f"{_fit_html(info, ram.context_length, hardware)}"
+    )
+
+
+def _fit_html(info: ModelInfo, context_length: int, hardware: Hardware | None) -> str:
+    if hardware is None:
+        return "measuring this computer's memory…"
+    fit = assess_fit(ModelShape.from_info(info), hardware, context_length)
+    gpu = {0: "on the CPU", -1: "with all layers on the GPU"}.get(fit.gpu_layers, f"with {fit.gpu_layers} GPU layers")
+    return (
         f"<b style='color:{FIT_COLOURS[fit.label]}'>{fit.label.value}</b> ({html.escape(fit.reason)}). "
         f"Proposed: {fit.proposed_context:,} tokens of context, {gpu}."
     )
@@ -65,6 +74,9 @@ class ModelBanner(QFrame):
         layout.addWidget(self.text)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
+        self.pool = QThreadPool(self)
+        self._measuring: set[HardwareJob] = set()
+        self._model: tuple[ModelInfo, int | None] | None = None  # shown, waiting for the fit
         self.clear()
 
     def _show(self, text: str, *, progress: bool = False, confirm: bool = False, restart: bool = False) -> None:
@@ -74,15 +86,35 @@ class ModelBanner(QFrame):
         self.cancel_button.setVisible(confirm)
         self.restart_button.setVisible(restart)
         self.setVisible(True)
+        self._model = None
 
     def clear(self) -> None:
         self.setVisible(False)
+        self._model = None
 
     def show_inspecting(self, path: str) -> None:
         self._show(f"Reading {html.escape(path)}…", progress=True)
 
     def show_model(self, info: ModelInfo, context_length: int | None) -> None:
+        """The model's facts now; its fit at once when the hardware facts are cached, else when they arrive."""
+        if hardware_is_cheap():
+            self._show(describe_model(info, context_length, probe_hardware()), confirm=True)
+            return
         self._show(describe_model(info, context_length), confirm=True)
+        self._model = (info, context_length)
+        if not self._measuring:  # one measurement serves every model shown meanwhile
+            job = HardwareJob()
+            job.setAutoDelete(False)
+            self._measuring.add(job)
+            # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
+            job.signals.finished.connect(self._measured)
+            self.pool.start(job)
+
+    def _measured(self, job: HardwareJob, hardware: Hardware) -> None:
+        self._measuring.discard(job)
+        if self._model is not None:  # still showing a model (not loading, cleared or a problem)
+            info, context_length = self._model
+            self._show(describe_model(info, context_length, hardware), confirm=True)
 
     def show_loading(self, name: str) -> None:
         self._show(f"Loading <b>{html.escape(name)}</b>…", progress=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QThreadPool, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,13 +36,14 @@ from app.core.engine import LoadedModel
 from app.core.errors import QuillpadError
 from app.core.gguf_info import human_count, human_size
 from app.core.models.download import Progress, set_hub_offline
-from app.core.models.hardware import Fit, FitLabel, Hardware, probe_hardware
+from app.core.models.hardware import Fit, FitLabel, Hardware, cached_hardware, gpu_memory_measurable
 from app.core.models.library import ModelLibrary
 from app.core.models.registry import InstalledModel
 from app.core.models.starter import DESCRIPTION as STARTER_DESCRIPTION
 from app.core.models.starter import STARTER_ID, find_starter, starter_model
 from app.core.paths import AppPaths
 from app.core.settings import Settings
+from app.ui.hardware_worker import HardwareJob
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ class ModelManagerDialog(QDialog):
         self.resize(940, 620)
         self.library = library
         self.context_length = context_length
-        self.hardware: Hardware = probe_hardware()
+        # What is known now; opening the window measures GPU memory again, off the GUI thread.
+        self.hardware: Hardware = cached_hardware()
+        self.hardware_pool = QThreadPool(self)
+        self._measuring: set[HardwareJob] = set()
         self.task: _Task | None = None
         self.task_kind = ""
 
@@ -155,6 +159,18 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        self.refresh()
+        if gpu_memory_measurable():
+            job = HardwareJob(refresh_gpu=True)
+            job.setAutoDelete(False)
+            self._measuring.add(job)
+            # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
+            job.signals.finished.connect(self._measured)
+            self.hardware_pool.start(job)
+
+    def _measured(self, job: HardwareJob, hardware: Hardware) -> None:
+        self._measuring.discard(job)
+        self.hardware = hardware
         self.refresh()
 
     # -- the list ----------------------------------------------------------
@@ -392,6 +408,7 @@ class ModelManagerDialog(QDialog):
 
     def shutdown(self) -> None:
         """Cancel what runs and wait for it (at most a read timeout)."""
+        self.hardware_pool.waitForDone(WAIT_ON_CLOSE_MS)  # nvidia-smi is stopped after 5 s
         task = self.task
         if task is not None:
             task.cancel.set()

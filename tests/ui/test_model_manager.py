@@ -15,6 +15,7 @@ from app.core.settings import load_settings
 from app.ui.main_window import MainWindow
 from app.ui.model_manager import ModelManagerDialog
 from tests.core.models.conftest import install_fake_starter
+from tests.fixtures.fake_nvidia_smi import FakeNvidiaSmi, fake_nvidia_smi  # noqa: F401
 from tests.fixtures.hub_server import FakeHub, HubServer
 
 REPO, FILENAME = "Qwen/Qwen3-1.7B-GGUF", "Qwen3-1.7B-Q8_0.gguf"
@@ -220,3 +221,21 @@ def test_a_download_that_ends_while_the_window_is_closed_is_announced(
     qtbot.waitUntil(lambda: dialog.task is None, timeout=30_000)
     assert dialog.status.text().startswith("Installed qwen3-1.7b-q8_0:") and len(notices) == 1
     dialog.close()
+
+
+def test_opening_the_window_measures_gpu_memory_again_off_the_gui_thread(
+    make_dialog: Callable[..., ModelManagerDialog],
+    fake_nvidia_smi: FakeNvidiaSmi,  # noqa: F811
+    qtbot: QtBot,
+) -> None:
+    fake_nvidia_smi.install("8192, 6000\n", delay=0.5)
+    dialog = make_dialog()
+    assert "measuring GPU memory" in dialog.hardware_label.text()  # the window did not wait for nvidia-smi
+    assert len(_fit_labels(dialog)) == 27  # the list is there meanwhile
+    qtbot.waitUntil(lambda: "GPU 5.9 GB free of 8.0 GB" in dialog.hardware_label.text(), timeout=30_000)
+    assert fake_nvidia_smi.runs == 1
+    fake_nvidia_smi.install("8192, 2000\n")
+    again = make_dialog()  # within the cache window: still measured again, and shown at once from the cache
+    assert "GPU 5.9 GB free" in again.hardware_label.text()
+    qtbot.waitUntil(lambda: "GPU 2.0 GB free of 8.0 GB" in again.hardware_label.text(), timeout=30_000)
+    assert fake_nvidia_smi.runs == 2

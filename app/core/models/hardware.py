@@ -23,6 +23,8 @@ import logging
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -117,8 +119,31 @@ def _gb(n_bytes: int) -> str:
     return f"{n_bytes / 1024**3:.1f} GB"
 
 
+NVIDIA_SMI_TIMEOUT = 5.0  # seconds; a wedged driver must not hang the probe
+GPU_FACTS_MAX_AGE = 30.0  # seconds a measurement of GPU memory is reused
+
+
+def parse_nvidia_smi(output: str) -> tuple[int, int] | None:
+    """Total and free bytes over every GPU in ``nvidia-smi --query-gpu=memory.total,memory.free`` CSV
+    (MiB, no header, no units); None for output that is not that.
+
+    With several GPUs llama.cpp splits the layers across all of them, so their memory adds up.
+    """
+    total = free = 0
+    rows = [line for line in output.splitlines() if line.strip()]
+    if not rows:
+        return None
+    for row in rows:
+        cells = [cell.strip() for cell in row.split(",")]
+        if len(cells) != 2 or not all(cell.isdigit() for cell in cells):
+            return None
+        total += int(cells[0])
+        free += int(cells[1])
+    return total * 1024**2, free * 1024**2
+
+
 def _nvidia_memory() -> tuple[int, int] | None:
-    """Total and free memory of the first NVIDIA GPU, from nvidia-smi (a local command)."""
+    """Total and free memory of the NVIDIA GPUs, from nvidia-smi (a local command); None when unknown."""
     exe = shutil.which("nvidia-smi")
     if exe is None:
         return None
@@ -127,14 +152,56 @@ def _nvidia_memory() -> tuple[int, int] | None:
             [exe, "--query-gpu=memory.total,memory.free", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
-            timeout=5,
+            timeout=NVIDIA_SMI_TIMEOUT,
             check=True,
+            stdin=subprocess.DEVNULL,
         ).stdout
-        total, free = (int(x.strip()) for x in out.splitlines()[0].split(","))
-        return total * 1024**2, free * 1024**2
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
         log.warning("nvidia-smi did not report GPU memory", exc_info=True)
         return None
+    parsed = parse_nvidia_smi(out)
+    if parsed is None:
+        log.warning("nvidia-smi printed something other than GPU memory: %r", out[:200])
+    return parsed
+
+
+class _GpuMemoryCache:
+    """One nvidia-smi run per ``GPU_FACTS_MAX_AGE`` seconds for the whole process (thread-safe).
+
+    The lock is held while measuring, so callers on several threads share one run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._measured_at: float | None = None
+        self._value: tuple[int, int] | None = None
+
+    def fresh(self) -> bool:
+        """Whether a measurement younger than the maximum age is at hand (no subprocess needed)."""
+        with self._lock:
+            return self._is_fresh()
+
+    def _is_fresh(self) -> bool:
+        return self._measured_at is not None and time.monotonic() - self._measured_at < GPU_FACTS_MAX_AGE
+
+    def get(self, refresh: bool = False) -> tuple[int, int] | None:
+        with self._lock:
+            if refresh or not self._is_fresh():
+                self._value = _nvidia_memory()
+                self._measured_at = time.monotonic()
+            return self._value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._measured_at, self._value = None, None
+
+
+_gpu_memory = _GpuMemoryCache()
+
+
+def forget_gpu_memory() -> None:
+    """Drop the cached GPU measurement (tests; the next probe measures again)."""
+    _gpu_memory.forget()
 
 
 @lru_cache(maxsize=1)
@@ -149,8 +216,37 @@ def gpu_offload_supported() -> bool:
         return False
 
 
-def probe_hardware() -> Hardware:
-    """Measure RAM (psutil) and, where the build can offload, GPU memory."""
+def _measures_nvidia() -> bool:
+    return gpu_offload_supported() and sys.platform != "darwin"
+
+
+def hardware_is_cheap() -> bool:
+    """Whether ``probe_hardware()`` would answer now without running nvidia-smi
+    (no GPU to measure, or a measurement in the cache) - the GUI may then call it directly."""
+    return not _measures_nvidia() or _gpu_memory.fresh()
+
+
+def gpu_memory_measurable() -> bool:
+    """Whether there is GPU memory to measure with nvidia-smi (an offloading build, not a Mac)."""
+    return _measures_nvidia()
+
+
+def cached_hardware() -> Hardware:
+    """RAM now, and GPU memory only as far as the cache knows it: never runs nvidia-smi (the GUI thread)."""
+    if _measures_nvidia() and not _gpu_memory.fresh():
+        import psutil
+
+        memory = psutil.virtual_memory()
+        return Hardware(int(memory.total), int(memory.available), True, gpu_note="measuring GPU memory…")
+    return probe_hardware()
+
+
+def probe_hardware(refresh_gpu: bool = False) -> Hardware:
+    """Measure RAM (psutil) and, where the build can offload, GPU memory.
+
+    GPU memory comes from nvidia-smi at most once per ``GPU_FACTS_MAX_AGE`` seconds per process
+    (``refresh_gpu`` measures again now); the run can take seconds, so the GUI calls this off its thread.
+    """
     import psutil
 
     memory = psutil.virtual_memory()
@@ -160,7 +256,7 @@ def probe_hardware() -> Hardware:
     if sys.platform == "darwin":
         # Apple Silicon shares one memory between CPU and GPU: RAM is the budget.
         return Hardware(total, available, True, gpu_note="GPU shares the system memory (Metal)")
-    nvidia = _nvidia_memory()
+    nvidia = _gpu_memory.get(refresh_gpu)
     if nvidia is None:
         return Hardware(total, available, True, gpu_note="GPU offload available, but its memory could not be measured")
     return Hardware(total, available, True, gpu_total=nvidia[0], gpu_free=nvidia[1], gpu_note="NVIDIA GPU")

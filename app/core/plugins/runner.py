@@ -63,14 +63,21 @@ def run_result(
     model: ModelClient | None,
     on_event: Callable[[EngineEvent], None] | None = None,
     token: CancelToken | None = None,
+    on_message: Callable[[str], None] | None = None,
 ) -> ChatOutcome:
     """Carry out ``result``: ask the model as often as its turns say, run its background work
-    inline (``token`` stops it), collect what to show."""
+    inline (``token`` stops it), collect what to show.
+
+    ``on_message`` sees each command reply as it comes (the model's answers come through ``on_event``),
+    so a caller can show them in order rather than after the last answer.
+    """
     outcome = ChatOutcome()
     current = result
     for _ in range(MAX_FOLLOW_UPS + 1):
         if current.message:
             outcome.messages.append(current.message)
+            if on_message is not None:
+                on_message(current.message)
         if current.proposal is not None:
             outcome.proposal = current.proposal
         if current.background is not None:

@@ -4,7 +4,10 @@ The request streams over server-sent events (httpx + httpx-sse). Reading
 happens on a short-lived thread that hands parsed chunks to the ``chat()``
 generator through a queue, so ``stop()`` from any thread ends the reply at
 once: it wakes the generator directly and shuts the socket down under the
-reader, which then finishes by itself. Every failure (refused connection,
+reader, which then finishes by itself. Each reply has its own connection
+(its own short-lived client), whose socket is known from the moment it is
+connected, so a stop also ends a reader still waiting for the response
+headers (a server busy with a long prompt). Every failure (refused connection,
 bad key, unknown model, a server dying or stalling mid-reply, malformed
 events, TLS) ends the stream with an ``EngineError`` that keeps the partial
 answer, exactly like a local engine crash.
@@ -138,6 +141,7 @@ class _ReplyStream:
         self.items: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._response: httpx.Response | None = None
+        self._network_stream: Any = None  # the connection's stream, from the moment it connects
         self._thread = threading.Thread(target=self._run, name="quillpad-remote-reply", daemon=True)
 
     def start(self) -> None:
@@ -159,13 +163,21 @@ class _ReplyStream:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: keep the connection's stream as soon as it exists (TLS replaces it)."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            if stream is not None:
+                self._network_stream = stream
+                if self._stopped.is_set():  # stopped while connecting
+                    self._shutdown_socket()
+
     def _shutdown_socket(self) -> None:
         # Closing a socket does not wake a thread blocked reading it; shutting
         # it down does, at once, for plain and TLS connections alike.
-        response = self._response
-        if response is None:
-            return
-        stream = response.extensions.get("network_stream")
+        stream = self._network_stream
+        if stream is None and self._response is not None:
+            stream = self._response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError, ValueError):
@@ -180,7 +192,16 @@ class _ReplyStream:
 
     def _run(self) -> None:
         try:
-            with self._client.stream("POST", "chat/completions", json=self._body) as response:
+            self._request()
+        finally:
+            self._client.close()
+
+    def _request(self) -> None:
+        try:
+            if self._stopped.is_set():
+                return
+            trace = {"trace": self._trace}
+            with self._client.stream("POST", "chat/completions", json=self._body, extensions=trace) as response:
                 self._response = response
                 if self._stopped.is_set():
                     return
@@ -400,9 +421,12 @@ class RemoteBackend:
         request.validate()
         if self._remote is None or self._client is None:
             raise InvalidOptionError("Not connected to a model server; connect to one first.")
+        # A fresh client per reply: its connection is new, so its socket is known before any header arrives.
+        client = make_client(self.config)
         if not self._lock.acquire(blocking=False):
+            client.close()
             raise EngineBusyError("A reply is already being written; stop it or wait for it to finish.")
-        stream = _ReplyStream(self._client, self.config, request_body(request, self._remote.model))
+        stream = _ReplyStream(client, self.config, request_body(request, self._remote.model))
         self._current = stream
         self._state = EngineState.BUSY
         released = False

@@ -151,6 +151,27 @@ def test_stop_during_a_stall_returns_at_once(fake_server: FakeOpenAIServer, back
     assert reader_threads_end()  # the socket was shut down under it
 
 
+def test_stop_before_the_headers_ends_the_reader_too(fake_server: FakeOpenAIServer) -> None:
+    """A server still busy with the prompt (no headers yet): Stop ends the chat and its reader thread,
+    without waiting for the headers (60 s here) or the read timeout (30 s)."""
+    fake_server.script = Script(lines=[chunk(content="late"), DONE], headers_delay=60.0)
+    with RemoteBackend(RemoteConfig(fake_server.base_url, read_timeout=30)) as remote:
+        remote.connect()
+        stopper = threading.Timer(0.5, remote.stop)
+        stopper.start()
+        events = list(remote.chat(ask()))
+        stopper.join()
+        assert events == [Done("cancelled", "", "")]
+        readers = [t for t in threading.enumerate() if t.name == "quillpad-remote-reply"]
+        for reader in readers:
+            reader.join(10.0)  # a hang bound, not a timing assertion
+        assert not any(reader.is_alive() for reader in readers)
+        assert len(fake_server.requests) == 1  # the request did reach the server before the stop
+        # The backend is usable again at once.
+        fake_server.script = Script(lines=[chunk(content="again"), chunk(finish="stop"), DONE])
+        assert texts(list(remote.chat(ask())), AnswerText) == "again"
+
+
 def test_server_dropping_the_connection_mid_stream(fake_server: FakeOpenAIServer, backend: RemoteBackend) -> None:
     fake_server.script = Script(lines=[chunk(content="half an"), None])
     error = list(backend.chat(ask()))[-1]
