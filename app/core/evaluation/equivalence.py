@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import re
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.connection import Connection
-from typing import Any
+
+from app.core.supervised import ChildError, ChildTimeout, SupervisedChild
 
 REL_TOLERANCE = 1e-6
 ABS_TOLERANCE = 1e-9
@@ -131,8 +131,7 @@ class AnswerJudge:
     def __init__(self, sympy_seconds: float = SYMPY_SECONDS) -> None:
         self.sympy_seconds = sympy_seconds
         self._lock = threading.Lock()
-        self._process: Any = None
-        self._conn: Connection | None = None
+        self._child = SupervisedChild(_sympy_main, name="quillpad-sympy")
         self._warm = False  # the child has imported SymPy
 
     def __enter__(self) -> AnswerJudge:
@@ -141,22 +140,16 @@ class AnswerJudge:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def child_pid(self) -> int | None:
+        """The SymPy child's process id while one runs (None before the first symbolic question)."""
+        return self._child.pid
+
     def close(self) -> None:
         """End the SymPy child, if it was started."""
         with self._lock:
-            self._discard()
-
-    def _discard(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(5)
-            self._process.close()
-        self._process = self._conn = None
-        self._warm = False
+            self._child.discard()
+            self._warm = False
 
     def equivalent(self, answer: str | None, reference: str, *, symbolic: bool = True) -> Verdict:
         """Whether ``answer`` means ``reference`` (``symbolic=False``: text and numbers only)."""
@@ -194,26 +187,19 @@ class AnswerJudge:
 
     def _sympy(self, a: str, b: str) -> Verdict:
         with self._lock:
-            if self._process is None or not self._process.is_alive():
-                self._discard()
-                ctx = multiprocessing.get_context("spawn")
-                parent, child = ctx.Pipe()
-                self._process = ctx.Process(target=_sympy_main, args=(child,), name="quillpad-sympy", daemon=True)
-                self._process.start()
-                child.close()
-                self._conn = parent
-            assert self._conn is not None
-            self._conn.send((a, b))
+            if not self._child.alive:
+                self._warm = False
             # The first question also pays for importing SymPy in the child.
-            if not self._conn.poll(self.sympy_seconds + (0.0 if self._warm else 30.0)):
-                self._discard()
-                return Verdict(False, "sympy timed out")
-            self._warm = True
+            grace = 0.0 if self._warm else 30.0
             try:
-                equal, how = self._conn.recv()
-            except (EOFError, OSError):
-                self._discard()
+                equal, how = self._child.request((a, b), self.sympy_seconds, start_grace=grace)
+            except ChildTimeout:
+                self._warm = False
+                return Verdict(False, "sympy timed out")
+            except ChildError:
+                self._warm = False
                 return Verdict(False, "sympy failed")
+            self._warm = True
             return Verdict(bool(equal), str(how))
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.core.engine.client import LoadedModel
+from app.core.engine.model_client import ModelClient
 from app.core.engine.options import InvalidOptionError, SamplingOverrides
 from app.core.evaluation.datasets import Dataset
 from app.core.evaluation.environment import hardware_facts, model_facts, software_facts
@@ -29,7 +30,6 @@ from app.core.evaluation.report import build_report, write_report
 from app.core.evaluation.scoring import DEFAULT_TIMEOUT, Score, run_code, score_code_reply, score_math_reply
 from app.core.evaluation.store import RunStore, fingerprint, result_key
 from app.core.evaluation.tasks import EvalTask, TaskKind
-from app.core.plugins.services import ModelClient
 
 Mode = Literal["model", "canonical", "empty"]
 
