@@ -1,0 +1,89 @@
+"""The project context that goes with a chat message, as attachments.
+
+The window and ``quillpad chat --project DIR`` both use this: the same
+budget rule, the same assembler (``Project.assemble_context``), the same
+attachments, so a message carries the same project context from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from app.core.conversations import Attachment
+from app.core.errors import QuillpadError
+from app.core.project import CHARS_PER_TOKEN, AssembledContext, Project
+
+# (path of the current file, its text, the selected text); all None without an editor.
+EditorState = tuple[str | None, str | None, str | None]
+
+
+def context_budget(context_length: int, tokens_per_char: float = 1 / CHARS_PER_TOKEN) -> int:
+    """Project context per message: a third of the context (at most 4,096 tokens).
+
+    The project counts tokens by an estimate (3.5 characters each); a
+    tokenizer that needs more tokens per character gets a smaller budget in
+    estimated tokens, so the real count still fits.
+    """
+    real = min(4096, max(512, context_length // 3)) if context_length else 2048
+    return max(128, int(real / max(1.0, CHARS_PER_TOKEN * tokens_per_char)))
+
+
+def project_attachments(assembled: AssembledContext | None, removed: Iterable[str] = ()) -> tuple[Attachment, ...]:
+    """The assembled context as attachments: its header first, then one per item (each a chip),
+    without the items the user took off. Joined by blank lines they are exactly ``assembled.render()``."""
+    if assembled is None:
+        return ()
+    for label in removed:
+        assembled = assembled.without(label)
+    if not assembled.items:
+        return ()
+    header = Attachment("project", "Project context", assembled.header, rendered=assembled.header, from_project=True)
+    items = tuple(
+        Attachment(item.kind, item.label, item.text, rendered=item.render(), from_project=True)
+        for item in assembled.items
+    )
+    return (header, *items)
+
+
+class ProjectContextSource:
+    """Assembles the context for a message from an open ``Project``.
+
+    ``editor`` says what is being edited (the window's current tab; nothing
+    for the CLI), ``budget`` how many tokens the context may take.
+    """
+
+    def __init__(
+        self,
+        project: Callable[[], Project | None],
+        budget: Callable[[], int],
+        editor: Callable[[], EditorState] = lambda: (None, None, None),
+        notify: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self._project = project
+        self._budget = budget
+        self._editor = editor
+        self._notify = notify
+
+    def __call__(self, message: str) -> AssembledContext | None:
+        """What goes with ``message``; None without a project (a failure is a notice, not an error)."""
+        project = self._project()
+        if project is None or not message.strip() or message.startswith("/"):
+            return None
+        path, text, selection = self._editor()
+        try:
+            return project.assemble_context(
+                message,
+                current_file=path,
+                current_text=text,
+                selection=selection or None,
+                budget_tokens=self._budget(),
+            )
+        except QuillpadError as err:
+            self._notify(str(err))
+            return None
+
+    def message_sent(self) -> None:
+        """Start a new "changed since your last message" window."""
+        project = self._project()
+        if project is not None:
+            project.mark_message_sent()
