@@ -377,8 +377,9 @@ class ChatSession:
         """Run ``reply`` on this thread: its events as they come (saved on the way); the last is
         ``Done`` or ``EngineError``. ``self.finished`` then says how it ended."""
         self.finished: Finished | None = None
+        events = self.owner.chat(reply.request, "chat", request_id=reply.request_id)
         try:
-            for event in self.owner.chat(reply.request, "chat", request_id=reply.request_id):
+            for event in events:
                 if isinstance(event, Done | EngineError):
                     self.finished = self.finish(reply, event)
                 else:
@@ -389,9 +390,9 @@ class ChatSession:
             self.finished = self.finish(reply, error)
             yield error
         finally:
-            if self.reply is reply:  # the caller walked away: keep what came
-                self.owner.stop(reply.request_id)
-                self.finish(reply, Done("cancelled", "".join(reply.answer), "".join(reply.thinking)))
+            events.close()  # a caller that walked away stops the request here
+            if self.reply is reply:  # ...and keeps what came
+                self.finished = self.finish(reply, Done("cancelled", "".join(reply.answer), "".join(reply.thinking)))
 
 
 def _answer_only(final: Done) -> str:
