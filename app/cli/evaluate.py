@@ -10,15 +10,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.core.engine import LoadOptions, SamplingOverrides
+from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.evaluation.compare import compare_reports, comparison_text
 from app.core.evaluation.datasets import load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
 from app.core.evaluation.store import default_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
-from app.core.plugins.model import EngineModelClient
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -161,7 +163,7 @@ def run_eval(args: argparse.Namespace) -> int:
         presence_penalty=args.presence_penalty,
     )
     overrides.validate()
-    with Engine() as engine:
+    with EngineOwner() as engine:
         loading = time.monotonic()
         loaded = engine.load(
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
@@ -169,7 +171,7 @@ def run_eval(args: argparse.Namespace) -> int:
         for warning in loaded.warnings:
             print(f"quillpad: {warning}", file=sys.stderr)
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
-        client = EngineModelClient(engine, sampling=overrides)
+        client = EngineModelClient(engine, RequestDefaults(sampling=overrides), purpose="evaluation")
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from app.core.chat.commands import Applied, ChatOutcome, ResultRunner
 from app.core.chat.project_context import project_attachments
-from app.core.chat.session import ChatSession
+from app.core.chat.session import ChatSession, Reply
 from app.core.conversations import Attachment
 from app.core.edits.proposal import EditProposal
 from app.core.engine.events import Done, EngineError, EngineEvent
@@ -78,11 +78,14 @@ class InlineChat:
     def __init__(self, session: ChatSession) -> None:
         self.session = session
 
-    def send(self, text: str, attachments: Sequence[Attachment] = ()) -> Iterator[EngineEvent]:
-        """Send ``text`` (with the project context, when the session has a project) and stream the reply."""
+    def start(self, text: str, attachments: Sequence[Attachment] = ()) -> Reply:
+        """Send ``text`` with ``attachments`` and the project context (when the session has a project)."""
         project = self.session.project_preview(text)
-        reply = self.session.send(text, (*attachments, *project_attachments(project)))
-        return self.session.stream(reply)
+        return self.session.send(text, (*attachments, *project_attachments(project)))
+
+    def send(self, text: str, attachments: Sequence[Attachment] = ()) -> Iterator[EngineEvent]:
+        """``start``, then stream the reply here."""
+        return self.session.stream(self.start(text, attachments))
 
     def command(
         self,

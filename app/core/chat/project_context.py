@@ -10,11 +10,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from app.core.conversations import Attachment
+from app.core.engine.events import RenderedPrompt
+from app.core.engine.options import ChatMessage, ChatRequest
 from app.core.errors import QuillpadError
 from app.core.project import CHARS_PER_TOKEN, AssembledContext, Project
 
 # (path of the current file, its text, the selected text); all None without an editor.
 EditorState = tuple[str | None, str | None, str | None]
+
+
+TOKENIZER_SAMPLE = (
+    "def total_price(items: list[Item]) -> float:\n"
+    '    """Sum the prices, with VAT at 20%."""\n'
+    "    return sum(item.price * 1.2 for item in items)\n\n"
+    "The function adds up every item's price and applies the tax once. "
+    "For a basket of 3 items costing 2.50, 4.00 and 10.25, it returns 20.10.\n"
+)
+
+
+def measure_tokens_per_char(render: Callable[[ChatRequest], RenderedPrompt]) -> float | None:
+    """The loaded model's tokens per character on mixed code and prose, so context budgets counted
+    with a cheap estimate still fit this model's context (None when it cannot be measured)."""
+    try:
+        sample = render(ChatRequest((ChatMessage("user", TOKENIZER_SAMPLE),))).tokens
+        base = render(ChatRequest((ChatMessage("user", "x"),))).tokens
+    except QuillpadError:
+        return None
+    return max(0.05, (sample - base) / max(1, len(TOKENIZER_SAMPLE) - 1))
 
 
 def context_budget(context_length: int, tokens_per_char: float = 1 / CHARS_PER_TOKEN) -> int:

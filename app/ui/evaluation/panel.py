@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.engine import LoadOptions
-from app.core.engine.options import SamplingOverrides
+from app.core.engine.requests import load_options, sampling_overrides
 from app.core.evaluation.report import HTML_NAME, headline, recent_reports, run_label
 from app.core.evaluation.runner import EvalConfig, Mode, Progress
 from app.core.evaluation.store import default_run_folder, evaluations_folder
@@ -226,10 +225,8 @@ class EvaluatePanel(QWidget):
         model = (self.model_path.text().strip() or self.loaded_model() or None) if mode == "model" else None
         if mode == "model" and not model:
             raise InvalidOptionError("Choose the GGUF model to evaluate (or load one in the window) first.")
-        engine = self.settings().engine
-        load = LoadOptions(context_length=engine.context_length, threads=engine.threads, gpu_layers=engine.gpu_layers,
-                           flash_attention=engine.flash_attention)  # fmt: skip
-        sampling = SamplingOverrides(**engine.sampling.model_dump())
+        settings = self.settings()
+        load, sampling = load_options(settings), sampling_overrides(settings)
         out = default_run_folder(config.kind, mode, model, config.thinking)
         return EvalRequest(config, str(out), model, self.data_path.text().strip() or None, load, sampling)
 

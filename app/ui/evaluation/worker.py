@@ -1,6 +1,6 @@
 """One evaluation run on a pool thread, reporting plain data through signals.
 
-The run has its own ``Engine`` (its own worker process) rather than the
+The run has its own ``EngineOwner`` (its own worker process) rather than the
 window's: a run of hundreds of tasks must not hold the chat's engine for an
 hour, must load with exactly the options the report states (the chat's
 engine may have been loaded with others and carries a conversation cache),
@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.core.engine import LoadOptions, SamplingOverrides
+from app.core.engine.model_client import EngineModelClient
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.errors import QuillpadError
 from app.core.evaluation.datasets import load_dataset
 from app.core.evaluation.runner import EvalConfig, EvalRun, Progress, describe_loaded
-from app.core.plugins.model import EngineModelClient
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class EvalJob(QRunnable):
         self.signals = EvalSignals()
         self._lock = threading.Lock()
         self._cancelled = False
-        self._engine: Engine | None = None
+        self._engine: EngineOwner | None = None
         self._run: EvalRun | None = None
 
     def cancel(self) -> None:
@@ -87,7 +89,7 @@ class EvalJob(QRunnable):
             return
         if not request.model:
             raise QuillpadError("Choose the GGUF model to evaluate, or run a self-check.")
-        with Engine() as engine:
+        with EngineOwner() as engine:
             with self._lock:
                 if self._cancelled:
                     self.signals.finished.emit(None, True)
@@ -98,7 +100,7 @@ class EvalJob(QRunnable):
             loaded = engine.load(request.model, request.load)
             self.signals.stage.emit("Hashing the model file…")
             setup = describe_loaded(loaded, request.config.thinking, request.sampling, time.monotonic() - loading)
-            client = EngineModelClient(engine, sampling=request.sampling)
+            client = EngineModelClient(engine, RequestDefaults(sampling=request.sampling), purpose="evaluation")
             run = EvalRun(
                 request.config, dataset, request.out, client=client, setup=setup, on_progress=self.signals.progress.emit
             )

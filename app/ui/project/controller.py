@@ -9,7 +9,6 @@ reach the GUI through a queued signal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -18,7 +17,7 @@ from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.context import PluginHost
 from app.core.plugins.project_access import ProjectAccessAdapter
-from app.core.project import AssembledContext, IndexStats, Project
+from app.core.project import IndexStats, Project
 
 log = logging.getLogger(__name__)
 
@@ -123,24 +122,6 @@ class ProjectController(QObject):
         by_path = [f for f in self._files if needle in f.lower() and f not in by_name]
         return (by_name + by_path)[:MAX_COMPLETIONS]
 
-    def assemble(
-        self, message: str, current_file: str | None, current_text: str | None, selection: str | None, budget: int
-    ) -> AssembledContext | None:
-        """What goes with ``message``; None without a project."""
-        if self.project is None:
-            return None
-        try:
-            return self.project.assemble_context(
-                message,
-                current_file=current_file,
-                current_text=current_text,
-                selection=selection or None,
-                budget_tokens=budget,
-            )
-        except QuillpadError as err:
-            self.notice.emit(str(err))
-            return None
-
     def message_sent(self) -> None:
         """Start a new "changed since your last message" window."""
         if self.project is not None:
@@ -159,17 +140,3 @@ class ProjectController(QObject):
 
     def shutdown(self) -> None:
         self.close()
-
-
-def context_source(
-    controller: ProjectController,
-    current: Callable[[], tuple[str | None, str | None, str | None]],
-    budget: Callable[[], int],
-) -> Callable[[str], AssembledContext | None]:
-    """A function the chat calls with the message text to get the project context."""
-
-    def source(message: str) -> AssembledContext | None:
-        path, text, selection = current()
-        return controller.assemble(message, path, text, selection, budget())
-
-    return source

@@ -8,7 +8,6 @@ import pytest
 
 from app.core.engine import LoadOptions
 from app.core.engine.owner import EngineOwner
-from app.core.engine.requests import RequestDefaults
 from app.core.git import build_prompt, clean_answer, commit, find_repository, propose_message, stage, staged_diff
 from app.core.git.message import SUMMARY_LIMIT, summarise_diff
 from app.core.plugins.contributions import AskOptions

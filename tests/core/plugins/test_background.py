@@ -18,10 +18,10 @@ from app.api import (
     SlashCommand,
     hookimpl,
 )
+from app.core.chat.commands import run_command, run_result
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
 from app.core.plugins.options import SettingsOptions
-from app.core.chat.commands import run_command, run_result
 from app.core.settings import Settings
 
 OPTIONS = (

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_command
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
 from app.core.plugins.records import PluginError
-from app.core.chat.commands import run_command
 from app.core.plugins.state import PluginStateStore
 from tests.fixtures.sample_plugin import install_distribution
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_command, run_result
 from app.core.edits.commit import apply_proposal
 from app.core.edits.document import MemoryDocument, MemoryEditor
 from app.core.plugins.manager import PluginManager
-from app.core.chat.commands import run_command, run_result
 from tests.fixtures.scripted_model import ScriptedModel
 from tests.plugins.codegen.conftest import MAIN, FakeProject
 

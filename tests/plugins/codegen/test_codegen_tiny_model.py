@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.chat.commands import run_command
 from app.core.edits.document import MemoryDocument
 from app.core.engine import LoadOptions
 from app.core.engine.owner import EngineOwner
 from app.core.engine.requests import RequestDefaults
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.model import EngineModelClient
-from app.core.chat.commands import run_command
 from tests.plugins.codegen.conftest import MAIN
 
 

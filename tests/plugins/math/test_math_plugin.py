@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_command, run_result
 from app.core.edits.document import MemoryEditor
 from app.core.plugins.background import CancelToken
 from app.core.plugins.context import PluginHost
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
-from app.core.chat.commands import run_command, run_result
 from app.core.plugins.state import PluginStateStore
 from tests.fixtures.scripted_model import ScriptedModel
 
