@@ -206,7 +206,10 @@ class ChatSession:
         if self._editing_last:
             self._drop_last_exchange()
             self._editing_last = False
-        attached = (*attachments, *self.plugin_context(text))
+        # A provider repeating what is attached already (codegen's current file beside its chip) adds nothing.
+        present = {a.text.strip() for a in attachments}
+        extra = tuple(a for a in self.plugin_context(text) if a.text.strip() not in present)
+        attached = (*attachments, *extra)
         self.store.add_message(self._ensure_conversation(text), "user", text, attachments=attached)
         if self.on_message_sent is not None:
             self.on_message_sent()

@@ -57,8 +57,9 @@ def test_context_chips_can_be_removed_before_sending(
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.send()
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
-    assert "sum(i.price for i in items)" in sent
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    sent = "\n\n".join(a.as_markdown() for a in stored.attachments)
+    assert "sum(i.price for i in items)" in sent and "sum(i.price" not in stored.content
     assert "amount * 0.2" not in sent  # the removed chip did not go
     assert not window.chat.chips.items()
 
