@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from app.core.chat.commands import Applied, ChatOutcome, ResultRunner
+from app.core.chat.commands import ChatOutcome, InlineSurface, ResultRunner
 from app.core.chat.project_context import project_attachments
 from app.core.chat.session import ChatSession, Reply
 from app.core.conversations import Attachment
-from app.core.edits.proposal import EditProposal
 from app.core.engine.events import Done, EngineError, EngineEvent
 from app.core.engine.model_client import ModelReplyError, answer_from_events
-from app.core.plugins.background import BackgroundWork, CancelToken
-from app.core.plugins.contributions import CommandResult, ModelTurn
+from app.core.plugins.background import CancelToken
+from app.core.plugins.contributions import ModelTurn
 from app.core.plugins.records import UnknownCommandError
 from app.core.plugins.slash import parse_slash
 
 
-class SessionSurface:
-    """Carries out each step of a result on this thread, streaming turns through ``session``."""
+class SessionSurface(InlineSurface):
+    """Carries out each step of a result on this thread, streaming turns through ``session``
+    (background work and proposals as ``InlineSurface`` does)."""
 
     def __init__(
         self,
@@ -34,21 +34,15 @@ class SessionSurface:
         on_message: Callable[[str], None],
         token: CancelToken | None = None,
     ) -> None:
+        super().__init__(None, on_event, on_message, token)
         self.session = session
-        self.on_event = on_event
-        self.on_message = on_message
-        self.token = token
-        self.outcome = ChatOutcome()
-
-    def show(self, markdown: str) -> None:
-        self.outcome.messages.append(markdown)
-        self.on_message(markdown)
 
     def stream_turn(self, turn: ModelTurn, on_answer: Callable[[str], None]) -> None:
         reply = self.session.start_reply(turn.messages, turn.options)
         final: EngineEvent | None = None
         for event in self.session.stream(reply):
-            self.on_event(event)
+            if self.on_event is not None:
+                self.on_event(event)
             final = event
         if isinstance(final, EngineError):
             raise ModelReplyError(final.message)
@@ -57,19 +51,6 @@ class SessionSurface:
             self.outcome.messages.append(answer)
             self.outcome.answers.append(answer)
             on_answer(answer)
-
-    def run_background(
-        self, work: BackgroundWork, token: CancelToken, on_done: Callable[[CommandResult | BaseException], None]
-    ) -> None:
-        outcome: CommandResult | BaseException
-        try:
-            outcome = work.run(self.token or token)
-        except Exception as err:  # settled by the runner, as in the window
-            outcome = err
-        on_done(outcome)
-
-    def review(self, proposal: EditProposal, on_applied: Applied | None) -> None:
-        self.outcome.proposal = proposal
 
 
 class InlineChat:

@@ -22,20 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.core.conversations import ATTACHMENT_MARKER, Attachment, ConversationStore, StoredMessage
-from app.core.engine.events import (
-    AnswerText,
-    Done,
-    EngineError,
-    EngineEvent,
-    Notice,
-    Queued,
-    Stats,
-    ThinkingText,
-    queued_message,
-)
+from app.core.engine import ChatMessage, ChatRequest, Done, EngineError, EngineEvent, EngineOwner, Stats
+from app.core.engine.events import AnswerText, Notice, Queued, ThinkingText, queued_message
 from app.core.engine.model_client import AskOptions
-from app.core.engine.options import ChatMessage, ChatRequest
-from app.core.engine.owner import EngineOwner
 from app.core.engine.requests import RequestDefaults
 from app.core.errors import QuillpadError
 from app.core.plugins.contributions import ContextPiece
