@@ -80,3 +80,11 @@ def slow_gguf(tiny_models_dir: Path) -> Path:
     """A larger (27 MB) Qwen3 model whose long prompts take seconds to process
     on one thread: for stopping during prompt processing."""
     return write_tiny_model(tiny_models_dir / "slow-qwen3.gguf", QWEN3_SLOW)
+
+
+@pytest.fixture(scope="session")
+def coder_gguf(tiny_models_dir: Path) -> Path:
+    """A tiny Qwen2.5-Coder-shaped model with the FIM and repository tokens (and their metadata keys)."""
+    from tests.fixtures.tiny_gguf import TINY_CODER, write_coder_model
+
+    return write_coder_model(tiny_models_dir / "tiny-qwen2.5-coder.gguf", TINY_CODER)

@@ -155,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, testing
+    from app.cli import bench, chat, complete, evaluate, git, math, models, plugins, project, testing
 
     chat.add_parser(sub)
+    complete.add_parser(sub)
     project.add_parser(sub)
     testing.add_parser(sub)
     plugins.add_parser(sub)
