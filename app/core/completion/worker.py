@@ -92,6 +92,9 @@ class FimSession:
             metadata.get("general.architecture", ""),
             name,
         )
+        fmt = self.format
+        self._guarded = tuple(m for m in (fmt.prefix, fmt.suffix, fmt.middle, fmt.repo_name, fmt.file_sep) if m)
+        self._guarded += tuple(stop for stop in fmt.stop if stop not in self._guarded)
         self.n_ctx = self.llm.n_ctx()
         self.eog = frozenset(eog_token_ids(self.llm))
         self._pieces: dict[int, bytes] = {}
@@ -129,7 +132,13 @@ class FimSession:
         containing ``<|fim_prefix|>`` must not steer the model)."""
         tokens: list[int] = []
         for piece, special in prompt.parts:
-            tokens.extend(self.llm.tokenize(piece.encode("utf-8"), add_bos=False, special=special))
+            if special:
+                tokens.extend(self.llm.tokenize(piece.encode("utf-8"), add_bos=False, special=True))
+                continue
+            # llama.cpp matches USER_DEFINED tokens (Qwen's FIM markers) even in plain text, so a
+            # marker inside the user's code is tokenized in two halves: its characters, not the token.
+            for part in _split_markers(piece, self._guarded):
+                tokens.extend(self.llm.tokenize(part.encode("utf-8"), add_bos=False, special=False))
         return tokens
 
     def render(self, message: RenderFim) -> RenderedFim:
@@ -210,6 +219,26 @@ class FimSession:
             seconds_total=time.monotonic() - started,
         )
         send(CompletionFinished(message.request_id, final, reason, stats, error))  # type: ignore[arg-type]
+
+
+def _split_markers(text: str, markers: tuple[str, ...]) -> list[str]:
+    """``text`` cut in the middle of every marker it contains (no piece holds a whole marker)."""
+    if not any(marker in text for marker in markers):
+        return [text]
+    parts: list[str] = []
+    start = 0
+    i = 0
+    while i < len(text):
+        found = next((m for m in markers if len(m) > 1 and text.startswith(m, i)), None)
+        if found is None:
+            i += 1
+            continue
+        half = i + len(found) // 2
+        parts.append(text[start:half])
+        start = half
+        i += len(found)
+    parts.append(text[start:])
+    return [part for part in parts if part]
 
 
 def _open_log(log_path: str) -> TextIO:
