@@ -39,6 +39,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
     add_math_parser(targets)
+    complete = targets.add_parser("complete", help="inline completion replayed over real source files")
+    complete.add_argument(
+        "--model",
+        required=True,
+        help="a FIM-capable .gguf, or qwen2.5-coder-0.5b (random weights, that shape)",
+    )
+    complete.add_argument("dir", metavar="DIR", nargs="?", help="source files to replay (default: pygments' sources)")
+    complete.add_argument("--files", type=int, default=6, help="files to visit (default 6)")
+    complete.add_argument("--positions", type=int, default=2, help="cursor positions per file (default 2)")
+    complete.add_argument("--keystrokes", type=int, default=12, help="characters typed at each position (default 12)")
+    complete.add_argument("--interval", type=float, default=0.12, help="seconds between keystrokes (default 0.12)")
+    complete.add_argument("--threads", type=int, help="CPU threads (default: as the editor, half the cores)")
+    complete.set_defaults(handler=run_complete)
 
 
 def _progress(message: str) -> None:
@@ -157,3 +170,34 @@ def run_math(args: argparse.Namespace) -> int:
     for where in result.wrong_marked_verified:
         print(f"WRONG MARKED VERIFIED: {where}")
     return 1 if result.wrong_marked_verified else 0
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    """Run the completion bench and print its figures."""
+    from pathlib import Path
+
+    from app.core.bench.coder_gguf import CODER_SHAPES, ensure_coder_shape
+    from app.core.bench.complete_bench import run_completion_bench
+    from app.core.completion.engine import default_threads
+    from app.core.engine.options import InvalidOptionError
+    from app.core.paths import app_paths
+
+    if min(args.files, args.positions, args.keystrokes, args.threads or 1) < 1 or args.interval <= 0:
+        raise InvalidOptionError(
+            "Use --files, --positions, --keystrokes and --threads of at least 1 and --interval > 0."
+        )
+    model = args.model
+    if model.lower() in CODER_SHAPES:
+        model = str(ensure_coder_shape(model, app_paths().cache_dir / "bench-models", progress=_progress))
+    result = run_completion_bench(
+        model,
+        Path(args.dir) if args.dir else None,
+        files=args.files,
+        per_file=args.positions,
+        keystrokes=args.keystrokes,
+        interval=args.interval,
+        threads=args.threads or default_threads(),
+        progress=_progress,
+    )
+    print(result.report())
+    return 0

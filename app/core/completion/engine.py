@@ -43,7 +43,7 @@ from app.core.supervised import ChildDied, ChildError, ChildTimeout, SupervisedC
 
 START_TIMEOUT = 60.0
 LOAD_TIMEOUT = 300.0
-REQUEST_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 300.0  # per message: a long prompt on a busy machine can take minutes
 
 CompletionState = Literal["off", "ready", "refused", "crashed"]
 
@@ -63,6 +63,15 @@ class CompletionResult:
     seconds_to_first: float | None = None  # parent-side: call to first suggestion text
     seconds_total: float = 0.0
     error: str = ""
+
+
+def default_threads() -> int:
+    """Half the cores, at most 4: the chat engine needs the other half, and on a busy machine
+    llama.cpp's threads wait for each other (two threads on two busy cores ran 4-20x slower
+    than one in ``quillpad bench complete``)."""
+    import os
+
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 class CompletionEngine:
@@ -87,9 +96,7 @@ class CompletionEngine:
 
     def load(self, path: str | Path, *, threads: int | None = None, context_length: int = 4096) -> str:
         """Load ``path`` for completion; its FIM format's name. Raises ``CompletionUnavailable``."""
-        import os
-
-        load = CompletionLoad(str(path), context_length, threads or max(1, min(4, os.cpu_count() or 1)))
+        load = CompletionLoad(str(path), context_length, threads or default_threads())
         self._load = load
         if not Path(load.path).is_file():
             self._set("refused", f"The completion model {load.path} does not exist; choose another file.")
