@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     complete.add_argument("--keystrokes", type=int, default=12, help="characters typed at each position (default 12)")
     complete.add_argument("--interval", type=float, default=0.12, help="seconds between keystrokes (default 0.12)")
     complete.add_argument("--threads", type=int, help="CPU threads (default: as the editor, half the cores)")
+    complete.add_argument("--prompt-tokens", type=int, default=1024, help="prompt budget in tokens (default 1024)")
     complete.set_defaults(handler=run_complete)
 
 
@@ -183,9 +184,9 @@ def run_complete(args: argparse.Namespace) -> int:
     from app.core.paths import app_paths
 
     if min(args.files, args.positions, args.keystrokes, args.threads or 1) < 1 or args.interval <= 0:
-        raise InvalidOptionError(
-            "Use --files, --positions, --keystrokes and --threads of at least 1 and --interval > 0."
-        )
+        raise InvalidOptionError("Use --files, --positions, --keystrokes, --threads of at least 1, --interval > 0.")
+    if args.prompt_tokens < 64:
+        raise InvalidOptionError("Use --prompt-tokens of at least 64.")
     model = args.model
     if model.lower() in CODER_SHAPES:
         model = str(ensure_coder_shape(model, app_paths().cache_dir / "bench-models", progress=_progress))
@@ -197,6 +198,7 @@ def run_complete(args: argparse.Namespace) -> int:
         keystrokes=args.keystrokes,
         interval=args.interval,
         threads=args.threads or default_threads(),
+        prompt_tokens=args.prompt_tokens,
         progress=_progress,
     )
     print(result.report())

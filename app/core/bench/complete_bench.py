@@ -32,6 +32,7 @@ from pathlib import Path
 
 from app.core.completion.engine import CompletionEngine, CompletionResult
 from app.core.completion.messages import CompletionLimits
+from app.core.completion.prompt import PromptBudget
 from app.core.completion.related import build_request
 from app.core.errors import QuillpadError
 
@@ -55,6 +56,7 @@ class CompletionBenchResult:
     threads: int
     interval: float
     files: int
+    prompt_budget: int
     samples: list[Sample] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -76,7 +78,8 @@ class CompletionBenchResult:
     def report(self) -> str:
         lines = [
             f"completion bench: {Path(self.model).name}, {self.threads} thread(s), "
-            f"a keystroke every {self.interval * 1000:.0f} ms, {self.files} file(s)",
+            f"a keystroke every {self.interval * 1000:.0f} ms, {self.files} file(s), "
+            f"prompt budget {self.prompt_budget} tokens",
             f"load average before {self.load_before[0]:.2f}, after {self.load_after[0]:.2f} ({os.cpu_count()} CPUs)",
             "",
             f"{'requests':<12}{'count':>7}{'suggested':>11}{'median ms':>11}{'p95 ms':>9}{'prompt tok':>12}",
@@ -150,14 +153,15 @@ def run_completion_bench(
     keystrokes: int = 12,
     interval: float = 0.12,
     threads: int = 2,
+    prompt_tokens: int = 1024,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> CompletionBenchResult:
     """Replay jumps and typing over real files; see the module docstring."""
     folder = folder or default_source_dir()
     positions = pick_positions(folder, files, per_file)
-    result = CompletionBenchResult(model, threads, interval, len({p for p, _t, _c in positions}))
+    result = CompletionBenchResult(model, threads, interval, len({p for p, _t, _c in positions}), prompt_tokens)
     result.load_before = os.getloadavg()
-    limits = CompletionLimits()
+    limits = CompletionLimits(budget=PromptBudget(total=prompt_tokens, suffix=prompt_tokens // 8, related=0))
     with CompletionEngine() as engine:
         progress(f"loading {Path(model).name}")
         engine.load(model, threads=threads)

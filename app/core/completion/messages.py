@@ -15,7 +15,9 @@ class CompletionLoad:
     path: str
     context_length: int = 4096
     threads: int = 2
-    batch_size: int = 256
+    # Small batches: a request cancelled mid-prompt keeps every finished batch in the KV cache,
+    # so the next keystroke (same prefix) continues from there instead of starting over.
+    batch_size: int = 64
 
 
 @dataclass(frozen=True)
