@@ -313,9 +313,11 @@ class CodeEditor(QPlainTextEdit):
 
     def event(self, event: QEvent) -> bool:
         # Claim our shortcuts before window-level actions with the same keys see them.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and _command(event):
-            event.accept()
-            return True
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            ghost_keys = (_Key.Key_Tab, _Key.Key_Escape, _Key.Key_Right)
+            if _command(event) or (self.ghost.text and event.key() in ghost_keys):
+                event.accept()
+                return True
         return super().event(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:

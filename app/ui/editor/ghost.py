@@ -10,7 +10,7 @@ needs no new request). Any other edit or cursor move clears it.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QTextCursor
+from PySide6.QtGui import QColor, QKeyEvent, QPainter
 from PySide6.QtWidgets import QPlainTextEdit
 
 from app.core.completion.postprocess import accept_word, after_typing
@@ -81,7 +81,11 @@ class GhostText(QObject):
             self.clear()
             return True
         typed = event.text()
-        if typed and typed.isprintable() and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+        if (
+            typed
+            and typed.isprintable()
+            and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+        ):
             rest = after_typing(self.text, typed)
             if rest is not None:
                 self.typed_through = True
@@ -121,6 +125,3 @@ class GhostText(QObject):
                 background.setAlpha(235)
                 painter.fillRect(int(x), int(top), metrics.horizontalAdvance(line) + 4, height, background)
                 painter.drawText(QPointF(x, top + metrics.ascent()), line)
-
-    def cursor_after(self) -> QTextCursor:
-        return self.editor.textCursor()

@@ -42,6 +42,7 @@ from app.core.settings import LoadedSettings, Settings, save_settings
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
+from app.ui.editor.inline_completion import InlineCompletion
 from app.ui.editor.tabs import EditorTabs
 from app.ui.evaluation import EvaluatePanel
 from app.ui.git.controller import GitController
@@ -157,6 +158,9 @@ class MainWindow(QMainWindow):
         self.chat.context_source = project_context
         self.chat.on_message_sent = project_context.message_sent
         self.chat.input.set_completion_source("@", self.project.complete_file)
+        # Inline completion: its own model in its own process, off until one is chosen.
+        self.completion = InlineCompletion(self.settings.completion, self)
+        self.completion.notice.connect(self._notice)
         self._build_status_bar()
         self._build_menus()
         self.git = GitController(
@@ -191,7 +195,7 @@ class MainWindow(QMainWindow):
         self.context_meter.setToolTip("How full the model's context was after the last reply")
         self.speed_label = QLabel("", self)
         self.position_label = QLabel("", self)
-        widgets = (self.position_label, self.switcher.combo, self.model_label, self.state_label)
+        widgets = (self.position_label, self.completion.label, self.switcher.combo, self.model_label, self.state_label)
         for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
@@ -219,6 +223,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M")
         a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
+        a("&Model", "Restart completion model", self.completion.restart)
         a("&Model", "Unload model", self.models.unload)
         self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
@@ -330,6 +335,7 @@ class MainWindow(QMainWindow):
             self.tree_dock.show()
             self.project.open(folder)
             self.git.open(folder)
+            self.completion.root = Path(folder)
 
     def _on_index_progress(self, text: str) -> None:
         if text:
@@ -361,6 +367,11 @@ class MainWindow(QMainWindow):
     def _on_current_file(self, path: str) -> None:
         # "[*]" is where Qt shows the unsaved-changes marker.
         self.setWindowTitle(f"{Path(path).name}[*] — Quillpad" if path else "Quillpad[*]")
+        editor = self.tabs.current_editor()
+        if editor is not None:
+            self.completion.attach(editor, path or None)
+        else:
+            self.completion.detach()
 
     # -- editor <-> chat -----------------------------------------------------
 
@@ -449,6 +460,7 @@ class MainWindow(QMainWindow):
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
         self.switcher.refresh(settings.connections)
         self.remote.apply(old, settings, keys)
+        self.completion.apply_settings(settings.completion)
 
     # -- drag and drop -----------------------------------------------------------
 
@@ -523,6 +535,7 @@ class MainWindow(QMainWindow):
         self.models.shutdown()
         self.model_manager.shutdown()
         self.project.shutdown()
+        self.completion.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):

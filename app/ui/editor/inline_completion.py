@@ -1,0 +1,215 @@
+"""Inline completion for the editor tabs: debounce, ask the completion engine off the GUI thread, show ghost text.
+
+The GUI thread only builds the request (a bounded window around the cursor,
+``app.core.completion.related.build_request``) and reserves its id, which
+cancels any older request at once; the engine runs on a ``QThread`` and
+hands suggestions back as plain strings through queued signals, throttled by
+the worker process (~60 a second at most). A crash of the completion model
+turns completion off with one notice until Restart; the editor is never
+touched by the worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QLabel, QWidget
+
+from app.core.completion.engine import CompletionEngine, CompletionUnavailable
+from app.core.completion.messages import CompletionLimits
+from app.core.completion.prompt import CompletionInput
+from app.core.completion.related import build_request
+from app.core.settings import CompletionSettings
+from app.ui.editor.code_editor import CodeEditor
+
+
+class _EngineWorker(QObject):
+    """Lives on the completion thread; owns every blocking call into the engine."""
+
+    loaded = Signal(str)  # the FIM format's name
+    refused = Signal(str)  # one sentence
+    suggestion = Signal(int, str)  # request id, suggestion so far
+    finished = Signal(int, str, str)  # request id, reason, error sentence
+
+    def __init__(self, engine: CompletionEngine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    @Slot(str, int)
+    def load(self, path: str, threads: int) -> None:
+        try:
+            self.loaded.emit(self.engine.load(path, threads=threads or None))
+        except CompletionUnavailable as err:
+            self.refused.emit(str(err))
+
+    @Slot()
+    def restart(self) -> None:
+        try:
+            self.loaded.emit(self.engine.restart())
+        except CompletionUnavailable as err:
+            self.refused.emit(str(err))
+
+    @Slot(int, object, object)
+    def complete(self, request_id: int, request: CompletionInput, limits: CompletionLimits) -> None:
+        if self.engine.is_stale(request_id):
+            self.finished.emit(request_id, "cancelled", "")
+            return
+        result = self.engine.complete(
+            request, limits, request_id=request_id, on_text=lambda rid, text: self.suggestion.emit(rid, text)
+        )
+        self.finished.emit(request_id, result.reason, result.error)
+
+    @Slot()
+    def close(self) -> None:
+        self.engine.close()
+
+
+class InlineCompletion(QObject):
+    """Ghost-text suggestions for every editor of the window; one completion engine."""
+
+    notice = Signal(str)  # one sentence for the window's status bar (a crash, a refusal)
+    _load = Signal(str, int)
+    _restart = Signal()
+    _complete = Signal(int, object, object)
+    _close = Signal()
+
+    def __init__(self, settings: CompletionSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.engine = CompletionEngine()
+        self.label = QLabel("", parent)
+        self.root: Path | None = None
+        self.open_files: list[tuple[Path, str]] = []
+        self._editor: CodeEditor | None = None
+        self._path: Path | None = None
+        self._pending: tuple[int, int] | None = None  # (request id, cursor position)
+        self._ready = False
+        self._said_crash = False
+        self._on_tip = ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._ask)
+        self._thread = QThread(self)
+        self._thread.setObjectName("completion")
+        self._worker = _EngineWorker(self.engine)
+        self._worker.moveToThread(self._thread)
+        self._load.connect(self._worker.load)
+        self._restart.connect(self._worker.restart)
+        self._complete.connect(self._worker.complete)
+        self._close.connect(self._worker.close)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.refused.connect(self._on_refused)
+        self._worker.suggestion.connect(self._on_suggestion)
+        self._worker.finished.connect(self._on_finished)
+        self._thread.start()
+        self.apply_settings(settings)
+
+    # -- settings and lifecycle ------------------------------------------------------------------
+
+    def apply_settings(self, settings: CompletionSettings) -> None:
+        """Load the chosen model (off the GUI thread), or turn completion off."""
+        changed = settings.model != self.settings.model or not self._ready
+        self.settings = settings
+        self._timer.setInterval(settings.debounce_ms)
+        if not settings.model:
+            self._ready = False
+            self._status("off", "No completion model is chosen; choose one in Settings ▸ Completion.")
+            return
+        if changed:
+            self._ready = False
+            self._status("loading…", f"Loading {Path(settings.model).name} for completion.")
+            self._load.emit(settings.model, settings.threads or 0)
+
+    def restart(self) -> None:
+        """After a crash: a fresh worker with the same model."""
+        self._said_crash = False
+        self._status("loading…", "Restarting the completion model.")
+        self._restart.emit()
+
+    def shutdown(self) -> None:
+        """End the worker process and the thread (window closing)."""
+        self._timer.stop()
+        self.engine.cancel()
+        self._close.emit()
+        self._thread.quit()
+        self._thread.wait(10_000)
+
+    def _status(self, state: str, why: str) -> None:
+        self.label.setText(f"completion: {state}")
+        self.label.setToolTip(why)
+
+    @Slot(str)
+    def _on_loaded(self, fmt: str) -> None:
+        self._ready = True
+        self._on_tip = f"Inline completion with {Path(self.settings.model or '').name} ({fmt})."
+        self._status("on", self._on_tip)
+
+    @Slot(str)
+    def _on_refused(self, reason: str) -> None:
+        self._ready = False
+        self._status("off", reason)
+        self.notice.emit(reason)
+
+    # -- editors ---------------------------------------------------------------------------------
+
+    def attach(self, editor: CodeEditor, path: str | None) -> None:
+        """Follow ``editor`` (the current tab) at ``path``."""
+        if self._editor is editor:
+            self._path = Path(path) if path else None
+            return
+        self.detach()
+        self._editor = editor
+        self._path = Path(path) if path else None
+        editor.document().contentsChange.connect(self._on_change)
+
+    def detach(self) -> None:
+        if self._editor is not None:
+            self._editor.document().contentsChange.disconnect(self._on_change)
+            self._editor.ghost.clear()
+        self._editor = None
+        self.engine.cancel()
+
+    @Slot(int, int, int)
+    def _on_change(self, _position: int, _removed: int, _added: int) -> None:
+        editor = self._editor
+        if editor is None or editor.ghost.typed_through:
+            return  # typing through the suggestion keeps it: no new request
+        editor.ghost.clear()
+        self.engine.cancel()  # the running request is stale from this keystroke on
+        self._pending = None
+        if self._ready and not editor.isReadOnly():
+            self._timer.start()
+
+    def _ask(self) -> None:
+        editor = self._editor
+        if editor is None or not self._ready or editor.textCursor().hasSelection():
+            return
+        cursor = editor.textCursor().position()
+        request = build_request(editor.toPlainText(), cursor, self._path, self.root, self.open_files)
+        request_id = self.engine.new_request_id()
+        self._pending = (request_id, cursor)
+        self._status("working…", "Asking the completion model.")
+        limits = CompletionLimits(max_tokens=self.settings.max_tokens, max_lines=self.settings.max_lines)
+        self._complete.emit(request_id, request, limits)
+
+    @Slot(int, str)
+    def _on_suggestion(self, request_id: int, text: str) -> None:
+        if self._editor is None or self._pending is None or self._pending[0] != request_id:
+            return
+        self._editor.ghost.show(text, self._pending[1])
+
+    @Slot(int, str, str)
+    def _on_finished(self, request_id: int, reason: str, error: str) -> None:
+        if self._pending is not None and self._pending[0] == request_id:
+            self._pending = None
+        if reason == "error":
+            if self.engine.state == "crashed":
+                self._ready = False
+                self._status("off", error)
+                if not self._said_crash:
+                    self._said_crash = True
+                    self.notice.emit(error)
+            return
+        if self._ready and self._pending is None:
+            self._status("on", self._on_tip)
