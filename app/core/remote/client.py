@@ -16,6 +16,7 @@ answer, exactly like a local engine crash.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import queue
@@ -313,19 +314,26 @@ class _ReplyStream:
         )
 
 
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context of every client, made once: loading the trusted certificates takes tens of
+    milliseconds, which a client per reply with many replies in flight cannot afford."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    return httpx.create_ssl_context()
+
+
 def make_client(config: RemoteConfig) -> httpx.Client:
     """An HTTP client for ``config``: auth header, timeouts, TLS trust."""
     headers = {"Accept": "text/event-stream, application/json"}
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
-    verify: ssl.SSLContext | bool = True
-    if config.ca_file:
-        try:
-            verify = ssl.create_default_context(cafile=config.ca_file)
-        except (OSError, ssl.SSLError) as err:
-            raise RemoteServerError(
-                f"The certificate authority file {config.ca_file} could not be read ({err}); check the path."
-            ) from None
+    try:
+        verify = _tls_context(config.ca_file)
+    except (OSError, ssl.SSLError) as err:
+        raise RemoteServerError(
+            f"The certificate authority file {config.ca_file} could not be read ({err}); check the path."
+        ) from None
     return httpx.Client(
         base_url=config.base_url + "/",
         headers=headers,
