@@ -169,11 +169,19 @@ class FakeEvalServer:
                     server.bodies.append(payload)
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                self._counted = True
                 try:
                     self._reply(number, payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client went away
                 finally:
+                    self._leave()
+
+            def _leave(self) -> None:
+                # Before the last bytes go out: a client that sends its next request at once
+                # must not find this one still counted as in flight.
+                if self._counted:
+                    self._counted = False
                     with server._lock:
                         server.in_flight -= 1
 
@@ -181,8 +189,11 @@ class FakeEvalServer:
                 fault = server.faults.by_request.get(number)
                 if fault == "429":
                     retry = f"{server.faults.retry_after:g}"
+                    self._leave()
                     self._send(429, {"error": {"message": "Too many requests"}}, {"Retry-After": retry})
                     return
+                if fault is not None and fault not in ("drop", "malformed", "stall"):
+                    self._leave()
                 if fault == "503":
                     self._send(503, {"error": {"message": "Service unavailable"}})
                     return
@@ -226,11 +237,12 @@ class FakeEvalServer:
                         return
                 tokens = len(answer.split()) + len(thinking.split())
                 usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
+                with server._lock:
+                    server.completed += 1
+                self._leave()
                 self._event({}, "stop", usage=usage)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
-                with server._lock:
-                    server.completed += 1
 
             def _event(self, delta: dict[str, Any], finish: str | None, **extra: Any) -> None:
                 data = {

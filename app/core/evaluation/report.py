@@ -220,13 +220,16 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ("Dataset sha256", report["dataset"]["sha256"]),
         ("Per-task timeout", f"{settings['timeout_seconds']} s, {settings['workers']} workers"),
         ("Quillpad", software.get("quillpad")),
-        ("llama-cpp-python / llama.cpp", f"{software.get('llama_cpp_python')} / {software.get('llama_cpp')}"),
+        (
+            "llama-cpp-python / llama.cpp" + (" (this computer, not the server)" if server else ""),
+            f"{software.get('llama_cpp_python')} / {software.get('llama_cpp')}",
+        ),
         ("Hardware", _hardware_text(hardware)),
         (
             "Wall time",
             f"{report['wall_seconds']:.1f} s over {len(report['sessions'])} session(s)"
             + (
-                f", after loading the model in {report['model_load_seconds']:.1f} s"
+                f", after {'connecting' if server else 'loading the model'} in {report['model_load_seconds']:.1f} s"
                 if report.get("model_load_seconds")
                 else ""
             ),
@@ -236,6 +239,16 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     if report.get("throughput"):
         rows += _throughput_rows(report["throughput"])
     lines += ["| | |", "|---|---|", *[f"| {k} | {_cell(v)} |" for k, v in rows], ""]
+    if server:
+        lines += ["## The server", "", "Sent with every request (besides the messages):", ""]
+        lines += [f"- `{k}`: `{json.dumps(v)}`" for k, v in (server.get("request") or {}).items()]
+        lines += ["", "Not given by the server:", ""]
+        lines += [f"- {fact}" for fact in server.get("not_given") or []]
+        if server.get("models_entry"):
+            lines += ["", "Its /v1/models entry:", "", _fence(json.dumps(server["models_entry"], indent=2), "json")]
+        if server.get("props"):
+            lines += ["", "Its /props:", "", _fence(json.dumps(server["props"], indent=2), "json")]
+        lines += [""]
     lines += ["## Results by seed", "", "| seed | passed | pass@1 | 95% CI |", "|---|---|---|---|"]
     for seed, data in report["summary"]["per_seed"].items():
         low, high = data["ci95"]

@@ -2,8 +2,8 @@
 
 A lost connection, a stream closed early, a malformed event, HTTP 429 or 5xx
 (``EngineError.transient``) and a request past its deadline are asked again
-up to ``max_retries`` times, waiting ``base × 2^attempt`` seconds (capped,
-with full jitter so many requests do not return in lockstep) or longer when
+up to ``max_retries`` times, waiting about ``base × 2^attempt`` seconds (capped,
+with jitter so many requests do not return in lockstep) or longer when
 the server says so with ``Retry-After``. A key the server refuses (401/403)
 or a model it does not have (404) ends the run at once: no retry can fix
 them. What still fails after the retries comes back as a ``Generation``
@@ -62,7 +62,10 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 0)."""
-        backoff = rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
+        # "Equal jitter": half the exponential step for sure, half at random, so retries
+        # spread out yet still span a short server restart (full jitter can retry thrice in 50 ms).
+        step = min(self.cap_seconds, self.base_seconds * 2.0**attempt)
+        backoff = step / 2 + rng.uniform(0, step / 2)
         if retry_after is not None:
             return max(backoff, min(retry_after, self.retry_after_cap))
         return backoff

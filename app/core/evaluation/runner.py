@@ -275,7 +275,7 @@ class EvalRun:
         report = build_report(manifest, self.dataset, tasks, self.store.results)
         write_report(self.store.folder, report)
         if crash is not None:
-            raise ModelCrashed(f"{crash} The results so far are in {self.store.folder}; run again to continue.")
+            raise type(crash)(f"{crash} The results so far are in {self.store.folder}; run again to continue.")
         return Outcome(report, self.store.folder, self.cancelled)
 
     # -- the two ways of producing answers --------------------------------------
