@@ -26,6 +26,12 @@ from app.core.plugins.services import ModelClient
 
 FATAL_STATUSES = frozenset({401, 403, 404})
 MAX_RETRIES = 20
+# A stream that ends with [DONE] but never says why the reply finished was cut short by the server.
+CUT_SHORT = (
+    "The model server ended a reply without a finish reason, so it was cut short (llama-cpp-python's server "
+    "does this to a reply when another request arrives: start it with --interrupt_requests False, or use "
+    "--concurrency 1)."
+)
 
 
 class ServerRefused(ModelCrashed):
@@ -116,7 +122,10 @@ def generate_with_retries(
             if timer is not None:
                 timer.cancel()
         if isinstance(client, ReportsReplyFacts):
-            generation = replace(generation, server_facts=client.reply_facts())
+            facts = client.reply_facts()
+            generation = replace(generation, server_facts=facts)
+            if generation.finish != "error" and not facts.get("finish_reason"):
+                generation = replace(generation, finish="error", error=CUT_SHORT, transient=True)
         if generation.finish == "error" and generation.status in FATAL_STATUSES:
             raise ServerRefused(generation.error)
         if generation.finish != "error" or not generation.transient or attempt >= policy.max_retries:

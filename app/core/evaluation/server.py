@@ -36,9 +36,13 @@ class ServerModelClient(EngineModelClient):
         self.backend = backend
 
     def reply_facts(self) -> dict[str, str]:
-        """The served model id and ``system_fingerprint`` of the latest reply, where sent."""
+        """The served model id, ``system_fingerprint`` and ``finish_reason`` of the latest reply, where sent."""
         facts = self.backend.last_reply
-        found = {"model": facts.model, "system_fingerprint": facts.system_fingerprint}
+        found = {
+            "model": facts.model,
+            "system_fingerprint": facts.system_fingerprint,
+            "finish_reason": facts.finish_reason,
+        }
         return {key: value for key, value in found.items() if value}
 
 

@@ -57,6 +57,7 @@ class ReplyFacts:
 
     model: str | None = None  # the model id the reply names
     system_fingerprint: str | None = None
+    finish_reason: str | None = None  # None: the stream ended without saying the reply finished
 
 
 @dataclass(frozen=True)
@@ -556,7 +557,7 @@ class RemoteBackend:
                 continue
             for channel, text in splitter.finish():
                 yield emit(channel, text)
-            self.last_reply = ReplyFacts(facts.get("model"), facts.get("system_fingerprint"))
+            self.last_reply = ReplyFacts(facts.get("model"), facts.get("system_fingerprint"), finish)
             if isinstance(item, _Stopped):
                 final: EngineEvent = Done("cancelled", "".join(answer), "".join(thinking))
             elif isinstance(item, _Failure):
