@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -18,7 +17,7 @@ from app.core.evaluation.compare import compare_reports, comparison_text
 from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
-from app.core.evaluation.store import default_run_folder, evaluations_folder
+from app.core.evaluation.store import default_run_folder, server_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
 from app.core.plugins.model import EngineModelClient
 from app.core.remote.config import RemoteConfig
@@ -247,13 +246,6 @@ def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
         ca_file=args.ca_file,
     )
-
-
-def server_run_folder(kind: str, model: str, thinking: bool | None) -> Path:
-    """One folder per task kind, served model and thinking mode, so the same command resumes."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
-    think = {None: "", True: "-think", False: "-nothink"}[thinking]
-    return evaluations_folder() / f"{kind}-server-{safe}{think}"
 
 
 def _run_on_server(

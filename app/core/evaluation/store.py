@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ def default_run_folder(kind: str, mode: str, model: str | None, thinking: bool |
     stem = Path(model).stem if model and mode == "model" else mode
     think = "" if mode != "model" else {None: "", True: "-think", False: "-nothink"}[thinking]
     return evaluations_folder() / f"{kind}-{stem}{think}"
+
+
+def server_run_folder(kind: str, model: str, thinking: bool | None) -> Path:
+    """One folder per task kind, served model and thinking mode, so the same command resumes
+    (wherever the server now listens)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    think = {None: "", True: "-think", False: "-nothink"}[thinking]
+    return evaluations_folder() / f"{kind}-server-{safe}{think}"
 
 
 class RunStoreError(QuillpadError):
