@@ -309,7 +309,11 @@ class EvalRun:
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="eval-ask") as askers:
             try:
                 while True:
-                    while not self._cancel.is_set() and failure is None and len(asking) < width:
+                    # Scoring may lag behind fast replies (code tasks): ask no further ahead than it can follow.
+                    backlog = 2 * self.config.workers + width
+                    while (
+                        not self._cancel.is_set() and failure is None and len(asking) < width and len(scoring) < backlog
+                    ):
                         item = next(items, None)
                         if item is None:
                             break

@@ -226,3 +226,45 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     assert policy.delay(0, 10_000.0, rng) == policy.retry_after_cap
     with pytest.raises(InvalidOptionError, match="--max-retries"):
         RetryPolicy(max_retries=-1).validate()
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("drop", "closed the stream before the reply finished"),
+        ("malformed", "not valid JSON"),
+        ("429", "is busy (HTTP 429"),
+    ],
+)
+def test_each_server_fault_without_retries_is_an_error_with_its_sentence(
+    fault: str, message: str, tmp_path: Path
+) -> None:
+    with FakeEvalServer(answer=gsm_answer, faults=FaultPlan({1: fault})) as faulty:
+        connection = _connect(faulty.base_url, 1, max_retries=0)
+        try:
+            config = EvalConfig("gsm8k", limit=2, max_retries=0)
+            report = EvalRun(config, GSM, tmp_path, clients=connection.clients, setup=connection.setup).run().report
+        finally:
+            connection.close()
+    assert len(report["errors"]) == 1 and message in report["errors"][0]["error"]
+    assert report["tasks_finished"] == 1
+
+
+def test_cancel_stops_every_request_in_flight_and_keeps_the_results(tmp_path: Path) -> None:
+    with FakeEvalServer(answer=gsm_answer, latency=1.0) as slow:
+        connection = _connect(slow.base_url, 4)
+        try:
+            config = EvalConfig("gsm8k", seeds=(1, 2, 3), concurrency=4)
+            run = EvalRun(config, GSM, tmp_path, clients=connection.clients, setup=connection.setup)
+
+            def cancel_after_four(progress: Progress) -> None:
+                if progress.done >= 4:
+                    run.cancel()
+
+            run.on_progress = cancel_after_four
+            outcome = run.run()
+        finally:
+            connection.close()
+    assert outcome.cancelled and 4 <= outcome.report["tasks_finished"] < 30
+    assert not outcome.report["errors"]  # the replies stopped by the cancel are not errors
+    assert outcome.report["sessions"][-1]["cancelled"]
