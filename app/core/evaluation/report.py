@@ -285,7 +285,6 @@ def to_markdown(report: Mapping[str, Any]) -> str:
 
 def _server_rows(report: Mapping[str, Any], server: Mapping[str, Any]) -> list[tuple[str, Any]]:
     settings = report["settings"]
-    request = server.get("request") or {}
     rows: list[tuple[str, Any]] = [
         ("Server", server.get("endpoint")),
         ("Served model", server.get("model")),
@@ -296,7 +295,7 @@ def _server_rows(report: Mapping[str, Any], server: Mapping[str, Any]) -> list[t
         ("system_fingerprint", ", ".join(server.get("system_fingerprints") or []) or "not given"),
         ("Profile", report.get("profile")),
         ("Thinking", "on" if settings["thinking"] else "off"),
-        ("Sent with every request", ", ".join(f"{k}={v}" for k, v in request.items())),
+        ("Sent with every request", "see The server, below"),
         ("Max tokens", settings["max_tokens"] or "the server's limit"),
         (
             "Concurrency, retries",

@@ -121,6 +121,7 @@ def generate_with_retries(
         finally:
             if timer is not None:
                 timer.cancel()
+                timer.join()  # a deadline firing just now must not stop this client's next reply
         if isinstance(client, ReportsReplyFacts):
             facts = client.reply_facts()
             generation = replace(generation, server_facts=facts)

@@ -21,8 +21,13 @@ from app.core.remote.config import RemoteConfig
 
 PROBE_SECONDS = 10.0
 MAX_VALUE_CHARS = 500
-# Facts a report names when a server gives them; the rest go to ``not_given``.
-KNOWN_FACTS = ("max_model_len", "build", "model_path", "version", "system_fingerprint")
+# Facts a report names when a server gives them (any of the keys will do); the rest go to ``not_given``.
+KNOWN_FACTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("max_model_len",), "the context length (max_model_len in /v1/models)"),
+    (("build", "version"), "the server's build or version (llama-server's /props, vLLM's /version)"),
+    (("model_path", "model_root"), "where its weights came from (llama-server's model path, vLLM's root)"),
+    (("system_fingerprints",), "a system_fingerprint in its replies"),
+)
 
 
 def public_endpoint(base_url: str) -> str:
@@ -108,14 +113,5 @@ def server_facts(config: RemoteConfig, model: str) -> dict[str, Any]:
 def not_given(facts: dict[str, Any]) -> list[str]:
     """The facts a report should have but the server did not state, in plain words."""
     missing = ["the weights' sha256 (a server's model file cannot be checked remotely)"]
-    labels = {
-        "max_model_len": "the context length (max_model_len in /v1/models)",
-        "build": "the server's build (llama-server's /props)",
-        "model_path": "the model file's path (llama-server's /props)",
-        "version": "the server's version (vLLM's /version)",
-        "system_fingerprint": "a system_fingerprint in its replies",
-    }
-    for key in KNOWN_FACTS:
-        if not facts.get(key if key != "system_fingerprint" else "system_fingerprints"):
-            missing.append(labels[key])
+    missing += [label for keys, label in KNOWN_FACTS if not any(facts.get(key) for key in keys)]
     return missing
