@@ -42,6 +42,7 @@ from app.core.plugins.services import ModelClient
 
 Mode = Literal["model", "canonical", "empty"]
 MAX_CONCURRENCY = 256
+RATES_SECONDS = 0.5  # how often progress recomputes the throughput figures
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,8 @@ class EvalRun:
         self._errors = 0
         self._session_records: list[dict[str, Any]] = []
         self._session_started = time.monotonic()
+        self._rates: dict[str, Any] = {}
+        self._rates_at = 0.0
 
     def cancel(self) -> None:
         """Stop soon: the replies in progress are stopped, finished tasks are kept."""
@@ -371,6 +374,17 @@ class EvalRun:
         if failure is not None:
             raise failure
 
+    def _throughput(self) -> dict[str, Any]:
+        """This session's rates, recomputed at most every ``RATES_SECONDS`` (percentiles sort every record)."""
+        if self.config.mode != "model":
+            return {}
+        now = time.monotonic()
+        finished = self._done + self._errors - self._resumed
+        if now - self._rates_at >= RATES_SECONDS or finished >= self._total - self._resumed:
+            self._rates = throughput(self._session_records, now - self._session_started)
+            self._rates_at = now
+        return self._rates
+
     def _stop_clients(self) -> None:
         for client in self.clients:
             client.stop()
@@ -418,11 +432,7 @@ class EvalRun:
                 self._resumed,
                 record,
                 errors=self._errors,
-                throughput=(
-                    throughput(self._session_records, time.monotonic() - self._session_started)
-                    if self.config.mode == "model"
-                    else {}
-                ),
+                throughput=self._throughput(),
             )
         if self.on_progress is not None:
             self.on_progress(progress)
