@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Answer = Callable[[list[dict[str, Any]], int], tuple[str, str]]  # (thinking, answer)
-FAULTS = ("429", "503", "drop", "malformed", "stall", "401", "404")
+FAULTS = ("400", "401", "404", "429", "503", "drop", "malformed", "stall")
 FINGERPRINT = "fp_fake_eval_1"
 
 
@@ -196,6 +196,10 @@ class FakeEvalServer:
                     self._leave()
                 if fault == "503":
                     self._send(503, {"error": {"message": "Service unavailable"}})
+                    return
+                if fault == "400":
+                    message = "This model's maximum context length is 8192 tokens; your request asked for more."
+                    self._send(400, {"error": {"message": message}})
                     return
                 if fault == "401":
                     self._send(401, {"error": {"message": "Invalid API key"}})

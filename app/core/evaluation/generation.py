@@ -45,6 +45,12 @@ class Generation:
     request_seconds: float = 0.0  # all attempts and waits together
     server_facts: dict[str, str] = field(default_factory=dict)  # model id, system_fingerprint of the reply
 
+    @property
+    def server_failed(self) -> bool:
+        """The server, not the model, failed this task: a hiccup that outlasted the retries, or an HTTP
+        error such as 400 for settings it refuses. Such a task is an error, not a wrong answer."""
+        return self.finish == "error" and (self.transient or self.status is not None)
+
 
 def generate(
     client: ModelClient,

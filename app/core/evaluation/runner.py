@@ -342,7 +342,7 @@ class EvalRun:
                         if asked is None:
                             continue
                         seed, task, prompt, generation = asked
-                        if generation.finish == "error" and generation.transient:
+                        if generation.server_failed:
                             lost_in_a_row += 1
                         else:
                             lost_in_a_row = 0
@@ -457,14 +457,14 @@ class EvalRun:
     def _score_generation(
         self, seed: int, task: EvalTask, prompt: str, generation: Generation, judge: AnswerJudge
     ) -> dict[str, Any]:
-        if generation.finish == "error" and generation.transient:
+        if generation.server_failed:
             score = Score(False, f"server error: {generation.error}", None, "")
         elif generation.finish == "error":
             score = Score(False, f"model error: {generation.error}", None, "")
         else:
             score = self._score(task, generation.answer, judge)
         record = self._record(seed, task, prompt, generation.answer, generation.thinking, score, generation)
-        if generation.finish == "error" and generation.transient:
+        if generation.server_failed:
             record["error"] = generation.error  # not a model failure: left out of the scores, asked again on resume
         if self.setup is not None and self.setup.server is not None:
             record["attempts"] = generation.attempts

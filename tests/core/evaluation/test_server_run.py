@@ -268,3 +268,17 @@ def test_cancel_stops_every_request_in_flight_and_keeps_the_results(tmp_path: Pa
     assert outcome.cancelled and 4 <= outcome.report["tasks_finished"] < 30
     assert not outcome.report["errors"]  # the replies stopped by the cancel are not errors
     assert outcome.report["sessions"][-1]["cancelled"]
+
+
+def test_a_request_the_server_rejects_is_an_error_not_a_wrong_answer(tmp_path: Path) -> None:
+    """vLLM answers 400 when prompt plus max_tokens exceed the context: the setting is at fault, not the model."""
+    with FakeEvalServer(answer=gsm_answer, faults=FaultPlan({1: "400"})) as rejecting:
+        connection = _connect(rejecting.base_url, 1)
+        try:
+            config = EvalConfig("gsm8k", limit=2)
+            report = EvalRun(config, GSM, tmp_path, clients=connection.clients, setup=connection.setup).run().report
+        finally:
+            connection.close()
+    assert [e["attempts"] for e in report["errors"]] == [1]  # not asked again: it would be refused again
+    assert "HTTP 400" in report["errors"][0]["error"] and "maximum context length" in report["errors"][0]["error"]
+    assert report["summary"]["pooled"]["total"] == 1
