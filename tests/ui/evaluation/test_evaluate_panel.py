@@ -114,6 +114,14 @@ def test_the_window_opens_the_panel_from_the_model_menu(qtbot: QtBot, make_windo
     assert panel is not None and window.bottom_tabs.currentWidget() is panel
     assert window.open_evaluation() is panel  # created once
     assert window.bottom_dock.isVisible()
+    assert panel.run_on.currentText() == "This computer"  # the active connection
+    # A profile added in the settings is offered the next time the panel is opened.
+    from app.core.settings import ConnectionProfile
+
+    window.settings.connections.profiles.append(ConnectionProfile(name="GPU box", base_url="http://10.0.0.2:8000"))
+    window.open_evaluation()
+    assert panel.run_on.findText("GPU box (server)") >= 0
+    assert panel.run_on.currentText() == "This computer"  # the choice is kept
 
 
 def _with_server_profile(url: str, active: bool = True) -> Settings:
