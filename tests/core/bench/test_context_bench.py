@@ -15,14 +15,17 @@ def test_the_bench_reports_every_figure_and_leaves_the_folder_alone(tmp_path: Pa
     root = write_tree(tmp_path / "proj")
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     messages: list[str] = []
-    result = run_context_bench(root, edits=3, progress=messages.append, queries=10)
+    result = run_context_bench(root, edits=3, progress=messages.append, queries=10, burst=300)
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
     assert result.files == 14 and result.chunks > 0 and result.index_seconds > 0
     assert len(result.query_latencies) == 10 and len(result.save_latencies) == 3 and result.save_timeouts == 0
     assert result.rss_bytes > 0 and result.peak_rss_bytes >= result.rss_bytes
     report = result.report()
-    for figure in ("initial index", "files/s", "reopen", "resident memory", "p95", "save to searchable"):
+    for figure in ("initial index", "files/s", "reopen", "resident memory", "p95", "save to searchable", "watcher"):
         assert figure in report
+    assert result.burst_files == 300 and result.burst_settled and result.burst_mismatches == []
+    assert "300 files created, a quarter modified, half deleted at once: idle after" in report
+    assert "index equal to the disk" in report
     assert messages and messages[0].startswith("copying")
 
 
