@@ -214,6 +214,15 @@ class InotifyTree:
             except OSError:
                 pass  # the kernel removed it already (the folder was deleted)
 
+    def _resync(self) -> None:
+        """Make the watches match the disk again after lost events: drop vanished folders, add new ones."""
+        with self._lock:
+            known = [path for path in self._wds if path not in self._extra]
+        for path in known:
+            if not os.path.isdir(path) or os.path.islink(path):
+                self._remove_tree(path)
+        self._add_tree(self.root)
+
     def _watched(self, folder: str) -> bool:
         with self._lock:
             return folder in self._wds
@@ -246,6 +255,7 @@ class InotifyTree:
 
     def _handle(self, wd: int, mask: int, name: str) -> None:
         if mask & flags.Q_OVERFLOW:
+            self._resync()  # lost events may have been folders created or deleted
             self.options.on_overflow()
             return
         with self._lock:

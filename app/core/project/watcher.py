@@ -216,6 +216,8 @@ class ProjectWatcher:
         limit = False
         self.mode = "stopped"
         for number, factory in enumerate(chain):
+            if self._stopping:
+                break
             last = number == len(chain) - 1
             if limit and not last:
                 continue  # every other mechanism needs watches too: go straight to polling
@@ -236,6 +238,9 @@ class ProjectWatcher:
                     break
                 continue
             seconds = None if last else self._prove(mechanism)
+            if self._stopping:
+                mechanism.stop()
+                break
             if not last and seconds is None:
                 log.warning(
                     "%s delivered no event for a probe file within %g s; trying the next way to watch %s",
@@ -251,6 +256,8 @@ class ProjectWatcher:
             self.mode = mechanism.name
             break
         self.attempts = attempts
+        if self._stopping:
+            return
         if self._mechanism is None:
             log.error("cannot watch %s at all: %s", self.root, attempts)
         self._tell_fallback(attempts, limit)
@@ -259,9 +266,13 @@ class ProjectWatcher:
         """Seconds until the probe file's event arrived, or None when none came within ``PROBE_TIMEOUT``."""
         try:
             folder = tempfile.mkdtemp(prefix="quillpad-watch-probe-", dir=self._probe_parent)
-        except OSError as err:
-            log.warning("cannot make a probe folder (%s); trusting %s unproven", err, mechanism.name)
-            return 0.0
+        except OSError as err:  # the data folder is read-only or full: the system's temporary folder will do
+            log.info("cannot make a probe folder in %s (%s)", self._probe_parent, err)
+            try:
+                folder = tempfile.mkdtemp(prefix="quillpad-watch-probe-")
+            except OSError as second:
+                log.warning("cannot make a probe folder (%s); %s is not proved", second, mechanism.name)
+                return None
         self._probe_seen.clear()
         self._probe_dir = folder
         started = time.perf_counter()
