@@ -204,10 +204,16 @@ class WatchdogMechanism:
 
     def watch_extra(self, folder: str) -> None:
         """See ``Mechanism``."""
-        if self._observer is not None:
+        if self._observer is None:
+            return
+        try:
             self._extra[folder] = self._observer.schedule(
                 self._handler, folder, recursive=False, event_filter=EVENT_FILTER
             )
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EMFILE):
+                raise WatchLimitError(err.errno, err.strerror or "watch limit reached", folder) from err
+            raise
 
     def unwatch_extra(self, folder: str) -> None:
         """See ``Mechanism``."""

@@ -237,7 +237,14 @@ class ProjectWatcher:
                 if not os.path.isdir(self._root_str):
                     break
                 continue
-            seconds = None if last else self._prove(mechanism)
+            try:
+                seconds = None if last else self._prove(mechanism)
+            except WatchLimitError as err:  # the probe's own watch was one too many
+                log.warning("%s: watch limit reached while proving it (%s)", mechanism.name, err)
+                attempts.append(_failed(mechanism, "reached the system's limit on watched folders"))
+                limit = True
+                mechanism.stop()
+                continue
             if self._stopping:
                 mechanism.stop()
                 break
@@ -281,6 +288,8 @@ class ProjectWatcher:
             Path(folder, "probe.txt").write_bytes(b"quillpad watch probe\n")
             seen = self._probe_seen.wait(PROBE_TIMEOUT) and not self._stopping
             return time.perf_counter() - started if seen else None
+        except WatchLimitError:
+            raise
         except OSError as err:
             log.warning("the probe of %s failed: %s", mechanism.name, err)
             return None
