@@ -27,6 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument(
         "--burst", type=int, default=10_000, help="files created, modified and deleted at once (default 10000; 0: none)"
     )
+    context.add_argument(
+        "--compare-watchers",
+        action="store_true",
+        help="also compare ways of watching a generated 5,000-folder tree (set-up, watches, threads, latency)",
+    )
     context.set_defaults(handler=run_context)
     git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
     git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
@@ -91,7 +96,9 @@ def run_context(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --edits of at least 1.")
     if args.burst < 0:
         raise InvalidOptionError("Use --burst of 0 (no burst) or more files.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress, burst=args.burst)
+    result = run_context_bench(
+        Path(args.dir), edits=args.edits, progress=_progress, burst=args.burst, compare=args.compare_watchers
+    )
     print(result.report())
     return 0
 

@@ -16,8 +16,9 @@ is only read. Then, on the copy, with a temporary data folder:
    then the time until the watcher is idle and whether the index then holds
    exactly the files on disk (path, size and time).
 
-The watcher's mechanism, its watch count and how fast its start-up probe's
-event came are printed too.
+The watcher's mechanism and how fast its start-up probe's event came are
+printed too. With ``compare_watchers``, three ways of watching a generated
+5,000-folder tree are compared side by side (see ``watch_compare``).
 
 Reads come from the page cache (the copy was just written), so the index
 time is the CPU cost of indexing, not of a cold disk.
@@ -36,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.bench.watch_compare import WatchWay, compare_watchers
+from app.core.bench.watch_compare import report as watch_report
 from app.core.project import Project, ProjectFolderError
 from app.core.project.ignore import IgnoreRules
 from app.core.project.project import DEFAULT_MAX_FILE_BYTES
@@ -48,6 +51,8 @@ TARGET_QUERY_P95 = 0.050
 TARGET_SAVE_P95 = 1.0
 SAVE_TIMEOUT = 30.0
 BURST_TIMEOUT = 300.0
+COMPARE_FOLDERS = 5000
+COMPARE_IGNORED = 2000
 QUERY_COUNT = 200
 _QUESTION_TEMPLATES = (
     "how does {a} work",
@@ -90,6 +95,7 @@ class ContextBenchResult:
     burst_seconds: float = 0.0
     burst_settled: bool = False
     burst_mismatches: list[str] = field(default_factory=list)
+    watch_ways: list[WatchWay] | None = None  # None: not compared
 
     @property
     def files_per_second(self) -> float:
@@ -137,6 +143,8 @@ class ContextBenchResult:
             )
         if self.notice:
             lines.append(f"notice: {self.notice}")
+        if self.watch_ways is not None:
+            lines += ["", *watch_report(self.watch_ways, COMPARE_FOLDERS, COMPARE_IGNORED)]
         return "\n".join(lines)
 
 
@@ -236,9 +244,10 @@ def run_context_bench(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     seed: int = 1,
     burst: int = 10_000,
+    compare: bool = False,
 ) -> ContextBenchResult:
     """Measure indexing, reopening, memory, query latency, save-to-searchable and a burst of ``burst`` files
-    (0: no burst) on a copy of ``folder``."""
+    (0: no burst) on a copy of ``folder``; with ``compare``, also three ways of watching a 5,000-folder tree."""
     source = Path(os.path.realpath(folder))
     if not source.is_dir():
         raise ProjectFolderError(f"{folder} is not a folder; give the bench a source tree to index.")
@@ -296,6 +305,10 @@ def run_context_bench(
                 result.burst_seconds = time.perf_counter() - started
                 result.burst_mismatches = _index_differences(project, burst_folder, max_file_bytes)
             result.notice = project.notice
+
+        if compare:
+            progress(f"comparing ways of watching {COMPARE_FOLDERS:,} folders")
+            result.watch_ways = compare_watchers(Path(scratch), COMPARE_FOLDERS, COMPARE_IGNORED)
         return result
 
 

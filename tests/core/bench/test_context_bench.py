@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from app.core.bench.context_bench import percentile, run_context_bench
+from app.core.bench.watch_compare import compare_watchers, report
 from app.core.project import ProjectFolderError
 from tests.fixtures.project_tree import write_tree
 
@@ -38,3 +40,21 @@ def test_percentile() -> None:
     assert percentile([], 95) == 0.0
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([float(i) for i in range(1, 101)], 95) == 95.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_the_watcher_comparison_counts_watches_and_threads(tmp_path: Path) -> None:
+    ways = compare_watchers(tmp_path, folders=50, ignored=10, probes=3)
+    assert [way.name for way in ways] == [
+        "our inotify tree (inotify_simple)",
+        "watchdog, one watch per folder",
+        "watchdog, recursive",
+    ]
+    ours, per_folder, recursive = ways
+    assert ours.watches == per_folder.watches == 52  # the root, pkg0 and its 50 folders; never node_modules
+    assert recursive.watches == 52 + 11  # node_modules and its 10 folders too
+    assert ours.threads == 1 and per_folder.threads >= 52
+    assert all(way.missed == 0 for way in ways)
+    lines = report(ways, 50, 10)
+    assert lines[0] == "watching 50 kept folders and 10 ignored ones (ratios to the first):"
+    assert "(  1.0x)" in lines[1]
