@@ -341,6 +341,8 @@ def test_reaching_the_limit_later_also_falls_back(tmp_path: Path, make_project: 
     wait_for(lambda: project.watch_mode == "polling", what="the switch to polling")
     wait_for(searchable(project, "beyond_limit", "b/y.py"), what="the file in the unwatched folder")
     assert project.notice is not None and project.notice.count("limit on watched folders") == 1
+    assert project.wait_until_idle(30)
+    assert_index_matches_disk(project)
 
 
 def test_polling_mode_keeps_the_index_current(tree: Path, make_project: MakeProject) -> None:
