@@ -122,13 +122,16 @@ def test_thousands_of_files_created_and_deleted_in_one_burst(
         path.parent.mkdir(exist_ok=True)
         path.write_text(f"burst file {i}\n")
         created.append(path)
+    for path in created[::4]:  # modified, some of them just before they are deleted
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write("modified in the burst\n")
     for path in created[:-100]:
         path.unlink()
     for i in range(50):
         shutil.rmtree(root / f"d{i}")
     # Left: stay.py and one file in each of d50..d99.
     wait_for(lambda: project.wait_until_idle(1) and len(project.files()) == 1 + 50, 60, "the burst to settle")
-    assert_index_matches_disk(project)
+    assert_index_matches_disk(project)  # the full text too: the surviving modified files are indexed as modified
 
 
 def kept_folders(root: Path) -> int:
