@@ -105,7 +105,7 @@ def test_a_burst_is_applied_as_one_batch_and_the_index_matches_the_disk(
 
 
 @pytest.mark.parametrize(("count", "pending_limit"), [(10_000, None), (2_000, 100)])
-def test_thousands_of_files_created_and_deleted_in_one_burst(
+def test_thousands_of_files_created_modified_and_deleted_in_one_burst(
     tmp_path: Path,
     make_project: MakeProject,
     monkeypatch: pytest.MonkeyPatch,
