@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="comma-separated concurrencies; the first is the baseline (default 1,8,32)",
     )
     evals.add_argument("--rounds", type=int, default=6, help="requests per slot at each level (default 6)")
+    evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
     evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
 
@@ -173,7 +174,10 @@ def run_eval_server(args: argparse.Namespace) -> int:
         raise InvalidOptionError(
             "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
         )
-    print(run_eval_server_bench(latency=args.latency, levels=levels, rounds=args.rounds, progress=_progress).report())
+    result = run_eval_server_bench(
+        latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=_progress
+    )
+    print(result.report())
     return 0
 
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,7 @@ class LevelFigures:
     wall: float  # the whole run, connecting and writing the report included
     p50: float
     p90: float
+    rates: tuple[float, ...] = ()  # req/s of every repeat (this one is the median)
 
     @property
     def rate(self) -> float:
@@ -55,26 +56,29 @@ class EvalServerBenchResult:
     latency: float
     levels: list[LevelFigures]
     load: str
+    repeats: int = 1
 
     def report(self) -> str:
         single = self.levels[0].rate / self.levels[0].concurrency if self.levels else 0.0
         lines = [
             f"fake server latency per request: {self.latency:g} s   (1/latency = {1 / self.latency:.2f} requests/s)",
-            f"load average at the start: {self.load}",
+            f"load average at the start: {self.load}   repeats per level: {self.repeats} (median shown)",
             "",
             f"{'concurrency':>11}{'requests':>10}{'seconds':>9}{'req/s':>9}{'ideal':>9}{'ratio':>7}"
-            f"{'p50 s':>8}{'p90 s':>8}{'wall s':>8}",
+            f"{'p50 s':>8}{'p90 s':>8}{'wall s':>8}{'req/s range':>16}",
         ]
         for level in self.levels:
             ideal = single * level.concurrency
             ratio = level.rate / ideal if ideal else 0.0
+            spread = f"{min(level.rates):.1f}-{max(level.rates):.1f}" if level.rates else "-"
             lines.append(
                 f"{level.concurrency:>11}{level.requests:>10}{level.seconds:>9.2f}{level.rate:>9.2f}{ideal:>9.2f}"
-                f"{ratio:>7.2f}{level.p50:>8.2f}{level.p90:>8.2f}{level.wall:>8.2f}"
+                f"{ratio:>7.2f}{level.p50:>8.2f}{level.p90:>8.2f}{level.wall:>8.2f}{spread:>16}"
             )
         lines += [
             "",
-            "ideal: concurrency x the measured rate at concurrency 1; ratio = req/s / ideal.",
+            "ideal: concurrency x the measured rate at concurrency 1; ratio = req/s / ideal. The levels take",
+            "turns within each repeat, so noise from other work on the machine falls on all of them alike.",
             "Each level is a real evaluation run (GSM8K sample, several seeds): requests, scoring, results file;",
             "seconds and req/s are the report's throughput (requests to last result); wall adds connecting",
             "and writing the report.",
@@ -153,19 +157,29 @@ def run_eval_server_bench(
     latency: float = 0.5,
     levels: tuple[int, ...] = (1, 8, 32),
     rounds: int = 6,
+    repeats: int = 3,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> EvalServerBenchResult:
-    """Measure evaluation throughput against the fake parallel server at each concurrency in ``levels``."""
-    if latency <= 0 or rounds < 1 or not levels or min(levels) < 1:
-        raise QuillpadError("Use a --latency above 0, --rounds of at least 1 and concurrencies of at least 1.")
+    """Measure evaluation throughput against the fake parallel server at each concurrency in ``levels``
+    (``repeats`` times, the levels taking turns; each level's median run is reported)."""
+    if latency <= 0 or rounds < 1 or repeats < 1 or not levels or min(levels) < 1:
+        raise QuillpadError(
+            "Use a --latency above 0, --rounds and --repeats of at least 1 and concurrencies of at least 1."
+        )
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     process, url = _start_server(latency)
     try:
         with tempfile.TemporaryDirectory(prefix="quillpad-bench-eval-") as folder:
-            figures = []
-            for concurrency in levels:
-                progress(f"concurrency {concurrency}")
-                figures.append(_measure(url, concurrency, rounds, Path(folder)))
+            runs: dict[int, list[LevelFigures]] = {concurrency: [] for concurrency in levels}
+            for repeat in range(repeats):
+                for concurrency in levels:
+                    progress(f"repeat {repeat + 1} of {repeats}: concurrency {concurrency}")
+                    runs[concurrency].append(_measure(url, concurrency, rounds, Path(folder)))
     finally:
         _stop(process)
-    return EvalServerBenchResult(latency, figures, load)
+    figures = []
+    for concurrency in levels:
+        ordered = sorted(runs[concurrency], key=lambda level: level.rate)
+        median = ordered[len(ordered) // 2]
+        figures.append(replace(median, rates=tuple(level.rate for level in runs[concurrency])))
+    return EvalServerBenchResult(latency, figures, load, repeats)

@@ -13,11 +13,12 @@ from app.core.bench.eval_server_bench import run_eval_server_bench
 
 
 def test_the_bench_measures_each_level_through_a_real_run() -> None:
-    result = run_eval_server_bench(latency=0.05, levels=(1, 4), rounds=2)
+    result = run_eval_server_bench(latency=0.05, levels=(1, 4), rounds=2, repeats=2)
     assert [level.concurrency for level in result.levels] == [1, 4]
     # Whole rounds of the 10-task sample: 10 requests at 1, 20 at 4 (lcm of 10 and 4).
     assert [level.requests for level in result.levels] == [10, 20]
     assert all(level.rate > 0 and level.p50 >= 0.05 for level in result.levels)
+    assert all(len(level.rates) == 2 and level.rate in level.rates for level in result.levels)
     table = result.report()
     assert "concurrency" in table and "ratio" in table and "load average" in table
     assert len([line for line in table.splitlines() if line.strip().startswith(("1 ", "4 "))]) == 2
