@@ -349,9 +349,9 @@ class EvalRun:
                         scoring.add(pool.submit(self._score_generation, seed, task, prompt, generation, judge))
                         if failure is None and lost_in_a_row >= max(4, 2 * width):
                             failure = ModelCrashed(
-                                f"The model server failed {lost_in_a_row} tasks in a row even after "
-                                f"{self.config.max_retries} retries each (last: {generation.error}), so the run "
-                                "stopped; check the server."
+                                f"The model server failed {lost_in_a_row} tasks in a row (the last after "
+                                f"{generation.attempts} attempt(s): {generation.error}), so the run stopped; "
+                                "check the server."
                             )
                             self._stop_clients()
             finally:
