@@ -14,9 +14,7 @@ _DESCRIPTIONS: dict[str, str] = {
         "Isolated (Linux namespaces): no network, only its own folder writable, "
         "your home and other files hidden, its own processes only."
     ),
-    "sandbox-exec": (
-        "Isolated (macOS sandbox-exec): no network, only its own folder writable, your home unreadable."
-    ),
+    "sandbox-exec": ("Isolated (macOS sandbox-exec): no network, only its own folder writable, your home unreadable."),
     "limits-only": (
         "Limits only: time, memory, file size and processes are limited, but the code could "
         "read your files and use the network."

@@ -111,10 +111,15 @@ def _run_as_reaper(spec: dict[str, Any], program: list[str], is_root: bool) -> i
         _set_limits(spec["limits"], processes=not is_root)
         os.chdir(spec["cwd"])
         os._exit(_exec(program, spec["env"]))
-    signal.signal(signal.SIGTERM, lambda *_: (_kill_descendants(), os._exit(LAUNCH_FAILED)))
+    signal.signal(signal.SIGTERM, _end_everything)
     _, status = os.waitpid(child, 0)
     _kill_descendants()
     return _end_like(status)
+
+
+def _end_everything(signum: int, frame: object) -> None:
+    _kill_descendants()
+    os._exit(LAUNCH_FAILED)
 
 
 def _kill_descendants() -> None:

@@ -254,7 +254,8 @@ PROBES: tuple[Probe, ...] = (
         "    if not pid:\n        results.append('no parent visible')\n"
         "    elif libc.ptrace(16, pid, None, None) == 0:\n        results.append(f'attached to {pid}')\n"
         "    else:\n        results.append(f'{pid}: ' + os.strerror(ctypes.get_errno()))\n"
-        "print('PTRACE', ('attached ' if any('attached' in r for r in results) else 'refused: ') + '; '.join(results))\n",
+        "attached = any('attached' in r for r in results)\n"
+        "print('PTRACE', ('attached ' if attached else 'refused: ') + '; '.join(results))\n",
         _refused("PTRACE"),
         dangerous=True,
     ),
@@ -362,7 +363,10 @@ def run_probes(names: Sequence[str] | None = None, *, allow_unisolated: bool = F
     with _targets() as ctx:
         for probe in chosen:
             result = run_python(
-                _HEAD + _fill(probe.code, ctx), limits=probe.limits, args=[ctx.marker], allow_unisolated=allow_unisolated
+                _HEAD + _fill(probe.code, ctx),
+                limits=probe.limits,
+                args=[ctx.marker],
+                allow_unisolated=allow_unisolated,
             )
             blocked, detail = probe.judge(result, ctx)
             cwd = _printed(result, "CWD")

@@ -339,8 +339,10 @@ def _interpreter_folders() -> list[str]:
     system = tuple(path + "/" for path in namespaces.SYSTEM_PATHS)
     kept = []
     for folder in sorted(folders):
-        if folder in ("", "/") or (folder + "/").startswith(system) or any(
-            (home + "/").startswith(folder.rstrip("/") + "/") for home in homes
+        if (
+            folder in ("", "/")
+            or (folder + "/").startswith(system)
+            or any((home + "/").startswith(folder.rstrip("/") + "/") for home in homes)
         ):
             continue
         kept.append(folder)
@@ -416,7 +418,11 @@ def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: Sandbo
     process.returncode = status
     with os.fdopen(report_read, "rb") as report:
         facts = _read_facts(report.read())
-    wanted: Isolation = "sandbox-exec" if spec.get("sandbox_exec") else ("namespaces" if spec["isolation"] == "namespaces" else "limits-only")
+    wanted: Isolation = (
+        "sandbox-exec"
+        if spec.get("sandbox_exec")
+        else ("namespaces" if spec["isolation"] == "namespaces" else "limits-only")
+    )
     if wanted == "namespaces" and facts.get("isolation") != "namespaces":
         # The probe said yes but this run could not be isolated: never fall back silently.
         raise SandboxError(
