@@ -101,7 +101,14 @@ def _scripted(args: argparse.Namespace, out: Path | None) -> int:
     steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
     for step in steps:
         print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
-    return EXIT_OK if steps and all(step.ok for step in steps) else EXIT_ERROR
+    sandbox_ok = True
+    if out is None:  # selftest: also what the sandbox isolates on this machine
+        from app.core.sandbox.probes import check_isolation
+
+        for check in check_isolation():
+            print(f"{'ok' if check.ok else 'FAILED':6} {check.name}: {check.detail}")
+            sandbox_ok = sandbox_ok and check.ok
+    return EXIT_OK if steps and all(step.ok for step in steps) and sandbox_ok else EXIT_ERROR
 
 
 def _version_text() -> str:
@@ -155,7 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app import cli_bench, cli_chat, cli_eval, cli_git, cli_math, cli_models, cli_plugins, cli_project, cli_test
+    from app import (
+        cli_bench,
+        cli_chat,
+        cli_eval,
+        cli_git,
+        cli_math,
+        cli_models,
+        cli_plugins,
+        cli_project,
+        cli_sandbox,
+        cli_test,
+    )
 
     cli_chat.add_parser(sub)
     cli_project.add_parser(sub)
@@ -166,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_models.add_parser(sub)
     cli_math.add_parser(sub)
     cli_eval.add_parser(sub)
+    cli_sandbox.add_parser(sub)
     return parser
 
 

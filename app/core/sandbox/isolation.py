@@ -36,7 +36,7 @@ class IsolationUnavailable(QuillpadError):
     """Isolation is required but this system cannot provide it."""
 
     def __init__(self, support: IsolationSupport) -> None:
-        super().__init__(support.notice + " Run it with limits only only if you trust this code.")
+        super().__init__(support.notice + " Run it with limits only if you trust this code.")
         self.support = support
 
 

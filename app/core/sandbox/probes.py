@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.core.sandbox.runner import SandboxLimits, SandboxResult, isolation_support, run_python
+from app.core.sandbox.runner import SandboxError, SandboxLimits, SandboxResult, isolation_support, run_python
 
 MiB = 1024**2
 LIMITS = SandboxLimits(
@@ -375,6 +375,37 @@ def run_probes(names: Sequence[str] | None = None, *, allow_unisolated: bool = F
             _kill_marked(ctx.marker)  # what escaped a run without isolation (the outcome says so)
             outcomes.append(Outcome(probe.name, probe.kind, blocked, detail, result.isolation, removed, left))
     return outcomes
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of ``quillpad selftest`` / ``quillpad sandbox check``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_isolation(names: Sequence[str] = BASIC) -> list[Check]:
+    """What is isolated on this machine: the mode, then each probe (run only when isolated).
+
+    Without isolation the probes are not run (that would run code unisolated
+    just to show it); the notice says what is missing instead, and that is
+    not a failure of the app.
+    """
+    support = isolation_support()
+    checks = [Check("sandbox isolation", True, support.description)]
+    if not support.isolated:
+        return [*checks, Check("sandbox probes", True, "not run: " + support.notice)]
+    try:
+        outcomes = run_probes(names)
+    except SandboxError as err:  # no Python to run the probes with (the desktop binary without python3)
+        return [*checks, Check("sandbox probes", True, f"not run: {err}")]
+    for outcome in outcomes:
+        clean = outcome.folder_removed and not outcome.left_running
+        verdict = "blocked" if outcome.blocked else "NOT BLOCKED"
+        checks.append(Check(f"sandbox {outcome.name}", outcome.blocked and clean, f"{verdict}: {outcome.detail}"))
+    return checks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
