@@ -32,6 +32,29 @@ EVAL_REFUSAL = (
 )
 
 
+_RUN_TOOLTIPS = {
+    "linux": (
+        "Runs the code isolated (Linux namespaces): no network, your files hidden, only a throwaway "
+        "folder writable; time, memory and processes limited. Where this system cannot isolate code, "
+        "you are asked first."
+    ),
+    "darwin": (
+        "Runs the code under macOS sandbox-exec: no network, your files unreadable, only a throwaway "
+        "folder writable; time, memory and processes limited."
+    ),
+    "win32": (
+        "Not available on Windows: Quillpad cannot isolate code there (a job object could limit time, "
+        "memory and processes, but not stop the code reading your files or using the network)."
+    ),
+}
+
+
+def run_tooltip(platform: str) -> str:
+    """What "Run in sandbox" does on ``platform`` (``sys.platform``), for the button's tooltip."""
+    key = "linux" if platform.startswith("linux") else platform
+    return _RUN_TOOLTIPS.get(key, _RUN_TOOLTIPS["win32"].replace("Windows", platform))
+
+
 class IsolationUnavailable(QuillpadError):
     """Isolation is required but this system cannot provide it."""
 

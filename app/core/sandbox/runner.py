@@ -261,6 +261,11 @@ def run_sandboxed(
     limits = limits or SandboxLimits()
     if not argv:
         raise SandboxError("There is no program to run; give the sandbox a command.")
+    if sys.platform == "win32":
+        raise SandboxError(
+            "Running code is not available on Windows: Quillpad cannot isolate it there "
+            "(it could read your files and use the network); run it yourself if you trust it."
+        )
     support = isolation_support()
     if not support.isolated and not allow_unisolated:
         raise IsolationUnavailable(support)

@@ -1,8 +1,13 @@
-"""The macOS sandbox-exec profile (generated text; sandbox-exec itself runs only on macOS)."""
+"""The macOS sandbox-exec profile (generated text; sandbox-exec runs only on macOS) and each platform's tooltip."""
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from app.core.sandbox.macos import macos_profile
+from app.core.sandbox.runner import SandboxError, run_python
 
 
 def test_the_profile_denies_network_and_writes_outside_the_work_folder() -> None:
@@ -20,3 +25,18 @@ def test_the_profile_denies_network_and_writes_outside_the_work_folder() -> None
 def test_paths_are_quoted_as_profile_strings() -> None:
     profile = macos_profile('/tmp/we"ird\\dir', [])
     assert '(subpath "/tmp/we\\"ird\\\\dir")' in profile
+
+
+def test_each_platform_tooltip_says_what_is_limited() -> None:
+    from app.core.sandbox.isolation import run_tooltip
+
+    assert "no network" in run_tooltip("linux") and "you are asked first" in run_tooltip("linux")
+    assert "sandbox-exec" in run_tooltip("darwin") and "no network" in run_tooltip("darwin")
+    windows = run_tooltip("win32")
+    assert windows.startswith("Not available on Windows") and "reading your files" in windows
+
+
+def test_windows_refuses_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(SandboxError, match="not available on Windows"):
+        run_python("print(1)")
