@@ -92,7 +92,12 @@ def main(argv: list[str]) -> int:
     _report(report_fd, {"isolation": spec["isolation"], "process_limit": in_cgroup or not is_root})
     if spec.get("probe"):
         return 0
-    return _run_as_reaper(spec, program, is_root)
+    if sys.platform.startswith("linux"):
+        return _run_as_reaper(spec, program, is_root)
+    # macOS (sandbox-exec around this launcher): limits, then the program in its place.
+    _set_limits(spec["limits"], processes=not is_root)
+    os.chdir(spec["cwd"])
+    return _exec(program, spec["env"])
 
 
 def _run_as_reaper(spec: dict[str, Any], program: list[str], is_root: bool) -> int:

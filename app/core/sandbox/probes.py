@@ -72,6 +72,7 @@ class Probe:
     judge: Callable[[SandboxResult, Context], tuple[bool, str]]
     limits: SandboxLimits = LIMITS
     dangerous: bool = False  # harmful to the app where there is no isolation: never run then
+    dangerous_as_root: bool = False  # the same, only when the app runs as root
 
 
 def _said(result: SandboxResult) -> str:
@@ -276,6 +277,7 @@ PROBES: tuple[Probe, ...] = (
         "ok = libc.mount(b'tmpfs', b'm', b'tmpfs', 0, None) == 0\n"
         "print('MOUNT', 'mounted' if ok else 'refused: ' + os.strerror(ctypes.get_errno()))\n",
         _refused("MOUNT"),
+        dangerous_as_root=True,  # root without namespaces would mount on the host
     ),
     Probe(
         "read /proc/1/environ",
@@ -358,7 +360,8 @@ def run_probes(names: Sequence[str] | None = None, *, allow_unisolated: bool = F
     """
     chosen = [p for p in PROBES if names is None or p.name in names]
     if not isolation_support().isolated:
-        chosen = [p for p in chosen if not p.dangerous]
+        root = os.geteuid() == 0
+        chosen = [p for p in chosen if not p.dangerous and not (root and p.dangerous_as_root)]
     outcomes = []
     with _targets() as ctx:
         for probe in chosen:

@@ -433,6 +433,11 @@ def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: Sandbo
         raise SandboxError(
             f"The sandbox could not isolate the program ({facts.get('error') or 'no report'}); it was not run."
         )
+    if wanted == "sandbox-exec" and not facts:
+        # sandbox-exec refused the profile before the launcher ran: nothing ran.
+        raise SandboxError(
+            f"The macOS sandbox could not start ({err.text().strip()[:200] or 'no reason given'}); nothing was run."
+        )
     cpu = usage.ru_utime + usage.ru_stime
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
