@@ -7,7 +7,7 @@ from typing import Literal
 
 from app.core.errors import QuillpadError
 
-Isolation = Literal["namespaces", "sandbox-exec", "limits-only"]
+Isolation = Literal["namespaces", "sandbox-exec", "job-object", "limits-only"]
 
 _DESCRIPTIONS: dict[str, str] = {
     "namespaces": (
@@ -15,6 +15,10 @@ _DESCRIPTIONS: dict[str, str] = {
         "your home and other files hidden, its own processes only."
     ),
     "sandbox-exec": ("Isolated (macOS sandbox-exec): no network, only its own folder writable, your home unreadable."),
+    "job-object": (
+        "Limits only (Windows job object): time, memory and processes are limited, but the code could "
+        "read your files and use the network."
+    ),
     "limits-only": (
         "Limits only: time, memory, file size and processes are limited, but the code could "
         "read your files and use the network."
@@ -22,14 +26,15 @@ _DESCRIPTIONS: dict[str, str] = {
 }
 
 NO_ISOLATION_NOTICE = (
-    "This system does not let Quillpad isolate code (user namespaces are not available{reason}), "
+    "This system does not let Quillpad isolate code ({why}), "
     "so the sandbox can only limit time, memory and processes: code run anyway could read your "
     "files and use the network."
 )
 EVAL_REFUSAL = (
-    "Evaluation runs model-written code, and this system cannot isolate it (user namespaces are not "
-    "available{reason}); pass --unsafe-no-isolation to run it with limits only, at your own risk."
+    "Evaluation runs model-written code, and this system cannot isolate it ({why}); "
+    "pass --unsafe-no-isolation to run it with limits only, at your own risk."
 )
+_WINDOWS_WHY = "Windows offers no isolation Quillpad can use; a job object limits time, memory and processes"
 
 
 _RUN_TOOLTIPS = {
@@ -43,8 +48,8 @@ _RUN_TOOLTIPS = {
         "folder writable; time, memory and processes limited."
     ),
     "win32": (
-        "Not available on Windows: Quillpad cannot isolate code there (a job object could limit time, "
-        "memory and processes, but not stop the code reading your files or using the network)."
+        "Runs the code with limits only (a Windows job object): time, memory and processes are limited, "
+        "but the code can read your files and use the network. You are asked first."
     ),
 }
 
@@ -52,7 +57,9 @@ _RUN_TOOLTIPS = {
 def run_tooltip(platform: str) -> str:
     """What "Run in sandbox" does on ``platform`` (``sys.platform``), for the button's tooltip."""
     key = "linux" if platform.startswith("linux") else platform
-    return _RUN_TOOLTIPS.get(key, _RUN_TOOLTIPS["win32"].replace("Windows", platform))
+    return _RUN_TOOLTIPS.get(
+        key, "Runs the code with limits only: the code can read your files and use the network. You are asked first."
+    )
 
 
 class IsolationUnavailable(QuillpadError):
@@ -72,20 +79,26 @@ class IsolationSupport:
 
     @property
     def isolated(self) -> bool:
-        return self.mode != "limits-only"
+        return self.mode in ("namespaces", "sandbox-exec")
 
     @property
     def description(self) -> str:
         return describe(self.mode)
 
     @property
+    def _why(self) -> str:
+        if self.mode == "job-object":
+            return _WINDOWS_WHY
+        return "user namespaces are not available" + (f": {self.reason}" if self.reason else "")
+
+    @property
     def notice(self) -> str:
         """The plain-words notice shown once when code would run with limits only."""
-        return NO_ISOLATION_NOTICE.format(reason=f": {self.reason}" if self.reason else "")
+        return NO_ISOLATION_NOTICE.format(why=self._why)
 
     @property
     def eval_refusal(self) -> str:
-        return EVAL_REFUSAL.format(reason=f": {self.reason}" if self.reason else "")
+        return EVAL_REFUSAL.format(why=self._why)
 
 
 def describe(mode: str) -> str:

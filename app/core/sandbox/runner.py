@@ -50,7 +50,8 @@ from app.core.sandbox.macos import SANDBOX_EXEC, macos_profile
 
 MiB = 1024**2
 _PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
-_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+# SYSTEMROOT and friends: Python on Windows cannot start (or open sockets) without them.
+_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "COMSPEC", "PATHEXT")
 _INODES = 20_000  # files and folders the work folder may hold (isolated runs)
 
 
@@ -144,7 +145,7 @@ def _make_pids_cgroup(limit: int) -> str:
     Root ignores RLIMIT_NPROC, so without this a fork bomb run as root could
     exhaust the machine's process table before the wall-clock limit.
     """
-    if os.geteuid() != 0:
+    if _euid() != 0:
         return ""
     for root in _PIDS_CGROUP_ROOTS:
         if not os.path.exists(os.path.join(root, "pids.max")) and not os.path.isdir(root):
@@ -199,7 +200,14 @@ def _platform_isolation() -> Isolation:
         return "namespaces"
     if sys.platform == "darwin" and os.path.exists(SANDBOX_EXEC):
         return "sandbox-exec"
+    if sys.platform == "win32":
+        return "job-object"
     return "limits-only"
+
+
+def _euid() -> int:
+    """The effective user id (-1 on Windows, which has none)."""
+    return os.geteuid() if hasattr(os, "geteuid") else -1
 
 
 _support_cache: dict[tuple[str, int, bool], IsolationSupport] = {}
@@ -213,7 +221,7 @@ def _simulated_failure() -> bool:
 
 def isolation_support() -> IsolationSupport:
     """The isolation sandboxed runs get on this machine (probed once per process and user)."""
-    key = (sys.platform, os.geteuid(), _simulated_failure())
+    key = (sys.platform, _euid(), _simulated_failure())
     with _support_lock:
         if key not in _support_cache:
             _support_cache[key] = _probe(_platform_isolation())
@@ -221,9 +229,9 @@ def isolation_support() -> IsolationSupport:
 
 
 def _probe(wanted: Isolation) -> IsolationSupport:
-    if wanted == "limits-only":
-        reason = "" if sys.platform.startswith(("linux", "darwin")) else f"no isolation is built for {sys.platform}"
-        return IsolationSupport("limits-only", reason)
+    if wanted in ("limits-only", "job-object"):
+        reason = "" if wanted == "job-object" else f"no isolation is built for {sys.platform}"
+        return IsolationSupport(wanted, reason)
     if wanted == "sandbox-exec":
         return IsolationSupport("sandbox-exec")  # the run itself reports a profile that fails to apply
     base = Path(tempfile.mkdtemp(prefix="quillpad-sandbox-"))
@@ -261,11 +269,6 @@ def run_sandboxed(
     limits = limits or SandboxLimits()
     if not argv:
         raise SandboxError("There is no program to run; give the sandbox a command.")
-    if sys.platform == "win32":
-        raise SandboxError(
-            "Running code is not available on Windows: Quillpad cannot isolate it there "
-            "(it could read your files and use the network); run it yourself if you trust it."
-        )
     support = isolation_support()
     if not support.isolated and not allow_unisolated:
         raise IsolationUnavailable(support)
@@ -281,6 +284,8 @@ def run_sandboxed(
                 raise SandboxError(f"The file name {name!r} points outside the sandbox folder; use a plain name.")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content.encode() if isinstance(content, str) else content)
+        if support.mode == "job-object":
+            return _run_in_job(list(argv), workdir, limits, _scrubbed_env(env, workdir))
         spec = _spec(base, limits, _scrubbed_env(env, workdir), cgroup, support.mode)
         return _run(list(argv), spec, workdir, limits)
     finally:
@@ -462,6 +467,42 @@ def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: Sandbo
         cpu_limit_hit=signal_name in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds - 0.05,
         notes=tuple(notes),
         isolation=wanted,
+    )
+
+
+def _run_in_job(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, str]) -> SandboxResult:
+    """Windows: the limits of a job object, no isolation (the caller had the user's consent)."""
+    from app.core.sandbox import windows
+
+    out, err = _Capped(limits.output_bytes), _Capped(limits.output_bytes)
+    try:
+        run = windows.run_in_job(
+            argv,
+            cwd=str(workdir),
+            env=env,
+            limits=limits,
+            wall_seconds=limits.wall_seconds,
+            on_stdout=out.add,
+            on_stderr=err.add,
+        )
+    except OSError as error:
+        raise SandboxError(f"The sandbox could not start ({error}); check that Python can run here.") from None
+    cpu_hit = run.exit_code == windows.ERROR_NOT_ENOUGH_QUOTA and not run.timed_out
+    return SandboxResult(
+        exit_code=None if run.timed_out else run.exit_code,
+        signal=None,
+        timed_out=run.timed_out,
+        stdout=out.text(),
+        stderr=err.text(),
+        stdout_truncated=out.dropped > 0,
+        stderr_truncated=err.dropped > 0,
+        wall_seconds=run.wall_seconds,
+        cpu_seconds=0.0,  # the job's accounting is not read back
+        max_rss_bytes=0,
+        network_blocked=False,
+        cpu_limit_hit=cpu_hit,
+        notes=("Not isolated: the code could read your files and use the network (Windows job object limits only).",),
+        isolation="job-object",
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import sys
 
 import pytest
 
+from app.core.sandbox.isolation import IsolationUnavailable, run_tooltip
 from app.core.sandbox.macos import macos_profile
-from app.core.sandbox.runner import SandboxError, run_python
+from app.core.sandbox.runner import SandboxLimits, isolation_support, run_python
+from app.core.sandbox.windows import job_limits
 
 
 def test_the_profile_denies_network_and_writes_outside_the_work_folder() -> None:
@@ -28,15 +31,28 @@ def test_paths_are_quoted_as_profile_strings() -> None:
 
 
 def test_each_platform_tooltip_says_what_is_limited() -> None:
-    from app.core.sandbox.isolation import run_tooltip
-
     assert "no network" in run_tooltip("linux") and "you are asked first" in run_tooltip("linux")
     assert "sandbox-exec" in run_tooltip("darwin") and "no network" in run_tooltip("darwin")
     windows = run_tooltip("win32")
-    assert windows.startswith("Not available on Windows") and "reading your files" in windows
+    assert "limits only (a Windows job object)" in windows and "can read your files" in windows
 
 
-def test_windows_refuses_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_asks_first_and_says_what_a_job_object_does_not_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "win32")
-    with pytest.raises(SandboxError, match="not available on Windows"):
+    support = isolation_support()
+    assert support.mode == "job-object" and not support.isolated
+    with pytest.raises(IsolationUnavailable) as refused:
         run_python("print(1)")
+    assert "Windows offers no isolation Quillpad can use" in str(refused.value)
+    assert "could read your files and use the network" in str(refused.value)
+    assert "--unsafe-no-isolation" in support.eval_refusal
+
+
+def test_the_job_object_limits() -> None:
+    info = job_limits(SandboxLimits(cpu_seconds=7, memory_bytes=512 * 1024**2, processes=16))
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert ctypes.sizeof(info) == 144  # JOBOBJECT_EXTENDED_LIMIT_INFORMATION on 64-bit Windows
+    basic = info.BasicLimitInformation
+    assert basic.PerJobUserTimeLimit == 7 * 10_000_000  # 100-ns ticks
+    assert basic.ActiveProcessLimit == 16 and info.ProcessMemoryLimit == 512 * 1024**2
+    assert basic.LimitFlags == 0x4 | 0x8 | 0x100 | 0x400 | 0x2000  # job time, processes, memory, no dialogs, kill
