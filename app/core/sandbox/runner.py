@@ -210,8 +210,9 @@ def _euid() -> int:
     return os.geteuid() if hasattr(os, "geteuid") else -1
 
 
-_support_cache: dict[tuple[str, int, bool], IsolationSupport] = {}
+_support_cache: dict[tuple[str, str, int, bool], tuple[IsolationSupport, float]] = {}
 _support_lock = threading.Lock()
+_RETRY_SECONDS = 30.0  # a failed probe is repeated after this long (it may have been a passing hiccup)
 
 
 def _simulated_failure() -> bool:
@@ -220,12 +221,18 @@ def _simulated_failure() -> bool:
 
 
 def isolation_support() -> IsolationSupport:
-    """The isolation sandboxed runs get on this machine (probed once per process and user)."""
-    key = (sys.platform, _euid(), _simulated_failure())
+    """The isolation sandboxed runs get on this machine.
+
+    Probed once per process, user and launcher; a failed probe is repeated
+    after a while rather than remembered for good.
+    """
+    key = (sys.platform, sys.executable, _euid(), _simulated_failure())
     with _support_lock:
-        if key not in _support_cache:
-            _support_cache[key] = _probe(_platform_isolation())
-        return _support_cache[key]
+        cached = _support_cache.get(key)
+        if cached is None or (not cached[0].isolated and time.monotonic() - cached[1] > _RETRY_SECONDS):
+            cached = (_probe(_platform_isolation()), time.monotonic())
+            _support_cache[key] = cached
+        return cached[0]
 
 
 def _probe(wanted: Isolation) -> IsolationSupport:
