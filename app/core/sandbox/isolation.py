@@ -62,8 +62,12 @@ def run_tooltip(platform: str) -> str:
     )
 
 
-class IsolationUnavailable(QuillpadError):
-    """Isolation is required but this system cannot provide it."""
+class SandboxError(QuillpadError):
+    """The sandbox itself could not run (not the program inside it)."""
+
+
+class IsolationUnavailable(SandboxError):
+    """Isolation is required but this system cannot provide it; nothing was run."""
 
     def __init__(self, support: IsolationSupport) -> None:
         super().__init__(support.notice + " Run it with limits only if you trust this code.")

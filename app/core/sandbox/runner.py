@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from app.core.errors import QuillpadError
 from app.core.frozen import SANDBOX_LAUNCHER_ARG, is_frozen, user_code_python
 from app.core.sandbox import namespaces
 from app.core.sandbox.isolation import (
@@ -46,6 +45,7 @@ from app.core.sandbox.isolation import (
     limits_only_notes,
     support_from_facts,
 )
+from app.core.sandbox.isolation import SandboxError as SandboxError  # public here since the beginning
 from app.core.sandbox.macos import SANDBOX_EXEC, macos_profile
 
 MiB = 1024**2
@@ -53,10 +53,6 @@ _PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
 # SYSTEMROOT and friends: Python on Windows cannot start (or open sockets) without them.
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "COMSPEC", "PATHEXT")
 _INODES = 20_000  # files and folders the work folder may hold (isolated runs)
-
-
-class SandboxError(QuillpadError):
-    """The sandbox itself could not run (not the program inside it)."""
 
 
 @dataclass(frozen=True)
