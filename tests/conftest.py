@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -89,6 +90,4 @@ def readable_app() -> Iterator[str]:
 
     folder = readable_app_copy()
     yield folder
-    import shutil
-
     shutil.rmtree(folder, ignore_errors=True)
