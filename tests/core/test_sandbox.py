@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,10 @@ def _processes_in(folder: str) -> list[str]:
         if cwd.removesuffix(" (deleted)") == folder:
             found.append(pid)
     return found
+
+
+def test_network_can_be_kept_when_asked() -> None:
+    code = "import socket\nprint(sorted(name for _, name in socket.if_nameindex()))\n"
+    result = run_python(code, limits=SandboxLimits(network=True))
+    assert result.ok and not result.network_blocked and result.isolation == "namespaces"
+    assert result.stdout.strip() == str(sorted(name for _, name in socket.if_nameindex()))  # the host's

@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
     in_cgroup = _join_cgroup(spec.get("cgroup", ""))
     if spec["isolation"] == "namespaces":
         try:
-            namespaces.enter(bool(spec.get("simulate_failure")))
+            namespaces.enter(bool(spec.get("simulate_failure")), network=bool(spec.get("network")))
         except (namespaces.IsolationFailed, OSError) as err:
             _report(report_fd, {"isolation": "unavailable", "error": str(err)})
             return LAUNCH_FAILED

@@ -36,8 +36,8 @@ def _quote(path: str) -> str:
     return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def macos_profile(workdir: str, readable: Sequence[str]) -> str:
-    """The profile text for a run in ``workdir`` that may also read ``readable`` folders."""
+def macos_profile(workdir: str, readable: Sequence[str], network: bool = False) -> str:
+    """The profile text for a run in ``workdir`` that may also read ``readable`` folders (and use the network)."""
     read_rules = "\n".join(f"    (subpath {_quote(path)})" for path in [*SYSTEM_READABLE, *readable])
     devices = "\n".join(f"    (literal {_quote(path)})" for path in DEVICES)
     work = _quote(workdir)
@@ -54,5 +54,5 @@ def macos_profile(workdir: str, readable: Sequence[str]) -> str:
 (allow file-read* file-write-data
 {devices})
 (allow file-write* (subpath {work}))
-(deny network*)
+({"allow" if network else "deny"} network*)
 """

@@ -97,8 +97,8 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def enter(simulate_failure: bool) -> None:
-    """Unshare user, mount, network and PID namespaces and map this process's user inside.
+def enter(simulate_failure: bool, network: bool = False) -> None:
+    """Unshare user, mount, network (unless ``network``) and PID namespaces; map this process's user inside.
 
     Raises ``IsolationFailed`` when the system does not allow it (user
     namespaces disabled, or ``simulate_failure`` set by tests).
@@ -106,7 +106,8 @@ def enter(simulate_failure: bool) -> None:
     uid, gid = os.geteuid(), os.getegid()
     if simulate_failure:
         raise IsolationFailed("unshare: Operation not permitted (simulated)")
-    _check(_libc().unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | (0 if network else CLONE_NEWNET)
+    _check(_libc().unshare(flags), "unshare")
     # Root outside is mapped to an ordinary user inside too: the program then
     # loses every capability at exec, whoever started the app.
     _write("/proc/self/setgroups", "deny")

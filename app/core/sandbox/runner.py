@@ -67,7 +67,7 @@ class SandboxLimits:
     output_bytes: int = 1 * MiB  # kept per stream; the rest is read and dropped
     disk_bytes: int = 256 * MiB  # the work folder's size (isolated runs: a tmpfs)
     open_files: int = 256
-    network: bool = False  # True allows network access (limits-only runs have it anyway)
+    network: bool = False  # True keeps the network (no network namespace; limits-only runs have it anyway)
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,9 @@ def _start(argv: list[str], spec: dict[str, object], workdir: Path) -> tuple[sub
     launcher, launcher_extra = _launcher_command(json.dumps(spec))
     if spec.get("sandbox_exec"):
         readable = [*_interpreter_folders(), _code_root()]
-        profile = macos_profile(os.path.realpath(workdir), [os.path.realpath(p) for p in readable])
+        profile = macos_profile(
+            os.path.realpath(workdir), [os.path.realpath(p) for p in readable], network=bool(spec.get("network"))
+        )
         launcher = [SANDBOX_EXEC, "-p", profile, *launcher]
     env = spec["env"]
     assert isinstance(env, dict)
@@ -464,7 +466,7 @@ def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: Sandbo
         wall_seconds=time.monotonic() - started,
         cpu_seconds=cpu,
         max_rss_bytes=usage.ru_maxrss * 1024,
-        network_blocked=isolated,
+        network_blocked=isolated and not limits.network,
         # Inside a PID namespace the program is init, which ignores SIGXCPU:
         # the hard limit's SIGKILL ends it instead.
         cpu_limit_hit=signal_name in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds - 0.05,

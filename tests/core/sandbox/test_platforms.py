@@ -56,3 +56,8 @@ def test_the_job_object_limits() -> None:
     assert basic.PerJobUserTimeLimit == 7 * 10_000_000  # 100-ns ticks
     assert basic.ActiveProcessLimit == 16 and info.ProcessMemoryLimit == 512 * 1024**2
     assert basic.LimitFlags == 0x4 | 0x8 | 0x100 | 0x400 | 0x2000  # job time, processes, memory, no dialogs, kill
+
+
+def test_the_profile_allows_the_network_only_when_asked() -> None:
+    assert "(allow network*)" in macos_profile("/w", [], network=True)
+    assert "(allow network*)" not in macos_profile("/w", [])
