@@ -83,6 +83,7 @@ def build_report(
         },
         "software": manifest.get("software"),
         "hardware": manifest.get("hardware"),
+        "sandbox": manifest.get("sandbox"),
         "wall_seconds": round(sum(float(s.get("seconds", 0)) for s in sessions), 3),
         "model_load_seconds": manifest.get("model_load_seconds"),
         "sessions": sessions,
@@ -219,6 +220,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ("Dataset", f"{report['dataset']['source']} ({report['dataset']['selected']} of {report['dataset']['tasks']})"),
         ("Dataset sha256", report["dataset"]["sha256"]),
         ("Per-task timeout", f"{settings['timeout_seconds']} s, {settings['workers']} workers"),
+        *([("Sandbox", report["sandbox"]["description"])] if report.get("sandbox") else []),
         ("Quillpad", software.get("quillpad")),
         (
             "llama-cpp-python / llama.cpp" + (" (this computer, not the server)" if server else ""),
