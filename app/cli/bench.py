@@ -46,6 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     remote.add_argument("--rounds", type=int, default=5, help="rounds per path (default 5)")
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
+    evals = targets.add_parser(
+        "eval-server", help="evaluation throughput on a fake parallel model server at concurrency 1, 8, 32"
+    )
+    evals.add_argument("--latency", type=float, default=0.5, help="the server's seconds per request (default 0.5)")
+    evals.add_argument(
+        "--concurrency",
+        default="1,8,32",
+        help="comma-separated concurrencies; the first is the baseline (default 1,8,32)",
+    )
+    evals.add_argument("--rounds", type=int, default=6, help="requests per slot at each level (default 6)")
+    evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
+    evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
 
 
@@ -142,6 +154,28 @@ def run_remote(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         threads=args.threads,
         progress=_progress,
+    )
+    print(result.report())
+    return 0
+
+
+def run_eval_server(args: argparse.Namespace) -> int:
+    """Run the evaluation-throughput bench against the fake parallel server and print its table."""
+    from app.core.bench.eval_server_bench import run_eval_server_bench
+    from app.core.engine.options import InvalidOptionError
+
+    try:
+        levels = tuple(int(part) for part in args.concurrency.split(",") if part.strip())
+    except ValueError:
+        raise InvalidOptionError(
+            f"--concurrency takes numbers separated by commas, like 1,8,32 (got {args.concurrency!r})."
+        ) from None
+    if not levels or levels[0] != 1 or any(not 1 <= level <= 256 for level in levels):
+        raise InvalidOptionError(
+            "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
+        )
+    result = run_eval_server_bench(
+        latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=_progress
     )
     print(result.report())
     return 0
