@@ -25,6 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
     context.set_defaults(handler=run_context)
+    retrieval = targets.add_parser(
+        "retrieval", help="project search quality: top-1/top-5 hit rates, MRR, query latency, index time"
+    )
+    retrieval.add_argument("dir", metavar="DIR", help="the source tree the questions are about (only read)")
+    retrieval.add_argument("queries", metavar="QUERIES.tsv", help="question<TAB>path[<TAB>path...] per line")
+    retrieval.add_argument("--quiet", action="store_true", help="leave out the list of missed questions")
+    retrieval.set_defaults(handler=run_retrieval)
     git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
     git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
     git.add_argument("--touch", type=int, default=20, help="files modified for the diffs and checkpoint (default 20)")
@@ -88,6 +95,17 @@ def run_context(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --edits of at least 1.")
     result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress)
     print(result.report())
+    return 0
+
+
+def run_retrieval(args: argparse.Namespace) -> int:
+    """Run the retrieval bench on DIR with a query file and print its table."""
+    from pathlib import Path
+
+    from app.core.bench.retrieval_bench import run_retrieval_bench
+
+    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=_progress)
+    print(result.report(show_misses=not args.quiet))
     return 0
 
 
