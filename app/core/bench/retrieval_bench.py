@@ -27,7 +27,6 @@ from pathlib import Path
 
 from app.core.bench.context_bench import percentile
 from app.core.project import InvalidQueryError, Project, ProjectFolderError, SearchHit
-from app.core.project.query import build_match
 
 DEPTH = 10  # files looked at per question; an answer further down counts as missed
 
@@ -162,15 +161,9 @@ def run_retrieval_bench(
         with Project(source, data) as project:
             stats = project.open()
             result.index_seconds, result.files, result.chunks = stats.seconds, stats.files, stats.chunks
-            store = project._index
-
-            def plain_bm25(question: str) -> list[SearchHit]:
-                match = build_match(question)
-                return store.search(match, DEPTH * 4) if match else []
-
             contenders: list[tuple[str, Callable[[str], list[SearchHit]]]] = [
                 ("code-aware", lambda q: project.search(q, DEPTH * 2)),
-                ("plain bm25", plain_bm25),
+                ("plain bm25", lambda q: project.search_words(q, DEPTH * 4)),
             ]
             for name, search in contenders:
                 progress(f"asking {len(queries)} questions ({name})")

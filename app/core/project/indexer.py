@@ -27,7 +27,7 @@ from app.core.project.ignore import IgnoreRules
 from app.core.project.index import FileRecord, FileState, IndexStore
 from app.core.project.languages import language_for
 from app.core.project.scanner import DiskFile, scan, stat_candidate
-from app.core.project.symbols import extract_symbols
+from app.core.project.symbols import extract_outline
 from app.core.project.textread import FileText, read_text_file
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class UpdateResult:
 def build_record(rel: str, content: FileText, checked_ns: int) -> FileRecord:
     """Outline and chunks of a file's text, ready to store."""
     language = language_for(rel)
-    symbols = extract_symbols(language, content.text)
+    outline = extract_outline(language, content.text, rel)
+    symbols = outline.symbols
     lines = split_lines(content.text)
     return FileRecord(
         path=rel,
@@ -78,6 +79,7 @@ def build_record(rel: str, content: FileText, checked_ns: int) -> FileRecord:
         checked_ns=checked_ns,
         chunks=chunk_lines(lines, symbols),
         symbols=symbols,
+        imports=outline.imports,
     )
 
 
