@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
+    context.add_argument("--max-files", type=int, help="copy only the first N candidate files (by path)")
     context.set_defaults(handler=run_context)
     retrieval = targets.add_parser(
         "retrieval", help="project search quality: top-1/top-5 hit rates, MRR, query latency, index time"
@@ -93,7 +94,9 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress)
+    if args.max_files is not None and args.max_files < 1:
+        raise InvalidOptionError("Use --max-files of at least 1.")
+    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress, max_files=args.max_files)
     print(result.report())
     return 0
 
