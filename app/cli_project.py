@@ -79,7 +79,8 @@ def _stats_text(root: Path, stats: IndexStats) -> str:
             f"Bytes    {stats.bytes:,} ({human_size(stats.bytes)})",
             f"Seconds  {stats.seconds:.2f}{rate}",
             f"Changes  {stats.added:,} added, {stats.updated:,} updated, {stats.removed:,} removed, "
-            f"{stats.unchanged:,} unchanged, {stats.skipped:,} skipped (binary, unreadable or gone)",
+            f"{stats.unchanged:,} unchanged",
+            f"Skipped  {stats.skipped_text() or 'nothing'}",
         ]
     )
 

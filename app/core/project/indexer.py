@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections import Counter
 import os
 import threading
 import time
@@ -30,16 +31,16 @@ from app.core.project.chunking import chunk_lines, rebuild_text, split_lines
 from app.core.project.ignore import IgnoreRules
 from app.core.project.index import FileRecord, FileState, IndexStore
 from app.core.project.languages import language_for
-from app.core.project.scanner import DiskFile, scan, stat_candidate
+from app.core.project.scanner import DiskFile, ScanCounts, scan, stat_candidate
 from app.core.project.symbols import extract_outline
-from app.core.project.textread import FileText, read_text_file
+from app.core.project.textread import FileText, looks_generated, read_text_file
 
 log = logging.getLogger(__name__)
 
 BATCH_FILES = 128
 # Reading and outlining (ast.parse above all) is most of the cost of indexing; from this many files on it is
 # spread over worker processes (starting them costs about half a second), while this process writes SQLite.
-PARALLEL_MIN_FILES = 300
+PARALLEL_MIN_FILES = 1000
 MAX_WORKERS = 4
 # A file modified this close before it was read is read again on the next check (coarse clocks, same tick).
 RACY_NS = 2_000_000_000
@@ -63,8 +64,10 @@ class UpdateResult:
 
     changes: list[FileChange] = field(default_factory=list)
     unchanged: int = 0
-    skipped: int = 0  # candidates that turned out binary, unreadable or gone
+    skipped: int = 0  # candidates that turned out binary, unreadable, generated or gone
     interrupted: bool = False
+    # Why files were left out, walk included (keys of ``scanner.SKIP_REASONS``).
+    skipped_by: Counter[str] = field(default_factory=Counter)
 
     def count(self, kind: str) -> int:
         """How many changes were of ``kind``."""
@@ -99,7 +102,7 @@ class _Outcome:
     checked_ns: int
     record: FileRecord | None = None
     same: tuple[int, int] | None = None  # (size, mtime_ns) when the content did not change
-    skipped: bool = False
+    skipped: str = ""  # why it was left out (a key of ``scanner.SKIP_REASONS``)
     text: str | None = None  # the new text, when asked for
 
 
@@ -108,14 +111,16 @@ def _read_one(root: Path, rel: str, max_bytes: int, known_digest: str | None, ke
     checked_ns = time.time_ns()
     content = read_text_file(root / rel, max_bytes)
     if not isinstance(content, FileText):
-        return _Outcome(rel, checked_ns, skipped=True)
+        return _Outcome(rel, checked_ns, skipped="gone" if content.kind == "missing" else content.kind)
     if known_digest == content.digest:
         return _Outcome(rel, checked_ns, same=(content.size, content.mtime_ns))
+    if looks_generated(rel, content.text):
+        return _Outcome(rel, checked_ns, skipped="generated")
     try:
         record = build_record(rel, content, checked_ns)
     except RecursionError:  # pathological nesting in one file must not stop the others
         log.warning("could not outline %s", rel, exc_info=True)
-        return _Outcome(rel, checked_ns, skipped=True)
+        return _Outcome(rel, checked_ns, skipped="unreadable")
     text = content.text if keep_text and len(content.text) <= MAX_DIFF_SOURCE_CHARS else None
     return _Outcome(rel, checked_ns, record=record, text=text)
 
@@ -134,11 +139,14 @@ def _worker_count(files: int) -> int:
 class Indexer:
     """Brings one project's ``IndexStore`` in line with its folder."""
 
-    def __init__(self, root: Path, rules: IgnoreRules, store: IndexStore, max_bytes: int) -> None:
+    def __init__(
+        self, root: Path, rules: IgnoreRules, store: IndexStore, max_bytes: int, max_files: int | None = None
+    ) -> None:
         self.root = root
         self.rules = rules
         self.store = store
         self.max_bytes = max_bytes
+        self.max_files = max_files
         self.lock = threading.RLock()
 
     def sync(
@@ -150,9 +158,10 @@ class Indexer:
         """Check every file by size and time and index what changed; ``stop`` interrupts between batches."""
         with self.lock:
             self.rules.forget_folders()
-            disk = scan(self.root, self.rules, self.max_bytes)
+            counts = ScanCounts()
+            disk = scan(self.root, self.rules, self.max_bytes, max_files=self.max_files, counts=counts)
             known = self.store.file_states()
-            result = UpdateResult()
+            result = UpdateResult(skipped_by=counts.skipped)
             gone = sorted(known.keys() - disk.keys())
             if gone:
                 self.store.write(removed=gone)
@@ -298,6 +307,7 @@ class Indexer:
                 state = known.get(rel)
                 if outcome.skipped:
                     result.skipped += 1
+                    result.skipped_by[outcome.skipped] += 1
                     if state is not None:
                         removed.append(rel)
                         changes.append(FileChange(rel, "removed", olds.get(rel)))

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +38,7 @@ from app.core.project.imports import pagerank, reference_graph
 from app.core.project.query import build_match
 from app.core.project.ranking import RecencyHints, neighbours, rank
 from app.core.project.repo_map import build_repo_map
+from app.core.project.scanner import describe_skips
 from app.core.project.retrieval import AssembledContext, ContextSources, assemble_context
 from app.core.project.textread import FileText, NotText, read_text_file
 from app.core.project.tokens import TokenCounter
@@ -52,6 +53,9 @@ from app.core.project.watcher import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+# A project of more files than this is most likely a home folder or a disk opened by mistake; the shallowest
+# files are indexed and the rest counted (indexing runs at a few hundred files a second).
+DEFAULT_MAX_FILES = 50_000
 # The reference graph is a prior: after changes it is rebuilt at most this often (rebuilding costs ~0.1 s per
 # 1,000 files), so a burst of saves does not rebuild it each time.
 GRAPH_REFRESH_SECONDS = 30.0
@@ -81,10 +85,15 @@ class IndexStats:
     unchanged: int
     skipped: int
     interrupted: bool = False
+    skipped_by: dict[str, int] = field(default_factory=dict)  # reason -> files (see ``scanner.SKIP_REASONS``)
 
-    def to_dict(self) -> dict[str, int | float | bool]:
+    def to_dict(self) -> dict[str, int | float | bool | dict[str, int]]:
         """The figures as a JSON-ready mapping."""
         return asdict(self)
+
+    def skipped_text(self) -> str:
+        """What was left out and why, e.g. "3 binary, 1 over the size limit" ("" when nothing was)."""
+        return describe_skips(self.skipped_by)
 
 
 def project_index_path(root: Path, data_dir: Path) -> Path:
@@ -104,6 +113,7 @@ class Project:
         data_dir: Path,
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_files: int | None = DEFAULT_MAX_FILES,
         debounce_seconds: float = DEFAULT_DEBOUNCE,
         max_delay_seconds: float = DEFAULT_MAX_DELAY,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -116,18 +126,22 @@ class Project:
         over ``max_file_bytes`` are not indexed. The watcher applies changes once the folder has been quiet
         for ``debounce_seconds`` (at the latest ``max_delay_seconds`` after the first change), polls every
         ``poll_interval`` seconds when it has to poll, and uses at most ``max_watches`` inotify watches
-        (None: the system's limit). Raises ``ProjectFolderError`` when ``root`` is not an existing folder.
+        (None: the system's limit). At most ``max_files`` files are indexed (None: no limit; the rest are
+        counted in ``IndexStats.skipped_by``). Raises ``ProjectFolderError`` when ``root`` is not an existing folder.
         """
         resolved = Path(os.path.realpath(Path(root).expanduser()))
         if not resolved.is_dir():
             what = "does not exist" if not resolved.exists() else "is not a folder"
             raise ProjectFolderError(f"{root} {what}; choose an existing project folder.")
+        if max_files is not None and max_files <= 0:
+            raise InvalidQueryError(f"The file count limit must be a positive number (got {max_files}).")
         if max_file_bytes <= 0:
             raise InvalidQueryError(f"The file size limit must be a positive number of bytes (got {max_file_bytes}).")
         self.root = resolved
         self.name = resolved.name or str(resolved)
         self.data_dir = data_dir
         self.max_file_bytes = max_file_bytes
+        self.max_files = max_files
         self.index_path = project_index_path(resolved, data_dir)
         # A data folder inside the project must not be indexed: every index write would be a change to index.
         own = self.relative(Path(os.path.realpath(self.index_path.parent.parent)))
@@ -184,7 +198,7 @@ class Project:
                 if store.notice:
                     self._note(store.notice)
                 self._store = store
-                self._indexer = Indexer(self.root, self.rules, store, self.max_file_bytes)
+                self._indexer = Indexer(self.root, self.rules, store, self.max_file_bytes, self.max_files)
             return self._indexer
 
     @property
@@ -225,6 +239,7 @@ class Project:
             unchanged=result.unchanged,
             skipped=result.skipped,
             interrupted=result.interrupted,
+            skipped_by=dict(result.skipped_by),
         )
 
     def start_watching(
