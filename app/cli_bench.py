@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
     context.add_argument("--max-files", type=int, help="copy only the first N candidate files (by path)")
+    context.add_argument("--force-polling", action="store_true", help="time saves with the polling watcher")
     context.set_defaults(handler=run_context)
     retrieval = targets.add_parser(
         "retrieval", help="project search quality: top-1/top-5 hit rates, MRR, query latency, index time"
@@ -96,7 +97,9 @@ def run_context(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --edits of at least 1.")
     if args.max_files is not None and args.max_files < 1:
         raise InvalidOptionError("Use --max-files of at least 1.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress, max_files=args.max_files)
+    result = run_context_bench(
+        Path(args.dir), edits=args.edits, progress=_progress, max_files=args.max_files, force_polling=args.force_polling
+    )
     print(result.report())
     return 0
 

@@ -70,6 +70,7 @@ class ContextBenchResult:
     copied_files: int = 0
     index_seconds: float = 0.0
     reopen_seconds: float = 0.0
+    index_cpu_seconds: float = 0.0  # this process and its worker processes
     rss_bytes: int = 0
     peak_rss_bytes: int = 0
     query_latencies: list[float] = field(default_factory=list)
@@ -101,6 +102,8 @@ class ContextBenchResult:
             "",
             f"{'initial index':<28}{self.index_seconds:>9.2f} s   {rate:,.0f} files/s   "
             f"(5,000 files in {projected:.1f} s: {verdict(projected < TARGET_INDEX_SECONDS)}, target < 25 s)",
+            f"{'  CPU time':<28}{self.index_cpu_seconds:>9.2f} s   (all processes; on a quiet machine the wall "
+            "time approaches CPU / cores)",
             f"{'reopen, nothing changed':<28}{self.reopen_seconds:>9.3f} s",
             f"{'resident memory':<28}{self.rss_bytes / 1024**2:>9.1f} MB  after indexing "
             f"(process peak {self.peak_rss_bytes / 1024**2:.1f} MB)",
@@ -133,6 +136,17 @@ def _memory() -> tuple[int, int]:
     except Exception:  # not on Windows
         peak = rss
     return rss, max(peak, rss)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (the indexing workers)."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return float(usage.ru_utime + usage.ru_stime)
+    except Exception:  # not on Windows
+        return 0.0
 
 
 def _copy_candidates(source: Path, target: Path, max_bytes: int, max_files: int | None = None) -> list[str]:
@@ -181,9 +195,11 @@ def run_context_bench(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     seed: int = 1,
     max_files: int | None = None,
+    force_polling: bool = False,
 ) -> ContextBenchResult:
     """Measure indexing, reopening, memory, query latency and save-to-searchable on a copy of ``folder``
-    (its first ``max_files`` candidate files by path, when given)."""
+    (its first ``max_files`` candidate files by path, when given); ``force_polling`` times saves with the
+    polling watcher instead of the native one."""
     source = Path(os.path.realpath(folder))
     if not source.is_dir():
         raise ProjectFolderError(f"{folder} is not a folder; give the bench a source tree to index.")
@@ -197,17 +213,21 @@ def run_context_bench(
         result.copied_files = len(copied)
 
         progress(f"indexing {len(copied):,} files")
+        started_cpu = time.process_time()
         with Project(copy, data, max_file_bytes=max_file_bytes) as project:
             stats = project.open()
             result.index_seconds = stats.seconds
             result.files, result.chunks, result.bytes = stats.files, stats.chunks, stats.bytes
             result.rss_bytes, result.peak_rss_bytes = _memory()
+            result.index_cpu_seconds = time.process_time() - started_cpu + _children_cpu()
+            progress(f"indexed {stats.files:,} files in {stats.seconds:.1f} s")
 
         progress("reopening with nothing changed")
-        with Project(copy, data, max_file_bytes=max_file_bytes) as project:
+        with Project(copy, data, max_file_bytes=max_file_bytes, force_polling=force_polling) as project:
             result.reopen_seconds = project.open().seconds
 
             progress(f"running {queries} queries")
+            project.search("warm up the reference graph", 1)
             questions = _queries(project, rng, queries)
             for question in questions[:5]:
                 project.search(question, 10)  # warm the page cache and the statement cache
