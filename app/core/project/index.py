@@ -464,11 +464,12 @@ class IndexStore:
         rows = self._read(
             "WITH top AS (SELECT rowid AS id, bm25(chunk_text, ?, ?, ?) AS rank FROM chunk_text "
             "WHERE chunk_text MATCH ? ORDER BY rank LIMIT ?) "
-            "SELECT top.id, f.path, ch.start_line, ch.end_line, top.rank FROM top "
-            "JOIN chunks ch ON ch.id = top.id JOIN files f ON f.id = ch.file_id ORDER BY top.rank",
+            "SELECT top.id, f.path, ch.start_line, ch.end_line, top.rank, t.names FROM top "
+            "JOIN chunks ch ON ch.id = top.id JOIN files f ON f.id = ch.file_id "
+            "JOIN chunk_text t ON t.rowid = top.id ORDER BY top.rank",
             (*_WEIGHTS, match, limit),
         )
-        return [ChunkRef(int(i), str(p), int(s), int(e), -float(r)) for i, p, s, e, r in rows]
+        return [ChunkRef(int(i), str(p), int(s), int(e), -float(r), str(n)) for i, p, s, e, r, n in rows]
 
     def definitions(self, names: Iterable[str], limit: int = 200) -> list[Definition]:
         """Definitions whose name is one of ``names`` (case-insensitive), with the type they belong to."""
@@ -529,6 +530,7 @@ class ChunkRef:
     start_line: int
     end_line: int
     score: float
+    names: str = ""  # the names defined in it, as indexed (with their split forms)
 
 
 @dataclass(frozen=True)

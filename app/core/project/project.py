@@ -365,7 +365,7 @@ class Project:
         """Plain bm25 over the chunks' words (no code-aware ranking): the baseline the benchmarks compare with."""
         if k <= 0:
             raise InvalidQueryError(f"The number of results must be at least 1 (got {k}).")
-        match = build_match(query)
+        match = build_match(query, compounds=False)
         return self._index.search(match, k) if match else []
 
     def note_file(self, path: str, how: str = "opened") -> None:

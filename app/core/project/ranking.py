@@ -61,9 +61,10 @@ class Weights:
     container_matches: float = 0.6
     dotted_folders: float = 0.4
     word_definition: float = 0.25
+    name_from_words: float = 0.4
     file_named: float = 0.35
     folder_named: float = 0.1
-    centrality: float = 0.25
+    centrality: float = 0.1
     recent: float = 0.3
     related: float = 0.15
     secondary_factor: float = 0.5
@@ -203,10 +204,16 @@ def rank(
     scored: dict[int, _Scored] = {}
     refs = store.candidates(match, CANDIDATES) if match else []
     best = refs[0].score if refs and refs[0].score > 0 else 1.0
+    stems = {_stem(t) for t in question.terms} | {i.name.lower() for i in question.identifiers}
     for ref in refs:
         entry = scored.setdefault(ref.id, _Scored(ref))
         entry.words = max(0.0, ref.score) / best
         entry.reasons.setdefault("matches the words")
+        spelled = _name_spelled_out(ref.names, stems)
+        if spelled:
+            entry.boost += weights.name_from_words
+            entry.reasons.setdefault(f"definition of {spelled}")
+            entry.definitions.setdefault(spelled)
 
     lookups = [i.name for i in question.identifiers] + question.words
     definitions = store.definitions(lookups) if lookups else []
@@ -228,7 +235,6 @@ def rank(
             entry.definitions.setdefault(definition.name)
             entry.boost = max(entry.boost, gain) if identifier is None else entry.boost + gain
 
-    stems = {_stem(t) for t in question.terms} | {i.name.lower() for i in question.identifiers}
     ranks = centrality or {}
     top_rank = max(ranks.values(), default=0.0)
     recency = recency or RecencyHints()
@@ -278,6 +284,17 @@ def rank(
         )
         for score, entry in chosen
     ]
+
+
+def _name_spelled_out(names: str, stems: set[str]) -> str | None:
+    """A defined name whose every meaningful part the question says ("style by name" -> get_style_by_name)."""
+    for name in names.split():
+        if "_" not in name.strip("_") and not _CAMEL.search(name):
+            continue
+        parts = {_stem(p) for p in _WORD_SPLIT.split(name) if len(p) > 1 and p.lower() not in STOPWORDS}
+        if len(parts) >= 2 and parts <= stems:
+            return name
+    return None
 
 
 def _ordered_reasons(reasons: Mapping[str, None]) -> tuple[str, ...]:
