@@ -146,6 +146,7 @@ def test_files_deleted_or_renamed_while_being_indexed(tmp_path: Path, make_proje
 
     stats = project.open(progress=meanwhile)
     assert stats.files == 200 and stats.skipped == 100 and not stats.interrupted
+    assert stats.skipped_by == {"gone": 100} and stats.skipped_text() == "100 deleted before they could be read"
     assert not set(moved) & set(project.files())  # not seen by that walk ...
     assert project.open().added == 50  # ... but by the next check
     assert_index_matches_disk(project)
