@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     search = sub.add_parser(
         "search",
         help="search a project folder's index",
-        description="Print the chunks of DIR that best match QUERY (bm25), with their path and line range.",
+        description="Print the chunks of DIR that best answer QUERY, with their path, line range, whether they "
+        "hold a definition the query names, and why each was chosen.",
     )
     search.add_argument("dir", metavar="DIR", help="project folder")
     search.add_argument("query", metavar="QUERY", help="words to look for")
@@ -101,6 +102,9 @@ def _hit_dict(hit: SearchHit) -> dict[str, object]:
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "score": round(hit.score, 4),
+        "definition": hit.is_definition,
+        "definitions": list(hit.definitions),
+        "reasons": list(hit.reasons),
         "text": hit.text,
     }
 
@@ -119,7 +123,10 @@ def run_search(args: argparse.Namespace) -> int:
     if not hits:
         print("No matches.")
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank:>2}. {hit.path}:{hit.start_line}-{hit.end_line}  (score {hit.score:.2f})")
+        mark = f"  [definition: {', '.join(hit.definitions)}]" if hit.is_definition else ""
+        print(f"{rank:>2}. {hit.path}:{hit.start_line}-{hit.end_line}  (score {hit.score:.2f}){mark}")
+        if hit.reasons:
+            print(f"      why: {'; '.join(hit.reasons)}")
         lines = [line for line in hit.text.split("\n") if line.strip()][:PREVIEW_LINES]
         for line in lines:
             print("      " + (line if len(line) <= 110 else line[:109] + "…"))
@@ -136,7 +143,15 @@ def run_context(args: argparse.Namespace) -> int:
         )
     if args.json:
         items = [
-            {"kind": i.kind, "label": i.label, "tokens": i.tokens, "truncated": i.truncated} for i in context.items
+            {
+                "kind": i.kind,
+                "label": i.label,
+                "tokens": i.tokens,
+                "truncated": i.truncated,
+                "reasons": list(i.reasons),
+                "definitions": list(i.definitions),
+            }
+            for i in context.items
         ]
         print(
             json.dumps(
@@ -154,6 +169,8 @@ def run_context(args: argparse.Namespace) -> int:
     sys.stdout.write(context.render() + ("\n" if context.items else ""))
     summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens (estimated)"
     print(f"quillpad: {summary}.", file=sys.stderr)
+    for item in context.items:
+        print(f"quillpad: attached {item.label}: {item.why or item.kind}", file=sys.stderr)
     for reason in context.dropped:
         print(f"quillpad: left out: {reason}", file=sys.stderr)
     return 0

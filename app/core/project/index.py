@@ -471,16 +471,21 @@ class IndexStore:
         )
         return [ChunkRef(int(i), str(p), int(s), int(e), -float(r), str(n)) for i, p, s, e, r, n in rows]
 
-    def definitions(self, names: Iterable[str], limit: int = 200) -> list[Definition]:
-        """Definitions whose name is one of ``names`` (case-insensitive), with the type they belong to."""
+    def definitions(self, names: Iterable[str], limit: int = 200, *, containers: bool = True) -> list[Definition]:
+        """Definitions whose name is one of ``names`` (case-insensitive), with the type they belong to
+        (``containers``; else ``container`` is None, which is quicker)."""
         wanted = sorted({n for n in names if n})[:200]
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
-        rows = self._read(
-            "SELECT f.path, s.name, s.kind, s.start_line, s.end_line, s.depth, "
+        container = (
             "(SELECT p.name FROM symbols p WHERE s.depth > 0 AND p.file_id = s.file_id AND p.depth = 0 "
-            " AND p.start_line <= s.start_line AND p.end_line >= s.end_line ORDER BY p.start_line DESC LIMIT 1) "
+            " AND p.start_line <= s.start_line AND p.end_line >= s.end_line ORDER BY p.start_line DESC LIMIT 1)"
+            if containers
+            else "NULL"
+        )
+        rows = self._read(
+            f"SELECT f.path, s.name, s.kind, s.start_line, s.end_line, s.depth, {container} "
             f"FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.name COLLATE NOCASE IN ({marks}) LIMIT ?",
             (*wanted, limit),
         )
@@ -490,17 +495,22 @@ class IndexStore:
         ]
 
     def chunks_at(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRef]:
-        """For each (path, line), the first chunk of that file holding the line."""
+        """For each (path, line), the first chunk of that file holding the line (one query for all)."""
+        wanted = list(dict.fromkeys(places))
         out: dict[tuple[str, int], ChunkRef] = {}
-        for path, line in dict.fromkeys(places):
+        for start in range(0, len(wanted), 300):
+            batch = wanted[start : start + 300]
+            values = ",".join("(?, ?)" * 1 for _ in batch)
+            params = [x for place in batch for x in place]
             rows = self._read(
-                "SELECT ch.id, ch.start_line, ch.end_line FROM chunks ch JOIN files f ON f.id = ch.file_id "
-                "WHERE f.path = ? AND ch.start_line <= ? AND ch.end_line >= ? ORDER BY ch.start_line LIMIT 1",
-                (path, line, line),
+                f"WITH wanted(path, line) AS (VALUES {values}) "
+                "SELECT w.path, w.line, ch.id, ch.start_line, ch.end_line FROM wanted w "
+                "JOIN files f ON f.path = w.path JOIN chunks ch ON ch.file_id = f.id "
+                "AND ch.start_line <= w.line AND ch.end_line >= w.line ORDER BY w.path, w.line, ch.start_line",
+                params,
             )
-            if rows:
-                i, s, e = rows[0]
-                out[(path, line)] = ChunkRef(int(i), path, int(s), int(e), 0.0)
+            for path, line, i, s, e in rows:
+                out.setdefault((str(path), int(line)), ChunkRef(int(i), str(path), int(s), int(e), 0.0))
         return out
 
     def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:

@@ -326,6 +326,9 @@ class Project:
         else:
             result = indexer.update(batch.files, batch.dirs, keep_text=True)
         self._changed(result, track=True)
+        if result.changes:
+            # After the write, so the change is searchable before the (throttled) rebuild of the prior.
+            self._reference_graph()
 
     def _changed(self, result: UpdateResult, *, track: bool) -> None:
         if not result.changes:
@@ -353,9 +356,11 @@ class Project:
         ``current_file`` (relative) counts as opened, and the files it references as related."""
         if k <= 0:
             raise InvalidQueryError(f"The number of results must be at least 1 (got {k}).")
-        graph = self._reference_graph()
         with self._lock:
+            graph = self._graph
             recent = dict(self._recent)
+        if graph is None:  # searching before open() finished: build it once; later the watcher refreshes it
+            graph = self._reference_graph(refresh=True)
         if current_file:
             recent.setdefault(current_file, "opened")
         recency = RecencyHints(recent, neighbours(graph.edges, list(recent)) if recent else frozenset())
@@ -391,7 +396,8 @@ class Project:
 
     def _reference_graph(self, *, refresh: bool = False) -> _ReferenceGraph:
         """The import graph and PageRank centrality, rebuilt when the index changed (at most every
-        ``GRAPH_REFRESH_SECONDS`` unless ``refresh``)."""
+        ``GRAPH_REFRESH_SECONDS`` unless ``refresh``). Called by ``open()`` and after watcher batches, never
+        by a search that has a graph already, so no question waits for it."""
         with self._lock:
             cached, generation = self._graph, self._generation
         now = time.monotonic()

@@ -18,6 +18,7 @@ tests. At most ``MAX_PER_FILE`` chunks come from one file. Each hit says why it 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from app.core.project.query import STOPWORDS, build_match, query_terms
 
 MAX_PER_FILE = 2
 CANDIDATES = 150  # bm25 candidates re-ranked per question
+WORD_DEFINITIONS = 40  # definitions looked up for plain words
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CAMEL = re.compile(r"[a-z0-9][A-Z]|^[A-Z][a-z0-9]+[A-Z]")
@@ -103,6 +105,7 @@ class RecencyHints:
     related: frozenset[str] = frozenset()
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     word = word.lower()
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
@@ -145,11 +148,12 @@ def is_secondary(path: str) -> bool:
     return bool(_SECONDARY_FOLDER.search(path) or _SECONDARY_FILE.search(path))
 
 
-def path_words(path: str) -> tuple[str, set[str]]:
+@functools.lru_cache(maxsize=65536)
+def path_words(path: str) -> tuple[str, frozenset[str]]:
     """A file's stem and its folders' words, lower-case and lightly stemmed."""
     folder, _, name = path.rpartition("/")
     stem = name.split(".")[0]
-    folders = {_stem(w) for w in _WORD_SPLIT.split(folder) if w}
+    folders = frozenset(_stem(w) for w in _WORD_SPLIT.split(folder) if w)
     return _stem(stem), folders
 
 
@@ -215,8 +219,16 @@ def rank(
             entry.reasons.setdefault(f"definition of {spelled}")
             entry.definitions.setdefault(spelled)
 
-    lookups = [i.name for i in question.identifiers] + question.words
-    definitions = store.definitions(lookups) if lookups else []
+    with_types = any(i.container for i in question.identifiers)
+    definitions = (
+        store.definitions([i.name for i in question.identifiers], containers=with_types)
+        if question.identifiers
+        else []
+    )
+    if question.words:
+        # Plain words name a definition only now and then ("prime", "limit"); common ones ("value") name
+        # hundreds, which would cost time and say little: only a few are taken.
+        definitions += store.definitions(question.words, limit=WORD_DEFINITIONS, containers=False)
     if definitions:
         places = store.chunks_at([(d.path, d.start_line) for d in definitions])
         by_name = {i.name.lower(): i for i in question.identifiers}
@@ -288,13 +300,22 @@ def rank(
 
 def _name_spelled_out(names: str, stems: set[str]) -> str | None:
     """A defined name whose every meaningful part the question says ("style by name" -> get_style_by_name)."""
+    lowered = names.lower()
+    if sum(1 for stem in stems if stem in lowered) < 2:  # cheap test first: most chunks fail it
+        return None
     for name in names.split():
-        if "_" not in name.strip("_") and not _CAMEL.search(name):
-            continue
-        parts = {_stem(p) for p in _WORD_SPLIT.split(name) if len(p) > 1 and p.lower() not in STOPWORDS}
+        parts = _name_parts(name)
         if len(parts) >= 2 and parts <= stems:
             return name
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_parts(name: str) -> frozenset[str]:
+    """The meaningful, stemmed parts of a compound name (empty for a name of one word)."""
+    if "_" not in name.strip("_") and not _CAMEL.search(name):
+        return frozenset()
+    return frozenset(_stem(p) for p in _WORD_SPLIT.split(name) if len(p) > 1 and p.lower() not in STOPWORDS)
 
 
 def _ordered_reasons(reasons: Mapping[str, None]) -> tuple[str, ...]:

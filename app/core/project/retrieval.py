@@ -1,12 +1,15 @@
 """Assembling the project context for one message, within a token budget.
 
 Candidates, in priority order: the selection (or else the current file),
-the files mentioned with ``@path``, the chunks that best match the message
-(bm25, at most two per file, none from files already attached whole), the
+the files mentioned with ``@path``, the chunks that best answer the message
+(``ranking``: definitions named in it first, at most two per file, none from
+files already attached whole; the current file's references and recently
+touched files count), the
 changes since the last message, and the repository map. They are taken in
 that order while they fit; the first one that does not fit is cut down to
 the room left (at a line boundary, marked as truncated) when that room is
-worth having, and everything after it is dropped. The repository map is
+worth having, and everything after it is dropped. Every item says why it was
+chosen (``ContextItem.reasons``, shown on its chip). The repository map is
 drawn to fit whatever room is left. Every item that was left out, and every
 mention that was refused, is listed in ``dropped`` with its reason, and
 ``render()`` is exactly the text that goes into the prompt, so what the user
@@ -51,6 +54,15 @@ class ContextItem:
     start_line: int | None = None
     end_line: int | None = None
     truncated: bool = False
+    # Why it was attached, in words for its chip ("definition of Repo, named in the question", "recently
+    # edited", "related by references", "the current file"...).
+    reasons: tuple[str, ...] = ()
+    definitions: tuple[str, ...] = ()  # for chunks: the definitions the question asked about that it holds
+
+    @property
+    def why(self) -> str:
+        """The reasons as one short phrase for the chip ("" when there are none)."""
+        return "; ".join(self.reasons)
 
     def heading(self) -> str:
         """The section's title line."""
@@ -61,7 +73,7 @@ class ContextItem:
             "selection": f"Selected text{' in ' + self.path if self.path else ''}{lines}",
             "file": f"Current file {self.path}",
             "mention": f"{self.path} (mentioned)",
-            "chunk": f"{self.path}{lines}",
+            "chunk": f"{self.path}{lines}" + (f" (defines {', '.join(self.definitions)})" if self.definitions else ""),
             "changes": "Changed since your last message",
             "repo_map": "Repository map (definitions by file, most relevant first)",
         }.get(self.kind, self.label)
@@ -175,11 +187,27 @@ class _Fitter:
         return best
 
 
+_KIND_REASONS = {
+    "selection": ("selected in the editor",),
+    "file": ("the current file",),
+    "mention": ("mentioned with @",),
+    "changes": ("changed since your last message",),
+    "repo_map": ("map of the project's definitions, ranked for the question",),
+}
+
+
 def _item(
-    kind: str, label: str, text: str, path: str | None = None, lines: tuple[int, int] | None = None
+    kind: str,
+    label: str,
+    text: str,
+    path: str | None = None,
+    lines: tuple[int, int] | None = None,
+    reasons: tuple[str, ...] | None = None,
+    definitions: tuple[str, ...] = (),
 ) -> ContextItem:
     start, end = lines if lines is not None else (None, None)
-    return ContextItem(kind, label, text, 0, path, start, end)
+    why = _KIND_REASONS.get(kind, ()) if reasons is None else reasons
+    return ContextItem(kind, label, text, 0, path, start, end, reasons=why, definitions=definitions)
 
 
 def _chunk_candidates(hits: list[SearchHit], skip_files: set[str]) -> list[ContextItem]:
@@ -190,7 +218,9 @@ def _chunk_candidates(hits: list[SearchHit], skip_files: set[str]) -> list[Conte
             continue
         per_file[hit.path] = per_file.get(hit.path, 0) + 1
         label = f"{hit.path}:{hit.start_line}-{hit.end_line}"
-        chosen.append(_item("chunk", label, hit.text, hit.path, (hit.start_line, hit.end_line)))
+        chosen.append(
+            _item("chunk", label, hit.text, hit.path, (hit.start_line, hit.end_line), hit.reasons, hit.definitions)
+        )
         if len(chosen) >= MAX_CHUNKS:
             break
     return chosen
