@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.core.paths import app_paths
 from app.core.project import IndexStats, InvalidQueryError, Project, SearchHit
+from app.core.project.model_tokens import model_token_counter
 from app.core.project.query import query_terms
 from app.core.project.textread import human_size
 
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument("--budget", type=int, required=True, metavar="TOKENS", help="token budget for the context")
     context.add_argument("--file", help="the current file (relative to DIR or absolute)")
     context.add_argument("--selection", help="selected text to attach")
+    context.add_argument("--model", help="count tokens with this GGUF model's tokenizer (default: an estimate)")
     context.add_argument("--json", action="store_true", help="print the items and what was dropped as JSON")
     context.set_defaults(handler=run_context)
 
@@ -137,9 +139,10 @@ def run_context(args: argparse.Namespace) -> int:
     """Print the exact context block for a message; what was dropped goes to stderr."""
     if args.budget < 1:
         raise InvalidQueryError(f"Use --budget of at least 1 token (got {args.budget}).")
+    count = model_token_counter(Path(args.model)) if args.model else None
     with _opened(args.dir) as (project, _):
         context = project.assemble_context(
-            args.query, current_file=args.file, selection=args.selection, budget_tokens=args.budget
+            args.query, current_file=args.file, selection=args.selection, budget_tokens=args.budget, count_tokens=count
         )
     if args.json:
         items = [
@@ -167,7 +170,8 @@ def run_context(args: argparse.Namespace) -> int:
         )
         return 0
     sys.stdout.write(context.render() + ("\n" if context.items else ""))
-    summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens (estimated)"
+    counted = f"counted by {Path(args.model).name}" if args.model else "estimated"
+    summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens ({counted})"
     print(f"quillpad: {summary}.", file=sys.stderr)
     for item in context.items:
         print(f"quillpad: attached {item.label}: {item.why or item.kind}", file=sys.stderr)

@@ -90,3 +90,30 @@ def test_attached_context_fits_a_model_with_a_greedy_tokenizer(
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     reply = window.chat.store.messages(window.chat.conversation_id)[-1]  # type: ignore[arg-type]
     assert reply.role == "assistant" and reply.content  # not refused as too long
+
+
+def test_where_is_x_defined_attaches_the_definition_and_says_why(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
+) -> None:
+    root = make_project(tmp_path)
+    (root / "shop" / "pricing.py").write_text(
+        "def compute_discount(total, rate):\n    return round(total * rate, 2)\n"
+    )
+    (root / "tests").mkdir()
+    (root / "tests" / "test_pricing.py").write_text(
+        "from shop.pricing import compute_discount\n\n"
+        + "\n".join(f"def test_{i}():\n    assert compute_discount({i}, 0.5)\n" for i in range(40))
+    )
+    window = make_window()
+    open_project(qtbot, window, root)
+    load_model(qtbot, window, qwen3_gguf)
+    window.chat.input.setPlainText("where is compute_discount defined?")
+    window.chat.refresh_context_preview()
+    chunks = [item for item in window.chat.chips.items() if item.kind == "chunk"]
+    assert chunks[0].label.startswith("shop/pricing.py:")
+    assert chunks[0].why.startswith("definition of compute_discount, named in the question")
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.send()
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
