@@ -123,5 +123,5 @@ def test_search_and_index_summaries(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_a_model_that_is_not_there_is_one_sentence(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "shop", PRICING)
-    with pytest.raises(QuillpadError, match="does not exist; give the path of a .gguf file."):
+    with pytest.raises(QuillpadError, match=r"does not exist; give the path of a \.gguf file\."):
         run(["context", str(root), "x", "--budget", "100", "--model", str(tmp_path / "none.gguf")])

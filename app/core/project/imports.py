@@ -26,7 +26,9 @@ _SOURCE_SUFFIX = re.compile(r"\.(py|pyi|pyw|js|jsx|mjs|cjs|ts|tsx|mts|cts|h|hpp|
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\bimport\s+|\brequire\s*\(\s*)['"](\.{1,2}/[^'"]+)['"]""")
 _GO_IMPORT = re.compile(r'^\s*(?:import\s+)?(?:[A-Za-z_.]+\s+)?"([A-Za-z0-9_./-]+)"\s*$', re.MULTILINE)
-_RUST_USE = re.compile(r"^\s*(?:pub\s+)?(?:use|mod)\s+((?:crate|super|self)?(?:::)?[A-Za-z_][A-Za-z0-9_:]*)", re.MULTILINE)
+_RUST_USE = re.compile(
+    r"^\s*(?:pub\s+)?(?:use|mod)\s+((?:crate|super|self)?(?:::)?[A-Za-z_][A-Za-z0-9_:]*)", re.MULTILINE
+)
 
 
 def _package_parts(path: str) -> list[str]:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections import Counter
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool

@@ -31,15 +31,15 @@ from types import TracebackType
 from app.core.project.changes import ChangeTracker
 from app.core.project.errors import InvalidQueryError, ProjectError, ProjectFolderError
 from app.core.project.ignore import IgnoreRules
+from app.core.project.imports import pagerank, reference_graph
 from app.core.project.index import IndexStore, SearchHit
 from app.core.project.indexer import Indexer, UpdateResult
 from app.core.project.mentions import Mention, MentionResolver, find_mentions
-from app.core.project.imports import pagerank, reference_graph
 from app.core.project.query import build_match
 from app.core.project.ranking import RecencyHints, neighbours, rank
 from app.core.project.repo_map import build_repo_map
-from app.core.project.scanner import describe_skips
 from app.core.project.retrieval import AssembledContext, ContextSources, assemble_context
+from app.core.project.scanner import describe_skips
 from app.core.project.textread import FileText, NotText, read_text_file
 from app.core.project.tokens import TokenCounter
 from app.core.project.watcher import (

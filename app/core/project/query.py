@@ -9,14 +9,45 @@ becomes a phrase of its parts, which is how the index tokenises it.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 MAX_TERMS = 24
 MAX_COMPOUNDS = 6
 # Words that never start or end a compound name (joining them only adds terms that match nothing).
 _JOIN_SKIP = frozenset(
-    "the and for are how does what where which when why this that with from into its was were has have can "
-    "not you your our their there then than".split()
+    [
+        "the",
+        "and",
+        "for",
+        "are",
+        "how",
+        "does",
+        "what",
+        "where",
+        "which",
+        "when",
+        "why",
+        "this",
+        "that",
+        "with",
+        "from",
+        "into",
+        "its",
+        "was",
+        "were",
+        "has",
+        "have",
+        "can",
+        "not",
+        "you",
+        "your",
+        "our",
+        "their",
+        "there",
+        "then",
+        "than",
+    ]
 )
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -83,8 +114,9 @@ def _compounds(text: str) -> list[str]:
     """
     words = re.findall(r"[A-Za-z]+|[^A-Za-z\s]+", text)
     out: list[str] = []
-    for first, second in zip(words, words[1:], strict=False):
-        if first.isalpha() and second.isalpha() and len(first) >= 3 and len(second) >= 3:
-            if first.lower() not in _JOIN_SKIP and second.lower() not in _JOIN_SKIP:
-                out.append((first + second).lower())
+    for first, second in itertools.pairwise(words):
+        joinable = first.isalpha() and first.islower() and second.isalpha() and second.islower()
+        joinable = joinable and len(first) >= 3 and len(second) >= 3
+        if joinable and first.lower() not in _JOIN_SKIP and second.lower() not in _JOIN_SKIP:
+            out.append((first + second).lower())
     return out[:MAX_COMPOUNDS]

@@ -34,21 +34,69 @@ WORD_DEFINITIONS = 40  # definitions looked up for plain words
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CAMEL = re.compile(r"[a-z0-9][A-Z]|^[A-Z][a-z0-9]+[A-Z]")
 _FILE_SUFFIXES = frozenset(
-    "py pyi js jsx ts tsx mjs cjs go rs c h cc cpp hpp java md txt toml json yaml yml cfg ini rst html css sh".split()
+    [
+        "py",
+        "pyi",
+        "js",
+        "jsx",
+        "ts",
+        "tsx",
+        "mjs",
+        "cjs",
+        "go",
+        "rs",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "hpp",
+        "java",
+        "md",
+        "txt",
+        "toml",
+        "json",
+        "yaml",
+        "yml",
+        "cfg",
+        "ini",
+        "rst",
+        "html",
+        "css",
+        "sh",
+    ]
 )
 _FUNCTION_WORDS = frozenset({"def", "function", "func", "fn", "method", "procedure"})
 _TYPE_WORDS = frozenset({"class", "struct", "interface", "enum", "trait", "protocol"})
 _TYPE_KINDS = frozenset({"class", "struct", "interface", "enum", "trait", "type", "union", "impl", "namespace"})
 _FUNCTION_KINDS = frozenset({"function", "method"})
 _TEST_WORDS = frozenset(
-    "test tests testing unittest pytest spec specs benchmark benchmarks bench example examples fixture fixtures "
-    "vendored vendor conftest".split()
+    [
+        "test",
+        "tests",
+        "testing",
+        "unittest",
+        "pytest",
+        "spec",
+        "specs",
+        "benchmark",
+        "benchmarks",
+        "bench",
+        "example",
+        "examples",
+        "fixture",
+        "fixtures",
+        "vendored",
+        "vendor",
+        "conftest",
+    ]
 )
 _SECONDARY_FOLDER = re.compile(
     r"(^|/)(tests?|testing|__tests__|specs?|examples?|samples?|benchmarks?|bench|vendor|vendored|_vendor|"
     r"third_party|thirdparty|node_modules|fixtures?)(/|$)"
 )
-_SECONDARY_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_tests?\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|conftest\.py|bench_[^/]*)$")
+_SECONDARY_FILE = re.compile(
+    r"(^|/)(test_[^/]*|[^/]*_tests?\.[a-z]+|[^/]*\.(test|spec)\.[a-z]+|conftest\.py|bench_[^/]*)$"
+)
 _WORD_SPLIT = re.compile(r"[/._\-\s]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -170,9 +218,8 @@ def _definition_score(identifier: Identifier, definition: Definition, weights: W
     score = weights.named_definition
     if definition.name == identifier.name:
         score += weights.exact_case
-    if identifier.kind == "type" and definition.kind in _TYPE_KINDS:
-        score += weights.kind_matches
-    elif identifier.kind == "function" and definition.kind in _FUNCTION_KINDS:
+    wanted_kinds = {"type": _TYPE_KINDS, "function": _FUNCTION_KINDS}.get(identifier.kind or "", frozenset())
+    if definition.kind in wanted_kinds:
         score += weights.kind_matches
     elif identifier.kind is not None:
         score -= weights.kind_matches
@@ -184,8 +231,8 @@ def _definition_score(identifier: Identifier, definition: Definition, weights: W
     if identifier.folders:
         stem, folders = path_words(definition.path)
         have = folders | {stem}
-        score += weights.dotted_folders * sum(1 for f in identifier.folders if _stem(f) in have) / len(
-            identifier.folders
+        score += (
+            weights.dotted_folders * sum(1 for f in identifier.folders if _stem(f) in have) / len(identifier.folders)
         )
     return score
 
@@ -221,9 +268,7 @@ def rank(
 
     with_types = any(i.container for i in question.identifiers)
     definitions = (
-        store.definitions([i.name for i in question.identifiers], containers=with_types)
-        if question.identifiers
-        else []
+        store.definitions([i.name for i in question.identifiers], containers=with_types) if question.identifiers else []
     )
     if question.words:
         # Plain words name a definition only now and then ("prime", "limit"); common ones ("value") name
@@ -233,10 +278,10 @@ def rank(
         places = store.chunks_at([(d.path, d.start_line) for d in definitions])
         by_name = {i.name.lower(): i for i in question.identifiers}
         for definition in definitions:
-            ref = places.get((definition.path, definition.start_line))
-            if ref is None:
+            place = places.get((definition.path, definition.start_line))
+            if place is None:
                 continue
-            entry = scored.setdefault(ref.id, _Scored(ref))
+            entry = scored.setdefault(place.id, _Scored(place))
             identifier = by_name.get(definition.name.lower())
             if identifier is not None:
                 gain = _definition_score(identifier, definition, weights)

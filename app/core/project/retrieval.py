@@ -192,7 +192,7 @@ _KIND_REASONS = {
     "file": ("the current file",),
     "mention": ("mentioned with @",),
     "changes": ("changed since your last message",),
-    "repo_map": ("map of the project's definitions, ranked for the question",),
+    "repo_map": ("the project's definitions, most relevant first",),
 }
 
 

@@ -55,7 +55,7 @@ class ScanCounts:
 
 
 def describe_skips(counts: dict[str, int]) -> str:
-    """"3 binary, 1 over the size limit" (most first), or "" when nothing was skipped."""
+    """ "3 binary, 1 over the size limit" (most first), or "" when nothing was skipped."""
     parts = [f"{n:,} {SKIP_REASONS.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n]
     return ", ".join(parts)
 

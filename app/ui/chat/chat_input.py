@@ -143,7 +143,11 @@ class ContextItem:
 def _short(why: str) -> str:
     """The first reason, in a few words, for the chip itself (the tooltip has them all)."""
     first = why.split("; ")[0]
-    return first if len(first) <= 48 else first[:47] + "…"
+    if first.startswith("definition of "):
+        named = first.endswith(", named in the question")
+        first = "defines " + first.removeprefix("definition of ").removesuffix(", named in the question")
+        first += " (asked)" if named else ""
+    return first if len(first) <= 40 else first[:39] + "…"
 
 
 class ContextChips(QWidget):

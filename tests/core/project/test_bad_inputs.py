@@ -36,7 +36,9 @@ def test_huge_and_generated_files_are_counted_not_indexed(tmp_path: Path, make_p
     root = write_tree(tmp_path / "p", GOOD)
     minified = "var a=1;" + ";".join(f"function f{i}(x){{return x*{i}}}" for i in range(20_000)) + "\n"
     (root / "bundle.js").write_text(minified)  # minified without the .min.js name that is ignored outright
-    (root / "package-lock.json").write_text(json.dumps({"packages": {f"p{i}": {"version": "1.0.0"} for i in range(50)}}))
+    (root / "package-lock.json").write_text(
+        json.dumps({"packages": {f"p{i}": {"version": "1.0.0"} for i in range(50)}})
+    )
     (root / "poetry.lock").write_text('[[package]]\nname = "x"\n')
     with open(root / "measurements.csv", "wb") as handle:
         handle.truncate(50 * 1024**2)  # 50 MB (sparse: no disk used)
@@ -66,9 +68,7 @@ def test_unknown_encodings_are_read_or_counted(tmp_path: Path, make_project: Mak
     (root / "utf16_bom.txt").write_bytes("wide with bom: omega_word\n".encode("utf-16"))
     project = make_project(root)
     stats = project.open()
-    assert set(project.files()) == {
-        "src/good.py", "shift_jis.txt", "ebcdic.txt", "random_high.txt", "utf16_bom.txt"
-    }
+    assert set(project.files()) == {"src/good.py", "shift_jis.txt", "ebcdic.txt", "random_high.txt", "utf16_bom.txt"}
     assert stats.skipped_by == {"binary": 1}
     assert project.search("keyword_zeta", 1)[0].path == "random_high.txt"
     assert project.search("omega_word", 1)[0].path == "utf16_bom.txt"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import ast
 
-from app.core.project.imports import ModuleResolver, module_keys, pagerank, python_imports, reference_graph, text_imports
+from app.core.project.imports import (
+    ModuleResolver,
+    module_keys,
+    pagerank,
+    python_imports,
+    reference_graph,
+    text_imports,
+)
 
 
 def test_python_imports_resolve_relative_names_from_the_files_folder() -> None:
@@ -15,7 +22,10 @@ def test_python_imports_resolve_relative_names_from_the_files_folder() -> None:
 
 
 def test_other_languages_by_line_scan() -> None:
-    assert text_imports("c", '#include "util/str.h"\n#include <stdio.h>\n', "src/main.c") == ["src.util.str", "util.str"]
+    assert text_imports("c", '#include "util/str.h"\n#include <stdio.h>\n', "src/main.c") == [
+        "src.util.str",
+        "util.str",
+    ]
     assert text_imports("typescript", "import { a } from './lib/a';\nconst b = require('../b')\n", "web/x.ts") == [
         "web.lib.a",
         "b",

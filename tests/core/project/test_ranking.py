@@ -29,7 +29,8 @@ def load_engine(path: str) -> Engine:
     return Engine()
 '''
 TESTS = "\n\n".join(
-    f"def test_load_engine_{i}():\n    engine = load_engine('m{i}')\n    assert isinstance(engine, Engine)\n    engine.start()"
+    f"def test_load_engine_{i}():\n    engine = load_engine('m{i}')\n"
+    "    assert isinstance(engine, Engine)\n    engine.start()"
     for i in range(30)
 )
 FILES = {
@@ -41,7 +42,8 @@ FILES = {
     "pkg/other/engine.py": "class Engine:\n    '''A different engine, for cars.'''\n",
     "pkg/other/__init__.py": "",
     "tests/test_engine.py": "from pkg.core.engine import Engine, load_engine\n\n\n" + TESTS,
-    "benchmarks/bench_engine.py": "from pkg.core.engine import load_engine\n\nfor _ in range(9):\n    load_engine('b')\n",
+    "benchmarks/bench_engine.py": "from pkg.core.engine import load_engine\n\n"
+    "for _ in range(9):\n    load_engine('b')\n",
     "pkg/long.py": "\n\n".join(f"def stop_{i}():\n    '''stop the engine {i}'''\n    return {i}" for i in range(80)),
 }
 
@@ -66,8 +68,18 @@ def test_the_question_is_read_for_identifiers() -> None:
 
 
 def test_tests_examples_benchmarks_and_vendored_code_are_secondary() -> None:
-    for path in ("tests/test_a.py", "a/tests/b.py", "pkg/test_x.py", "x_test.go", "web/a.spec.ts", "conftest.py",
-                 "examples/demo.py", "benchmarks/bench_a.py", "vendor/lib.c", "pip/_vendor/rich/x.py"):
+    for path in (
+        "tests/test_a.py",
+        "a/tests/b.py",
+        "pkg/test_x.py",
+        "x_test.go",
+        "web/a.spec.ts",
+        "conftest.py",
+        "examples/demo.py",
+        "benchmarks/bench_a.py",
+        "vendor/lib.c",
+        "pip/_vendor/rich/x.py",
+    ):
         assert is_secondary(path), path
     for path in ("pkg/core/engine.py", "testament.py", "src/contest/x.py", "latest/a.py"):
         assert not is_secondary(path), path

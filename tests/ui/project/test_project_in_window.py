@@ -96,9 +96,7 @@ def test_where_is_x_defined_attaches_the_definition_and_says_why(
     make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
 ) -> None:
     root = make_project(tmp_path)
-    (root / "shop" / "pricing.py").write_text(
-        "def compute_discount(total, rate):\n    return round(total * rate, 2)\n"
-    )
+    (root / "shop" / "pricing.py").write_text("def compute_discount(total, rate):\n    return round(total * rate, 2)\n")
     (root / "tests").mkdir()
     (root / "tests" / "test_pricing.py").write_text(
         "from shop.pricing import compute_discount\n\n"
