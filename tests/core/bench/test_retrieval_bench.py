@@ -21,7 +21,7 @@ def test_query_files_are_read_and_bad_lines_refused(tmp_path: Path) -> None:
     assert query.question == "where is main" and query.answers == ("src/main.py", "src/alt.py") and query.line == 3
     bad = tmp_path / "bad.tsv"
     bad.write_text("a question without a path\n")
-    with pytest.raises(InvalidQueryError, match="Line 1 of .* needs a question, a tab"):
+    with pytest.raises(InvalidQueryError, match=r"Line 1 of .* needs a question, a tab"):
         read_queries(bad)
     empty = tmp_path / "empty.tsv"
     empty.write_text("# nothing\n")
