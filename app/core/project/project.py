@@ -498,8 +498,11 @@ class Project:
         count_tokens: Callable[[str], int] | None = None,
         current_text: str | None = None,
         selection_lines: tuple[int, int] | None = None,
+        cursor_line: int | None = None,
     ) -> AssembledContext:
         """What to attach to ``message`` within ``budget_tokens`` (see ``retrieval`` for the rules).
+
+        ``cursor_line`` (1-based) lets a big current file be attached as the lines around the cursor.
 
         ``current_file`` is relative to the root or absolute; ``current_text`` is the editor's text when it
         has unsaved changes (else the file is read). ``count_tokens`` defaults to an estimate of
@@ -533,4 +536,5 @@ class Project:
             count_tokens=count_tokens,
             current_text=current_text,
             selection_lines=selection_lines,
+            cursor_line=cursor_line,
         )

@@ -35,6 +35,10 @@ SEARCH_DEPTH = 30
 # Below this many tokens of room, cutting an item down leaves too little of it to be useful.
 MIN_TRUNCATED_TOKENS = 48
 MIN_REPO_MAP_TOKENS = 64
+# A current file costing more than this share of the budget is attached as the lines around the cursor
+# (when the cursor is known), so a big file cannot crowd out everything else.
+CURRENT_FILE_SHARE = 0.5
+CURSOR_CONTEXT_LINES = 40  # lines above and below the cursor
 TRUNCATION_MARK = "[... truncated to fit the context budget]"
 _SEPARATOR = "\n\n"
 _BACKTICKS = re.compile(r"`{3,}")
@@ -71,7 +75,7 @@ class ContextItem:
             lines = f", lines {self.start_line}-{self.end_line}"
         title = {
             "selection": f"Selected text{' in ' + self.path if self.path else ''}{lines}",
-            "file": f"Current file {self.path}",
+            "file": f"Current file {self.path}{lines}",
             "mention": f"{self.path} (mentioned)",
             "chunk": f"{self.path}{lines}" + (f" (defines {', '.join(self.definitions)})" if self.definitions else ""),
             "changes": "Changed since your last message",
@@ -226,6 +230,18 @@ def _chunk_candidates(hits: list[SearchHit], skip_files: set[str]) -> list[Conte
     return chosen
 
 
+def _around_cursor(path: str, text: str, cursor_line: int) -> ContextItem:
+    """The lines around the cursor in the current file, as a "file" item with its line range."""
+    lines = text.split("\n")
+    line = min(max(1, cursor_line), len(lines))
+    first = max(1, line - CURSOR_CONTEXT_LINES)
+    last = min(len(lines), line + CURSOR_CONTEXT_LINES)
+    excerpt = "\n".join(lines[first - 1 : last])
+    return _item(
+        "file", f"{path}:{first}-{last}", excerpt, path, (first, last), ("around the cursor in the current file",)
+    )
+
+
 def assemble_context(
     sources: ContextSources,
     message: str,
@@ -236,8 +252,13 @@ def assemble_context(
     count_tokens: TokenCounter | None = None,
     current_text: str | None = None,
     selection_lines: tuple[int, int] | None = None,
+    cursor_line: int | None = None,
 ) -> AssembledContext:
-    """The context for ``message`` (see the module docstring for the rules)."""
+    """The context for ``message`` (see the module docstring for the rules).
+
+    With ``cursor_line`` (1-based) a current file too big for half the budget is attached as the lines
+    around the cursor instead of its head.
+    """
     if budget_tokens <= 0:
         raise InvalidQueryError(f"The context budget must be a positive number of tokens (got {budget_tokens}).")
     count = count_tokens or estimate_tokens
@@ -263,8 +284,12 @@ def assemble_context(
         if text is not None:
             open_texts[current_file] = text
             if not selection:
-                candidates.append(_item("file", current_file, text, current_file))
-                whole_files.add(current_file)
+                whole = _item("file", current_file, text, current_file)
+                if cursor_line is not None and fitter.cost(whole) > CURRENT_FILE_SHARE * fitter.remaining:
+                    candidates.append(_around_cursor(current_file, text, cursor_line))
+                else:
+                    candidates.append(whole)
+                    whole_files.add(current_file)
 
     for mention in sources.resolve_mentions(message):
         if mention.problem is not None or mention.path is None:

@@ -97,8 +97,10 @@ class ProjectController(QObject):
             return  # another folder was opened meanwhile
         self.progress.emit("")
         self._refresh_files()
+        skipped = stats.skipped_text()
         self.notice.emit(
-            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s."
+            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s"
+            + (f"; left out: {skipped}." if skipped else ".")
         )
         try:
             project.start_watching(
@@ -124,7 +126,13 @@ class ProjectController(QObject):
         return (by_name + by_path)[:MAX_COMPLETIONS]
 
     def assemble(
-        self, message: str, current_file: str | None, current_text: str | None, selection: str | None, budget: int
+        self,
+        message: str,
+        current_file: str | None,
+        current_text: str | None,
+        selection: str | None,
+        budget: int,
+        cursor_line: int | None = None,
     ) -> AssembledContext | None:
         """What goes with ``message``; None without a project."""
         if self.project is None:
@@ -136,10 +144,16 @@ class ProjectController(QObject):
                 current_text=current_text,
                 selection=selection or None,
                 budget_tokens=budget,
+                cursor_line=cursor_line,
             )
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
+
+    def note_opened(self, path: str) -> None:
+        """The user switched to ``path`` in the editor: its chunks rank higher for a while."""
+        if self.project is not None and path:
+            self.project.note_file(path, "opened")
 
     def message_sent(self) -> None:
         """Start a new "changed since your last message" window."""
@@ -163,13 +177,15 @@ class ProjectController(QObject):
 
 def context_source(
     controller: ProjectController,
-    current: Callable[[], tuple[str | None, str | None, str | None]],
+    current: Callable[[], tuple[str | None, str | None, str | None, int | None]],
     budget: Callable[[], int],
 ) -> Callable[[str], AssembledContext | None]:
-    """A function the chat calls with the message text to get the project context."""
+    """A function the chat calls with the message text to get the project context.
+
+    ``current`` gives the editor's file, its unsaved text, the selection and the cursor's line."""
 
     def source(message: str) -> AssembledContext | None:
-        path, text, selection = current()
-        return controller.assemble(message, path, text, selection, budget())
+        path, text, selection, cursor_line = current()
+        return controller.assemble(message, path, text, selection, budget(), cursor_line)
 
     return source
