@@ -75,6 +75,7 @@ class ContextBenchResult:
     peak_rss_bytes: int = 0
     query_latencies: list[float] = field(default_factory=list)
     save_latencies: list[float] = field(default_factory=list)
+    editor_save_latencies: list[float] = field(default_factory=list)  # saved through the editor (refresh)
     save_timeouts: int = 0
     watch_mode: str = ""
     notice: str | None = None
@@ -91,6 +92,8 @@ class ContextBenchResult:
         projected = TARGET_FILES / rate if rate else float("inf")
         q50, q95 = statistics.median(self.query_latencies or [0.0]), percentile(self.query_latencies, 95)
         s50, s95 = statistics.median(self.save_latencies or [0.0]), percentile(self.save_latencies, 95)
+        e50 = statistics.median(self.editor_save_latencies or [0.0])
+        e95 = percentile(self.editor_save_latencies, 95)
 
         def verdict(ok: bool) -> str:
             return "meets target" if ok else "MISSES target"
@@ -112,6 +115,9 @@ class ContextBenchResult:
             f"{'save to searchable':<28}{s50 * ms:>9.0f} ms median, {s95 * ms:.0f} ms p95 over "
             f"{len(self.save_latencies)} edits, watcher: {self.watch_mode} "
             f"({verdict(s95 < TARGET_SAVE_P95 and not self.save_timeouts)}, target p95 < 1 s)",
+            f"{'save to searchable, editor':<28}{e50 * ms:>9.0f} ms median, {e95 * ms:.0f} ms p95 over "
+            f"{len(self.editor_save_latencies)} saves that tell the index at once "
+            f"({verdict(bool(self.editor_save_latencies) and e95 < TARGET_SAVE_P95)}, target p95 < 1 s)",
         ]
         if self.save_timeouts:
             lines.append(f"{self.save_timeouts} edits were not searchable within {SAVE_TIMEOUT:g} s")
@@ -250,5 +256,15 @@ def run_context_bench(
                 else:
                     result.save_latencies.append(latency)
                 time.sleep(0.02)
+            progress(f"saving {edits} edits through the editor path (index told at once)")
+            for number in range(edits if editable else 0):
+                rel = rng.choice(editable)
+                token = f"quillpadsave{number}z{rng.randrange(10**9)}"
+                with open(copy / rel, "a", encoding="utf-8") as handle:
+                    handle.write(f"\n# {token}\n")
+                started = time.perf_counter()
+                project.refresh([rel])
+                if project.search(token, 1):
+                    result.editor_save_latencies.append(time.perf_counter() - started)
             result.notice = project.notice
         return result

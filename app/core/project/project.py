@@ -317,6 +317,17 @@ class Project:
     ) -> None:
         self.close()
 
+    def refresh(self, paths: Sequence[str]) -> list[str]:
+        """Index ``paths`` now (relative or absolute; others are ignored) and return those whose content
+        changed. The editor calls this after a save, so a saved file is searchable without waiting for the
+        watcher to notice (which then finds nothing left to do). Safe from any thread."""
+        rels = [r for r in (self.relative(p) for p in paths) if r is not None]
+        if not rels:
+            return []
+        result = self._ensure_index().update(rels, keep_text=True)
+        self._changed(result, track=True)
+        return sorted({change.path for change in result.changes})
+
     def _apply_batch(self, batch: Batch) -> None:
         indexer = self._ensure_index()
         if batch.full or batch.root_gone:

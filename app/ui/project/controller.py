@@ -51,6 +51,22 @@ class _OpenJob(QRunnable):
             self.signals.finished.emit(stats)
 
 
+class _RefreshJob(QRunnable):
+    """Index files the editor just saved, off the GUI thread."""
+
+    def __init__(self, project: Project, paths: list[str], done: Callable[[list[str]], None]) -> None:
+        super().__init__()
+        self.project = project
+        self.paths = paths
+        self.done = done  # called on the pool thread: it only emits a signal
+
+    def run(self) -> None:
+        try:
+            self.done(self.project.refresh(self.paths))
+        except Exception:  # the watcher catches up anyway; a save must not raise into the pool
+            log.exception("indexing a saved file failed")
+
+
 class ProjectController(QObject):
     """One project at a time; ``project`` is None when no folder is open."""
 
@@ -149,6 +165,12 @@ class ProjectController(QObject):
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
+
+    def file_saved(self, path: str) -> None:
+        """The editor saved ``path``: make it searchable now rather than when the watcher notices."""
+        project = self.project
+        if project is not None and path and project.relative(path) is not None:
+            self.pool.start(_RefreshJob(project, [path], lambda changed: self.filesChanged.emit(list(changed))))
 
     def note_opened(self, path: str) -> None:
         """The user switched to ``path`` in the editor: its chunks rank higher for a while."""

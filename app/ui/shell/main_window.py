@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.tabs.notice.connect(self._notice)
         self.tabs.selectionAction.connect(self._on_selection_action)
         self.tabs.currentFileChanged.connect(self._on_current_file)
+        self.tabs.fileSaved.connect(self.project.file_saved)
         self.tabs.positionChanged.connect(lambda line, col: self.position_label.setText(f"Ln {line}, Col {col}"))
         self.tabs.dirtyChanged.connect(self.setWindowModified)
         self.chat.notice.connect(self._notice)

@@ -115,3 +115,24 @@ def test_where_is_x_defined_attaches_the_definition_and_says_why(
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
     assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
+
+
+def test_a_file_saved_in_the_editor_is_searchable_without_the_watcher(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = make_window()
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    project = window.project.project
+    assert project is not None
+    project.stop()  # no watcher: only the editor's save can tell the index
+    assert window.tabs.open_file(str(root / "shop" / "tax.py"))
+    editor = window.tabs.current_editor()
+    assert editor is not None
+    editor.setPlainText("def vat(amount):\n    return amount * 0.2\n\n\ndef customs_duty(amount):\n    return 5\n")
+    with qtbot.waitSignal(window.project.filesChanged, timeout=30_000) as changed:
+        assert window.tabs.save_current()
+    assert changed.args == [["shop/tax.py"]]
+    hit = project.search("customs_duty", 1)[0]
+    assert hit.path == "shop/tax.py" and hit.is_definition
+    assert "recently edited" in hit.reasons
