@@ -118,6 +118,7 @@ class Weights:
     recent: float = 0.3
     related: float = 0.15
     secondary_factor: float = 0.5
+    compound_words: bool = True  # also search neighbouring words written as one ("file name" -> filename)
 
 
 WEIGHTS = Weights()
@@ -249,7 +250,7 @@ def rank(
 ) -> list[SearchHit]:
     """The ``k`` best chunks for the question ``text``, best first, each with its reasons."""
     question = parse_question(text)
-    match = build_match(text)
+    match = build_match(text, compounds=weights.compound_words)
     if not match and not question.identifiers:
         return []
     scored: dict[int, _Scored] = {}
