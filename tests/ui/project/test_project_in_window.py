@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
+from app.core.project import watcher
+from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
+from tests.fixtures.watch_mechanisms import silent_inotify
 from tests.ui.conftest import load_model
 
 MakeWindow = Callable[[], MainWindow]
@@ -136,3 +140,21 @@ def test_a_file_saved_in_the_editor_is_searchable_without_the_watcher(
     hit = project.search("customs_duty", 1)[0]
     assert hit.path == "shop/tax.py" and hit.is_definition
     assert "recently edited" in hit.reasons
+
+
+def test_a_silent_watcher_is_replaced_and_the_status_bar_says_so(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The preferred mechanism really watches but its events are dropped (as with watchdog 7.1.1 before).
+    monkeypatch.setattr(watcher, "default_mechanisms", lambda: [silent_inotify, native_mechanism, polling_mechanism])
+    window = make_window()
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    qtbot.waitUntil(lambda: any("delivered no event" in m for m in messages), timeout=30_000)
+    notice = next(m for m in messages if "delivered no event" in m)
+    assert notice.startswith("Quillpad's inotify watcher delivered no event within 1 s, so changes")
+    (root / "shop" / "shipping.py").write_text("def shipping_cost(weight):\n    return 4.99 + weight\n")
+    qtbot.waitUntil(lambda: "shop/shipping.py" in window.project.complete_file("ship"), timeout=30_000)
+    assert sum("delivered no event" in m for m in messages) == 1
