@@ -439,7 +439,7 @@ class Session:
     def _substitution(self, rel: str) -> Verdict | None:
         """``u = g(x)``, ``du = g'(x) dx``, ``x dx = ½ du`` and the limits that follow a substitution."""
         parts = [re.sub(r"\\[,;:! ]|~", " ", p).strip() for p in rel.split("=")]
-        if len(parts) != 2 or not parts[0] or not parts[1]:
+        if len(parts) != 2 or not parts[0] or not parts[1] or r"\int" in rel:
             return None
         integral = any(
             e is not None and e.has(sympy.Integral) for e in (self.given_expr, self.prev_expr)
