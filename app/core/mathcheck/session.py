@@ -202,6 +202,9 @@ class Session:
             parts = sides(rel)
             parsed.append([self.parse(p) if p else None for p in parts])
         if self.functions:
+            asked = [p[0] for p in parsed if len(p) == 1 and p[0] is not None]
+            if len(asked) == 1:
+                self.asked = asked[0]
             # Other formulas here say where to evaluate, e.g. "at x = 4".
             for p in parsed:
                 if len(p) == 2 and isinstance(p[0], sympy.Symbol) and p[1] is not None and not p[1].free_symbols:
@@ -704,6 +707,16 @@ class Session:
     def answer(self, boxed: str) -> tuple[str, str]:
         """The badge for the final answer: SymPy's own solution compared with it."""
         try:
+            if self.mode == "inequality" and self.given_ineq is not None:
+                statements = relations(boxed)
+                found = [sets.statement_set(r, self.var, self.parse, self.limit * 2) for r in statements]
+                either = bool(re.search(r"\bor\b", boxed))
+                claimed = sympy.Union(*found) if either else sympy.Intersection(*found)
+                mark, reason = sets.compare(self.given_ineq, claimed, self.var, self.limit * 2)
+                return mark, ("SymPy solves the inequality too: " + reason) if mark == "verified" else reason
+            approx = approx_sides(boxed)
+            if approx is not None:
+                return self._approximation(*approx)
             rels = relations(boxed)
             split = [sides(r) for r in rels]
             if self.mode == "equation":
@@ -714,6 +727,9 @@ class Session:
             label = self.parse(split[-1][0]) if len(split[-1]) >= 2 and split[-1][0] else None
         except Unparseable as err:
             return "unchecked", f"cannot read the answer: {err}"
+        if self.asked is not None and label is None and not value.free_symbols - {PM}:
+            mark, reason = self._equal(self.asked, value)
+            return ("verified", "SymPy agrees") if mark == "verified" else (mark, reason)
         if label is not None and label.has(sympy.Derivative, sympy.Integral, sympy.Limit):
             mark, reason = checks.equal(label, value, self.limit * 2, self.integration_var)
             return ("verified", "SymPy agrees") if mark == "verified" else (mark, reason)
@@ -746,6 +762,10 @@ class Session:
                 values.append(self.parse(parts[0]))
             else:
                 return "unchecked", "the answer is not of the form x = …"
+        values = [v.subs(PM, sign) for v in values for sign in ((1, -1) if PM in v.free_symbols else (1,))]
+        rounded = self._rounded_answer(values)
+        if rounded is not None:
+            return rounded
         if self.var is None or self.given_f is None:
             return "unchecked", "no equation to check it against"
         for value in values:
@@ -764,6 +784,21 @@ class Session:
             if mark == "wrong":
                 return mark, reason
         return "verified", "it satisfies the original equation"
+
+    def _rounded_answer(self, values: list[Any]) -> Verdict | None:
+        """A decimal answer that rounds the one exact solution (``x ≈ 1.609`` for ln 5); None otherwise."""
+        if len(values) != 1 or not isinstance(self.given_set, sympy.FiniteSet) or len(self.given_set) != 1:
+            return None
+        value, exact = values[0], next(iter(self.given_set))
+        if not isinstance(value, sympy.Rational) or value.q == 1 or 10**12 % value.q:
+            return None
+        if value == exact:
+            return None
+        places = next((k for k in range(1, 13) if (value * 10**k).q == 1), 12)
+        gap = abs(sympy.N(exact - value, 50))
+        if gap <= sympy.Rational(1, 2 * 10**places) * (1 + sympy.Rational(1, 10**9)):
+            return "verified", f"it rounds the exact solution {checks.tex(exact)}"
+        return None
 
     def _system_answer(self, split: list[list[str]]) -> tuple[str, str]:
         claimed: dict[Any, Any] = {}

@@ -126,7 +126,8 @@ def _answer(
     if not boxed:
         if not steps:
             return AnswerResult("missing", "", "no mathematics was found")
-        shown = steps[-1].math[-1].lstrip("= ")
+        # "so $x = 4$ or $x = -2$": every formula of the last line is the answer.
+        shown = ", ".join(m.lstrip("= ") for m in steps[-1].math)
     if not healthy:
         return AnswerResult("unchecked", shown, "the checker had to be restarted")
     try:
