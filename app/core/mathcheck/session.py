@@ -44,6 +44,7 @@ _DIFFERENTIAL = re.compile(r"^(.*?)\s*(?:\\,|\\;|\\ |\s)*d([a-z])$")
 _READING_WORDS = {
     Reading(mixed_numbers=False): "a number before a fraction is read as a product",
     Reading(power_inside_trig=False): "sin x^2 is read as (sin x)^2",
+    Reading(power_on_last_factor=False): "the power is read as applying to the whole product",
 }
 _PRIME = re.compile(r"^([a-zA-Z])\s*('+|\^\{?\s*\\prime\s*\}?)\s*(?:\(([^()]+)\))?$")
 _SYMBOL_DEF = re.compile(r"^([a-zA-Z])$")
@@ -51,14 +52,19 @@ _RANK = {"wrong": 3, "unchecked": 2, "verified": 1, "given": 0}
 _DECIMALS = re.compile(r"(-?\d+)(?:\.(\d+))?\s*$")
 
 
-def _products(expr: Any, functions: dict[str, tuple[Any, Any]]) -> Any:
+def _products(expr: Any, functions: dict[str, tuple[Any, Any]], reading: Reading = PRIMARY) -> Any:
     """``x(x + 1)`` is read by the parser as a function ``x`` applied to ``x + 1``; make it a product."""
     def undefined(n: Any) -> bool:
         return isinstance(n, AppliedUndef) and len(n.args) == 1 and n.func.__name__ not in functions
 
-    # x(x + 1)^3 is x·(x + 1)³, not (x·(x + 1))³.
+    # x(x + 1)^3 is x·(x + 1)³ as first read (a reciprocal from a fraction is always of the whole).
     expr = expr.replace(
-        lambda n: isinstance(n, sympy.Pow) and undefined(n.base),
+        lambda n: reading.power_on_last_factor
+        and isinstance(n, sympy.Pow)
+        and undefined(n.base)
+        and n.exp.is_number
+        and n.exp.is_positive
+        and n.exp != 1,
         lambda n: sympy.Symbol(n.base.func.__name__) * n.base.args[0] ** n.exp,
     )
     return expr.replace(undefined, lambda n: sympy.Symbol(n.func.__name__) * n.args[0])
@@ -173,7 +179,7 @@ class Session:
     def parse(self, text: str) -> Any:
         """A side of a relation, with defined functions, derivatives of them and substitutions resolved."""
         expr = parse_math(text, self.reading, self._resolve)
-        expr = self._map_back(self._substitute(_products(expr, self.functions)))
+        expr = self._map_back(self._substitute(_products(expr, self.functions, self.reading)))
         if expr.atoms(AppliedUndef):
             raise Unparseable("an unknown function")
         if self.integration_var is None:

@@ -43,6 +43,7 @@ _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)")
 _SCRIPT = re.compile(r"([_^])\s*([0-9A-Za-z])")
 _HUGE = re.compile(r"\^\s*\{\s*[\d.]+\s*\^|\^\s*\{?\s*\d{5,}")
 _MIXED = re.compile(r"(?<![\w.}^_)|])(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}")
+_GROUP_POWER = re.compile(r"[A-Za-z]\s*\([^()]*\)\s*\^")
 _TRIG_POWER = re.compile(r"\\(sin|cos|tan|sec|csc|cot)\s*([a-zA-Z])\s*\^\s*(\{[^{}]*\}|\w)")
 _OPERATOR = re.compile(
     r"\\frac\{\s*(d|\\partial)\s*(?:\^\s*\{?(\d)\}?)?\s*\}\{\s*((?:(?:d|\\partial)\s*[a-zA-Z]\s*(?:\^\s*\{?\d\}?)?\s*)+)\}"
@@ -66,10 +67,15 @@ class Reading:
 
     mixed_numbers: bool = True
     power_inside_trig: bool = True
+    power_on_last_factor: bool = True  # x(x + 1)^3 is x·(x + 1)³, not (x(x + 1))³
 
 
 PRIMARY = Reading()
-ALTERNATIVES = (Reading(mixed_numbers=False), Reading(power_inside_trig=False))
+ALTERNATIVES = (
+    Reading(mixed_numbers=False),
+    Reading(power_inside_trig=False),
+    Reading(power_on_last_factor=False),
+)
 
 # A resolver gives the derivative of a named function: (name, variables, order, point text) -> expression or None.
 Resolver = Callable[[str, tuple[str, ...], int, str | None], Any]
@@ -77,7 +83,7 @@ Resolver = Callable[[str, tuple[str, ...], int, str | None], Any]
 
 def ambiguous(text: str) -> bool:
     """Whether ``text`` holds notation with more than one plausible reading."""
-    return bool(_MIXED.search(text) or _TRIG_POWER.search(text))
+    return bool(_MIXED.search(text) or _TRIG_POWER.search(text) or _GROUP_POWER.search(text))
 
 
 @dataclass
