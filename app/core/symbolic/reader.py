@@ -149,12 +149,12 @@ class _Reader:
         text = text.strip()
         if not text:
             raise Unreadable("empty")
-        if len(text) > MAX_CHARS:
-            raise Unreadable(f"too long to check ({len(text)} characters)")
         if not balanced(text):
             raise Unreadable("unbalanced braces")
         if nesting(text) > MAX_NESTING:
             raise Unreadable(f"nested more than {MAX_NESTING} levels deep")
+        if len(text) > MAX_CHARS:
+            raise Unreadable(f"too long to check ({len(text)} characters)")
         if _HUGE.search(text):
             raise Unreadable("a number too large to work with (a tower of powers or a huge exponent)")
         cleaned = self.rewrite(clean_latex(text))
@@ -172,6 +172,10 @@ class _Reader:
             raise Unreadable("not an expression")
         if not isinstance(expr, sympy.Basic):
             raise Unreadable("not an expression")
+        if expr.has(sympy.zoo, sympy.nan) or any(
+            p.base == 0 and p.exp.is_negative for p in expr.atoms(sympy.Pow)
+        ):
+            raise Unreadable("it divides by zero")
         expr = exact(expr)
         if self.slots.values:
             expr = expr.xreplace(self.slots.values)

@@ -104,13 +104,14 @@ _SYMBOLS = {
 
 def plain_text(latex: str) -> str:
     """A readable one-line form of a LaTeX snippet for a terminal: ``\\text{ or }`` becomes "or", and so on."""
-    text = latex
+    text = latex.replace(r"\{", "\x01").replace(r"\}", "\x02")
     for _ in range(4):  # nested \frac and \sqrt unwrap from the inside out
         for pattern, repl in _PLAIN:
             text = pattern.sub(repl, text)
     for command, symbol in sorted(_SYMBOLS.items(), key=lambda item: -len(item[0])):
         text = re.sub(re.escape(command) + r"(?![A-Za-z])", symbol, text)
     text = re.sub(r"\\([A-Za-z]+)", r"\1", text).replace("{", "").replace("}", "")
+    text = text.replace("\x01", "{").replace("\x02", "}").replace("\\", "")
     return " ".join(text.split())
 
 
