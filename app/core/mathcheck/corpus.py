@@ -207,7 +207,10 @@ class CorpusResult(Tally):
             f"max {max(times) * 1000:.0f} ms ({len(times)} runs)",
         ]
         if len(self.by_notation) > 1:
-            lines += ["", f"{'notation':<22} {'sol':>3} {'verified':>12} {'✗ on right':>10} {'caught':>7} {'✓ on wrong':>10}"]
+            lines += [
+                "",
+                f"{'notation':<22} {'sol':>3} {'verified':>12} {'✗ on right':>10} {'caught':>7} {'✓ on wrong':>10}",
+            ]
             for name, tally in sorted(self.by_notation.items()):
                 lines.append(
                     f"{name:<22} {tally.solutions:>3} {tally.correct_verified:>4}/{tally.correct_steps:<3} "

@@ -54,17 +54,20 @@ _DECIMALS = re.compile(r"(-?\d+)(?:\.(\d+))?\s*$")
 
 def _products(expr: Any, functions: dict[str, tuple[Any, Any]], reading: Reading = PRIMARY) -> Any:
     """``x(x + 1)`` is read by the parser as a function ``x`` applied to ``x + 1``; make it a product."""
+
     def undefined(n: Any) -> bool:
         return isinstance(n, AppliedUndef) and len(n.args) == 1 and n.func.__name__ not in functions
 
     # x(x + 1)^3 is x·(x + 1)³ as first read (a reciprocal from a fraction is always of the whole).
     expr = expr.replace(
-        lambda n: reading.power_on_last_factor
-        and isinstance(n, sympy.Pow)
-        and undefined(n.base)
-        and n.exp.is_number
-        and n.exp.is_positive
-        and n.exp != 1,
+        lambda n: (
+            reading.power_on_last_factor
+            and isinstance(n, sympy.Pow)
+            and undefined(n.base)
+            and n.exp.is_number
+            and n.exp.is_positive
+            and n.exp != 1
+        ),
         lambda n: sympy.Symbol(n.base.func.__name__) * n.base.args[0] ** n.exp,
     )
     return expr.replace(undefined, lambda n: sympy.Symbol(n.func.__name__) * n.args[0])
@@ -132,9 +135,11 @@ class Session:
             return body.subs(dict(zip(own, node.args, strict=True)), simultaneous=True)
 
         expr = expr.replace(
-            lambda n: isinstance(n, AppliedUndef)
-            and n.func.__name__ in self.functions
-            and len(n.args) == len(self.function_vars.get(n.func.__name__, (0,))),
+            lambda n: (
+                isinstance(n, AppliedUndef)
+                and n.func.__name__ in self.functions
+                and len(n.args) == len(self.function_vars.get(n.func.__name__, (0,)))
+            ),
             apply,
         )
         return expr.subs({sympy.Symbol(name): body for name, (_, body) in self.functions.items()})
@@ -245,9 +250,12 @@ class Session:
                 return False
             inside = parts[0][parts[0].index("(") + 1 : parts[0].rindex(")")]
             own = tuple(sympy.Symbol(v) for v in _FUNC_VARS.findall(inside))
-        elif symbol is not None and first and (
-            _EXPR_WORDS.search(self.words) or _DIFF_WORDS.search(self.words)
-        ) and not re.search(r"\bsolve\b", self.words, re.I):
+        elif (
+            symbol is not None
+            and first
+            and (_EXPR_WORDS.search(self.words) or _DIFF_WORDS.search(self.words))
+            and not re.search(r"\bsolve\b", self.words, re.I)
+        ):
             name = symbol.group(1)
             own = ()
         else:
@@ -450,9 +458,7 @@ class Session:
         parts = [re.sub(r"\\[,;:! ]|~", " ", p).strip() for p in rel.split("=")]
         if len(parts) != 2 or not parts[0] or not parts[1] or r"\int" in rel:
             return None
-        integral = any(
-            e is not None and e.has(sympy.Integral) for e in (self.given_expr, self.prev_expr)
-        )
+        integral = any(e is not None and e.has(sympy.Integral) for e in (self.given_expr, self.prev_expr))
         if not integral:
             return None
         left, right = _DIFFERENTIAL.match(parts[0]), _DIFFERENTIAL.match(parts[1])
@@ -586,14 +592,22 @@ class Session:
         if parts[0].strip() in self.functions or (self.var is not None and parts[0].strip() == str(self.var)):
             return None
         name = parts[0].strip()
-        if self.given_expr is not None and not name.startswith("\\") and sympy.Symbol(name) in self.given_expr.free_symbols:
+        if (
+            self.given_expr is not None
+            and not name.startswith("\\")
+            and sympy.Symbol(name) in self.given_expr.free_symbols
+        ):
             return None
         first = self.parse(parts[1])
         if not name.startswith("\\") and sympy.Symbol(name) in first.free_symbols:
             return None
-        if first.free_symbols - {PM} and self.given_expr is None and not first.has(sympy.Derivative, sympy.Integral):
-            if not all(s.is_positive for s in first.free_symbols):  # units are positive symbols; unknowns are not
-                return None
+        if (
+            first.free_symbols - {PM}
+            and self.given_expr is None
+            and not first.has(sympy.Derivative, sympy.Integral)
+            and not only_units(first)
+        ):
+            return None
         verdicts, self.prev_expr = self._chain(first, parts[2:])
         return worst(verdicts) if verdicts else ("given", "names a quantity")
 

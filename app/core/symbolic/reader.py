@@ -32,11 +32,71 @@ MAX_NESTING = 30
 PM = sympy.Symbol("PM")  # a ± b is read as a + PM·b, PM being +1 or −1
 CONSTANT = sympy.Symbol("C")
 UNITS = frozenset(
-    "km m cm mm h hr hrs hours min s sec kg g mg l ml L mL km/h m/s mph ft in mi lb oz".split()
+    [
+        "km",
+        "m",
+        "cm",
+        "mm",
+        "h",
+        "hr",
+        "hrs",
+        "hours",
+        "min",
+        "s",
+        "sec",
+        "kg",
+        "g",
+        "mg",
+        "l",
+        "ml",
+        "L",
+        "mL",
+        "mph",
+        "ft",
+        "in",
+        "mi",
+        "lb",
+        "oz",
+    ]
 )
 ALLOWED_COMMANDS = frozenset(
-    "frac sqrt cdot times div sin cos tan sec csc cot arcsin arccos arctan sinh cosh tanh ln log exp pi int "
-    "lim to infty theta alpha beta phi lambda mu sigma omega binom xi".split()
+    [
+        "frac",
+        "sqrt",
+        "cdot",
+        "times",
+        "div",
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "ln",
+        "log",
+        "exp",
+        "pi",
+        "int",
+        "lim",
+        "to",
+        "infty",
+        "theta",
+        "alpha",
+        "beta",
+        "phi",
+        "lambda",
+        "mu",
+        "sigma",
+        "omega",
+        "binom",
+        "xi",
+    ]
 )
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)")
@@ -172,9 +232,7 @@ class _Reader:
             raise Unreadable("not an expression")
         if not isinstance(expr, sympy.Basic):
             raise Unreadable("not an expression")
-        if expr.has(sympy.zoo, sympy.nan) or any(
-            p.base == 0 and p.exp.is_negative for p in expr.atoms(sympy.Pow)
-        ):
+        if expr.has(sympy.zoo, sympy.nan) or any(p.base == 0 and p.exp.is_negative for p in expr.atoms(sympy.Pow)):
             raise Unreadable("it divides by zero")
         expr = exact(expr)
         if self.slots.values:
@@ -317,7 +375,9 @@ class _Reader:
         return _TEXT.sub(word, text)
 
     def _unit(self, name: str) -> str:
-        return self.slots.stash(sympy.Symbol(name.replace("^", ""), positive=True)).strip()
+        # Units are positive symbols, so they cancel like units do; another word names a quantity.
+        name = name.replace("^", "")
+        return self.slots.stash(sympy.Symbol(name, positive=True) if name in UNITS else sympy.Symbol(name)).strip()
 
 
 def _parse_error(err: Exception) -> str:
@@ -341,9 +401,7 @@ def exact(expr: Any) -> Any:
     return expr
 
 
-def read_latex(
-    text: str, *, reading: Reading = PRIMARY, resolve: Resolver | None = None, strict: bool = True
-) -> Any:
+def read_latex(text: str, *, reading: Reading = PRIMARY, resolve: Resolver | None = None, strict: bool = True) -> Any:
     """One LaTeX expression (one side of a relation) as SymPy; raises ``Unreadable`` with the reason."""
     return _Reader(reading, resolve, strict).read(text)
 

@@ -90,8 +90,8 @@ CASES: dict[str, tuple[str, str, int]] = {
         1,
     ),
     "units": (
-        "A cyclist rides 45 km in 1.5 hours. Speed?\n\n$\\frac{45\\ \\text{km}}{1.5\\ \\text{h}} = 30\\ \\text{km/h}$\n",
-        "A cyclist rides 45 km in 1.5 hours. Speed?\n\n$\\frac{45\\ \\text{km}}{1.5\\ \\text{h}} = 35\\ \\text{km/h}$\n",
+        "A cyclist rides 45 km in 1.5 hours.\n\n$\\frac{45\\ \\text{km}}{1.5\\ \\text{h}} = 30\\ \\text{km/h}$\n",
+        "A cyclist rides 45 km in 1.5 hours.\n\n$\\frac{45\\ \\text{km}}{1.5\\ \\text{h}} = 35\\ \\text{km/h}$\n",
         1,
     ),
     "chain a = b = c": (
