@@ -399,6 +399,9 @@ class Session:
                 found = [self._earlier_value(r) for r in remaining if len(sides(r)) == 1]
                 if all(found) and len(found) == len(remaining):
                     return "verified", "values worked out above"
+                if len(remaining) == 2 and len(found) == 2:
+                    verdicts.append(self._derivative_fact(words, remaining))
+                    return worst(verdicts)
                 # "the derivative of x^2 is 2x": separate facts, not a rewrite of the previous line.
                 verdicts.append(("unchecked", "several separate expressions, not one rewritten"))
             else:
@@ -574,15 +577,31 @@ class Session:
         verdicts, self.prev_expr = self._chain(first, parts[1:])
         return worst(verdicts)
 
+    def _derivative_fact(self, words: str, pair: list[str]) -> Verdict:
+        """ "An antiderivative of $f$ is $F$", "the derivative of $F$ is $f$": checked by differentiating."""
+        first, second = self.parse(pair[0]), self.parse(pair[1])
+        free = sorted((first.free_symbols | second.free_symbols) - {PM}, key=lambda s: s.name)
+        var = self.integration_var or (free[0] if len(free) == 1 else None)
+        if var is None:
+            return "unchecked", "several separate expressions, not one rewritten"
+        if re.search(r"antiderivative|integral of|primitive", words, re.I):
+            mark, reason = checks.equal(sympy.diff(second, var), first, self.limit)
+        elif re.search(r"derivative of", words, re.I):
+            mark, reason = checks.equal(sympy.diff(first, var), second, self.limit)
+        else:
+            return "unchecked", "several separate expressions, not one rewritten"
+        return (mark, "differentiating checks it") if mark == "verified" else (mark, reason)
+
     def _earlier_value(self, text: str) -> bool:
         """Whether ``text`` is a number the working arrived at before (units aside)."""
         value = without_units(self.parse(text))
         if value.free_symbols:
             return False
-        return any(checks._same_value(value, without_units(v)) for v in self.values if not v.free_symbols)
+        plain = [without_units(v) for v in self.values]
+        return any(checks._same_value(value, v) for v in plain if not v.free_symbols)
 
     def _remember(self, value: Any) -> None:
-        if value is not None and not (value.free_symbols - {PM}) and len(self.values) < 200:
+        if value is not None and (only_units(value) or not value.free_symbols - {PM}) and len(self.values) < 200:
             self.values.append(value)
 
     def _named(self, parts: list[str]) -> Verdict | None:
@@ -738,6 +757,8 @@ class Session:
             if approx is not None:
                 return self._approximation(*approx)
             rels = relations(boxed)
+            if re.search(r"\\Rightarrow|\\implies|\\therefore", boxed):
+                rels = rels[-1:]  # the conclusion is the answer
             split = [sides(r) for r in rels]
             if self.mode == "equation":
                 return self._equation_answer(split)
@@ -767,6 +788,11 @@ class Session:
                 return "verified", reason if reason.startswith("SymPy") else "SymPy agrees"
             return mark, reason.replace("the previous expression", "the problem's expression")
         if self.prev_expr is not None:
+            if only_units(value) or only_units(self.prev_expr):
+                # "$48" after working in plain numbers: the units are labels, not unknowns.
+                if self._earlier_value(split[-1][-1]):
+                    return "consistent", "it is a value the working gives (the setting-up is not checked)"
+                return "unchecked", "not a value the working gives"
             mark, reason = checks.equal(self.prev_expr, value, self.limit)
             if mark == "verified":
                 return "consistent", "it is what the working gives (the setting-up is not checked)"
