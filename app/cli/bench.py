@@ -209,11 +209,18 @@ def run_eval_server(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MATH_CORPORA = ("tests/fixtures/math_corpus", "tests/fixtures/math_corpus_styles")
+
+
 def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bench math``."""
     math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
     math.add_argument(
-        "--corpus", default="tests/fixtures/math_corpus", help="corpus folder (default tests/fixtures/math_corpus)"
+        "--corpus",
+        action="append",
+        metavar="DIR",
+        help="a corpus folder; repeat for several, each reported separately "
+        f"(default: {' and '.join(DEFAULT_MATH_CORPORA)})",
     )
     math.add_argument("--limit", type=float, default=2.0, help="seconds allowed per SymPy call (default 2)")
     math.set_defaults(handler=run_math)
@@ -226,8 +233,15 @@ def run_math(args: argparse.Namespace) -> int:
     from app.core.mathcheck.corpus import load_corpus, run_corpus
     from app.core.mathcheck.verify import CheckOptions
 
-    result = run_corpus(load_corpus(Path(args.corpus)), CheckOptions(limit=args.limit))
-    print(result.report())
-    for where in result.wrong_marked_verified:
-        print(f"WRONG MARKED VERIFIED: {where}")
-    return 1 if result.wrong_marked_verified else 0
+    folders = args.corpus or list(DEFAULT_MATH_CORPORA)
+    corpora = [(folder, load_corpus(Path(folder))) for folder in folders]  # a bad folder fails before the long run
+    failed = False
+    for folder, solutions in corpora:
+        print(f"== {folder}")
+        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=_progress)
+        print(result.report())
+        for line in result.problems():
+            print(line)
+        print()
+        failed = failed or bool(result.wrong_marked_verified or result.ticked_after_wrong)
+    return 1 if failed else 0
