@@ -79,6 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     complete.add_argument("--positions", type=int, default=2, help="cursor positions per file (default 2)")
     complete.add_argument("--keystrokes", type=int, default=12, help="characters typed at each position (default 12)")
     complete.add_argument("--interval", type=float, default=0.12, help="seconds between keystrokes (default 0.12)")
+    complete.add_argument("--burst", type=int, default=3, help="keystrokes before each request (default 3)")
     complete.add_argument("--threads", type=int, help="CPU threads (default: as the editor, half the cores)")
     complete.add_argument("--prompt-tokens", type=int, default=1024, help="prompt budget in tokens (default 1024)")
     complete.set_defaults(handler=run_complete)
@@ -287,6 +288,7 @@ def run_complete(args: argparse.Namespace) -> int:
         interval=args.interval,
         threads=args.threads or default_threads(),
         prompt_tokens=args.prompt_tokens,
+        burst=max(1, args.burst),
         progress=_progress,
     )
     print(result.report())
