@@ -86,8 +86,8 @@ class GhostText(QObject):
             and typed.isprintable()
             and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
         ):
-            rest = after_typing(self.text, typed)
-            if rest is not None:
+            remaining = after_typing(self.text, typed)
+            if remaining is not None:
                 self.typed_through = True
                 self._inserting = True
                 try:
@@ -95,8 +95,8 @@ class GhostText(QObject):
                 finally:
                     self._inserting = False
                     self.typed_through = False
-                self.text, self.position = rest, self.editor.textCursor().position()
-                if not rest:
+                self.text, self.position = remaining, self.editor.textCursor().position()
+                if not remaining:
                     self.clear()
                 self.editor.viewport().update()
                 self.changed.emit(self.text)
