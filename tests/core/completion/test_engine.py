@@ -157,7 +157,14 @@ def test_huge_files_and_cursor_in_a_string(engine: CompletionEngine, coder_gguf:
     big = "".join(f"value_{i} = {i}\n" for i in range(100_000))
     minified = "var a=1;" * 262_144
     in_string = 'message = "hello, wor'
-    for text, cursor in ((big, len(big) // 2), (minified, len(minified) // 2), (in_string + '"\n', len(in_string))):
+    in_comment = "def f():\n    # add the tot"
+    cases = (
+        (big, len(big) // 2),
+        (minified, len(minified) // 2),
+        (in_string + '"\n', len(in_string)),
+        (in_comment + "\n    return 0\n", len(in_comment)),
+    )
+    for text, cursor in cases:
         result = engine.complete(build_request(text, cursor), CompletionLimits(max_tokens=8))
         assert result.reason == "done", result.error
         assert result.stats.prompt_tokens <= 1024
