@@ -80,6 +80,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     complete.add_argument("--keystrokes", type=int, default=12, help="characters typed at each position (default 12)")
     complete.add_argument("--interval", type=float, default=0.12, help="seconds between keystrokes (default 0.12)")
     complete.add_argument("--burst", type=int, default=3, help="keystrokes before each request (default 3)")
+    complete.add_argument(
+        "--pause", type=float, default=1.0, help="seconds the user reads a suggestion before typing on (default 1)"
+    )
     complete.add_argument("--threads", type=int, help="CPU threads (default: as the editor, half the cores)")
     complete.add_argument("--prompt-tokens", type=int, default=1024, help="prompt budget in tokens (default 1024)")
     complete.set_defaults(handler=run_complete)
@@ -289,6 +292,7 @@ def run_complete(args: argparse.Namespace) -> int:
         threads=args.threads or default_threads(),
         prompt_tokens=args.prompt_tokens,
         burst=max(1, args.burst),
+        read_pause=max(0.0, args.pause),
         progress=_progress,
     )
     print(result.report())
