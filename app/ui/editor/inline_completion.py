@@ -11,6 +11,7 @@ touched by the worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -80,7 +81,8 @@ class InlineCompletion(QObject):
         self.engine = CompletionEngine()
         self.label = QLabel("", parent)
         self.root: Path | None = None
-        self.open_files: list[tuple[Path, str]] = []
+        # The other open tabs (path, text), asked for when a request is built; set by the window.
+        self.open_files: Callable[[], list[tuple[Path, str]]] = list
         self._editor: CodeEditor | None = None
         self._path: Path | None = None
         self._pending: tuple[int, int] | None = None  # (request id, cursor position)
@@ -186,7 +188,7 @@ class InlineCompletion(QObject):
         if editor is None or not self._ready or editor.textCursor().hasSelection():
             return
         cursor = editor.textCursor().position()
-        request = build_request(editor.toPlainText(), cursor, self._path, self.root, self.open_files)
+        request = build_request(editor.toPlainText(), cursor, self._path, self.root, self.open_files())
         request_id = self.engine.new_request_id()
         self._pending = (request_id, cursor)
         self._status("working…", "Asking the completion model.")

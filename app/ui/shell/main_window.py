@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         # Inline completion: its own model in its own process, off until one is chosen.
         self.completion = InlineCompletion(self.settings.completion, self)
         self.completion.notice.connect(self._notice)
+        self.completion.open_files = self._other_open_files
         self._build_status_bar()
         self._build_menus()
         self.git = GitController(
@@ -365,6 +366,15 @@ class MainWindow(QMainWindow):
     def save_as_dialog(self) -> None:
         if self.tabs.current_editor() is not None:
             self.tabs.save_as()
+
+    def _other_open_files(self) -> list[tuple[Path, str]]:
+        """The files open in the other tabs, for inline completion's related files (first 64 KB each)."""
+        current = self.tabs.current_editor()
+        return [
+            (Path(page.path), page.editor.toPlainText()[:65_536])
+            for page in self.tabs.pages()
+            if page.path and page.editor is not current
+        ]
 
     def _on_current_file(self, path: str) -> None:
         # "[*]" is where Qt shows the unsaved-changes marker.

@@ -145,3 +145,19 @@ def test_off_until_a_model_is_chosen(qtbot: QtBot) -> None:
         assert inline.engine.pid is None and editor.ghost.text == ""
     finally:
         inline.shutdown()
+
+
+def test_settings_dialog_chooses_the_completion_model(qtbot: QtBot, coder_gguf: Path) -> None:
+    from app.core.settings import Settings
+    from app.ui.shell.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.completion_model.text() == ""  # off by default
+    dialog.completion_model.setText(f"  {coder_gguf}  ")
+    dialog.completion_debounce.setValue(200)
+    dialog.completion_tokens.setValue(32)
+    chosen = dialog.result_settings().completion
+    assert chosen.model == str(coder_gguf) and chosen.debounce_ms == 200 and chosen.max_tokens == 32
+    dialog.completion_model.setText("")
+    assert dialog.result_settings().completion.model is None
