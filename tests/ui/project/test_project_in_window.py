@@ -118,7 +118,9 @@ def test_where_is_x_defined_attaches_the_definition_and_says_why(
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.send()
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    sent = "\n\n".join(a.as_markdown() for a in stored.attachments)  # kept apart from the typed text
+    assert stored.content == "where is compute_discount defined?"
     assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
 
 
