@@ -174,13 +174,13 @@ class ChatPanel(QWidget):
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
 
+        self.pages = QStackedWidget(self)
         self.history = HistoryPage(store, self)
         self.history.openRequested.connect(self.open_conversation)
         self.history.closeRequested.connect(lambda: self.pages.setCurrentIndex(0))
         self.history.notice.connect(self.notice)
         self.history.deleted.connect(self._on_deleted)
 
-        self.pages = QStackedWidget(self)
         self.pages.addWidget(chat_page)
         self.pages.addWidget(self.history)
         layout = QVBoxLayout(self)
@@ -317,9 +317,9 @@ class ChatPanel(QWidget):
         try:
             if self._editing_last:
                 self._drop_last_exchange()
-            self._ensure_conversation(text)
+            conversation_id = self._ensure_conversation(text)
             content = self._compose(text)
-            user_id = self.store.add_message(self.conversation_id, "user", content)
+            user_id = self.store.add_message(conversation_id, "user", content)
         except QuillpadError as err:
             self._show_notice(str(err))
             return

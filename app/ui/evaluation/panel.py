@@ -214,7 +214,7 @@ class EvaluatePanel(QWidget):
             raise InvalidOptionError("Seeds must be numbers separated by commas, like 1,2,3.") from None
         mode: Mode = self.mode.currentData()
         config = EvalConfig(
-            kind=self.kind.currentText(),  # type: ignore[arg-type]
+            kind=KINDS[self.kind.currentIndex()],  # the combo lists KINDS in order
             mode=mode,
             seeds=seeds,
             limit=self.limit.value() or None,

@@ -47,6 +47,7 @@ from app.core.git import (
     staged_diff,
     unstage,
 )
+from app.core.git.diff import DiffBase
 from app.core.git.message import SUMMARY_LIMIT
 from app.core.plugins.services import ModelClient
 from app.ui.git.diff_view import unified_diff_html
@@ -357,7 +358,7 @@ class CommitDialog(QDialog):
             self.diff_view.setHtml("<p><i>Nothing to commit: the working tree is clean.</i></p>")
             return
         path = item.data(Qt.ItemDataRole.UserRole)
-        base = "staged" if item.checkState() == Qt.CheckState.Checked else "head"
+        base: DiffBase = "staged" if item.checkState() == Qt.CheckState.Checked else "head"
         repo, wanted = self.repo, self._diff_ticket
 
         def shown(result: object) -> None:

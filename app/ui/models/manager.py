@@ -249,9 +249,9 @@ class ModelManagerDialog(QDialog):
     def _select(self, kind: str, item_id: str) -> bool:
         for n in range(self.tree.topLevelItemCount()):
             root = self.tree.topLevelItem(n)
-            for c in range(root.childCount()):
-                child = root.child(c)
-                if child.data(0, ROLE_KIND) == kind and child.data(0, ROLE_ID) == item_id:
+            for c in range(root.childCount() if root is not None else 0):
+                child = root.child(c) if root is not None else None
+                if child is not None and child.data(0, ROLE_KIND) == kind and child.data(0, ROLE_ID) == item_id:
                     self.tree.setCurrentItem(child)
                     return True
         return False
