@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from app.cli.common import SubParsers, progress
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``bench`` and its targets on the main parser."""
     bench = sub.add_parser("bench", help="measure performance side by side")
     targets = bench.add_subparsers(title="targets", metavar="TARGET", required=True)
@@ -41,11 +42,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_math_parser(targets)
 
 
-def _progress(message: str) -> None:
-    """Progress goes to stderr, so the figures on stdout stay clean for scripts."""
-    print(f"... {message}", file=sys.stderr, flush=True)
-
-
 def run_engine(args: argparse.Namespace) -> int:
     """Run the engine bench and print its table."""
     from app.core.bench.engine_bench import run_engine_bench
@@ -58,7 +54,7 @@ def run_engine(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=_progress,
+        progress=progress,
     )
     print(result.report())
     return 0
@@ -86,7 +82,7 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress)
+    result = run_context_bench(Path(args.dir), edits=args.edits, progress=progress)
     print(result.report())
     return 0
 
@@ -104,7 +100,7 @@ def run_git(args: argparse.Namespace) -> int:
         Path(args.dir),
         touch=args.touch,
         checkpoints=args.checkpoints,
-        progress=_progress,
+        progress=progress,
     )
     print(result.report())
     return 0
@@ -129,13 +125,13 @@ def run_remote(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=_progress,
+        progress=progress,
     )
     print(result.report())
     return 0
 
 
-def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_math_parser(targets: SubParsers) -> None:
     """Register ``bench math``."""
     math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
     math.add_argument(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
+from app.cli.common import SubParsers
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 DIM, RESET = "\033[2m", "\033[0m"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``chat`` on the main parser."""
     chat = sub.add_parser(
         "chat",

@@ -105,7 +105,7 @@ def test_unexpected_error_goes_to_log_not_user(monkeypatch: pytest.MonkeyPatch, 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr("app.cli.entry.inspect_model", boom)
+    monkeypatch.setattr("app.cli.inspect.inspect_model", boom)
     assert main(["inspect", "x.gguf"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "details are in" in err
