@@ -335,7 +335,7 @@ class ChatPanel(QWidget):
 
     def _history(self) -> tuple[ChatMessage, ...]:
         return tuple(
-            ChatMessage(m.role, m.content)  # type: ignore[arg-type]
+            ChatMessage(m.role, m.content)  # type: ignore[arg-type]  # the roles are filtered below
             for m in self._messages()
             if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
         )
@@ -397,7 +397,7 @@ class ChatPanel(QWidget):
         }
         fields.update(extra or {})
         fields.update(self.request_overrides)
-        request = ChatRequest(history, **fields)  # type: ignore[arg-type]
+        request = ChatRequest(history, **fields)  # type: ignore[arg-type]  # fields are ChatRequest's own
         message_id = self.store.add_message(self.conversation_id, "assistant", "", complete=False)
         self.view.start_reply(message_id)
         self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id, on_answer=on_answer)
