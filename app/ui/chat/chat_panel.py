@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,16 +38,23 @@ from app.core.engine import (
 )
 from app.core.errors import QuillpadError
 from app.core.project import AssembledContext
+from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
 from app.ui.chat.history_page import HistoryPage
-from app.ui.chat.sandbox_job import SandboxJob, result_markdown
+from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
 TITLE_LENGTH = 60
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
+
+# The project context for a message: called on the GUI thread with the text, it
+# reads what it needs from the window (current file, selection) and returns the
+# retrieval itself, which runs off the GUI thread.
+ContextSource = Callable[[str], Callable[[], AssembledContext | None]]
 
 
 @dataclass
@@ -87,6 +94,7 @@ class ChatPanel(QWidget):
     busyChanged = Signal(bool)
     attachFileRequested = Signal()
     codeRan = Signal(str)  # what a sandbox run showed, as Markdown
+    contextPreviewed = Signal()  # the chips now show the project context for the typed text
 
     def __init__(
         self,
@@ -114,14 +122,16 @@ class ChatPanel(QWidget):
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
         # to do once a message went out; set by the window.
-        self.context_source: Callable[[str], AssembledContext | None] | None = None
+        self.context_source: ContextSource | None = None
         self.on_message_sent: Callable[[], None] | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
         self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
-        self.pool = QThreadPool(self)
-        self._jobs: set[SandboxJob] = set()
+        self.sandbox_tasks = TaskRunner(self, threads=2)
+        # One thread: a newer preview cancels the older, queued or running.
+        self.preview_tasks = TaskRunner(self)
+        self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
@@ -268,19 +278,36 @@ class ChatPanel(QWidget):
             return None
         if self._preview is not None and self._preview[0] == text:
             assembled = self._preview[1]
-        else:
-            assembled = self.context_source(text)
+        else:  # sent before the preview for this text landed: retrieved now, once
+            assembled = self.context_source(text)()
         for label in self._removed:
             assembled = assembled.without(label) if assembled is not None else None
         return assembled
 
     def refresh_context_preview(self) -> None:
-        """Show as chips what the project would attach to the message typed so far."""
+        """Show as chips what the project would attach to the message typed so far.
+
+        The retrieval runs off the GUI thread; the chips change when it lands
+        (``contextPreviewed``), unless the text changed meanwhile.
+        """
         text = self.input.toPlainText().strip()
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+            self._preview_task = None
         if self.context_source is None or not text or text.startswith("/"):
             self.chips.set_project_items([])
             return
-        assembled = self.context_source(text)
+        retrieve = self.context_source(text)
+        self._preview_task = self.preview_tasks.submit(
+            lambda token: retrieve(),
+            on_result=lambda assembled: self._show_preview(text, assembled),
+            on_error=lambda err: self._show_notice(failure_text(err, "Finding the project context")),
+        )
+
+    def _show_preview(self, text: str, assembled: AssembledContext | None) -> None:
+        self._preview_task = None
+        if self.input.toPlainText().strip() != text:
+            return  # typed on meanwhile: the next pause brings a newer preview
         self._preview = (text, assembled)
         items = [
             ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True)
@@ -288,6 +315,7 @@ class ChatPanel(QWidget):
             if item.label not in self._removed
         ]
         self.chips.set_project_items(items)
+        self.contextPreviewed.emit()
 
     def _on_chip_removed(self, item: ContextItem) -> None:
         if item.from_project:
@@ -568,15 +596,13 @@ class ChatPanel(QWidget):
                 self.show_markdown("Not run: the code was left as it is.")
                 return
         self.notice.emit("Running the code in the sandbox…")
-        job = SandboxJob(code)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
-        job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
-        self.pool.start(job)
+        self.sandbox_tasks.submit(
+            lambda token: result_markdown(run_python(code)),
+            on_result=self._on_ran,
+            on_error=lambda err: self._on_ran(failure_text(err, "The sandbox")),
+        )
 
-    def _on_ran(self, job: SandboxJob, markdown: str) -> None:
-        self._jobs.discard(job)
+    def _on_ran(self, markdown: str) -> None:
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
@@ -584,4 +610,5 @@ class ChatPanel(QWidget):
         """Save a streaming reply as it stands (the app is closing)."""
         if self._reply is not None:
             self._persist(self._reply, complete=False)
-        self.pool.waitForDone(60_000)
+        self.preview_tasks.shutdown()
+        self.sandbox_tasks.shutdown(60_000)

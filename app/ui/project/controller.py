@@ -165,11 +165,13 @@ def context_source(
     controller: ProjectController,
     current: Callable[[], tuple[str | None, str | None, str | None]],
     budget: Callable[[], int],
-) -> Callable[[str], AssembledContext | None]:
-    """A function the chat calls with the message text to get the project context."""
+) -> Callable[[str], Callable[[], AssembledContext | None]]:
+    """What the chat calls with the message text: it reads the editor now (GUI thread)
+    and returns the retrieval, which may run on any thread."""
 
-    def source(message: str) -> AssembledContext | None:
+    def source(message: str) -> Callable[[], AssembledContext | None]:
         path, text, selection = current()
-        return controller.assemble(message, path, text, selection, budget())
+        tokens = budget()
+        return lambda: controller.assemble(message, path, text, selection, tokens)
 
     return source
