@@ -1,6 +1,6 @@
 """The Evaluate panel: choose a task and a model, run, watch, compare runs.
 
-The run happens in an ``EvalJob`` on a pool thread (see ``worker.py`` for
+The run is an ``EvalWork`` off the GUI thread (see ``worker.py`` for
 why it has its own engine); the panel only draws the plain data it reports.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,7 +39,8 @@ from app.core.evaluation.store import default_run_folder, evaluations_folder
 from app.core.evaluation.tasks import KINDS
 from app.core.settings import Settings
 from app.ui.evaluation.chart import ChartRun, RunsChart
-from app.ui.evaluation.worker import EvalJob, EvalRequest, progress_text
+from app.ui.evaluation.worker import EvalRequest, EvalWork, progress_text
+from app.ui.tasks import TaskRunner, failure_text
 
 MODES: tuple[tuple[str, Mode], ...] = (
     ("Model", "model"),
@@ -64,9 +65,8 @@ class EvaluatePanel(QWidget):
         super().__init__(parent)
         self.loaded_model = loaded_model
         self.settings = settings
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.job: EvalJob | None = None
+        self.tasks = TaskRunner(self)
+        self.job: EvalWork | None = None
         self.report: dict[str, Any] | None = None
         self.folder: Path | None = None  # of the last run started
         self.history: list[dict[str, Any]] = []
@@ -250,14 +250,15 @@ class EvaluatePanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.report = None
         self.folder = Path(request.out)
-        job = EvalJob(request)
-        job.signals.stage.connect(self.status.setText)
-        job.signals.progress.connect(self._on_progress)
-        job.signals.finished.connect(self._on_finished)
-        job.signals.failed.connect(self._on_failed)
-        self.job = job
+        work = EvalWork(request)
+        self.job = work
+        self.tasks.submit(
+            work,
+            on_result=lambda outcome: self._on_finished(*outcome),
+            on_error=lambda err: self._on_failed(failure_text(err, "The evaluation")),
+            on_progress=self._on_report,
+        )
         self._update_buttons()
-        self.pool.start(job)
         return True
 
     def cancel(self) -> None:
@@ -270,7 +271,13 @@ class EvaluatePanel(QWidget):
     def shutdown(self) -> None:
         """Cancel any run and wait for it to end (the app is closing)."""
         self.cancel()
-        self.pool.waitForDone(60_000)
+        self.tasks.shutdown(60_000)
+
+    def _on_report(self, value: object) -> None:
+        if isinstance(value, Progress):
+            self._on_progress(value)
+        else:
+            self.status.setText(str(value))  # the stage: "Loading the model…"
 
     def _on_progress(self, progress: Progress) -> None:
         self.progress.setRange(0, max(1, progress.total))
