@@ -5,9 +5,9 @@ on the runner's thread pool and calls back on the GUI thread, through a queued
 signal, with the result, the exception the work raised, or nothing but
 ``on_cancelled`` when the task was cancelled meanwhile. The work gets a
 ``TaskToken``: the plugin API's ``CancelToken`` (so a plugin's
-``BackgroundWork.run`` takes it as it is), plus ``report(value)`` for
-progress (delivered to ``on_progress`` on the GUI thread) and ``on_cancel``
-for work that must be interrupted from outside (kill an engine, stop a run).
+``BackgroundWork.run`` takes it as it is, and its ``on_cancel`` hooks stop
+work that blocks: kill an engine, stop a run), plus ``report(value)`` for
+progress (delivered to ``on_progress`` on the GUI thread).
 
 Work never touches a widget: it returns plain data. A runner with one thread
 (the default) runs and reports its tasks in the order they were submitted.
@@ -18,7 +18,6 @@ what has; nothing is delivered after it.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -34,39 +33,16 @@ T = TypeVar("T")
 
 
 class TaskToken(CancelToken):
-    """What a task's work receives: cancel checks, progress reports, cancel hooks."""
+    """What a task's work receives: the plugin API's cancel token, plus progress reports."""
 
     def __init__(self, report: Callable[[object], None]) -> None:
         super().__init__()
         self._report = report
-        self._lock = threading.Lock()
-        self._hooks: list[Callable[[], None]] = []
 
     def report(self, value: object) -> None:
         """Hand ``value`` (plain data) to the task's ``on_progress``, on the GUI thread."""
         if not self.cancelled:
             self._report(value)
-
-    def on_cancel(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` when the task is cancelled (at once if it already is), on the cancelling thread."""
-        with self._lock:
-            if not self.cancelled:
-                self._hooks.append(hook)
-                return
-        hook()
-
-    def cancel(self) -> None:
-        """Ask the work to stop, and run its cancel hooks once."""
-        with self._lock:
-            if self.cancelled:
-                return
-            super().cancel()
-            hooks, self._hooks = self._hooks, []
-        for hook in hooks:
-            try:
-                hook()
-            except Exception:  # a hook that fails must not stop the others, nor the GUI
-                log.exception("a task's cancel hook failed")
 
 
 @dataclass(eq=False)

@@ -16,6 +16,7 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -33,7 +34,7 @@ from app.core.edits.commit import AppliedChange, apply_proposal
 from app.core.edits.proposal import EditProposal
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
-from app.core.plugins.background import BackgroundWork
+from app.core.plugins.background import BackgroundWork, CancelToken
 from app.core.plugins.context import PluginHost
 from app.core.plugins.contributions import CommandResult, PluginSetting
 from app.core.plugins.manager import PluginManager
@@ -47,7 +48,7 @@ from app.ui.editor.diff_dialog import DiffPreviewDialog
 from app.ui.editor.document import QtEditor
 from app.ui.editor.tabs import EditorTabs
 from app.ui.models.engine_bridge import EngineBridge
-from app.ui.tasks import Task, TaskRunner
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
 MAX_FOLLOW_UPS = 4
@@ -112,6 +113,8 @@ class PluginController(QObject):
         if options is not None:
             self.host.options = options  # before discovery, so old plugins.json options migrate into it
         self.tasks = TaskRunner(self, threads=4)  # plugins' background work
+        self.panel_tasks = TaskRunner(self, threads=2)  # panels' slow work (a test run)
+        self.host.background = self._run_for_panel
         self._running: dict[Task[CommandResult], _Continuation] = {}
         self._closing = False
         self.host.results = self
@@ -214,6 +217,14 @@ class PluginController(QObject):
             return
         self.carry_out(result, then.on_applied, then.depth + 1)
 
+    def _run_for_panel(
+        self, work: Callable[[CancelToken], Any], on_result: Callable[[Any], None], on_error: Callable[[str], None]
+    ) -> CancelToken:
+        task = self.panel_tasks.submit(
+            work, on_result=on_result, on_error=lambda err: on_error(failure_text(err, "The plugin's work"))
+        )
+        return task.token
+
     @property
     def working(self) -> bool:
         """Whether background work is running."""
@@ -222,6 +233,7 @@ class PluginController(QObject):
     def shutdown(self) -> None:
         """Cancel background work and wait for it (the window is closing); idempotent."""
         self._closing = True
+        self.panel_tasks.shutdown(30_000)
         self.tasks.shutdown(30_000)  # cancels, waits; their results, still queued, are dropped
         for then in self._running.values():
             self.chat.end_task(then.task)
