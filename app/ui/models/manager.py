@@ -1,10 +1,10 @@
 """The model manager: installed models and the Qwen3 catalogue with hardware fit, downloads with progress.
 
 The dialog only shows plain data from ``app.core.models``. Downloads, checks
-and assembling the starter model run on their own ``QThread`` (``_Task``);
-they report through signals and cancel through a ``threading.Event``, so the
-GUI never waits on the network or on hashing, and closing the window cancels
-and waits for them.
+and assembling the starter model run through ``app.ui.tasks``, one at a time;
+progress arrives as the token's reports and Cancel sets a ``threading.Event``
+the download watches, so the GUI never waits on the network or on hashing,
+and closing the window cancels and waits for them.
 """
 
 from __future__ import annotations
