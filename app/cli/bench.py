@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Protocol
 
-from app.cli.common import SubParsers, progress
+from app.cli.common import EXIT_OK, SubParsers, progress
 
 
 def add_parser(sub: SubParsers) -> None:
@@ -42,6 +43,16 @@ def add_parser(sub: SubParsers) -> None:
     add_math_parser(targets)
 
 
+class _Figures(Protocol):
+    def report(self) -> str: ...
+
+
+def _show(result: _Figures) -> int:
+    """The figures on stdout (progress went to stderr), so scripts can keep them."""
+    print(result.report())
+    return EXIT_OK
+
+
 def run_engine(args: argparse.Namespace) -> int:
     """Run the engine bench and print its table."""
     from app.core.bench.engine_bench import run_engine_bench
@@ -49,15 +60,9 @@ def run_engine(args: argparse.Namespace) -> int:
 
     if args.tokens < 2 or args.rounds < 1:
         raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
-    result = run_engine_bench(
-        args.model,
-        tokens=args.tokens,
-        rounds=args.rounds,
-        threads=args.threads,
-        progress=progress,
+    return _show(
+        run_engine_bench(args.model, tokens=args.tokens, rounds=args.rounds, threads=args.threads, progress=progress)
     )
-    print(result.report())
-    return 0
 
 
 def run_ui(args: argparse.Namespace) -> int:
@@ -69,8 +74,7 @@ def run_ui(args: argparse.Namespace) -> int:
     if args.tokens < 1 or args.replies < 1:
         raise InvalidOptionError("Use --tokens and --replies of at least 1.")
     application(headless=True)
-    print(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies).report())
-    return 0
+    return _show(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies))
 
 
 def run_context(args: argparse.Namespace) -> int:
@@ -83,8 +87,7 @@ def run_context(args: argparse.Namespace) -> int:
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
     result = run_context_bench(Path(args.dir), edits=args.edits, progress=progress)
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def run_git(args: argparse.Namespace) -> int:
@@ -96,14 +99,7 @@ def run_git(args: argparse.Namespace) -> int:
 
     if args.touch < 1 or args.checkpoints < 1:
         raise InvalidOptionError("Use --touch and --checkpoints of at least 1.")
-    result = run_git_bench(
-        Path(args.dir),
-        touch=args.touch,
-        checkpoints=args.checkpoints,
-        progress=progress,
-    )
-    print(result.report())
-    return 0
+    return _show(run_git_bench(Path(args.dir), touch=args.touch, checkpoints=args.checkpoints, progress=progress))
 
 
 def run_remote(args: argparse.Namespace) -> int:
@@ -127,8 +123,7 @@ def run_remote(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=progress,
     )
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def add_math_parser(targets: SubParsers) -> None:

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import QuillpadError
 
@@ -88,21 +88,11 @@ class BackgroundWork:
     run: Callable[[CancelToken], CommandResult]
 
 
-class BackgroundRunner(Protocol):
-    """Runs work off the GUI thread for a plugin's panel; the window provides one.
-
-    ``work(token)`` runs on a worker thread; ``on_result`` or ``on_error`` (one
-    sentence) is called on the GUI thread. Returns the token that cancels it.
-    """
-
-    def __call__(
-        self,
-        work: Callable[[CancelToken], Any],
-        on_result: Callable[[Any], None],
-        on_error: Callable[[str], None],
-    ) -> CancelToken:
-        """Start ``work``; see the class."""
-        ...
+# Runs a panel's slow work off the GUI thread: ``runner(work, on_result, on_error)``
+# starts ``work(token)`` on a worker thread and calls ``on_result`` or ``on_error``
+# (one sentence) back on the GUI thread; it returns the token that cancels the work.
+# The window provides one; ``run_inline`` is the one without a window.
+BackgroundRunner = Callable[[Callable[[CancelToken], Any], Callable[[Any], None], Callable[[str], None]], CancelToken]
 
 
 def run_inline(
