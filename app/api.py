@@ -78,6 +78,7 @@ from app.core.plugins.services import (
     SearchHit,
     SettingsSection,
 )
+from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import SandboxError, SandboxLimits, SandboxResult, run_python, run_sandboxed
 from app.core.testing.junit import CaseResult, TestReport
 from app.core.testing.nodes import node_at_line
@@ -121,6 +122,7 @@ __all__ = [
     "Finding",
     "GitAccess",
     "Hunk",
+    "IsolationUnavailable",
     "MissingCapabilityError",
     "ModelClient",
     "ModelTurn",

@@ -26,6 +26,14 @@ def add_parser(sub: SubParsers) -> None:
     context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
+    context.add_argument(
+        "--burst", type=int, default=10_000, help="files created, modified and deleted at once (default 10000; 0: none)"
+    )
+    context.add_argument(
+        "--compare-watchers",
+        action="store_true",
+        help="also compare ways of watching a generated 5,000-folder tree (set-up, watches, threads, latency)",
+    )
     context.set_defaults(handler=run_context)
     git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
     git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
@@ -40,6 +48,18 @@ def add_parser(sub: SubParsers) -> None:
     remote.add_argument("--rounds", type=int, default=5, help="rounds per path (default 5)")
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
+    evals = targets.add_parser(
+        "eval-server", help="evaluation throughput on a fake parallel model server at concurrency 1, 8, 32"
+    )
+    evals.add_argument("--latency", type=float, default=0.5, help="the server's seconds per request (default 0.5)")
+    evals.add_argument(
+        "--concurrency",
+        default="1,8,32",
+        help="comma-separated concurrencies; the first is the baseline (default 1,8,32)",
+    )
+    evals.add_argument("--rounds", type=int, default=6, help="requests per slot at each level (default 6)")
+    evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
+    evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
 
 
@@ -86,7 +106,11 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=progress)
+    if args.burst < 0:
+        raise InvalidOptionError("Use --burst of 0 (no burst) or more files.")
+    result = run_context_bench(
+        Path(args.dir), edits=args.edits, progress=progress, burst=args.burst, compare=args.compare_watchers
+    )
     return _show(result)
 
 
@@ -124,6 +148,28 @@ def run_remote(args: argparse.Namespace) -> int:
         progress=progress,
     )
     return _show(result)
+
+
+def run_eval_server(args: argparse.Namespace) -> int:
+    """Run the evaluation-throughput bench against the fake parallel server and print its table."""
+    from app.core.bench.eval_server_bench import run_eval_server_bench
+    from app.core.engine.options import InvalidOptionError
+
+    try:
+        levels = tuple(int(part) for part in args.concurrency.split(",") if part.strip())
+    except ValueError:
+        raise InvalidOptionError(
+            f"--concurrency takes numbers separated by commas, like 1,8,32 (got {args.concurrency!r})."
+        ) from None
+    if not levels or levels[0] != 1 or any(not 1 <= level <= 256 for level in levels):
+        raise InvalidOptionError(
+            "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
+        )
+    return _show(
+        run_eval_server_bench(
+            latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=progress
+        )
+    )
 
 
 def add_math_parser(targets: SubParsers) -> None:

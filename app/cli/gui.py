@@ -49,4 +49,11 @@ def _scripted(args: argparse.Namespace, out: Path | None) -> int:
     steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
     for step in steps:
         print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
-    return EXIT_OK if steps and all(step.ok for step in steps) else EXIT_ERROR
+    sandbox_ok = True
+    if out is None:  # selftest: also what the sandbox isolates on this machine
+        from app.core.sandbox.probes import check_isolation
+
+        for check in check_isolation():
+            print(f"{'ok' if check.ok else 'FAILED':6} {check.name}: {check.detail}")
+            sandbox_ok = sandbox_ok and check.ok
+    return EXIT_OK if steps and all(step.ok for step in steps) and sandbox_ok else EXIT_ERROR

@@ -38,6 +38,7 @@ from app.core.engine import (
 )
 from app.core.errors import QuillpadError
 from app.core.project import AssembledContext
+from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
@@ -74,6 +75,13 @@ class _Reply:
 def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
     text = "The safety scan found risky calls in this code:\n\n" + "\n".join(f"• {f}" for f in findings)
     answer = QMessageBox.question(parent, "Run risky code?", text + "\n\nRun it in the sandbox anyway?")
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def _confirm_limits_only(parent: QWidget, notice: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Run without isolation?", notice + "\n\nRun this code with limits only (for this session)?"
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -118,6 +126,8 @@ class ChatPanel(QWidget):
         self.request_overrides: dict[str, object] = {}
         # Asked before running code the safety scan flags; replaceable in tests.
         self.confirm_risky_run: Callable[[QWidget, list[str]], bool] = _confirm_risky_run
+        self.confirm_limits_only: Callable[[QWidget, str], bool] = _confirm_limits_only
+        self._limits_only_agreed = False  # asked once: where the system cannot isolate code
         # Gets the text first; True means it was a command and is handled.
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
@@ -595,12 +605,28 @@ class ChatPanel(QWidget):
             if not self.confirm_risky_run(self, lines):
                 self.show_markdown("Not run: the code was left as it is.")
                 return
+        self._start_run(code)
+
+    def _start_run(self, code: str) -> None:
         self.notice.emit("Running the code in the sandbox…")
+        allow = self._limits_only_agreed
         self.sandbox_tasks.submit(
-            lambda token: result_markdown(run_python(code)),
+            lambda token: result_markdown(run_python(code, allow_unisolated=allow)),
             on_result=self._on_ran,
-            on_error=lambda err: self._on_ran(failure_text(err, "The sandbox")),
+            on_error=lambda err: self._on_run_failed(code, err),
         )
+
+    def _on_run_failed(self, code: str, err: BaseException) -> None:
+        if not isinstance(err, IsolationUnavailable):
+            self._on_ran(failure_text(err, "The sandbox"))
+            return
+        # This system cannot isolate code (nothing ran): say so once, run with limits only if the user agrees.
+        notice = err.support.notice
+        if self.confirm_limits_only(self, notice):
+            self._limits_only_agreed = True
+            self._start_run(code)
+        else:
+            self._on_ran(f"Not run: {notice}")
 
     def _on_ran(self, markdown: str) -> None:
         self.view.add_output(next(_notice_ids), markdown)

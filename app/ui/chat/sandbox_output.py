@@ -8,7 +8,10 @@ from app.core.sandbox.runner import SandboxResult
 def result_markdown(result: SandboxResult) -> str:
     """How a run is shown in the chat: summary, output, notes."""
     fence = "````"
-    lines = [f"**Ran in the sandbox** — {result.summary()} ({result.wall_seconds:.2f} s)"]
+    lines = [
+        f"**Ran in the sandbox** — {result.summary()} ({result.wall_seconds:.2f} s)",
+        f"\n*{result.isolation_text}*",
+    ]
     for title, text, cut in (
         ("Output", result.stdout, result.stdout_truncated),
         ("Errors", result.stderr, result.stderr_truncated),

@@ -483,6 +483,8 @@ class MainWindow(QMainWindow):
         if self.evaluation is None:
             self.evaluation = EvaluatePanel(lambda: self.models.loaded_path, lambda: self.settings, self)
             self.add_bottom_panel(self.evaluation, "Evaluate")
+        else:
+            self.evaluation.refresh_connections()  # profiles may have changed in the settings
         self.bottom_tabs.setCurrentWidget(self.evaluation)
         self.bottom_dock.show()
         return self.evaluation

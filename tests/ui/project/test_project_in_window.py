@@ -6,11 +6,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from app.core.project import AssembledContext
+from app.core.project import AssembledContext, watcher
+from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
+from tests.fixtures.watch_mechanisms import silent_inotify
 from tests.ui.conftest import load_model
 
 MakeWindow = Callable[[], MainWindow]
@@ -149,3 +152,21 @@ def test_a_newer_preview_replaces_an_older_one(make_window: MakeWindow, qtbot: Q
         window.chat.refresh_context_preview()
     labels = [item.label for item in window.chat.chips.items()]
     assert any("tax.py" in label for label in labels)
+
+
+def test_a_silent_watcher_is_replaced_and_the_status_bar_says_so(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The preferred mechanism really watches but its events are dropped (as with watchdog 7.1.1 before).
+    monkeypatch.setattr(watcher, "default_mechanisms", lambda: [silent_inotify, native_mechanism, polling_mechanism])
+    window = make_window()
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    qtbot.waitUntil(lambda: any("delivered no event" in m for m in messages), timeout=30_000)
+    notice = next(m for m in messages if "delivered no event" in m)
+    assert notice.startswith("Quillpad's inotify watcher delivered no event within 1 s, so changes")
+    (root / "shop" / "shipping.py").write_text("def shipping_cost(weight):\n    return 4.99 + weight\n")
+    qtbot.waitUntil(lambda: "shop/shipping.py" in window.project.complete_file("ship"), timeout=30_000)
+    assert sum("delivered no event" in m for m in messages) == 1
