@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # About 150 characters of Python (Copilot's threshold is ~150 characters);
 # chosen with ``quillpad bench refs``, see the README.
 DEFAULT_MIN_TOKENS = 40
-MAX_CANDIDATE_FILES = 40  # files with the most hits; the rest cannot hold a longer match
+MAX_CANDIDATE_FILES = 20  # files with the most hits; the rest are boilerplate-sized coincidences
 MAX_QUERY_TOKENS = 50_000
 
 
@@ -159,6 +159,18 @@ def _regions(runs: list[_Run], gap: int) -> list[list[_Run]]:
     return groups
 
 
+def _distinct(group: Sequence[_Run], hashes: npt.NDArray[np.uint64], k: int) -> int:
+    """The match's length with repeats counted once: distinct k-grams plus k - 1.
+
+    A run of ``self.x = x`` lines, or of ``add_argument`` calls, is long but
+    says little; counted this way it is as long as one period of its pattern.
+    """
+    seen: set[int] = set()
+    for run in group:
+        seen.update(hashes[run.q0 : max(run.q0, run.q1 - k + 1)].tolist())
+    return len(seen) + k - 1 if seen else 0
+
+
 def _covered(group: Sequence[_Run]) -> int:
     spans = sorted((run.q0, run.q1) for run in group)
     total, end = 0, -1
@@ -215,7 +227,7 @@ class RefMatcher:
             row = rows.get(file_id)
             if row is None or self.exclusions.excludes(row):
                 continue
-            matches.extend(self._file_matches(row, by_file[file_id], query, stream, min_tokens))
+            matches.extend(self._file_matches(row, by_file[file_id], query, hashes, stream, min_tokens))
         matches.sort(key=lambda m: (-m.tokens, m.lines[0], m.display_path))
         return _drop_duplicates(matches)
 
@@ -224,16 +236,16 @@ class RefMatcher:
         row: FileRow,
         hits: list[tuple[int, int]],
         query: npt.NDArray[np.uint32],
+        hashes: npt.NDArray[np.uint64],
         stream: TokenStream,
         min_tokens: int,
     ) -> list[RefMatch]:
         try:
-            stored = self.store.tokens(row.id)
+            source = self.store.tokens(row.id)
         except sqlite3.Error:
             return []
-        if stored is None:
+        if source is None:
             return []
-        source, source_lines = stored
         k = self.store.params.k
         runs: list[_Run] = []
         seen: set[tuple[int, int]] = set()  # (diagonal, run start) already found
@@ -246,10 +258,15 @@ class RefMatcher:
             seen.add((run.s0 - run.q0, run.q0))
             runs.append(run)
         found = []
+        source_lines = None
         for group in _regions(runs, gap=min_tokens):
             covered = _covered(group)
-            if covered < min_tokens:
+            if covered < min_tokens or _distinct(group, hashes, k) < min_tokens:
                 continue
+            if source_lines is None:
+                source_lines = self.store.token_lines(row.id)
+                if source_lines is None:
+                    return []
             q0, q1 = min(r.q0 for r in group), max(r.q1 for r in group)
             s0, s1 = min(r.s0 for r in group), max(r.s1 for r in group)
             found.append(

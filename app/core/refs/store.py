@@ -302,7 +302,8 @@ class RefStore:
             conn.execute("DELETE FROM wanted")
             conn.executemany("INSERT OR IGNORE INTO wanted (hash) VALUES (?)", ((h,) for h in hashes))
             rows = conn.execute(
-                "SELECT f.hash, f.file_id, f.pos FROM wanted w JOIN fingerprints f ON f.hash = w.hash "
+                # CROSS JOIN keeps SQLite from scanning every fingerprint to probe the few wanted.
+                "SELECT f.hash, f.file_id, f.pos FROM wanted w CROSS JOIN fingerprints f ON f.hash = w.hash "
                 "WHERE w.hash NOT IN (SELECT hash FROM common)"
             ).fetchall()
             conn.execute("DELETE FROM wanted")
@@ -327,13 +328,17 @@ class RefStore:
             ).fetchall()
         return {row[0]: FileRow(row[0], row[1], row[2], row[3], SourceRow(*row[4:])) for row in rows}
 
-    def tokens(self, file_id: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]] | None:
-        """A stored file's token ids and the line of each."""
+    def tokens(self, file_id: int) -> npt.NDArray[np.uint32] | None:
+        """A stored file's token ids."""
         with self.reading() as conn:
-            row = conn.execute("SELECT token_ids, token_lines FROM files WHERE id = ?", (file_id,)).fetchone()
-        if row is None:
-            return None
-        return unpack(row[0]), decode_lines(row[1])
+            row = conn.execute("SELECT token_ids FROM files WHERE id = ?", (file_id,)).fetchone()
+        return None if row is None else unpack(row[0])
+
+    def token_lines(self, file_id: int) -> npt.NDArray[np.int64] | None:
+        """The line each of a stored file's tokens starts on."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT token_lines FROM files WHERE id = ?", (file_id,)).fetchone()
+        return None if row is None else decode_lines(row[0])
 
     def stats(self) -> IndexStats:
         """Counts and the file's size."""
