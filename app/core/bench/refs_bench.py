@@ -40,7 +40,7 @@ HEADLINE = ("renamed", "reformatted", "renamed+comments+reformatted")
 
 
 def _snippets(name: str) -> list[str]:
-    text = files("app.core.bench").joinpath("data", name).read_text(encoding="utf-8")
+    text = files("app.core.bench").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     parts: list[str] = []
     current: list[str] = []
     for line in text.splitlines(keepends=True):
@@ -293,7 +293,9 @@ def run_refs_bench(
         ]
         progress(f"indexing {len(wanted)} distributions into {path}")
         started = time.perf_counter()
-        index.update(sources=wanted, progress=lambda p: progress(f"{p.done}/{p.total} {p.current}") if p.current else None)
+        index.update(
+            sources=wanted, progress=lambda p: progress(f"{p.done}/{p.total} {p.current}") if p.current else None
+        )
         build_seconds = time.perf_counter() - started
         stats = index.stats()
         if index_path is not None and stats.build_seconds is not None:
@@ -339,8 +341,9 @@ def run_refs_bench(
                     if hits:
                         score.found += 1
                     elif threshold == min_tokens and name in HEADLINE:
-                        result.missed.append(f"{name}: {sample.package} {Path(sample.path).name} "
-                                             f"({len(python_tokens(changed))} tokens)")
+                        result.missed.append(
+                            f"{name}: {sample.package} {Path(sample.path).name} ({len(python_tokens(changed))} tokens)"
+                        )
         progress("checking written code and boilerplate")
         for _ in range(20):
             text, _spans = _compose(rng.sample(written, 3))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import io
+import itertools
 import keyword
 import random
 import tokenize
@@ -82,10 +83,9 @@ def rename_identifiers(source: str, rng: random.Random) -> str | None:
         after = tokens[index + 1].string if index + 1 < len(tokens) else ""
         if before == ".":
             continue  # an attribute of some other object keeps its name
-        if after == "=" and depth_call > 0 and before in {"(", ","}:
-            # ``f(x=1)`` at a call keeps the callee's parameter name; a default in a def is renamed.
-            if not _inside_def_signature(tokens, index):
-                continue
+        keyword_argument = after == "=" and depth_call > 0 and before in {"(", ","}
+        if keyword_argument and not _inside_def_signature(tokens, index):
+            continue  # ``f(x=1)`` at a call keeps the callee's parameter name; a default in a def is renamed
         replacements[tok.start] = (tok.end, new[tok.string])
     return _replace_tokens(source, replacements)
 
@@ -98,7 +98,12 @@ def _inside_def_signature(tokens: list[tokenize.TokenInfo], index: int) -> bool:
             depth += 1
         elif tok.string in "([{":
             if depth == 0:
-                return back > 0 and tokens[back - 1].type == tokenize.NAME and back > 1 and tokens[back - 2].string == "def"
+                return (
+                    back > 0
+                    and tokens[back - 1].type == tokenize.NAME
+                    and back > 1
+                    and tokens[back - 2].string == "def"
+                )
             depth -= 1
         elif tok.type == tokenize.NEWLINE:
             return False
@@ -175,7 +180,11 @@ def change_comments(source: str, rng: random.Random) -> str | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 docstrings.add((first.lineno, first.col_offset))
     for tok in tokens:
         if tok.type == tokenize.COMMENT:
@@ -195,7 +204,8 @@ def change_comments(source: str, rng: random.Random) -> str | None:
 
 
 def _reads_writes(node: ast.stmt) -> tuple[set[str], set[str]]:
-    reads, writes = set(), set()
+    reads: set[str] = set()
+    writes: set[str] = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
             (writes if isinstance(sub.ctx, ast.Store) else reads).add(sub.id)
@@ -226,7 +236,7 @@ def reorder_statements(source: str, rng: random.Random) -> str | None:
             block = getattr(node, attr, None)
             if not isinstance(block, list):
                 continue
-            for first, second in zip(block, block[1:]):
+            for first, second in itertools.pairwise(block):
                 if isinstance(first, ast.stmt) and isinstance(second, ast.stmt) and _independent(first, second):
                     pairs.append((first, second))
     if not pairs:

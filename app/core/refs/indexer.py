@@ -82,7 +82,13 @@ def index_source(store: RefStore, source: Source, cancelled: Callable[[], bool] 
         ids = token_ids(stream.tokens)
         hashes, positions = fingerprints(ids, store.params)
         rows.append(
-            (str(path), _display_path(path, source.location), text.count("\n") + 1, pack(ids), encode_lines(stream.lines))
+            (
+                str(path),
+                _display_path(path, source.location),
+                text.count("\n") + 1,
+                pack(ids),
+                encode_lines(stream.lines),
+            )
         )
         prints.append((len(rows) - 1, hashes, positions))
         total_tokens += len(stream)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from importlib.metadata import Distribution
+from importlib.metadata import Distribution, PackageMetadata
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ _TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Unlicense", ("This is free and unencumbered software released into the public domain",)),
     ("Zlib", ("This software is provided 'as-is', without any express or implied",)),
 )
+_GENERIC = frozenset({"BSD", "Apache"})
 _LICENCE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|NOTICE)[^/]*$", re.IGNORECASE)
 
 
@@ -127,21 +128,31 @@ def _from_files(dist: Distribution) -> str | None:
     return None
 
 
+def _field(meta: PackageMetadata, name: str) -> str:
+    values = meta.get_all(name) or []
+    return str(values[0]).strip() if values else ""
+
+
 def distribution_licence(dist: Distribution) -> Licence:
     """The licence of an installed distribution, or an unknown one; never raises for bad metadata."""
     try:
         meta = dist.metadata
-        expression = (meta.get("License-Expression") or "").strip()
+        expression = _field(meta, "License-Expression")
         if expression:
             return Licence(expression, "License-Expression")
         # A short License field names the licence more exactly than a classifier
         # ("Apache-2.0" against "Apache Software License"); a long one is the text itself.
-        field = (meta.get("License") or "").strip()
+        field = _field(meta, "License")
         if field.upper() in {"UNKNOWN", "NONE"}:
             field = ""
         if field and len(field) <= _MAX_FIELD and "\n" not in field:
             return Licence(field, "License field")
         from_classifiers = _from_classifiers(list(meta.get_all("Classifier") or []))
+        if from_classifiers in _GENERIC:
+            # "BSD License" has no clause count, "Apache Software License" no version: the file says.
+            from_file = _from_files(dist)
+            if from_file and from_file.startswith(from_classifiers):
+                return Licence(from_file, "classifier and licence file")
         if from_classifiers:
             return Licence(from_classifiers, "classifier")
         from_text = licence_from_text(field) if field else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ from app.core.refs.normalise import TokenStream, normalise
 from app.core.refs.sources import canonical_name
 from app.core.refs.store import FileRow, RefStore
 from app.core.refs.winnow import kgram_hashes, token_ids
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +108,6 @@ def project_exclusions(root: Path | None) -> Exclusions:
         return Exclusions()
     root = root.expanduser().resolve()
     names: set[str] = set()
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
         name = data.get("project", {}).get("name")
@@ -188,9 +190,7 @@ class RefMatcher:
         self.store = store
         self.exclusions = exclusions or Exclusions()
 
-    def check(
-        self, text: str, language: str | None = None, *, min_tokens: int = DEFAULT_MIN_TOKENS
-    ) -> list[RefMatch]:
+    def check(self, text: str, language: str | None = None, *, min_tokens: int = DEFAULT_MIN_TOKENS) -> list[RefMatch]:
         """Matches of ``text`` (in ``language``, None for Python), longest first; never raises for bad text."""
         stream = normalise(text, language)
         return self.check_tokens(stream, min_tokens=min_tokens)

@@ -2,7 +2,7 @@
 
 Identifiers become ``N`` and literals ``S`` (strings) or ``0`` (numbers), so
 renaming a variable or changing a message changes nothing; comments,
-whitespace, line breaks and indentation are dropped, so reformatting changes
+docstrings (a string alone as a statement), whitespace, line breaks and indentation are dropped, so reformatting changes
 nothing either. Keywords, operators, punctuation and the names of builtins
 (which a renamer leaves alone) stay as written. A trailing comma before a
 closing bracket is dropped, since formatters add and remove it.
@@ -32,6 +32,8 @@ from pygments.util import ClassNotFound
 log = logging.getLogger(__name__)
 
 IDENT, STRING, NUMBER = "N", "S", "0"
+# Stored with the index: a change to the rules below must raise it, so old indexes are rebuilt.
+NORMALISATION_VERSION = 1
 _KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) | {"self", "cls"}
 _CLOSERS = frozenset(")]}")
 _PYTHON_SKIPPED = frozenset(
@@ -83,10 +85,28 @@ class _Collector:
 def _python_tokens(text: str, out: _Collector, line_offset: int) -> int | None:
     """Tokenize ``text`` into ``out``; the line where tokenize gave up, or None when it finished."""
     depth = 0  # inside an f-string (Python 3.12+ tokenizes its parts)
+    statement_start = True
+    pending: int | None = None  # line of a string that opened a statement: a docstring if nothing follows
     reader = io.StringIO(text).readline
     try:
         for tok in tokenize.generate_tokens(reader):
             kind, value, line = tok.type, tok.string, tok.start[0] + line_offset
+            if kind in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+                statement_start = True
+                pending = None  # a string alone on its statement is a docstring: dropped like a comment
+                continue
+            if kind in (tokenize.COMMENT, tokenize.NL):
+                continue
+            if pending is not None and kind != tokenize.STRING:
+                out.add(STRING, pending)
+                pending = None
+            if statement_start and kind == tokenize.STRING:
+                statement_start = False
+                pending = line
+                continue
+            if pending is not None and kind == tokenize.STRING:
+                continue  # implicit concatenation of the pending string
+            statement_start = False
             if _FSTRING_START is not None and kind == _FSTRING_START:
                 if depth == 0:
                     out.add(STRING, line)
@@ -131,7 +151,8 @@ def python_tokens(text: str) -> TokenStream:
 
 
 def _is(kind: _TokenType, parent: _TokenType) -> bool:
-    return kind in parent
+    """Whether a Pygments token type is ``parent`` or one of its subtypes."""
+    return bool(kind is parent or parent.__contains__(kind))
 
 
 def generic_tokens(text: str, lexer: Lexer) -> TokenStream:

@@ -117,7 +117,8 @@ def project_environments(root: Path) -> list[Path]:
 
 def _distribution_source(dist: Distribution) -> DistributionSource | None:
     try:
-        name = dist.metadata.get("Name") or ""
+        names = dist.metadata.get_all("Name") or []
+        name = str(names[0]) if names else ""
         version = dist.version or ""
     except (OSError, ValueError, UnicodeError):
         return None

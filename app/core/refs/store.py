@@ -24,11 +24,13 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.core.errors import QuillpadError
+from app.core.refs.normalise import NORMALISATION_VERSION
 from app.core.refs.winnow import Winnowing
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ class IndexStats:
     build_seconds: float | None
 
 
-def pack(array: npt.NDArray[np.uint32]) -> bytes:
+def pack(array: npt.NDArray[Any]) -> bytes:
     """Compress token ids or line numbers for storage."""
     return zlib.compress(np.ascontiguousarray(array, dtype=np.uint32).tobytes(), 1)
 
@@ -193,7 +195,12 @@ class RefStore:
     def _prepare(self) -> None:
         conn = self._writer
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        wanted = {"schema": str(SCHEMA_VERSION), "k": str(self.params.k), "w": str(self.params.w)}
+        wanted = {
+            "schema": str(SCHEMA_VERSION),
+            "normalisation": str(NORMALISATION_VERSION),
+            "k": str(self.params.k),
+            "w": str(self.params.w),
+        }
         if tables:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
             if all(meta.get(key) == value for key, value in wanted.items()):

@@ -61,7 +61,8 @@ def kgram_hashes(ids: IdArray, k: int) -> IdArray:
         hashes ^= hashes >> np.uint64(29)
         hashes *= np.uint64(0xBF58476D1CE4E5B9)
         hashes ^= hashes >> np.uint64(32)
-    return hashes & _MASK
+    masked: IdArray = hashes & _MASK
+    return masked
 
 
 def winnow(hashes: IdArray, w: int) -> npt.NDArray[np.int64]:
