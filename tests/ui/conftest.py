@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from app.core.paths import app_paths
 from app.core.settings import load_settings
-from app.ui.application import prepare_qt_environment
-from app.ui.main_window import MainWindow
+from app.ui.shell.application import prepare_qt_environment
+from app.ui.shell.main_window import MainWindow
 
 prepare_qt_environment(headless=True)
 

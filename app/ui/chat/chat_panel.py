@@ -43,7 +43,7 @@ from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
 from app.ui.chat.history_page import HistoryPage
 from app.ui.chat.sandbox_job import SandboxJob, result_markdown
-from app.ui.engine_bridge import EngineBridge
+from app.ui.models.engine_bridge import EngineBridge
 
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
 TITLE_LENGTH = 60

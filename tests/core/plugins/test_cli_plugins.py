@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli_plugins
+from app.cli import plugins as cli_plugins
 from tests.fixtures.sample_plugin import install_distribution
 
 

@@ -1,0 +1,1 @@
+"""Git in the window: status marks, diffs, the commit dialog, AI checkpoints and their undo."""

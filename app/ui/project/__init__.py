@@ -1,0 +1,1 @@
+"""The open project in the window: indexing, the watcher, context for messages."""

@@ -1,0 +1,1 @@
+"""The window itself: application start, main window, settings, theme, welcome page, scripted runs."""

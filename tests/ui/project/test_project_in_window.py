@@ -1,0 +1,92 @@
+"""The open project in the window: index, @file completion, context chips, sending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from app.ui.shell.main_window import MainWindow
+from tests.ui.conftest import load_model
+
+MakeWindow = Callable[[], MainWindow]
+
+
+def make_project(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "cart.py").write_text(
+        "class Cart:\n    def total_price(self, items):\n        return sum(i.price for i in items)\n"
+    )
+    (root / "shop" / "tax.py").write_text("def vat(amount):\n    return amount * 0.2\n")
+    (root / "README.md").write_text("# Shop\nA tiny shop.\n")
+    (root / ".gitignore").write_text("secrets.txt\n")
+    (root / "secrets.txt").write_text("password=hunter2\n")
+    return root
+
+
+def open_project(qtbot: QtBot, window: MainWindow, root: Path) -> None:
+    window.open_folder(str(root))
+    qtbot.waitUntil(lambda: bool(window.project.complete_file("")), timeout=60_000)
+
+
+def test_opening_a_folder_indexes_it_and_offers_files(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    open_project(qtbot, window, make_project(tmp_path))
+    assert window.tree_dock.isVisible()
+    assert window.project.complete_file("ca") == ["shop/cart.py"]
+    assert "secrets.txt" not in window.project.complete_file("")  # .gitignore is honoured
+    assert window.plugins.host.project is not None  # plugins see the project
+
+
+def test_context_chips_can_be_removed_before_sending(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
+) -> None:
+    window = make_window()
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    load_model(qtbot, window, qwen3_gguf)
+    window.chat.input.setPlainText("How is the total_price computed? See @shop/tax.py")
+    window.chat.refresh_context_preview()
+    labels = [item.label for item in window.chat.chips.items()]
+    assert any("tax.py" in label for label in labels)
+    assert any("cart.py" in label for label in labels)  # found by search
+    tax_chip = next(item for item in window.chat.chips.items() if "tax.py" in item.label)
+    window.chat.chips.remove(tax_chip)
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.send()
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    assert "sum(i.price for i in items)" in sent
+    assert "amount * 0.2" not in sent  # the removed chip did not go
+    assert not window.chat.chips.items()
+
+
+def test_saved_changes_reach_the_index(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    (root / "shop" / "shipping.py").write_text("def shipping_cost(weight):\n    return 4.99 + weight\n")
+    qtbot.waitUntil(lambda: "shop/shipping.py" in window.project.complete_file("ship"), timeout=30_000)
+    project = window.project.project
+    assert project is not None
+    assert any(hit.path == "shop/shipping.py" for hit in project.search("shipping_cost"))
+
+
+def test_attached_context_fits_a_model_with_a_greedy_tokenizer(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
+) -> None:
+    # The tiny model's tokenizer needs about one token per character, far more
+    # than the 3.5-characters estimate: the budget must shrink to match.
+    root = make_project(tmp_path)
+    (root / "shop" / "big.py").write_text("".join(f"def price_{i}(x):\n    return x * {i}\n\n" for i in range(800)))
+    window = make_window()
+    open_project(qtbot, window, root)
+    load_model(qtbot, window, qwen3_gguf)
+    qtbot.waitUntil(lambda: window.tokens_per_char > 0.5, timeout=30_000)
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.ask("explain price_10 in @shop/big.py")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    reply = window.chat.store.messages(window.chat.conversation_id)[-1]  # type: ignore[arg-type]
+    assert reply.role == "assistant" and reply.content  # not refused as too long
