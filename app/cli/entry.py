@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, testing
+    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, refs, testing
 
     chat.add_parser(sub)
     project.add_parser(sub)
@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser(sub)
     math.add_parser(sub)
     evaluate.add_parser(sub)
+    refs.add_parser(sub)
     return parser
 
 
