@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
     add_math_parser(targets)
-    refs = targets.add_parser("refs", help="code referencing: recall and precision on disguised copies, index size, latency")
+    refs = targets.add_parser(
+        "refs", help="code referencing: recall and precision on disguised copies, index size, latency"
+    )
     refs.add_argument("--index", metavar="PATH", help="reuse (and update) this index file instead of a temporary one")
     refs.add_argument("--packages", metavar="NAMES", help="comma-separated distributions (default: all installed)")
     refs.add_argument("--samples", type=int, default=60, help="functions planted per transformation (default 60)")

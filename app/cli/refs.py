@@ -133,7 +133,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps({"file": args.file, "matches": [match.to_dict() for match in matches]}, indent=2))
         return 0
     if not matches:
-        print("No match with the indexed code (only code on this computer is compared; this is not proof of originality).")
+        print(
+            "No match with the indexed code (only code on this computer is compared; "
+            "no match is not proof of originality)."
+        )
         return 0
     for match in matches:
         print(_describe(match))
