@@ -83,5 +83,7 @@ def test_chat_code_blocks_show_their_source(make_window: MakeWindow, qtbot: QtBo
     assert "Matches" in notes and "Jinja2" in notes and "lines 1–" in notes
     # One note: the block written for the test has none.
     assert js(qtbot, window, "document.querySelectorAll('.code-refs').length") == 1
-    tinted = js(qtbot, window, "document.querySelector('.code-refs').parentElement.querySelector('pre').style.backgroundImage")
+    tinted = js(
+        qtbot, window, "document.querySelector('.code-refs').parentElement.querySelector('pre').style.backgroundImage"
+    )
     assert "linear-gradient" in str(tinted)
