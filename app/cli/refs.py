@@ -65,7 +65,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         sources = index.store.sources()
     finally:
         index.close()
-    unknown = sorted(f"{row.name} {row.version}" for row in sources.values() if row.licence is None)
+    unknown = sorted(f"{row.name} {row.version}".strip() for row in sources.values() if row.licence is None)
     if args.json:
         out: dict[str, Any] = {
             "path": str(index.store.path),
