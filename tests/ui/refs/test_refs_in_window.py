@@ -87,3 +87,17 @@ def test_chat_code_blocks_show_their_source(make_window: MakeWindow, qtbot: QtBo
         qtbot, window, "document.querySelector('.code-refs').parentElement.querySelector('pre').style.backgroundImage"
     )
     assert "linear-gradient" in str(tinted)
+
+
+def test_settings_tab_round_trips(qtbot: QtBot) -> None:
+    from app.core.settings import Settings
+    from app.ui.shell.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), refs_status="3 packages and folders.")
+    qtbot.addWidget(dialog)
+    assert dialog.refs_status.text() == "3 packages and folders."
+    dialog.refs_confirm.setChecked(True)
+    dialog.refs_min_tokens.setValue(60)
+    dialog.refs_folders.setPlainText("/src/lib-a\n\n  /src/lib-b  \n")
+    refs = dialog.result_settings().refs
+    assert (refs.confirm_matches, refs.min_tokens, refs.folders) == (True, 60, ["/src/lib-a", "/src/lib-b"])
