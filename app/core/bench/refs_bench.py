@@ -30,7 +30,7 @@ from app.core.bench.refs_transform import TRANSFORMS
 from app.core.refs.index import RefIndex
 from app.core.refs.matcher import DEFAULT_MIN_TOKENS, Exclusions, RefMatch
 from app.core.refs.normalise import python_tokens
-from app.core.refs.sources import Source, distribution_sources
+from app.core.refs.sources import Source, canonical_name, distribution_sources
 
 ELIGIBLE_TOKENS = 60  # planted functions have at least this many normalised tokens (fixed before tuning)
 ELIGIBLE_LINES = (6, 80)
@@ -105,6 +105,7 @@ class RefsBenchResult:
     boilerplate_checked: int = 0
     latency_ms: list[float] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
+    chars_per_token: float = 0.0  # non-blank characters per normalised token in the planted functions
 
     def _overall(self, threshold: int) -> tuple[float, float]:
         rows = self.scores[threshold]
@@ -131,6 +132,7 @@ class RefsBenchResult:
                 "w": self.w,
             },
             "min_tokens": self.min_tokens,
+            "chars_per_token": round(self.chars_per_token, 2),
             "recall_renamed_reformatted": recall,
             "precision": precision,
             "per_transform": {
@@ -154,7 +156,9 @@ class RefsBenchResult:
             "tokens always found)",
             f"  built in {self.build_seconds:.1f} s, {self.index_bytes / 1e6:.1f} MB on disk",
             "",
-            f"Planted copies at the default minimum match of {self.min_tokens} tokens:",
+            f"Planted copies at the default minimum match of {self.min_tokens} tokens "
+            f"(~{self.min_tokens * self.chars_per_token:.0f} non-blank characters at "
+            f"{self.chars_per_token:.1f} per token):",
             f"  {'transformation':30} {'samples':>7} {'recall':>7} {'precision':>9}",
         ]
         for name, score in self.scores[self.min_tokens].items():
@@ -233,8 +237,10 @@ def _functions(path: str) -> list[str]:
     return found
 
 
-def sample_functions(index: RefIndex, count: int, rng: random.Random) -> list[Planted]:
-    """Functions from the indexed packages' Python files, spread over packages."""
+def sample_functions(
+    index: RefIndex, count: int, rng: random.Random, excluded: frozenset[str] = frozenset()
+) -> list[Planted]:
+    """Functions from the indexed packages' Python files, spread over packages (``excluded`` ones left out)."""
     with index.store.reading() as conn:
         rows = conn.execute(
             "SELECT f.path, s.name FROM files f JOIN sources s ON s.id = f.source_id "
@@ -242,6 +248,8 @@ def sample_functions(index: RefIndex, count: int, rng: random.Random) -> list[Pl
         ).fetchall()
     by_package: dict[str, list[str]] = {}
     for path, package in rows:
+        if canonical_name(package) in excluded:
+            continue
         by_package.setdefault(package, []).append(path)
     packages = sorted(by_package)
     rng.shuffle(packages)
@@ -314,7 +322,12 @@ def run_refs_bench(
         )
         written = _snippets("refs_written.txt")
         boilerplate = _snippets("refs_boilerplate.txt")
-        planted = sample_functions(index, samples, rng)
+        planted = sample_functions(index, samples, rng, own.distributions)
+        result.chars_per_token = (
+            statistics.fmean(len("".join(p.source.split())) / max(1, len(python_tokens(p.source))) for p in planted)
+            if planted
+            else 0.0
+        )
         progress(f"checking {len(planted)} planted functions x {len(TRANSFORMS)} transformations")
         thresholds = sorted(set(SWEEP) | {min_tokens})
         result.scores = {t: {name: TransformScore() for name in TRANSFORMS} for t in thresholds}

@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from app.core.refs.winnow import Winnowing
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+TOKEN_CACHE_FILES = 64
 COMMON_FILES = 12  # a hash in more files than this is boilerplate, not evidence
 DAMAGED_NOTICE = "The code-reference index was damaged, so it was cleared and will be rebuilt."
 
@@ -160,6 +162,8 @@ class RefStore:
         self.notice: str | None = None
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        # Decompressed token streams of recently matched files: the same few files come up again and again.
+        self._token_cache: OrderedDict[int, npt.NDArray[np.uint32]] = OrderedDict()
         try:
             self._open()
         except sqlite3.DatabaseError as err:
@@ -243,6 +247,8 @@ class RefStore:
     def writing(self) -> Iterator[sqlite3.Connection]:
         """The write connection inside one transaction."""
         with self._write_lock, self._writer:
+            with self._read_lock:
+                self._token_cache.clear()  # file ids may be reused after a delete
             yield self._writer
 
     @contextlib.contextmanager
@@ -338,8 +344,18 @@ class RefStore:
     def tokens(self, file_id: int) -> npt.NDArray[np.uint32] | None:
         """A stored file's token ids."""
         with self.reading() as conn:
+            cached = self._token_cache.get(file_id)
+            if cached is not None:
+                self._token_cache.move_to_end(file_id)
+                return cached
             row = conn.execute("SELECT token_ids FROM files WHERE id = ?", (file_id,)).fetchone()
-        return None if row is None else unpack(row[0])
+            if row is None:
+                return None
+            tokens = unpack(row[0])
+            self._token_cache[file_id] = tokens
+            if len(self._token_cache) > TOKEN_CACHE_FILES:
+                self._token_cache.popitem(last=False)
+            return tokens
 
     def token_lines(self, file_id: int) -> npt.NDArray[np.int64] | None:
         """The line each of a stored file's tokens starts on."""
