@@ -265,6 +265,19 @@ def sample_functions(
     return planted
 
 
+def _chars_per_token(source: str) -> float:
+    """Non-blank characters of code (docstrings and comments left out) per normalised token."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                body[0] = ast.Pass()
+    code = ast.unparse(tree)
+    return len("".join(code.split())) / max(1, len(python_tokens(code)))
+
+
 def _compose(parts: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
     """Join snippets with blank lines; the 1-based line range of each."""
     text, spans, line = "", [], 1
@@ -323,11 +336,7 @@ def run_refs_bench(
         written = _snippets("refs_written.txt")
         boilerplate = _snippets("refs_boilerplate.txt")
         planted = sample_functions(index, samples, rng, own.distributions)
-        result.chars_per_token = (
-            statistics.fmean(len("".join(p.source.split())) / max(1, len(python_tokens(p.source))) for p in planted)
-            if planted
-            else 0.0
-        )
+        result.chars_per_token = statistics.fmean(_chars_per_token(p.source) for p in planted) if planted else 0.0
         progress(f"checking {len(planted)} planted functions x {len(TRANSFORMS)} transformations")
         thresholds = sorted(set(SWEEP) | {min_tokens})
         result.scores = {t: {name: TransformScore() for name in TRANSFORMS} for t in thresholds}
