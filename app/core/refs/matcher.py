@@ -35,8 +35,12 @@ else:  # pragma: no cover - Python 3.10
 
 log = logging.getLogger(__name__)
 
-# About 150 characters of Python (Copilot's threshold is ~150 characters);
-# chosen with ``quillpad bench refs``, see the README.
+# About 150-160 non-blank characters of Python (3.8-4.0 per token), Copilot's
+# threshold. Chosen with ``quillpad bench refs`` (README): up to 40 every
+# renamed or reformatted copy was found and the most swapped-statement ones;
+# 50 also silences two of twelve boilerplate snippets (a Point class with
+# properties, __eq__/__hash__ over three fields) but loses copies of 45-60
+# tokens and a fifth of the reordered ones. The setting can raise it.
 DEFAULT_MIN_TOKENS = 40
 MAX_CANDIDATE_FILES = 20  # files with the most hits; the rest are boilerplate-sized coincidences
 MAX_QUERY_TOKENS = 50_000

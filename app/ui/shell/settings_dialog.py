@@ -225,7 +225,9 @@ class SettingsDialog(QDialog):
         self.refs_min_tokens = QSpinBox()
         self.refs_min_tokens.setRange(20, 2000)
         self.refs_min_tokens.setValue(refs.min_tokens)
-        self.refs_min_tokens.setToolTip("Normalised tokens a match must cover; 40 is about 150 characters of Python")
+        self.refs_min_tokens.setToolTip(
+            "Normalised tokens a match must cover; 40 is about 150 characters of Python, 50 ignores more boilerplate"
+        )
         self.refs_folders = QPlainTextEdit("\n".join(refs.folders))
         self.refs_folders.setPlaceholderText("one folder per line, e.g. a checkout of a library you care about")
         self.refs_folders.setMaximumHeight(90)
