@@ -52,3 +52,9 @@ def test_other_languages_go_through_pygments() -> None:
     assert normalise(first, language).tokens == normalise(second, language).tokens
     assert language_of(tag="python") == "python"
     assert language_of(tag="no-such-language") is None
+
+
+def test_soft_keywords_used_as_names_are_abstracted() -> None:
+    first = "for _ in range(3):\n    match = find(_)\n"
+    second = "for i in range(3):\n    found = find(i)\n"
+    assert python_tokens(first).tokens == python_tokens(second).tokens
