@@ -23,10 +23,11 @@ import tokenize
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
-from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text, _TokenType
+from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Text
 from pygments.util import ClassNotFound
 
 log = logging.getLogger(__name__)
@@ -151,9 +152,9 @@ def python_tokens(text: str) -> TokenStream:
     return out.stream()
 
 
-def _is(kind: _TokenType, parent: _TokenType) -> bool:
-    """Whether a Pygments token type is ``parent`` or one of its subtypes."""
-    return bool(kind is parent or parent.__contains__(kind))
+def _is(kind: Any, parent: Any) -> bool:
+    """Whether a Pygments token type is ``parent`` or one of its subtypes (token types define ``in`` so)."""
+    return bool(kind in parent)
 
 
 def generic_tokens(text: str, lexer: Lexer) -> TokenStream:
