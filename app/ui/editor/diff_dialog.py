@@ -61,12 +61,13 @@ def findings_html(change: FileChange) -> str:
     return "<p style='color:#b71c1c'><b>Risky code in this change:</b></p><ul>" + "".join(items) + "</ul>"
 
 
-def matches_html(matches: list[RefMatch]) -> str:
-    """Where the change's new code may come from, or a plain "no match" line."""
+def matches_html(matches: list[RefMatch], caveat: str = "") -> str:
+    """Where the change's new code may come from, or a plain "no match" line (with ``caveat`` if any)."""
     if not matches:
+        extra = f" {html.escape(caveat)}" if caveat else ""
         return (
             "<p style='color:#555555'>No match with code installed on this computer "
-            "(not proof of originality: only that code is compared).</p>"
+            f"(not proof of originality: only that code is compared).{extra}</p>"
         )
     items = [
         f"<li><b>lines {m.lines[0]}–{m.lines[1]}</b>: {html.escape(m.describe())}<br>"
@@ -193,7 +194,7 @@ class DiffPreviewDialog(QDialog):
         self.matches[change.key] = matches
         label = self.ref_labels.get(change.key)
         if label is not None:
-            label.setText(matches_html(matches))
+            label.setText(matches_html(matches, self.refs.caveat() if self.refs is not None else ""))
         if matches:
             lines = matched_lines(matches)
             for index, view in enumerate(self.views.get(change.key, [])):

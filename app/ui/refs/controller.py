@@ -10,12 +10,14 @@ widget. Closing the window cancels an update between two packages.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs import RefIndex, RefMatch, default_index_path, project_exclusions
 from app.core.refs.store import IndexStats
@@ -144,6 +146,18 @@ class RefsController(QObject):
     @property
     def updating(self) -> bool:
         return self._updating
+
+    def caveat(self) -> str:
+        """Why a "no match" may say little right now ("" when the index is complete)."""
+        if self._updating:
+            return "The code-reference index is still being built, so matches may be missing."
+        try:
+            built = bool(self.open_index().store.sources())  # a few rows: quick on the GUI thread
+        except (sqlite3.Error, QuillpadError):
+            built = False
+        if not built:
+            return "The code-reference index has not been built yet (it starts shortly after the window opens)."
+        return ""
 
     def _on_progress(self, done: int, total: int, current: str) -> None:
         if current:

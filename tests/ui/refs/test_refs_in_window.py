@@ -101,3 +101,17 @@ def test_settings_tab_round_trips(qtbot: QtBot) -> None:
     dialog.refs_folders.setPlainText("/src/lib-a\n\n  /src/lib-b  \n")
     refs = dialog.result_settings().refs
     assert (refs.confirm_matches, refs.min_tokens, refs.folders) == (True, 60, ["/src/lib-a", "/src/lib-b"])
+
+
+def test_no_match_says_when_the_index_is_not_built_yet(make_window: MakeWindow, qtbot: QtBot) -> None:
+    window = make_window()  # no index in this home, and its first update has not started
+    change = make_change("src/seats.py", None, None, textwrap.dedent(WRITTEN))
+    dialog = DiffPreviewDialog(EditProposal((change,)), window, refs=window.refs)
+    qtbot.addWidget(dialog)
+    label = dialog.ref_labels["src/seats.py"]
+    qtbot.waitUntil(lambda: CHECKING not in label.text(), timeout=20_000)
+    assert "No match" in label.text() and "has not been built yet" in label.text()
+
+
+def test_an_index_from_an_earlier_session_needs_no_caveat(make_window: MakeWindow, jinja_index: str) -> None:
+    assert make_window().refs.caveat() == ""
