@@ -74,3 +74,21 @@ def test_bench_refs_reports_every_figure(capsys: pytest.CaptureFixture[str]) -> 
     assert figures["index"]["files"] > 0 and figures["index"]["bytes"] > 0
     assert figures["latency_ms"]["p50"] is not None
     assert 0.0 <= figures["precision"] <= 1.0 and 0.0 <= figures["recall_renamed_reformatted"] <= 1.0
+
+
+def test_chat_gen_names_the_source_of_copied_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fixtures.fake_openai_server import DONE, FakeOpenAIServer, Script, chunk
+
+    index = RefIndex(default_index_path(app_paths()), include_own_environment=False)
+    index.update(sources=[s for s in distribution_sources() if s.name == "Jinja2"])
+    index.close()
+    source = tmp_path / "calc.py"
+    source.write_text("def sub(a, b):\n    return a - b\n")
+    reply = "```python\n" + _longest_function(jinja2.utils.__file__ or "") + "```"
+    with FakeOpenAIServer() as server:
+        pieces = [reply[i : i + 40] for i in range(0, len(reply), 40)]
+        server.script = Script(lines=[*(chunk(p) for p in pieces), chunk(finish="stop"), DONE])
+        args = ["chat", "--server", server.base_url, "--file", str(source), "/gen a helper"]
+        assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "calc.py lines" in err and "jinja2/utils.py" in err and "from Jinja2" in err

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
-from app.core.refs.index import RefIndex, default_index_path
+from app.core.refs.index import existing_index
 from app.core.refs.matcher import RefMatch
 
 log = logging.getLogger(__name__)
@@ -48,19 +45,5 @@ def add_reference_hints(report: dict[str, Any], check: Callable[[str], list[RefM
 @contextlib.contextmanager
 def index_check(paths: AppPaths) -> Iterator[Callable[[str], list[RefMatch]] | None]:
     """A check against the app's index while the block runs; None when there is no index to check against."""
-    path = default_index_path(paths)
-    index = None
-    try:
-        if Path(path).is_file():
-            index = RefIndex(path)
-            if index.stats().sources == 0:
-                index.close()
-                index = None
-    except (sqlite3.Error, OSError, QuillpadError) as err:
-        log.info("no code-reference hints: %s", err)
-        index = None
-    try:
+    with existing_index(paths) as index:
         yield index.check if index is not None else None
-    finally:
-        if index is not None:
-            index.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs.indexer import IndexProgress, UpdateResult, update_index
 from app.core.refs.matcher import DEFAULT_MIN_TOKENS, Exclusions, RefMatch, RefMatcher
@@ -21,6 +23,27 @@ log = logging.getLogger(__name__)
 def default_index_path(paths: AppPaths) -> Path:
     """Where the index lives: the cache folder (it can always be rebuilt)."""
     return paths.cache_dir / "refs" / "index.sqlite3"
+
+
+@contextlib.contextmanager
+def existing_index(paths: AppPaths) -> Iterator[RefIndex | None]:
+    """The app's index while the block runs, or None when none has been built (never creates one)."""
+    path = default_index_path(paths)
+    index = None
+    try:
+        if path.is_file():
+            index = RefIndex(path)
+            if not index.store.sources():
+                index.close()
+                index = None
+    except (sqlite3.Error, OSError, QuillpadError) as err:
+        log.info("no code-reference index: %s", err)
+        index = None
+    try:
+        yield index
+    finally:
+        if index is not None:
+            index.close()
 
 
 class RefIndex:
