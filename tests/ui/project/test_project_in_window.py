@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
+from app.core.chat.project_context import ProjectContextSource
 from app.core.project import AssembledContext, watcher
 from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
@@ -155,12 +156,13 @@ def test_the_context_preview_runs_off_the_gui_thread(make_window: MakeWindow, qt
     window = make_window()
     open_project(qtbot, window, make_project(tmp_path))
     source = window.chat.context_source
-    assert source is not None
+    assert isinstance(source, ProjectContextSource)
+    prepare = source.prepare
     gate, entered, finished = threading.Event(), threading.Event(), threading.Event()
     ran_on: list[int] = []
 
     def gated(text: str) -> Callable[[], AssembledContext | None]:
-        retrieve = source(text)  # reads the editor here, on the GUI thread
+        retrieve = prepare(text)  # reads the editor here, on the GUI thread
 
         def run() -> AssembledContext | None:
             ran_on.append(threading.get_ident())
@@ -173,7 +175,7 @@ def test_the_context_preview_runs_off_the_gui_thread(make_window: MakeWindow, qt
 
         return run
 
-    window.chat.context_source = gated
+    source.prepare = gated  # type: ignore[method-assign]  # the gate around the real retrieval
     ticks: list[int] = []
     heartbeat = QTimer()
     heartbeat.setInterval(5)
