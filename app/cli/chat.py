@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, cli_plugins, is_command, proposal_diff
+from app.cli.common import SubParsers
 from app.core.chat import ChatSession
 from app.core.chat.inline import InlineChat
 from app.core.chat.project_context import ProjectContextSource, context_budget, measure_tokens_per_char
@@ -27,13 +28,14 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings
 
 if TYPE_CHECKING:
+    from app.core.edits.proposal import EditProposal
     from app.core.project import Project
     from app.core.remote import RemoteConfig
 
 DIM, RESET = "\033[2m", "\033[0m"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``chat`` on the main parser."""
     chat = sub.add_parser(
         "chat",
@@ -87,6 +89,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     chat.set_defaults(handler=run_chat)
 
 
+# Prints one engine event of the numbered turn.
+EventPrinter = Callable[[int, EngineEvent], None]
+
+
 class _PlainPrinter:
     """Answer to stdout, thinking dimmed to stderr, one blank line between turns."""
 
@@ -116,7 +122,7 @@ class _PlainPrinter:
             self.out.flush()
 
 
-def _json_printer(out: TextIO) -> object:
+def _json_printer(out: TextIO) -> EventPrinter:
     def emit(turn: int, event: EngineEvent) -> None:
         out.write(json.dumps({**event_to_dict(event), "turn": turn}) + "\n")
         out.flush()
@@ -196,11 +202,11 @@ def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
     return notice
 
 
-def _run_command(chat: InlineChat, prompt: str, turn: int, emit: object, as_json: bool) -> None:
+def _run_command(chat: InlineChat, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> None:
     """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
 
     def on_event(event: EngineEvent) -> None:
-        emit(turn, event)  # type: ignore[operator]
+        emit(turn, event)
 
     def on_message(text: str) -> None:
         if as_json:
@@ -218,6 +224,7 @@ def _run_command(chat: InlineChat, prompt: str, turn: int, emit: object, as_json
             sys.stdout.write(diff)
             sys.stdout.flush()
             print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+        _print_references(proposal, turn, as_json)
 
 
 def _show_prompt(text: str, turn: int, as_json: bool) -> None:
@@ -228,6 +235,33 @@ def _show_prompt(text: str, turn: int, as_json: bool) -> None:
         print(f"quillpad: the prompt for turn {turn}:\n{text}", file=sys.stderr)
 
 
+def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
+    """Where the proposal's new code may come from, as the app's review shows it (when an index exists)."""
+    from app.core.paths import app_paths
+    from app.core.refs import project_exclusions
+    from app.core.refs.edits import proposal_matches
+    from app.core.refs.index import existing_index
+    from app.core.settings import load_settings
+
+    paths = app_paths()
+    settings = load_settings(paths).settings.refs
+    if not settings.enabled:
+        return
+    exclusions = project_exclusions(Path.cwd())  # the folder quillpad runs in is the user's own code
+    with existing_index(paths) as index:
+        if index is None:
+            return
+        found = proposal_matches(
+            lambda text, name: index.check(text, filename=name, exclusions=exclusions, min_tokens=settings.min_tokens),
+            proposal,
+        )
+    for key, match in found:
+        if as_json:
+            print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
+        else:
+            print(f"quillpad: {key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}", file=sys.stderr)
+
+
 def run_chat(args: argparse.Namespace) -> int:
     """Load the model (or connect to the server), then answer each prompt in turn as one conversation.
 
@@ -236,7 +270,7 @@ def run_chat(args: argparse.Namespace) -> int:
     providers, project context (``--project``) and slash commands. It is kept
     in a scratch history, not in the app's.
     """
-    emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
+    emit: EventPrinter = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
     notice = _notice_printer(args)
     loaded = load_settings(app_paths())
     settings = loaded.settings
@@ -281,7 +315,7 @@ def run_chat(args: argparse.Namespace) -> int:
                 if args.show_prompt and owner.remote is None:
                     _show_prompt(owner.render(reply.request).text, turn, args.json)
                 for event in session.stream(reply):
-                    emit(turn, event)  # type: ignore[operator]
+                    emit(turn, event)
                     if isinstance(event, EngineError):
                         if not args.json:
                             print(f"quillpad: {event.message}", file=sys.stderr)

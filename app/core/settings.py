@@ -116,10 +116,13 @@ class ConnectionSettings(_Section):
         return found
 
 
+ThemeName = Literal["system", "light", "dark"]
+
+
 class UISettings(_Section):
     """How the window looks."""
 
-    theme: Literal["system", "light", "dark"] = "system"
+    theme: ThemeName = "system"
     editor_font_size: int = Field(default=11, ge=6, le=72)
     editor_font_family: str = ""  # empty: the system's fixed-width font
 
@@ -157,6 +160,18 @@ class CompletionSettings(_Section):
     threads: int | None = Field(default=None, gt=0, description="None: chosen from the cores")
 
 
+class RefsSettings(_Section):
+    """Code referencing: matching generated code against code installed on this computer."""
+
+    enabled: bool = True
+    # Folders of someone else's code to compare against too (a library checkout, say).
+    folders: list[str] = Field(default_factory=list, max_length=100)
+    # Normalised tokens a match must cover; the default (about 150 characters) comes from `quillpad bench refs`.
+    min_tokens: int = Field(default=40, ge=20, le=2000)
+    # Ask a second time before applying an edit that matches indexed code.
+    confirm_matches: bool = False
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
@@ -170,6 +185,7 @@ class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     completion: CompletionSettings = Field(default_factory=CompletionSettings)
+    refs: RefsSettings = Field(default_factory=RefsSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
 

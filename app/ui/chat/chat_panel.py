@@ -8,10 +8,11 @@ view and the engine bridge, which runs the reply on the engine thread.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import ChatSession, Finished, Reply
-from app.core.chat.project_context import project_attachments
+from app.core.chat.project_context import ProjectContextSource, project_attachments
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, StoredMessage
 from app.core.edits.safety import scan_python
@@ -33,14 +34,24 @@ from app.core.engine.model_client import AskOptions
 from app.core.errors import QuillpadError
 from app.core.plugins.manager import PluginManager
 from app.core.project import AssembledContext
+from app.core.refs import RefMatch
+from app.core.sandbox.isolation import IsolationUnavailable
+from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.history_page import HistoryPage
-from app.ui.chat.sandbox_job import SandboxJob, result_markdown
+from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.refs.controller import RefsController
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
+
+# The project context for a message: called on the GUI thread with the text, it
+# reads what it needs from the window (current file, selection) and returns the
+# retrieval itself, which runs off the GUI thread.
+ContextSource = Callable[[str], Callable[[], AssembledContext | None]]
 
 
 def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
@@ -73,6 +84,7 @@ class ChatPanel(QWidget):
     busyChanged = Signal(bool)
     attachFileRequested = Signal()
     codeRan = Signal(str)  # what a sandbox run showed, as Markdown
+    contextPreviewed = Signal()  # the chips now show the project context for the typed text
 
     def __init__(
         self,
@@ -98,15 +110,20 @@ class ChatPanel(QWidget):
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
         # to do once a message went out; set by the window.
+        # Code referencing under the code blocks of finished replies (set by the window).
+        self.refs: RefsController | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
         self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
-        self.pool = QThreadPool(self)
-        self._jobs: set[SandboxJob] = set()
+        self.sandbox_tasks = TaskRunner(self, threads=2)
+        # One thread: a newer preview cancels the older, queued or running.
+        self.preview_tasks = TaskRunner(self)
+        self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
+        self.view.replyCodeBlocks.connect(self._check_code_blocks)
         self.chips = ContextChips(self)
         self.input = ChatInput(self)
         self._preview_timer = QTimer(self)
@@ -158,13 +175,13 @@ class ChatPanel(QWidget):
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
 
+        self.pages = QStackedWidget(self)
         self.history = HistoryPage(store, self)
         self.history.openRequested.connect(self.open_conversation)
         self.history.closeRequested.connect(lambda: self.pages.setCurrentIndex(0))
         self.history.notice.connect(self.notice)
         self.history.deleted.connect(self._on_deleted)
 
-        self.pages = QStackedWidget(self)
         self.pages.addWidget(chat_page)
         self.pages.addWidget(self.history)
         layout = QVBoxLayout(self)
@@ -289,13 +306,36 @@ class ChatPanel(QWidget):
         return self.session.project_preview(text)
 
     def refresh_context_preview(self) -> None:
-        """Show as chips what the project would attach to the message typed so far."""
+        """Show as chips what the project would attach to the message typed so far.
+
+        The retrieval runs off the GUI thread; the chips change when it lands
+        (``contextPreviewed``), unless the text changed meanwhile.
+        """
         text = self.input.toPlainText().strip()
-        assembled = self.session.project_preview(text)
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+            self._preview_task = None
+        source = self.session.project_context
+        if source is None or not text or text.startswith("/"):
+            self.chips.set_project_items([])
+            return
+        # The editor is read now (GUI thread); the retrieval runs on the preview thread.
+        retrieve = source.prepare(text) if isinstance(source, ProjectContextSource) else (lambda: source(text))
+        self._preview_task = self.preview_tasks.submit(
+            lambda token: retrieve(),
+            on_result=lambda assembled: self._show_preview(text, assembled),
+            on_error=lambda err: self._show_notice(failure_text(err, "Finding the project context")),
+        )
+
+    def _show_preview(self, text: str, assembled: AssembledContext | None) -> None:
+        self._preview_task = None
+        if self.input.toPlainText().strip() != text:
+            return  # typed on meanwhile: the next pause brings a newer preview
         self._preview = (text, assembled)
         self.chips.set_project_items(
             [item for item in project_attachments(assembled, self._removed) if item.kind != "project"]
         )
+        self.contextPreviewed.emit()
 
     def _on_chip_removed(self, item: ContextItem) -> None:
         if item.from_project:
@@ -495,25 +535,37 @@ class ChatPanel(QWidget):
 
     def _start_run(self, code: str) -> None:
         self.notice.emit("Running the code in the sandbox…")
-        job = SandboxJob(code, allow_unisolated=self._limits_only_agreed)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
-        job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
-        job.signals.unisolated.connect(lambda notice, j=job: self._on_unisolated(j, notice))
-        self.pool.start(job)
+        allow = self._limits_only_agreed
+        self.sandbox_tasks.submit(
+            lambda token: result_markdown(run_python(code, allow_unisolated=allow)),
+            on_result=self._on_ran,
+            on_error=lambda err: self._on_run_failed(code, err),
+        )
 
-    def _on_unisolated(self, job: SandboxJob, notice: str) -> None:
-        """This system cannot isolate code: say so once, and run with limits only if the user agrees."""
-        self._jobs.discard(job)
+    def _check_code_blocks(self, message_id: int, blocks: list[CodeBlock]) -> None:
+        """Look for each block's code in the code-reference index; matches are shown under the block."""
+        if self.refs is None:
+            return
+        for block in blocks:
+            annotate = functools.partial(self._annotate_block, block.index)
+            self.refs.check(block.code, annotate, language=block.language or None)
+
+    def _annotate_block(self, index: int, matches: list[RefMatch]) -> None:
+        self.view.annotate_code(index, matches)
+
+    def _on_run_failed(self, code: str, err: BaseException) -> None:
+        if not isinstance(err, IsolationUnavailable):
+            self._on_ran(failure_text(err, "The sandbox"))
+            return
+        # This system cannot isolate code (nothing ran): say so once, run with limits only if the user agrees.
+        notice = err.support.notice
         if self.confirm_limits_only(self, notice):
             self._limits_only_agreed = True
-            self._start_run(job.code)
+            self._start_run(code)
         else:
-            self._on_ran(job, f"Not run: {notice}")
+            self._on_ran(f"Not run: {notice}")
 
-    def _on_ran(self, job: SandboxJob, markdown: str) -> None:
-        self._jobs.discard(job)
+    def _on_ran(self, markdown: str) -> None:
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
@@ -523,4 +575,5 @@ class ChatPanel(QWidget):
             self.session.save_partial()
         except QuillpadError as err:
             self.notice.emit(str(err))
-        self.pool.waitForDone(60_000)
+        self.preview_tasks.shutdown()
+        self.sandbox_tasks.shutdown(60_000)

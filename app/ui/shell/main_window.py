@@ -11,9 +11,10 @@ import contextlib
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QStackedWidget,
     QTabWidget,
@@ -37,8 +39,9 @@ from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
+from app.core.refs.sources import project_environments
 from app.core.remote.profiles import KeyEdits
-from app.core.settings import LoadedSettings, Settings, save_settings
+from app.core.settings import LoadedSettings, Settings, ThemeName, save_settings
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
@@ -54,12 +57,15 @@ from app.ui.models.manager import ModelManagerController
 from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController
+from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
+# The code-reference index's first update waits this long after the window opens.
+REFS_START_DELAY_MS = 15_000
 SELECTION_PROMPTS = {
     "ask": "About this code: ",
     "explain": "Explain what this code does, step by step.",
@@ -151,6 +157,10 @@ class MainWindow(QMainWindow):
             options=SettingsOptions(lambda: self.settings, self.save_settings),
         )
         self.project = ProjectController(paths, self.plugins.host, self)
+        self.refs = RefsController(paths, lambda: self.settings.refs, self)
+        self.chat.refs = self.refs
+        self.plugins.refs = self.refs
+        self.plugins.confirm_matches = lambda: self.settings.refs.confirm_matches
         # The project context goes with a message as in ``quillpad chat --project``: the core's one assembler.
         project_context = ProjectContextSource(
             lambda: self.project.project, self._context_budget, self._editor_context, self.project.notice.emit
@@ -200,19 +210,25 @@ class MainWindow(QMainWindow):
         for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
-    def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
+    def _action(
+        self,
+        menu_name: str,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
         menu = self._menus.get(menu_name)
         if menu is None:
             menu = self._menus[menu_name] = self.menuBar().addMenu(menu_name)
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)  # type: ignore[arg-type]
+        action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_menus(self) -> None:
-        self._menus: dict[str, object] = {}
+        self._menus: dict[str, QMenu] = {}
         a = self._action
         a("&File", "New file", self.new_file, QKeySequence.StandardKey.New)
         a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
@@ -226,7 +242,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Restart completion model", self.completion.restart)
         a("&Model", "Unload model", self.models.unload)
-        self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
+        self._menus["&Model"].addMenu(self.switcher.menu)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
         a("&Model", "Evaluate…", self.open_evaluation)
@@ -239,7 +255,7 @@ class MainWindow(QMainWindow):
         a("&View", "System theme", lambda: self.set_theme("system"))
         view_menu = self._menus["&View"]
         for dock in (self.chat_dock, self.tree_dock, self.bottom_dock):
-            view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+            view_menu.addAction(dock.toggleViewAction())
 
     def _connect(self) -> None:
         self.tabs.notice.connect(self._notice)
@@ -266,6 +282,10 @@ class MainWindow(QMainWindow):
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
         self.project.filesChanged.connect(self.git.schedule_refresh)
+        self.refs.notice.connect(self._notice)
+        self.refs.progress.connect(self._on_index_progress)
+        # The first update waits until the window has settled; later ones follow the environment.
+        QTimer.singleShot(REFS_START_DELAY_MS, self._start_refs_update)
         self.git.notice.connect(self._notice)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
@@ -337,7 +357,14 @@ class MainWindow(QMainWindow):
             self.tree_dock.show()
             self.project.open(folder)
             self.git.open(folder)
+            self.refs.project = Path(folder)
             self.completion.root = Path(folder)
+            if project_environments(Path(folder)):
+                self.refs.start_update()  # the project's own environment joins the index
+
+    def _start_refs_update(self) -> None:
+        if not getattr(self, "_shut_down", False):
+            self.refs.start_update()
 
     def _on_index_progress(self, text: str) -> None:
         if text:
@@ -433,8 +460,8 @@ class MainWindow(QMainWindow):
         except OSError as err:
             self._notice(f"Settings could not be saved ({err.strerror}); check that the config folder is writable.")
 
-    def set_theme(self, theme: str) -> None:
-        self.settings.ui.theme = theme  # type: ignore[assignment]
+    def set_theme(self, theme: ThemeName) -> None:
+        self.settings.ui.theme = theme
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.dark = apply_theme(app, theme)
@@ -445,7 +472,11 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(
-            self.settings, self, keyed=self.remote.keyed_profiles(), plugin_pages=self.plugins.settings_pages()
+            self.settings,
+            self,
+            keyed=self.remote.keyed_profiles(),
+            plugin_pages=self.plugins.settings_pages(),
+            refs_status=self.refs.status,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
@@ -474,6 +505,8 @@ class MainWindow(QMainWindow):
         self.switcher.refresh(settings.connections)
         self.remote.apply(old, settings, keys)
         self.completion.apply_settings(settings.completion)
+        if settings.refs.enabled and (settings.refs.folders != old.refs.folders or not old.refs.enabled):
+            self.refs.start_update()
 
     # -- drag and drop -----------------------------------------------------------
 
@@ -551,6 +584,7 @@ class MainWindow(QMainWindow):
         self.model_manager.shutdown()
         self.project.shutdown()
         self.completion.shutdown()
+        self.refs.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):
