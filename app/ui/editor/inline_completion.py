@@ -2,9 +2,11 @@
 
 The GUI thread only builds the request (a bounded window around the cursor,
 ``app.core.completion.related.build_request``) and reserves its id, which
-cancels any older request at once; the engine runs on a ``QThread`` and
-hands suggestions back as plain strings through queued signals, throttled by
-the worker process (~60 a second at most). A crash of the completion model
+cancels any older request at once; the engine's blocking calls run through
+the window's one background helper (``app.ui.tasks.TaskRunner``, one thread,
+so loads and requests keep their order) and suggestions come back as plain
+strings through the task's progress reports, throttled by the worker process
+(~60 a second at most). A crash of the completion model
 turns completion off with one notice until Restart; the editor is never
 touched by the worker.
 """
@@ -14,66 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.core.completion.engine import CompletionEngine, CompletionUnavailable
+from app.core.completion.engine import CompletionEngine, CompletionResult, CompletionUnavailable
 from app.core.completion.messages import CompletionLimits
-from app.core.completion.prompt import CompletionInput
 from app.core.completion.related import build_request
 from app.core.settings import CompletionSettings
 from app.ui.editor.code_editor import CodeEditor
-
-
-class _EngineWorker(QObject):
-    """Lives on the completion thread; owns every blocking call into the engine."""
-
-    loaded = Signal(str)  # the FIM format's name
-    refused = Signal(str)  # one sentence
-    suggestion = Signal(int, str)  # request id, suggestion so far
-    finished = Signal(int, str, str)  # request id, reason, error sentence
-
-    def __init__(self, engine: CompletionEngine) -> None:
-        super().__init__()
-        self.engine = engine
-
-    @Slot(str, int)
-    def load(self, path: str, threads: int) -> None:
-        try:
-            self.loaded.emit(self.engine.load(path, threads=threads or None))
-        except CompletionUnavailable as err:
-            self.refused.emit(str(err))
-
-    @Slot()
-    def restart(self) -> None:
-        try:
-            self.loaded.emit(self.engine.restart())
-        except CompletionUnavailable as err:
-            self.refused.emit(str(err))
-
-    @Slot(int, object, object)
-    def complete(self, request_id: int, request: CompletionInput, limits: CompletionLimits) -> None:
-        if self.engine.is_stale(request_id):
-            self.finished.emit(request_id, "cancelled", "")
-            return
-        result = self.engine.complete(
-            request, limits, request_id=request_id, on_text=lambda rid, text: self.suggestion.emit(rid, text)
-        )
-        self.finished.emit(request_id, result.reason, result.error)
-
-    @Slot()
-    def close(self) -> None:
-        self.engine.close()
+from app.ui.tasks import TaskRunner, TaskToken
 
 
 class InlineCompletion(QObject):
     """Ghost-text suggestions for every editor of the window; one completion engine."""
 
     notice = Signal(str)  # one sentence for the window's status bar (a crash, a refusal)
-    _load = Signal(str, int)
-    _restart = Signal()
-    _complete = Signal(int, object, object)
-    _close = Signal()
 
     def __init__(self, settings: CompletionSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,19 +49,7 @@ class InlineCompletion(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._ask)
-        self._thread = QThread(self)
-        self._thread.setObjectName("completion")
-        self._worker = _EngineWorker(self.engine)
-        self._worker.moveToThread(self._thread)
-        self._load.connect(self._worker.load)
-        self._restart.connect(self._worker.restart)
-        self._complete.connect(self._worker.complete)
-        self._close.connect(self._worker.close)
-        self._worker.loaded.connect(self._on_loaded)
-        self._worker.refused.connect(self._on_refused)
-        self._worker.suggestion.connect(self._on_suggestion)
-        self._worker.finished.connect(self._on_finished)
-        self._thread.start()
+        self._runner = TaskRunner(self)
         self.apply_settings(settings)
 
     # -- settings and lifecycle ------------------------------------------------------------------
@@ -121,33 +66,46 @@ class InlineCompletion(QObject):
         if changed:
             self._ready = False
             self._status("loading…", f"Loading {Path(settings.model).name} for completion.")
-            self._load.emit(settings.model, settings.threads or 0)
+            self._submit_load(lambda: self.engine.load(settings.model or "", threads=settings.threads))
 
     def restart(self) -> None:
         """After a crash: a fresh worker with the same model."""
         self._said_crash = False
         self._status("loading…", "Restarting the completion model.")
-        self._restart.emit()
+        self._submit_load(self.engine.restart)
 
     def shutdown(self) -> None:
         """End the worker process and the thread (window closing)."""
         self._timer.stop()
         self.engine.cancel()
-        self._close.emit()
-        self._thread.quit()
-        self._thread.wait(10_000)
+        self._runner.shutdown()
+        self.engine.close()
 
     def _status(self, state: str, why: str) -> None:
         self.label.setText(f"completion: {state}")
         self.label.setToolTip(why)
 
-    @Slot(str)
+    def _submit_load(self, load: Callable[[], str]) -> None:
+        def work(token: TaskToken) -> str:
+            token.on_cancel(self.engine.kill)  # closing the window never waits for a slow load
+            try:
+                return load()
+            except CompletionUnavailable as err:
+                return "refused:" + str(err)
+
+        self._runner.submit(work, on_result=self._on_load_result)
+
+    def _on_load_result(self, outcome: str) -> None:
+        if outcome.startswith("refused:"):
+            self._on_refused(outcome.removeprefix("refused:"))
+        else:
+            self._on_loaded(outcome)
+
     def _on_loaded(self, fmt: str) -> None:
         self._ready = True
         self._on_tip = f"Inline completion with {Path(self.settings.model or '').name} ({fmt})."
         self._status("on", self._on_tip)
 
-    @Slot(str)
     def _on_refused(self, reason: str) -> None:
         self._ready = False
         self._status("off", reason)
@@ -172,7 +130,6 @@ class InlineCompletion(QObject):
         self._editor = None
         self.engine.cancel()
 
-    @Slot(int, int, int)
     def _on_change(self, _position: int, _removed: int, _added: int) -> None:
         editor = self._editor
         if editor is None or editor.ghost.typed_through:
@@ -193,15 +150,25 @@ class InlineCompletion(QObject):
         self._pending = (request_id, cursor)
         self._status("working…", "Asking the completion model.")
         limits = CompletionLimits(max_tokens=self.settings.max_tokens, max_lines=self.settings.max_lines)
-        self._complete.emit(request_id, request, limits)
+        engine = self.engine
 
-    @Slot(int, str)
+        def work(token: TaskToken) -> CompletionResult:
+            token.on_cancel(engine.cancel)
+            return engine.complete(
+                request, limits, request_id=request_id, on_text=lambda rid, text: token.report((rid, text))
+            )
+
+        self._runner.submit(
+            work,
+            on_progress=lambda update: self._on_suggestion(*update),
+            on_result=lambda result: self._on_finished(result.request_id, result.reason, result.error),
+        )
+
     def _on_suggestion(self, request_id: int, text: str) -> None:
         if self._editor is None or self._pending is None or self._pending[0] != request_id:
             return
         self._editor.ghost.show(text, self._pending[1])
 
-    @Slot(int, str, str)
     def _on_finished(self, request_id: int, reason: str, error: str) -> None:
         if self._pending is not None and self._pending[0] == request_id:
             self._pending = None
