@@ -1,9 +1,9 @@
 """The code-reference index in the window.
 
-The index is opened and updated on a thread pool (a first build of a big
-environment takes minutes; the window stays usable and checks answer from
-what is indexed so far). Checks of code blocks and edits run on a second
-one-thread pool and come back through a queued signal; no worker touches a
+The index is opened and updated on a one-thread ``TaskRunner`` (a first build
+of a big environment takes minutes; the window stays usable and checks answer
+from what is indexed so far). Checks of code blocks and edits run on a second
+one-thread runner and come back on the GUI thread; no worker touches a
 widget. Closing the window cancels an update between two packages.
 """
 
@@ -15,13 +15,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs import RefIndex, RefMatch, default_index_path, project_exclusions
+from app.core.refs.indexer import IndexProgress
 from app.core.refs.store import IndexStats
 from app.core.settings import RefsSettings
+from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
 
 log = logging.getLogger(__name__)
 
@@ -37,54 +39,6 @@ def describe_stats(stats: IndexStats) -> str:
     )
 
 
-class _Signals(QObject):
-    progress = Signal(int, int, str)
-    finished = Signal(object, str)  # IndexStats or None, a notice ("" for none)
-    checked = Signal(int, list)  # request id, matches
-
-
-class _UpdateJob(QRunnable):
-    def __init__(self, owner: RefsController, project: Path | None) -> None:
-        super().__init__()
-        self.owner = owner
-        self.project = project
-        self.signals = owner.signals
-
-    def run(self) -> None:
-        notice = ""
-        stats = None
-        try:
-            index = self.owner.open_index()
-            notice = index.notice or ""
-            index.project = self.project
-            result = index.update(
-                progress=lambda p: self.signals.progress.emit(p.done, p.total, p.current),
-                cancelled=self.owner.cancel_event.is_set,
-            )
-            if index.notice and not notice:
-                notice = index.notice
-            stats = index.stats()
-            log.info("code-reference index updated: %s", result)
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("updating the code-reference index failed")
-            notice = f"Updating the code-reference index failed ({err}); see the log file."
-        self.signals.finished.emit(stats, notice)
-
-
-class _CheckJob(QRunnable):
-    def __init__(self, owner: RefsController, request: int, text: str, language: str | None, filename: str | None):
-        super().__init__()
-        self.owner, self.request, self.text, self.language, self.filename = owner, request, text, language, filename
-
-    def run(self) -> None:
-        try:
-            matches = self.owner.check_now(self.text, language=self.language, filename=self.filename)
-        except Exception:
-            log.exception("checking code against the index failed")
-            matches = []
-        self.owner.signals.checked.emit(self.request, matches)
-
-
 class RefsController(QObject):
     """Owns the index for the window."""
 
@@ -97,21 +51,14 @@ class RefsController(QObject):
         self.paths = paths
         self.settings = settings
         self.project: Path | None = None
-        self.cancel_event = threading.Event()
-        self.signals = _Signals()
-        self.signals.progress.connect(self._on_progress)
-        self.signals.finished.connect(self._on_finished)
-        self.signals.checked.connect(self._on_checked)
-        self.update_pool = QThreadPool(self)
-        self.update_pool.setMaxThreadCount(1)
-        self.check_pool = QThreadPool(self)
-        self.check_pool.setMaxThreadCount(1)
+        self.update_tasks = TaskRunner(self)  # one update at a time
+        self.check_tasks = TaskRunner(self)  # one thread: answers in the order asked
         self._index: RefIndex | None = None
         self._lock = threading.Lock()
-        self._updating = False
+        self._update: Task[tuple[IndexStats, str]] | None = None
         self._again = False
-        self._requests: dict[int, Callable[[list[RefMatch]], None]] = {}
-        self._next_request = 0
+        self._closed = False
+        self._checks: dict[Task[list[RefMatch]], Callable[[list[RefMatch]], None]] = {}
         self.status = ""
 
     @property
@@ -136,20 +83,36 @@ class RefsController(QObject):
             self.project = project
         if not self.enabled:
             return
-        if self._updating:
+        if self._update is not None:
             self._again = True
             return
-        self._updating = True
-        self.cancel_event.clear()
-        self.update_pool.start(_UpdateJob(self, self.project))
+        self._update = self.update_tasks.submit(
+            self._update_index,
+            on_result=lambda outcome: self._on_finished(*outcome),
+            on_error=lambda err: self._on_finished(None, failure_text(err, "Updating the code-reference index")),
+            on_cancelled=lambda: self._on_finished(None, ""),
+            on_progress=self._on_progress,
+        )
+
+    def _update_index(self, token: TaskToken) -> tuple[IndexStats, str]:
+        """Off the GUI thread: bring the index up to date, stopping between packages on cancel."""
+        index = self.open_index()
+        notice = index.notice or ""
+        index.project = self.project
+        result = index.update(progress=token.report, cancelled=lambda: token.cancelled)
+        if index.notice and not notice:
+            notice = index.notice
+        log.info("code-reference index updated: %s", result)
+        return index.stats(), notice
 
     @property
     def updating(self) -> bool:
-        return self._updating
+        """Whether an update is running (or its outcome is on its way)."""
+        return self._update is not None
 
     def caveat(self) -> str:
         """Why a "no match" may say little right now ("" when the index is complete)."""
-        if self._updating:
+        if self.updating:
             return "The code-reference index is still being built, so matches may be missing."
         try:
             built = bool(self.open_index().store.sources())  # a few rows: quick on the GUI thread
@@ -159,19 +122,21 @@ class RefsController(QObject):
             return "The code-reference index has not been built yet (it starts shortly after the window opens)."
         return ""
 
-    def _on_progress(self, done: int, total: int, current: str) -> None:
-        if current:
-            self.progress.emit(f"Indexing installed code for code references: {done + 1}/{total} {current}")
+    def _on_progress(self, progress: IndexProgress) -> None:
+        if progress.current:
+            self.progress.emit(
+                f"Indexing installed code for code references: {progress.done + 1}/{progress.total} {progress.current}"
+            )
 
     def _on_finished(self, stats: IndexStats | None, notice: str) -> None:
-        self._updating = False
+        self._update = None
         self.progress.emit("")
         if notice:
             self.notice.emit(notice)
         if stats is not None:
             self.status = describe_stats(stats)
             self.statsChanged.emit(self.status)
-        if self._again and not self.cancel_event.is_set():
+        if self._again and not self._closed:
             self._again = False
             self.start_update()
 
@@ -201,28 +166,42 @@ class RefsController(QObject):
         """Check ``text`` off the GUI thread; ``done(matches)`` is called on the GUI thread."""
         if not self.enabled:
             return
-        self._next_request += 1
-        self._requests[self._next_request] = done
-        self.check_pool.start(_CheckJob(self, self._next_request, text, language, filename))
+        task: Task[list[RefMatch]]
 
-    def _on_checked(self, request: int, matches: list[RefMatch]) -> None:
-        done = self._requests.pop(request, None)
-        if done is not None:
+        def settled() -> None:
+            self._checks.pop(task, None)
+
+        def answer(matches: list[RefMatch]) -> None:
+            settled()
             done(matches)
+
+        def failed(err: BaseException) -> None:
+            log.error("checking code against the index failed", exc_info=err)
+            answer([])
+
+        task = self.check_tasks.submit(
+            lambda token: self.check_now(text, language=language, filename=filename),
+            on_result=answer,
+            on_error=failed,
+            on_cancelled=settled,
+        )
+        self._checks[task] = done
 
     def forget(self, done: Callable[[list[RefMatch]], None]) -> None:
         """Drop pending answers for ``done`` (its widget is going away)."""
-        for request, callback in list(self._requests.items()):
+        for task, callback in list(self._checks.items()):
             if callback == done:
-                del self._requests[request]
+                del self._checks[task]
+                task.cancel()
 
     def shutdown(self) -> None:
         """Stop the update between two packages, wait for workers, close the index; idempotent."""
-        self.cancel_event.set()
+        self._closed = True
         self._again = False
-        self._requests.clear()
-        self.update_pool.waitForDone(60_000)
-        self.check_pool.waitForDone(10_000)
+        self._checks.clear()
+        self.update_tasks.shutdown(60_000)  # cancels the update: it stops between two packages
+        self.check_tasks.shutdown(10_000)
+        self._update = None
         with self._lock:
             if self._index is not None:
                 self._index.close()
