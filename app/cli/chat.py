@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
-from app.cli.common import SubParsers, server_config
+from app.cli.common import SubParsers, add_server_options, server_config
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -47,15 +47,7 @@ def add_parser(sub: SubParsers) -> None:
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
-    where = chat.add_mutually_exclusive_group()
-    where.add_argument(
-        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
-    )
-    where.add_argument(
-        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
-    )
-    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(chat)
     chat.add_argument(
         "--read-timeout", type=float, help="seconds of server silence before giving up (default: the profile's, or 120)"
     )

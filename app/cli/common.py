@@ -34,6 +34,21 @@ def progress(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
 
 
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--server`` or ``--profile``, ``--api-key`` and ``--ca-file``: what ``server_config`` reads."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--server",
+        metavar="URL",
+        help="an OpenAI-compatible model server (vLLM, llama-server), e.g. http://127.0.0.1:8080/v1",
+    )
+    where.add_argument(
+        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
+    )
+    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
+    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+
+
 def server_config(args: argparse.Namespace, *, read_timeout: float | None = None) -> RemoteConfig | None:
     """The server named by ``--server`` or a remote ``--profile``; ``None`` for a local GGUF.
 
