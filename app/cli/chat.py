@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
-from app.cli.common import SubParsers, add_server_options, server_config
+from app.cli.common import SubParsers, add_server_options, notice, server_config
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -130,13 +130,13 @@ def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
-    def notice(message: str) -> None:
+    def show(message: str) -> None:
         if args.json:
             print(json.dumps(event_to_dict(Notice(message))), flush=True)
         else:
-            print(f"quillpad: {message}", file=sys.stderr)
+            notice(message)
 
-    return notice
+    return show
 
 
 def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> list[str]:
@@ -160,7 +160,7 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
         else:
             sys.stdout.write(diff)
             sys.stdout.flush()
-            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+            notice(NOT_APPLIED)
         _print_references(proposal, turn, as_json)
     return outcome.answers
 
@@ -189,7 +189,7 @@ def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
         if as_json:
             print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
         else:
-            print(f"quillpad: {key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}", file=sys.stderr)
+            notice(f"{key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}")
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -203,7 +203,7 @@ def run_chat(args: argparse.Namespace) -> int:
             if args.json:
                 emit(0, Notice(warning))
             else:
-                print(f"quillpad: {warning}", file=sys.stderr)
+                notice(warning)
         commands: ChatCommands | None = None
         for turn, prompt in enumerate(args.prompts, start=1):
             if is_command(prompt):
@@ -236,7 +236,7 @@ def run_chat(args: argparse.Namespace) -> int:
                         answer = event.answer
                     elif isinstance(event, EngineError):
                         if not args.json:
-                            print(f"quillpad: {event.message}", file=sys.stderr)
+                            notice(event.message)
                         return 2
             except KeyboardInterrupt:
                 engine.stop()

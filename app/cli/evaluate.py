@@ -316,7 +316,7 @@ def _finish(args: argparse.Namespace, run: EvalRun) -> int:
                 file=sys.stderr,
             )
     if outcome.cancelled:
-        print("quillpad: cancelled; run the same command again to continue.", file=sys.stderr)
+        notice("cancelled; run the same command again to continue.")
         return 130
     return 0
 
