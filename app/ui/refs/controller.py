@@ -1,10 +1,11 @@
 """The code-reference index in the window.
 
-The index is opened and updated on a one-thread ``TaskRunner`` (a first build
-of a big environment takes minutes; the window stays usable and checks answer
-from what is indexed so far). Checks of code blocks and edits run on a second
-one-thread runner and come back on the GUI thread; no worker touches a
-widget. Closing the window cancels an update between two packages.
+The index is opened and updated off the GUI thread through ``app.ui.tasks``
+(a first build of a big environment takes minutes; the window stays usable
+and checks answer from what is indexed so far). Checks of code blocks and
+edits run on a second one-thread runner and come back on the GUI thread; no
+worker touches a widget. Closing the window cancels an update between two
+packages.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from PySide6.QtCore import QObject, Signal
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs import RefIndex, RefMatch, default_index_path, project_exclusions
-from app.core.refs.indexer import IndexProgress
 from app.core.refs.store import IndexStats
 from app.core.settings import RefsSettings
-from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
+from app.ui.tasks import TaskRunner, TaskToken
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,15 @@ class RefsController(QObject):
         self.paths = paths
         self.settings = settings
         self.project: Path | None = None
-        self.update_tasks = TaskRunner(self)  # one update at a time
-        self.check_tasks = TaskRunner(self)  # one thread: answers in the order asked
+        self.cancel_event = threading.Event()
+        self.update_tasks = TaskRunner(self)
+        self.check_tasks = TaskRunner(self)
         self._index: RefIndex | None = None
         self._lock = threading.Lock()
-        self._update: Task[tuple[IndexStats, str]] | None = None
+        self._updating = False
         self._again = False
-        self._closed = False
-        self._checks: dict[Task[list[RefMatch]], Callable[[list[RefMatch]], None]] = {}
+        self._requests: dict[int, Callable[[list[RefMatch]], None]] = {}
+        self._next_request = 0
         self.status = ""
 
     @property
@@ -83,36 +84,46 @@ class RefsController(QObject):
             self.project = project
         if not self.enabled:
             return
-        if self._update is not None:
+        if self._updating:
             self._again = True
             return
-        self._update = self.update_tasks.submit(
-            self._update_index,
+        self._updating = True
+        self.cancel_event.clear()
+        project = self.project
+        self.update_tasks.submit(
+            lambda token: self._update(project, token),
             on_result=lambda outcome: self._on_finished(*outcome),
-            on_error=lambda err: self._on_finished(None, failure_text(err, "Updating the code-reference index")),
-            on_cancelled=lambda: self._on_finished(None, ""),
-            on_progress=self._on_progress,
+            on_progress=lambda report: self._on_progress(*report),
         )
 
-    def _update_index(self, token: TaskToken) -> tuple[IndexStats, str]:
-        """Off the GUI thread: bring the index up to date, stopping between packages on cancel."""
-        index = self.open_index()
-        notice = index.notice or ""
-        index.project = self.project
-        result = index.update(progress=token.report, cancelled=lambda: token.cancelled)
-        if index.notice and not notice:
-            notice = index.notice
-        log.info("code-reference index updated: %s", result)
-        return index.stats(), notice
+    def _update(self, project: Path | None, token: TaskToken) -> tuple[IndexStats | None, str]:
+        """Open and update the index (off the GUI thread): its stats, and a notice ("" for none)."""
+        notice = ""
+        stats = None
+        try:
+            index = self.open_index()
+            notice = index.notice or ""
+            index.project = project
+            result = index.update(
+                progress=lambda p: token.report((p.done, p.total, p.current)),
+                cancelled=self.cancel_event.is_set,
+            )
+            if index.notice and not notice:
+                notice = index.notice
+            stats = index.stats()
+            log.info("code-reference index updated: %s", result)
+        except Exception as err:  # a sentence for the user, the traceback for the log
+            log.exception("updating the code-reference index failed")
+            notice = f"Updating the code-reference index failed ({err}); see the log file."
+        return stats, notice
 
     @property
     def updating(self) -> bool:
-        """Whether an update is running (or its outcome is on its way)."""
-        return self._update is not None
+        return self._updating
 
     def caveat(self) -> str:
         """Why a "no match" may say little right now ("" when the index is complete)."""
-        if self.updating:
+        if self._updating:
             return "The code-reference index is still being built, so matches may be missing."
         try:
             built = bool(self.open_index().store.sources())  # a few rows: quick on the GUI thread
@@ -122,21 +133,19 @@ class RefsController(QObject):
             return "The code-reference index has not been built yet (it starts shortly after the window opens)."
         return ""
 
-    def _on_progress(self, progress: IndexProgress) -> None:
-        if progress.current:
-            self.progress.emit(
-                f"Indexing installed code for code references: {progress.done + 1}/{progress.total} {progress.current}"
-            )
+    def _on_progress(self, done: int, total: int, current: str) -> None:
+        if current:
+            self.progress.emit(f"Indexing installed code for code references: {done + 1}/{total} {current}")
 
     def _on_finished(self, stats: IndexStats | None, notice: str) -> None:
-        self._update = None
+        self._updating = False
         self.progress.emit("")
         if notice:
             self.notice.emit(notice)
         if stats is not None:
             self.status = describe_stats(stats)
             self.statsChanged.emit(self.status)
-        if self._again and not self._closed:
+        if self._again and not self.cancel_event.is_set():
             self._again = False
             self.start_update()
 
@@ -166,42 +175,38 @@ class RefsController(QObject):
         """Check ``text`` off the GUI thread; ``done(matches)`` is called on the GUI thread."""
         if not self.enabled:
             return
-        task: Task[list[RefMatch]]
-
-        def settled() -> None:
-            self._checks.pop(task, None)
-
-        def answer(matches: list[RefMatch]) -> None:
-            settled()
-            done(matches)
+        self._next_request += 1
+        request = self._next_request
+        self._requests[request] = done
 
         def failed(err: BaseException) -> None:
             log.error("checking code against the index failed", exc_info=err)
-            answer([])
+            self._on_checked(request, [])
 
-        task = self.check_tasks.submit(
+        self.check_tasks.submit(
             lambda token: self.check_now(text, language=language, filename=filename),
-            on_result=answer,
+            on_result=lambda matches: self._on_checked(request, matches),
             on_error=failed,
-            on_cancelled=settled,
         )
-        self._checks[task] = done
+
+    def _on_checked(self, request: int, matches: list[RefMatch]) -> None:
+        done = self._requests.pop(request, None)
+        if done is not None:
+            done(matches)
 
     def forget(self, done: Callable[[list[RefMatch]], None]) -> None:
         """Drop pending answers for ``done`` (its widget is going away)."""
-        for task, callback in list(self._checks.items()):
+        for request, callback in list(self._requests.items()):
             if callback == done:
-                del self._checks[task]
-                task.cancel()
+                del self._requests[request]
 
     def shutdown(self) -> None:
         """Stop the update between two packages, wait for workers, close the index; idempotent."""
-        self._closed = True
+        self.cancel_event.set()
         self._again = False
-        self._checks.clear()
-        self.update_tasks.shutdown(60_000)  # cancels the update: it stops between two packages
+        self._requests.clear()
+        self.update_tasks.shutdown(60_000)
         self.check_tasks.shutdown(10_000)
-        self._update = None
         with self._lock:
             if self._index is not None:
                 self._index.close()
