@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
-from app.cli.common import SubParsers, server_config
+from app.cli.common import SubParsers, add_server_options, notice, server_config
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -47,15 +47,7 @@ def add_parser(sub: SubParsers) -> None:
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
-    where = chat.add_mutually_exclusive_group()
-    where.add_argument(
-        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
-    )
-    where.add_argument(
-        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
-    )
-    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(chat)
     chat.add_argument(
         "--read-timeout", type=float, help="seconds of server silence before giving up (default: the profile's, or 120)"
     )
@@ -119,7 +111,7 @@ def _json_printer(out: TextIO) -> EventPrinter:
 @contextlib.contextmanager
 def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
     """The local engine with the model loaded, or a connected model server; and notices."""
-    config = server_config(args)
+    config = server_config(args, read_timeout=args.read_timeout)
     if config is not None:
         from app.core.remote import RemoteBackend
 
@@ -138,13 +130,13 @@ def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
-    def notice(message: str) -> None:
+    def show(message: str) -> None:
         if args.json:
             print(json.dumps(event_to_dict(Notice(message))), flush=True)
         else:
-            print(f"quillpad: {message}", file=sys.stderr)
+            notice(message)
 
-    return notice
+    return show
 
 
 def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> list[str]:
@@ -168,7 +160,7 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
         else:
             sys.stdout.write(diff)
             sys.stdout.flush()
-            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+            notice(NOT_APPLIED)
         _print_references(proposal, turn, as_json)
     return outcome.answers
 
@@ -197,7 +189,7 @@ def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
         if as_json:
             print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
         else:
-            print(f"quillpad: {key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}", file=sys.stderr)
+            notice(f"{key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}")
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -211,7 +203,7 @@ def run_chat(args: argparse.Namespace) -> int:
             if args.json:
                 emit(0, Notice(warning))
             else:
-                print(f"quillpad: {warning}", file=sys.stderr)
+                notice(warning)
         commands: ChatCommands | None = None
         for turn, prompt in enumerate(args.prompts, start=1):
             if is_command(prompt):
@@ -244,7 +236,7 @@ def run_chat(args: argparse.Namespace) -> int:
                         answer = event.answer
                     elif isinstance(event, EngineError):
                         if not args.json:
-                            print(f"quillpad: {event.message}", file=sys.stderr)
+                            notice(event.message)
                         return 2
             except KeyboardInterrupt:
                 engine.stop()

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.cli.common import SubParsers, notice, server_config
+from app.cli.common import SubParsers, add_server_options, notice, server_config
 from app.core.engine import Engine, LoadOptions, SamplingOverrides
 from app.core.engine.options import InvalidOptionError
 from app.core.evaluation.compare import compare_reports, comparison_text
@@ -58,11 +58,7 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument(
         "--model", help="GGUF model file (not needed with --canonical or --empty); with a server, its model name"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--server", metavar="URL", help="an OpenAI-compatible model server (vLLM, llama-server)")
-    where.add_argument("--profile", metavar="NAME", help="a connection profile saved in the app's settings")
-    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -320,7 +316,7 @@ def _finish(args: argparse.Namespace, run: EvalRun) -> int:
                 file=sys.stderr,
             )
     if outcome.cancelled:
-        print("quillpad: cancelled; run the same command again to continue.", file=sys.stderr)
+        notice("cancelled; run the same command again to continue.")
         return 130
     return 0
 
