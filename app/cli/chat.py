@@ -6,30 +6,29 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
+from app.cli.chat_commands import NOT_APPLIED, cli_plugins, is_command, proposal_diff
 from app.cli.common import SubParsers, add_server_options, notice, server_config
-from app.core.engine import (
-    AnswerText,
-    ChatMessage,
-    ChatRequest,
-    Done,
-    Engine,
-    EngineError,
-    EngineEvent,
-    LoadOptions,
-    Notice,
-    ThinkingText,
-)
-from app.core.engine.backend import ChatBackend
+from app.core.chat import ChatSession
+from app.core.chat.inline import InlineChat
+from app.core.chat.project_context import ProjectContextSource, context_budget, measure_tokens_per_char
+from app.core.conversations import ConversationStore
+from app.core.engine import AnswerText, Done, EngineError, EngineEvent, LoadOptions, Notice, ThinkingText
 from app.core.engine.events import event_to_dict
+from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
+from app.core.paths import app_paths
+from app.core.settings import load_settings
 
 if TYPE_CHECKING:
     from app.core.edits.proposal import EditProposal
+    from app.core.project import Project
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -63,6 +62,19 @@ def add_parser(sub: SubParsers) -> None:
     chat.add_argument("--json", action="store_true", help="print one JSON object per event line")
     chat.add_argument(
         "--file", type=Path, help="the document a /command works on (e.g. /gen writes at its end); default: empty"
+    )
+    chat.add_argument(
+        "--project",
+        metavar="DIR",
+        help="attach context from this project folder to each message, as the app's chat does (indexed first)",
+    )
+    chat.add_argument(
+        "--mode", help="whose plugin system prompts apply: chat, code, math… (default: the app's setting)"
+    )
+    chat.add_argument(
+        "--show-prompt",
+        action="store_true",
+        help="print the exact prompt the local model evaluates for each message (JSON: a 'prompt' event)",
     )
     chat.set_defaults(handler=run_chat)
 
@@ -109,24 +121,39 @@ def _json_printer(out: TextIO) -> EventPrinter:
 
 
 @contextlib.contextmanager
-def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
-    """The local engine with the model loaded, or a connected model server; and notices."""
+def _open_backend(args: argparse.Namespace) -> Iterator[tuple[EngineOwner, list[str]]]:
+    """The owner of the local engine with the model loaded, or of a connected model server; and notices."""
     config = server_config(args, read_timeout=args.read_timeout)
-    if config is not None:
-        from app.core.remote import RemoteBackend
+    with EngineOwner() as owner:
+        if config is not None:
+            connected = owner.connect_remote(config)
+            yield owner, [f"Connected to {connected.display_name}."]
+            return
+        if not args.model:
+            raise InvalidOptionError(
+                "Name a model: --model FILE.gguf, or --server URL or --profile NAME for a model server."
+            )
+        options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
+        loaded = owner.load(args.model, options)
+        yield owner, list(loaded.warnings)
 
-        with RemoteBackend(config) as remote:
-            connected = remote.connect()
-            yield remote, [f"Connected to {connected.display_name}."]
+
+@contextlib.contextmanager
+def _opened_project(folder: str | None, notice: Callable[[str], None]) -> Iterator[Project | None]:
+    """The project at ``folder`` with its index brought up to date (None without ``--project``)."""
+    if folder is None:
+        yield None
         return
-    if not args.model:
-        raise InvalidOptionError(
-            "Name a model: --model FILE.gguf, or --server URL or --profile NAME for a model server."
-        )
-    options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
-    with Engine() as engine:
-        loaded = engine.load(args.model, options)
-        yield engine, list(loaded.warnings)
+    from app.core.project import Project
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise InvalidOptionError(f"{folder} is not a folder; pass the project folder to --project.")
+    with Project(path, app_paths().data_dir) as project:
+        project.open()
+        if project.notice:
+            notice(project.notice)
+        yield project
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
@@ -139,7 +166,7 @@ def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
     return show
 
 
-def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> list[str]:
+def _run_command(chat: InlineChat, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> None:
     """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
 
     def on_event(event: EngineEvent) -> None:
@@ -151,7 +178,7 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
         else:
             print(text, flush=True)
 
-    outcome = commands.run(prompt, on_event, on_message)
+    outcome = chat.command(prompt, on_event, on_message)
     proposal = outcome.proposal
     if proposal is not None and not proposal.empty:
         diff = proposal_diff(proposal)
@@ -162,7 +189,14 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
             sys.stdout.flush()
             notice(NOT_APPLIED)
         _print_references(proposal, turn, as_json)
-    return outcome.answers
+
+
+def _show_prompt(text: str, turn: int, as_json: bool) -> None:
+    """The exact prompt the local model evaluates (rendered by the engine itself)."""
+    if as_json:
+        print(json.dumps({"type": "prompt", "text": text, "turn": turn}), flush=True)
+    else:
+        print(f"quillpad: the prompt for turn {turn}:\n{text}", file=sys.stderr)
 
 
 def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
@@ -193,54 +227,65 @@ def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Load the model (or connect to the server), then answer each prompt in turn as one conversation."""
+    """Load the model (or connect to the server), then answer each prompt in turn as one conversation.
+
+    The conversation is a ``ChatSession`` as in the window: the same request
+    building from the app's settings, plugin system prompts and context
+    providers, project context (``--project``) and slash commands. It is kept
+    in a scratch history, not in the app's.
+    """
     emit: EventPrinter = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
-    messages: tuple[ChatMessage, ...] = ()
-    if args.system:
-        messages = (ChatMessage("system", args.system),)
-    with _open_backend(args) as (engine, notices):
+    notice = _notice_printer(args)
+    loaded = load_settings(app_paths())
+    settings = loaded.settings
+    if args.mode:
+        settings.chat.mode = args.mode
+    with (
+        _open_backend(args) as (owner, notices),
+        _opened_project(args.project, notice) as project,
+        tempfile.TemporaryDirectory(prefix="quillpad-chat-") as scratch,
+        ConversationStore(Path(scratch) / "conversation.sqlite3") as store,
+    ):
         for warning in notices:
-            if args.json:
-                emit(0, Notice(warning))
-            else:
-                notice(warning)
-        commands: ChatCommands | None = None
+            notice(warning)
+        defaults = lambda: RequestDefaults.from_settings(settings)  # noqa: E731
+        plugins = cli_plugins(EngineModelClient(owner, defaults), loaded, file=args.file, notice=notice)
+        project_context: ProjectContextSource | None = None
+        if project is not None:
+            context_length = owner.loaded.context_length if owner.loaded is not None else 0
+            ratio = measure_tokens_per_char(owner.render) if owner.loaded is not None else None
+            budget = context_budget(context_length, ratio) if ratio is not None else context_budget(context_length)
+            project_context = ProjectContextSource(lambda: project, lambda: budget, notify=notice)
+        session = ChatSession(
+            store,
+            owner,
+            lambda: settings,
+            plugins=plugins,
+            project_context=project_context,
+            on_message_sent=project_context.message_sent if project_context is not None else None,
+            system=args.system,
+        )
+        session.thinking = args.thinking
+        session.overrides.update(
+            {key: value for key, value in (("max_tokens", args.max_tokens), ("seed", args.seed)) if value is not None}
+        )
+        chat = InlineChat(session)
         for turn, prompt in enumerate(args.prompts, start=1):
-            if is_command(prompt):
-                if commands is None:  # plugins are found only when a command needs them
-                    commands = ChatCommands(
-                        engine,
-                        thinking=args.thinking,
-                        seed=args.seed,
-                        max_tokens=args.max_tokens,
-                        file=args.file,
-                        notice=_notice_printer(args),
-                    )
-                try:
-                    answers = _run_command(commands, prompt, turn, emit, args.json)
-                except KeyboardInterrupt:
-                    engine.stop()
-                    print("\nquillpad: stopped.", file=sys.stderr)
-                    return 130
-                messages += (ChatMessage("user", prompt),)
-                if answers:  # the model's part stays in the conversation, as in the app's chat
-                    messages += (ChatMessage("assistant", answers[-1]),)
-                continue
-            messages += (ChatMessage("user", prompt),)
-            request = ChatRequest(messages, thinking=args.thinking, max_tokens=args.max_tokens, seed=args.seed)
-            answer = ""
             try:
-                for event in engine.chat(request):
+                if is_command(prompt):
+                    _run_command(chat, prompt, turn, emit, args.json)
+                    continue
+                reply = chat.start(prompt)
+                if args.show_prompt and owner.remote is None:
+                    _show_prompt(owner.render(reply.request).text, turn, args.json)
+                for event in session.stream(reply):
                     emit(turn, event)
-                    if isinstance(event, Done):
-                        answer = event.answer
-                    elif isinstance(event, EngineError):
+                    if isinstance(event, EngineError):
                         if not args.json:
                             notice(event.message)
                         return 2
             except KeyboardInterrupt:
-                engine.stop()
+                session.stop()
                 print("\nquillpad: stopped.", file=sys.stderr)
                 return 130
-            messages += (ChatMessage("assistant", answer),)
     return 0

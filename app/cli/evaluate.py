@@ -11,15 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.cli.common import SubParsers, add_server_options, notice, server_config
-from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.core.engine import LoadOptions, SamplingOverrides
+from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.evaluation.compare import compare_reports, comparison_text
 from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
 from app.core.evaluation.store import default_run_folder, server_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
-from app.core.plugins.model import EngineModelClient
 from app.core.remote.config import RemoteConfig
 
 DEFAULT_SERVER_CONCURRENCY = 8
@@ -218,7 +220,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if server is not None:
         return _run_on_server(args, config, dataset, server, overrides, show)
     out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
-    with Engine() as engine:
+    with EngineOwner() as engine:
         loading = time.monotonic()
         loaded = engine.load(
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
@@ -226,7 +228,7 @@ def run_eval(args: argparse.Namespace) -> int:
         for warning in loaded.warnings:
             notice(warning)
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
-        client = EngineModelClient(engine, sampling=overrides)
+        client = EngineModelClient(engine, RequestDefaults(sampling=overrides), purpose="evaluation")
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
 
 

@@ -134,6 +134,15 @@ class GitSettings(_Section):
     auto_commit_ai_edits: bool = False
 
 
+class ChatSettings(_Section):
+    """What goes with each chat message besides the user's text."""
+
+    # The mode whose plugin system prompts apply ("chat", or one a plugin adds: "code", "math").
+    mode: str = Field(default="chat", min_length=1, max_length=40)
+    # Context providers (by id) the user turned off; every other one adds its context to each message.
+    context_providers_off: list[str] = Field(default_factory=list)
+
+
 class ModelsSettings(_Section):
     """Model downloads."""
 
@@ -163,6 +172,7 @@ class Settings(_Section):
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     refs: RefsSettings = Field(default_factory=RefsSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)

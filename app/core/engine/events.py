@@ -30,6 +30,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """The request waits for the engine: ``position`` requests are ahead of it (1: the one running).
+
+    Sent again whenever the position changes; the request starts once none is ahead.
+    """
+
+    position: int
+
+
+@dataclass(frozen=True)
 class Stats:
     """Figures for one reply."""
 
@@ -99,6 +109,12 @@ class EngineError:
     retry_after: float | None = None
 
 
+def queued_message(position: int) -> str:
+    """What to tell the user about a waiting request."""
+    ahead = "1 request is" if position == 1 else f"{position} requests are"
+    return f"Waiting for the model: {ahead} ahead of this one (position {position + 1} in the queue)."
+
+
 @dataclass(frozen=True)
 class RenderedPrompt:
     """Exactly what a request would send to the model (for previews and tests)."""
@@ -110,7 +126,7 @@ class RenderedPrompt:
     notices: tuple[str, ...] = ()
 
 
-EngineEvent = ThinkingText | AnswerText | Notice | Stats | Done | EngineError
+EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | Done | EngineError
 
 
 def event_to_dict(event: EngineEvent) -> dict[str, object]:
@@ -121,6 +137,8 @@ def event_to_dict(event: EngineEvent) -> dict[str, object]:
         return {"type": "text", "text": event.text}
     if isinstance(event, Notice):
         return {"type": "notice", "message": event.message}
+    if isinstance(event, Queued):
+        return {"type": "queued", "position": event.position}
     if isinstance(event, Stats):
         return {"type": "stats", **event.to_dict()}
     if isinstance(event, Done):

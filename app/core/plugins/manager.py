@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -75,6 +76,31 @@ class _Contributions:
     prompts: list[SystemPrompt]
     providers: list[ContextProvider]
     panels: list[PanelSpec]
+
+
+class _ProviderTimeout(QuillpadError):
+    """A context provider did not answer in time."""
+
+
+def _within(call: Callable[[], T], seconds: float, name: str) -> T:
+    """``call()`` on a helper thread, waiting at most ``seconds``; raises ``_ProviderTimeout`` after that."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as err:  # handed back to the caller's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=run, name=f"quillpad-context-{name}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _ProviderTimeout(name)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _describe(err: BaseException) -> str:
@@ -461,13 +487,24 @@ class PluginManager:
     # -- prompts, context, panels ----------------------------------------
 
     def system_prompt(self, mode: str) -> str:
-        """What plugins add to the system prompt of ``mode``, joined by blank lines."""
-        return "\n\n".join(
-            prompt.text.strip()
-            for contributions in self._contributions.values()
-            for prompt in contributions.prompts
-            if prompt.mode == mode and prompt.text.strip()
-        )
+        """What plugins add to the system prompt of ``mode``, joined by blank lines.
+
+        The hook is asked afresh for every message (a plugin may change its
+        prompt with its options); a plugin whose hook raises is turned off with
+        a notice and the others' text is still used.
+        """
+        texts: list[str] = []
+        for plugin_id in list(self._contributions):
+            try:
+                prompts = self._run(
+                    plugin_id,
+                    "in quillpad_system_prompts",
+                    partial(self._hook, plugin_id, "quillpad_system_prompts", SystemPrompt),
+                )
+            except PluginError:
+                continue
+            texts.extend(prompt.text.strip() for prompt in prompts if prompt.mode == mode and prompt.text.strip())
+        return "\n\n".join(texts)
 
     def context_providers(self) -> list[RegisteredProvider]:
         """Every context provider."""
@@ -478,11 +515,18 @@ class PluginManager:
         ]
 
     def gather_context(
-        self, query: str, max_chars: int = 8000, provider_ids: Sequence[str] | None = None
+        self,
+        query: str,
+        max_chars: int = 8000,
+        provider_ids: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> list[ContextPiece]:
         """Context from the providers (all, or those named), within ``max_chars`` in total.
 
-        A provider that fails turns its plugin off and is skipped.
+        A provider that fails turns its plugin off and is skipped. With
+        ``timeout``, each provider runs on its own thread and one that takes
+        longer is skipped for this query with a notice (its thread is left to
+        finish on its own; a provider cannot be interrupted).
         """
         pieces: list[ContextPiece] = []
         budget = max_chars
@@ -492,11 +536,21 @@ class PluginManager:
             if budget <= 0:
                 break
             request = ContextRequest(query, budget, self.context_for(entry.plugin_id))
+            what = f"in the {entry.provider.label} context"
+            call = partial(entry.provider.provide, request)
             try:
-                provided = self._run(
-                    entry.plugin_id, f"in the {entry.provider.label} context", partial(entry.provider.provide, request)
-                )
+                if timeout is None:
+                    provided = self._run(entry.plugin_id, what, call)
+                else:
+                    provided = self._run(entry.plugin_id, what, partial(_within, call, timeout, entry.provider.id))
             except PluginError:
+                continue
+            except _ProviderTimeout:
+                self.host.notifier.notify(
+                    f"The context provider {entry.provider.label} took more than {timeout:g} s, so it was left out "
+                    "of this message.",
+                    "warning",
+                )
                 continue
             except QuillpadError as err:
                 self.host.notifier.notify(str(err), "warning")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, database_path
 from app.core.drafts import DraftStore
@@ -54,7 +55,7 @@ from app.ui.models.engine_bridge import EngineBridge
 from app.ui.models.manager import ModelManagerController
 from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
-from app.ui.project.controller import ProjectController, context_source
+from app.ui.project.controller import ProjectController
 from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
@@ -159,8 +160,12 @@ class MainWindow(QMainWindow):
         self.chat.refs = self.refs
         self.plugins.refs = self.refs
         self.plugins.confirm_matches = lambda: self.settings.refs.confirm_matches
-        self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
-        self.chat.on_message_sent = self.project.message_sent
+        # The project context goes with a message as in ``quillpad chat --project``: the core's one assembler.
+        project_context = ProjectContextSource(
+            lambda: self.project.project, self._context_budget, self._editor_context, self.project.notice.emit
+        )
+        self.chat.context_source = project_context
+        self.chat.on_message_sent = project_context.message_sent
         self.chat.input.set_completion_source("@", self.project.complete_file)
         self._build_status_bar()
         self._build_menus()
@@ -370,15 +375,8 @@ class MainWindow(QMainWindow):
         return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None, line
 
     def _context_budget(self) -> int:
-        """Project context per message: a third of the context (at most 4,096 tokens).
-
-        The project counts tokens by an estimate (3.5 characters each); a
-        tokenizer that needs more tokens per character gets a smaller budget
-        in estimated tokens, so the real count still fits.
-        """
-        context = getattr(self, "context_length", 0)
-        real = min(4096, max(512, context // 3)) if context else 2048
-        return max(128, int(real / max(1.0, CHARS_PER_TOKEN * self.tokens_per_char)))
+        """Project context per message, from the loaded model's context and tokenizer (see ``context_budget``)."""
+        return context_budget(getattr(self, "context_length", 0), self.tokens_per_char)
 
     def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open folder")

@@ -158,7 +158,7 @@ def test_failing_context_provider_is_skipped(manager: PluginManager, tools: Tool
 
 def test_then_that_raises_turns_the_plugin_off(manager: PluginManager) -> None:
     from app.api import ChatMessage, ModelTurn
-    from app.core.plugins.runner import run_result
+    from app.core.chat.commands import run_result
 
     def ask(invocation: CommandInvocation) -> CommandResult:
         turn = ModelTurn((ChatMessage("user", "x"),), then=lambda answer: int(answer))  # type: ignore[arg-type,return-value]
