@@ -82,6 +82,12 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per task's tests (default 10)")
     parser.add_argument("--out", help="output folder (default: the data folder's evaluations/KIND-MODEL)")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in the output folder")
+    if kind in ("humaneval", "mbpp"):
+        parser.add_argument(
+            "--unsafe-no-isolation",
+            action="store_true",
+            help="run model-written code with limits only where this system cannot isolate it (unsafe)",
+        )
     parser.add_argument("--json", action="store_true", help="print progress and the report summary as JSON lines")
     parser.add_argument("--max-tokens", type=int, help="longest reply, in tokens (default: to the context's end)")
     parser.add_argument("--ctx", type=int, help="context length in tokens")
@@ -148,6 +154,7 @@ def run_eval(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         workers=args.workers,
         fresh=args.fresh,
+        unsafe_no_isolation=getattr(args, "unsafe_no_isolation", False),
     )
     config.validate()
     dataset = load_dataset(kind, args.data)

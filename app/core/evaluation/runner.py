@@ -21,6 +21,7 @@ from typing import Any, Literal
 from app.core.engine.client import LoadedModel
 from app.core.engine.model_client import ModelClient
 from app.core.engine.options import InvalidOptionError, SamplingOverrides
+from app.core.errors import QuillpadError
 from app.core.evaluation.datasets import Dataset
 from app.core.evaluation.environment import hardware_facts, model_facts, software_facts
 from app.core.evaluation.equivalence import AnswerJudge
@@ -30,8 +31,13 @@ from app.core.evaluation.report import build_report, write_report
 from app.core.evaluation.scoring import DEFAULT_TIMEOUT, Score, run_code, score_code_reply, score_math_reply
 from app.core.evaluation.store import RunStore, fingerprint, result_key
 from app.core.evaluation.tasks import EvalTask, TaskKind
+from app.core.sandbox.runner import isolation_support
 
 Mode = Literal["model", "canonical", "empty"]
+
+
+class IsolationRefused(QuillpadError):
+    """Code tasks would run without isolation and the user did not pass --unsafe-no-isolation."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class EvalConfig:
     timeout: float = DEFAULT_TIMEOUT
     workers: int = 2
     fresh: bool = False
+    # Run model-written code with limits only where the sandbox cannot isolate it.
+    unsafe_no_isolation: bool = False
 
     def validate(self) -> None:
         """Raise ``InvalidOptionError`` for values that cannot run."""
@@ -185,10 +193,20 @@ class EvalRun:
             "sessions": old.get("sessions", []) if not self.config.fresh else [],
         }
 
+    def _sandbox(self) -> dict[str, str]:
+        """How code tasks are isolated; refuses untrusted code without isolation unless the user said so."""
+        if not any(task.is_code for task in self.dataset.tasks):
+            return {"isolation": "not used", "description": "not used (answers are compared; no code runs)"}
+        support = isolation_support()
+        if not support.isolated and not self.config.unsafe_no_isolation:
+            raise IsolationRefused(support.eval_refusal)
+        return {"isolation": support.mode, "description": support.description}
+
     def run(self) -> Outcome:
         """Run to the end (or until cancelled) and write the report; returns the outcome."""
         started, started_at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
-        manifest = self._manifest()
+        sandbox = self._sandbox()
+        manifest = {**self._manifest(), "sandbox": sandbox}
         self.store.open(manifest, fresh=self.config.fresh)
         tasks = self.dataset.limited(self.config.limit)
         pairs = [(seed, task) for seed in self.config.seeds for task in tasks]
@@ -286,13 +304,13 @@ class EvalRun:
 
     def _score(self, task: EvalTask, reply: str, judge: AnswerJudge) -> Score:
         if task.is_code:
-            return score_code_reply(task, reply, self.config.timeout)
+            return score_code_reply(task, reply, self.config.timeout, allow_unisolated=self.config.unsafe_no_isolation)
         return score_math_reply(task, reply, judge)
 
     def _score_reference(self, seed: int, task: EvalTask, judge: AnswerJudge) -> dict[str, Any]:
         if task.is_code:
             code = task.reference if self.config.mode == "canonical" else ""
-            score = run_code(task, code, self.config.timeout)
+            score = run_code(task, code, self.config.timeout, allow_unisolated=self.config.unsafe_no_isolation)
             score = Score(score.passed, score.reason, code, self.config.mode, score.stderr, score.seconds)
         else:
             reply = task.reference if self.config.mode == "canonical" else ""

@@ -62,6 +62,7 @@ def run_scripted_session(
         steps.append(Step("open window", ready, "" if ready else "the chat view did not load"))
         steps.append(_plugins_step(window))
         steps.append(_sandbox_step())
+        steps.append(_watch_step())
 
         if model:
             window.models.auto_load = True
@@ -124,14 +125,24 @@ def _sandbox_step() -> Step:
     if user_code_python() is None:  # the desktop binary on a machine without Python
         return Step("run code in sandbox", True, "not available here: no Python 3 on PATH to run code with")
     try:
-        result = run_python("print(6 * 7)")
+        # Our own trusted one-liner: it may run with limits only where the
+        # system cannot isolate code (the sandbox lines of selftest say so).
+        result = run_python("print(6 * 7)", allow_unisolated=True)
     except QuillpadError as err:
         return Step("run code in sandbox", False, str(err))
     ok = result.ok and result.stdout.strip() == "42"
     if not ok:
         said = result.stderr.strip().splitlines()[-1:] or [repr(result.stdout[:80])]
         return Step("run code in sandbox", False, f"{result.summary()} ({said[0]})")
-    return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s")
+    return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s, {result.isolation}")
+
+
+def _watch_step() -> Step:
+    """Whether a project's file watcher really delivers events here (the check every project open makes)."""
+    from app.core.project.watch_check import check_watching
+
+    result = check_watching()
+    return Step("watch for changes", result.ok, result.detail)
 
 
 def _plain(html_text: str) -> str:
