@@ -14,10 +14,15 @@ block: to ask the model they return a ``ModelTurn``; other slow work they
 return as ``BackgroundWork``, which the app runs off the GUI thread (Stop and
 closing the window cancel it through its ``CancelToken``). A command gets the
 chat's ``conversation_id``; options declared in ``PluginInfo.settings`` appear
-in Settings ▸ Plugins and are read with ``PluginContext.option``. What is not
+in Settings ▸ Plugins and are read with ``PluginContext.option``. Tools for
+agent mode come from the ``quillpad_tools`` hook as ``Tool`` objects (read-only
+unless ``acting``); their ``run`` gets a ``ToolInvocation`` whose ``token`` Stop
+and the time limit set. What is not
 exported here is not part of the API and may change.
 """
 
+from app.core.agent.paths import project_path
+from app.core.agent.tools import Tool, ToolInvocation, ToolResult
 from app.core.edits.diff import DiffLine, Hunk
 from app.core.edits.document import Document, Editor, Selection
 from app.core.edits.grammar import edit_grammar
@@ -71,6 +76,7 @@ from app.core.plugins.services import (
     NoticeLevel,
     Notifier,
     ProjectAccess,
+    RepoMapAccess,
     RunResult,
     Sandbox,
     SearchHit,
@@ -135,6 +141,7 @@ __all__ = [
     "PluginSetting",
     "ProjectAccess",
     "QuillpadError",
+    "RepoMapAccess",
     "RepoState",
     "ResultSink",
     "RunResult",
@@ -154,6 +161,9 @@ __all__ = [
     "TestRunError",
     "TestRunResult",
     "ThinkingText",
+    "Tool",
+    "ToolInvocation",
+    "ToolResult",
     "build_edit_proposal",
     "edit_grammar",
     "extract_steps",
@@ -161,6 +171,7 @@ __all__ = [
     "hookimpl",
     "node_at_line",
     "parse_edits",
+    "project_path",
     "replacement_proposal",
     "report_markdown",
     "run_python",

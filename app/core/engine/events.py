@@ -118,7 +118,18 @@ class RenderedPrompt:
     notices: tuple[str, ...] = ()
 
 
-EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | Done | EngineError
+@dataclass(frozen=True)
+class ToolCalls:
+    """Tool calls a model server returned natively (OpenAI ``tool_calls``), before ``Done``.
+
+    The local engine never sends this: Qwen3 writes its calls into the answer
+    text, and agent mode reads them from there.
+    """
+
+    calls: tuple[tuple[str, str, str], ...]  # (id, function name, arguments as JSON text)
+
+
+EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | ToolCalls | Done | EngineError
 
 
 def event_to_dict(event: EngineEvent) -> dict[str, object]:
