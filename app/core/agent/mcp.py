@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
 from app.core.agent.mcp_config import McpServerConfig
 from app.core.agent.registry import RegisteredTool
 from app.core.agent.tools import Tool, ToolInvocation
@@ -143,6 +146,7 @@ class McpHub:
 
     async def _start(self, server: _Server) -> None:
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        started.add_done_callback(_consume)  # read by ``wait_for`` below, or by nobody after a timeout
         server.closing = asyncio.Event()
         server.task = asyncio.get_running_loop().create_task(self._serve(server, started))
         try:
@@ -160,8 +164,6 @@ class McpHub:
         try:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport(server.config, stack))
-                from mcp import ClientSession
-
                 session = await stack.enter_async_context(ClientSession(read, write))
                 await session.initialize()
                 listed = await session.list_tools()
@@ -188,8 +190,6 @@ class McpHub:
 
     def _transport(self, config: McpServerConfig, stack: AsyncExitStack) -> contextlib.AbstractAsyncContextManager[Any]:
         if config.command:
-            from mcp import StdioServerParameters, stdio_client
-
             env = {**os.environ, **config.env}
             params = StdioServerParameters(command=config.command, args=list(config.args), env=env)
             errlog: Any = open(os.devnull, "w")  # noqa: SIM115 - closed with the stack
@@ -199,8 +199,6 @@ class McpHub:
                 errlog = open(self._log_dir / f"mcp-{config.name}.log", "a", encoding="utf-8")  # noqa: SIM115
             stack.callback(errlog.close)
             return stdio_client(params, errlog=errlog)
-        from mcp.client.streamable_http import streamable_http_client
-
         return streamable_http_client(config.url)
 
     def tools(self, name: str) -> tuple[McpToolInfo, ...]:
@@ -228,6 +226,7 @@ class McpHub:
     async def _call(self, server: _Server, session: Any, tool: str, arguments: dict[str, Any]) -> str:
         name = server.config.name
         call = asyncio.ensure_future(session.call_tool(tool, arguments))
+        call.add_done_callback(_consume)
         assert server.task is not None
         done, _ = await asyncio.wait({call, server.task}, return_when=asyncio.FIRST_COMPLETED)
         if call not in done:  # the server's task ended first: it exited or broke mid-call
@@ -322,6 +321,12 @@ class McpHub:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as seen (it is reported by whoever awaited it, or not needed)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _leaf(err: BaseException) -> BaseException:
