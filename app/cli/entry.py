@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, sandbox, testing
+    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, sandbox, testing, tools
 
     chat.add_parser(sub)
     project.add_parser(sub)
@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     math.add_parser(sub)
     evaluate.add_parser(sub)
     sandbox.add_parser(sub)
+    tools.add_parser(sub)
     return parser
 
 
