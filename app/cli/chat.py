@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from app.core.edits.proposal import EditProposal
     from app.core.plugins.manager import PluginManager
     from app.core.project import Project
-    from app.core.settings import Settings
     from app.core.remote import RemoteConfig
+    from app.core.settings import Settings
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -354,7 +354,9 @@ def _run_agent(
     def approver(request: ApprovalRequest, stop: CancelToken) -> Decision:
         decision = permit(request, stop)
         if decision == "deny":
-            notice(f"{request.tool} was refused: it acts, and the CLI runs acting tools only with --allow {request.tool}.")
+            notice(
+                f"{request.tool} was refused: it acts, and the CLI runs acting tools only with --allow {request.tool}."
+            )
         return decision
 
     def reviewer(proposal: EditProposal) -> tuple[bool, str]:
@@ -367,7 +369,9 @@ def _run_agent(
         return False, "The edit was shown to the user but not applied: the command line never writes files."
 
     with mcp_hub(app_paths(), notice) as hub:
-        mode = agent_mode(plugins, hub, lambda: settings, project.root if project is not None else None, approver, reviewer)
+        mode = agent_mode(
+            plugins, hub, lambda: settings, project.root if project is not None else None, approver, reviewer
+        )
         for turn, prompt in enumerate(args.prompts, start=1):
             run = AgentRun(session, mode)
             try:

@@ -266,7 +266,15 @@ def builtin_tools() -> list[Tool]:
             "Propose a change to a file: replace the exact lines `search` with `replace` "
             "(or create a new file with `content`). The user reviews it; nothing is written without their accept.",
             propose_edit,
-            _schema({"path": _PATH, "search": {"type": "string"}, "replace": {"type": "string"}, "content": {"type": "string"}}, ("path",)),
+            _schema(
+                {
+                    "path": _PATH,
+                    "search": {"type": "string"},
+                    "replace": {"type": "string"},
+                    "content": {"type": "string"},
+                },
+                ("path",),
+            ),
             acting=True,
         ),
     ]

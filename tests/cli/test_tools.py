@@ -27,7 +27,11 @@ def builtin_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_home
 def test_tools_list_shows_builtin_and_mcp_tools(builtin_tools: None, capsys: pytest.CaptureFixture[str]) -> None:
     config = app_paths().config_dir
     config.mkdir(parents=True, exist_ok=True)
-    server = {"command": sys.executable, "args": ["-m", "tests.fixtures.mcp_servers", "stdio"], "env": {"PYTHONPATH": ROOT}}
+    server = {
+        "command": sys.executable,
+        "args": ["-m", "tests.fixtures.mcp_servers", "stdio"],
+        "env": {"PYTHONPATH": ROOT},
+    }
     (config / "mcp.json").write_text(json.dumps({"mcpServers": {"calc": server, "broken": {"url": 5}}}))
     assert main(["tools", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -48,5 +52,7 @@ def test_chat_agent_with_the_tiny_model_runs_to_an_end(
     assert main([*args, "--seed", "3", "--json", "what is in a.py?"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert lines and all(line.get("type") != "error" for line in lines)
-    assert all(line["state"] in ("running", "waiting", "done", "failed", "denied") for line in lines if line["type"] == "tool")
+    assert all(
+        line["state"] in ("running", "waiting", "done", "failed", "denied") for line in lines if line["type"] == "tool"
+    )
     assert (project / "a.py").read_text() == "x = 1\n"  # the CLI never writes files

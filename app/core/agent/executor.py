@@ -47,8 +47,7 @@ def truncated(text: str, limit: int = MAX_RESULT_CHARS) -> str:
     if len(text) <= limit:
         return text
     return (
-        text[:limit]
-        + f"\n[The result was {len(text):,} characters; only the first {limit:,} are shown. Ask for less.]"
+        text[:limit] + f"\n[The result was {len(text):,} characters; only the first {limit:,} are shown. Ask for less.]"
     )
 
 

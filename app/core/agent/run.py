@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from app.core.agent.executor import ToolExecutor, ToolOutcome
@@ -231,12 +231,14 @@ class AgentRun:
                 if native:  # kept in the conversation as the model's own call blocks, like Qwen3's
                     blocks = "\n".join(c.as_block() for c in calls if isinstance(c, ToolCall))
                     text = "".join(reply.answer)
-                    self.session.store.update_message(reply.message_id, f"{text}\n{blocks}".strip(), "".join(reply.thinking))
+                    self.session.store.update_message(
+                        reply.message_id, f"{text}\n{blocks}".strip(), "".join(reply.thinking)
+                    )
                 yield event
             else:
                 yield event
 
-    def _call(self, call: ToolCall) -> Iterator[AgentEvent]:
+    def _call(self, call: ToolCall) -> Generator[AgentEvent, None, ToolOutcome]:
         """Check, approve and run one call; returns its outcome (the generator's value)."""
         executor = self.mode.executor
         found = executor.lookup(call)

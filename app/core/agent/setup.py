@@ -9,7 +9,7 @@ from app.core.agent.executor import ToolExecutor
 from app.core.agent.mcp import McpHub
 from app.core.agent.mcp_config import CONFIG_NAME, load_mcp_config
 from app.core.agent.permissions import Approver
-from app.core.agent.registry import ToolRegistry
+from app.core.agent.registry import ToolRegistry, ToolSource
 from app.core.agent.run import AgentMode, AgentSettingsView, Reviewer, no_review
 from app.core.paths import AppPaths
 from app.core.plugins.manager import PluginManager
@@ -33,7 +33,7 @@ def agent_mode(
     reviewer: Reviewer = no_review,
 ) -> AgentMode:
     """The agent mode of a session: built-in and plugin tools first, then MCP ones, with the user's limits."""
-    sources = [plugins] if hub is None else [plugins, hub]
+    sources: list[ToolSource] = [plugins] if hub is None else [plugins, hub]
     registry = ToolRegistry(sources, lambda: settings().agent)
     agent = settings().agent
     executor = ToolExecutor(registry, project, default_timeout=agent.tool_timeout)

@@ -214,7 +214,11 @@ class ChatSession:
         for m in self.messages():
             if m.role == "tool":
                 call = next((a for a in m.attachments if a.kind == TOOL_CALL_KIND), None)
-                out.append(ChatMessage("tool", m.content, tool_call_id=call.text if call else "", name=call.label if call else ""))
+                out.append(
+                    ChatMessage(
+                        "tool", m.content, tool_call_id=call.text if call else "", name=call.label if call else ""
+                    )
+                )
             elif m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content):
                 content = model_text(m.content, m.attachments) if m.role == "user" else m.content
                 out.append(ChatMessage(m.role, content))  # type: ignore[arg-type]  # role is one of the three

@@ -146,6 +146,8 @@ def event_to_dict(event: EngineEvent) -> dict[str, object]:
         return {"type": "stats", **event.to_dict()}
     if isinstance(event, Done):
         return {"type": "done", "reason": event.reason}
+    if isinstance(event, ToolCalls):
+        return {"type": "tool_calls", "calls": [{"id": i, "name": n, "arguments": a} for i, n, a in event.calls]}
     return {
         "type": "error",
         "message": event.message,

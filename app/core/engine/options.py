@@ -138,9 +138,7 @@ class ChatRequest:
             raise InvalidOptionError("The last message must be the user's; write a message before sending.")
         for message in self.messages:
             if message.role not in ("system", "user", "assistant", "tool"):
-                raise InvalidOptionError(
-                    f"Unknown message role {message.role!r}; use system, user, assistant or tool."
-                )
+                raise InvalidOptionError(f"Unknown message role {message.role!r}; use system, user, assistant or tool.")
         if self.max_tokens is not None and self.max_tokens <= 0:
             raise InvalidOptionError(f"Maximum answer length must be at least 1 token (got {self.max_tokens}).")
         if self.seed is not None and self.seed < -1:

@@ -10,10 +10,9 @@ never touch Qt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
-
-from typing import TYPE_CHECKING
 
 from app.core.plugins.context import PluginContext
 from app.core.plugins.contributions import (

@@ -99,7 +99,7 @@ def call(name: str, **arguments: object) -> str:
     """A Qwen3-style tool call block."""
     import json
 
-    return f'<tool_call>\n{json.dumps({"name": name, "arguments": arguments})}\n</tool_call>'
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments})}\n</tool_call>"
 
 
 PYTHON = sys.executable

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.core.agent.executor import ToolExecutor
 from app.core.agent.mcp import McpError, McpHub
 from app.core.agent.mcp_config import McpServerConfig, parse_mcp_config
 from app.core.agent.parser import ToolCall
 from app.core.agent.registry import ToolRegistry
-from app.core.agent.executor import ToolExecutor
 from app.core.plugins.background import CancelToken
 from app.core.settings import AgentSettings
 
@@ -134,11 +134,16 @@ def test_mcp_json_in_the_cursor_shape() -> None:
     )
     assert [(s.name, s.transport) for s in config.servers] == [("files", "stdio"), ("web", "http")]
     assert config.servers[0].args == ("-y", "srv") and config.servers[0].env == {"A": "1"}
-    assert config.problems == ("The MCP server bad in mcp.json needs a command (stdio) or an http(s) url; it was skipped.",)
+    assert config.problems == (
+        "The MCP server bad in mcp.json needs a command (stdio) or an http(s) url; it was skipped.",
+    )
 
 
 def test_a_syntax_error_names_its_line_and_the_other_servers_still_load() -> None:
-    text = '{\n  "mcpServers": {\n    "one": {"command": "a"},\n    "two": {"command": "b",}\n    "three": {"url": "http://x/mcp"}\n  }\n}\n'
+    text = (
+        '{\n  "mcpServers": {\n    "one": {"command": "a"},\n    "two": {"command": "b",}\n'
+        '    "three": {"url": "http://x/mcp"}\n  }\n}\n'
+    )
     config = parse_mcp_config(text)
     (problem,) = config.problems
     assert problem.startswith("mcp.json has a syntax error on line 4")

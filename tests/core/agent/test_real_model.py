@@ -46,7 +46,10 @@ QWEN3_TOOLS_TEMPLATE = (
     "{%- endif %}"
 )
 
-TOOL = {"type": "function", "function": {"name": "read_file", "description": "Read a file.", "parameters": {"type": "object"}}}
+TOOL = {
+    "type": "function",
+    "function": {"name": "read_file", "description": "Read a file.", "parameters": {"type": "object"}},
+}
 
 
 def test_qwen3s_template_renders_tools_calls_and_results() -> None:

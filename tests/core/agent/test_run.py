@@ -140,7 +140,9 @@ class _Slow:
         return "woke"
 
 
-def test_stop_mid_tool_ends_the_run_and_the_tool(make_session: Make, executor: ToolExecutor, manager: PluginManager) -> None:
+def test_stop_mid_tool_ends_the_run_and_the_tool(
+    make_session: Make, executor: ToolExecutor, manager: PluginManager
+) -> None:
     slow = _Slow()
     manager.register(slow, "slow")
     session, _ = make_session([call("wait_forever"), "never asked"])
@@ -181,7 +183,7 @@ def test_malformed_json_is_explained_once(make_session: Make, executor: ToolExec
 
 
 def test_bad_calls_get_a_sentence_and_the_run_goes_on(make_session: Make, executor: ToolExecutor) -> None:
-    session, engine = make_session(
+    session, _engine = make_session(
         [
             call("no_such_tool"),
             call("read_file", path=7),
