@@ -28,10 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.run import AgentMode
+from app.core.agent.setup import agent_mode, mcp_hub
 from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, database_path
 from app.core.drafts import DraftStore
+from app.core.edits.proposal import EditProposal
 from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
@@ -39,6 +42,7 @@ from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
 from app.core.remote.profiles import KeyEdits
 from app.core.settings import LoadedSettings, Settings, save_settings
+from app.ui.chat.agent_job import AgentJob
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
@@ -163,6 +167,10 @@ class MainWindow(QMainWindow):
             self, paths, self.plugins.host, self.tabs, self.tree, lambda: self.settings, self.save_settings
         )
         self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
+        # Agent mode: the plugins' tools and the MCP servers of mcp.json (each started on first use).
+        self.mcp = mcp_hub(paths, self._notice)
+        self.chat.agent_setup = self._agent_mode
+        self.chat.review_proposal = self._review_agent_edit
         self._connect()
         self._restore_layout()
         self._notice(loaded_settings.notice)
@@ -502,6 +510,25 @@ class MainWindow(QMainWindow):
         except OSError:
             log.warning("could not save the window layout to %s", self._layout_file)
 
+    def _agent_mode(self, job: AgentJob) -> AgentMode:
+        project = self.project.project
+        return agent_mode(
+            self.plugins.manager,
+            self.mcp,
+            lambda: self.settings,
+            project.root if project is not None else None,
+            job.approve,
+            job.review,
+        )
+
+    def _review_agent_edit(self, proposal: EditProposal) -> tuple[bool, str]:
+        """The diff review every edit gets (checkpoint first); what the model is told afterwards."""
+        applied: list[str] = []
+        self.plugins.review_and_apply(proposal, applied.extend)
+        if applied:
+            return True, "The user accepted the edit; changed: " + ", ".join(applied) + "."
+        return False, "The user did not accept the edit; nothing was written."
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.tabs.maybe_close_all():
             event.ignore()
@@ -519,6 +546,7 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
         self.plugins.shutdown()
         self.chat.shutdown()
+        self.mcp.close()
         self.chat.view.dispose()
         self.models.shutdown()
         self.model_manager.shutdown()
