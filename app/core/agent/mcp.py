@@ -114,6 +114,10 @@ class McpHub:
     def names(self) -> list[str]:
         return list(self._servers)
 
+    def known_tools(self) -> list[McpToolInfo]:
+        """The tools of servers listed so far (starts nothing: for Settings ▸ Tools)."""
+        return [info for server in self._servers.values() for info in server.tools]
+
     def running(self, name: str) -> bool:
         server = self._servers[name]
         return server.session is not None and server.task is not None and not server.task.done()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.agent.run import AgentMode
+from app.core.agent.mcp_config import CONFIG_NAME
 from app.core.agent.setup import agent_mode, mcp_hub
 from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
@@ -58,6 +59,7 @@ from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController
 from app.ui.shell.settings_dialog import SettingsDialog
+from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.welcome import WelcomePage
 
@@ -428,11 +430,45 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
+        mcp_file = self.paths.config_dir / CONFIG_NAME
+        try:
+            mcp_text = mcp_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            mcp_text = ""
         dialog = SettingsDialog(
-            self.settings, self, keyed=self.remote.keyed_profiles(), plugin_pages=self.plugins.settings_pages()
+            self.settings,
+            self,
+            keyed=self.remote.keyed_profiles(),
+            plugin_pages=self.plugins.settings_pages(),
+            tool_rows=self._tool_rows(),
+            mcp_text=mcp_text,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
+            if dialog.tools_page.mcp_text() != mcp_text:
+                self._replace_mcp_config(mcp_file, dialog.tools_page.mcp_text())
+
+    def _tool_rows(self) -> list[ToolRow]:
+        """The plugins' tools, and the MCP tools of servers used so far (listing never starts one here)."""
+        rows = [
+            ToolRow(entry.tool.name, entry.source, entry.tool.acting, entry.tool.description)
+            for entry in self.plugins.manager.registered_tools()
+        ]
+        rows += [
+            ToolRow(info.qualified, f"mcp:{info.server}", True, info.description) for info in self.mcp.known_tools()
+        ]
+        return rows
+
+    def _replace_mcp_config(self, path: Path, text: str) -> None:
+        """Save ``mcp.json``; the running servers stop and the new ones start on first use."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            self._notice(f"mcp.json could not be saved ({err.strerror}); check the config folder's permissions.")
+            return
+        self.mcp.close()
+        self.mcp = mcp_hub(self.paths, self._notice)
 
     def use_profile(self, name: str) -> None:
         """Switch to the connection profile ``name``: its server, or this computer's engine."""

@@ -32,6 +32,7 @@ from app.core.plugins.contributions import OptionValue, PluginSetting
 from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
+from app.ui.shell.tools_page import ToolRow, ToolsPage
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -116,6 +117,8 @@ class SettingsDialog(QDialog):
         *,
         keyed: frozenset[str] | set[str] = frozenset(),
         plugin_pages: Sequence[PluginPage] = (),
+        tool_rows: Sequence[ToolRow] = (),
+        mcp_text: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -199,6 +202,8 @@ class SettingsDialog(QDialog):
         ]
         if plugin_pages:
             pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
+        self.tools_page = ToolsPage(settings.agent, tool_rows, mcp_text)
+        pages.append(("Tools", [self.tools_page]))
         for title, boxes in pages:
             page = QWidget()
             column = QVBoxLayout(page)
@@ -422,6 +427,12 @@ class SettingsDialog(QDialog):
         except ProfileError as err:
             self._problem(str(err))
             return
+        problem = self.tools_page.mcp_problem()
+        self.tools_page.problem.setText(problem or "")
+        self.tools_page.problem.setVisible(problem is not None)
+        if problem is not None:
+            self.tabs.setCurrentWidget(self.tools_page.parentWidget())
+            return
         super().accept()
 
     def result_settings(self) -> Settings:
@@ -458,6 +469,7 @@ class SettingsDialog(QDialog):
         )
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
+        data["agent"] = {**data["agent"], **self.tools_page.agent_values()}
         for plugin_id, widgets in self.plugin_options.items():
             data["plugins"][plugin_id] = {
                 **data["plugins"].get(plugin_id, {}),
