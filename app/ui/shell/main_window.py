@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.agent.run import AgentMode
 from app.core.agent.mcp_config import CONFIG_NAME
+from app.core.agent.run import AgentMode
 from app.core.agent.setup import agent_mode, mcp_hub
 from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
@@ -59,8 +59,8 @@ from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController
 from app.ui.shell.settings_dialog import SettingsDialog
-from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.theme import apply_theme
+from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
