@@ -126,6 +126,8 @@ class ChatPanel(QWidget):
         self.thinking = QCheckBox("Think", self)
         self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
         self.thinking.setChecked(settings().engine.thinking)
+        self.session.thinking = self.thinking.isChecked()  # the box, not the saved default, decides each reply
+        self.thinking.toggled.connect(self._on_thinking_toggled)
         self.agent_box = QCheckBox("Agent", self)
         self.agent_box.setToolTip(
             "Agent mode: the model may use tools (project files, search, git, tests, sandbox, edits, MCP servers). "
@@ -227,6 +229,9 @@ class ChatPanel(QWidget):
     @request_overrides.setter
     def request_overrides(self, overrides: dict[str, object]) -> None:
         self.session.overrides = dict(overrides)
+
+    def _on_thinking_toggled(self, on: bool) -> None:
+        self.session.thinking = on
 
     def set_plugins(self, plugins: PluginManager) -> None:
         """Plugins whose system prompts and context providers go with every message."""

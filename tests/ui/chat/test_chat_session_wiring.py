@@ -53,8 +53,10 @@ def test_a_third_party_plugins_system_prompt_and_context_reach_the_model_in_the_
     load_model(qtbot, window, qwen3_gguf)
     requests = _recorded(window.bridge.owner, monkeypatch)
     window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.thinking.setChecked(False)  # the Think box decides the reply's thinking
     window.chat.ask("hello")
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert requests[-1].thinking is False and requests[-1].max_tokens == 4
     prompt = window.bridge.owner.render(requests[-1]).text  # exactly what the engine evaluated
     assert "Answer like a sample." in prompt.split("<|im_end|>")[0]
     assert "Sample (sample):\n```\ncontext for hello\n```" in prompt
