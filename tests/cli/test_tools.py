@@ -56,3 +56,31 @@ def test_chat_agent_with_the_tiny_model_runs_to_an_end(
         line["state"] in ("running", "waiting", "done", "failed", "denied") for line in lines if line["type"] == "tool"
     )
     assert (project / "a.py").read_text() == "x = 1\n"  # the CLI never writes files
+
+
+def test_chat_agent_refuses_acting_tools_not_allowed_and_never_writes(
+    builtin_tools: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model server (scripted: it asks for an edit every time) drives the CLI's agent run."""
+    from tests.fixtures.fake_openai_server import DONE, FakeOpenAIServer, Script, chunk
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "a.py").write_text("x = 1\n")
+    edit = {"name": "propose_edit", "arguments": {"path": "a.py", "search": "x = 1", "replace": "x = 2"}}
+    text = f"<tool_call>\n{json.dumps(edit)}\n</tool_call>"
+    with FakeOpenAIServer() as server:
+        server.script = Script(lines=[chunk(content=text[:20]), chunk(content=text[20:], finish="stop"), DONE])
+        args = ["chat", "--agent", "--project", str(project), "--server", server.base_url]
+        assert main([*args, "change x"]) == 0
+        refused = capsys.readouterr()
+        assert (
+            "propose_edit was refused: it acts, and the CLI runs acting tools only with --allow propose_edit."
+            in refused.err
+        )
+        assert "[tool] propose_edit" in refused.out and "denied" in refused.out
+        assert "same arguments 3 times" in refused.err  # the scripted model insists: the loop detector ends it
+        assert main([*args, "--allow", "propose_edit", "change x"]) == 0
+        allowed = capsys.readouterr()
+    assert "-x = 1\n+x = 2" in allowed.out  # shown as a diff…
+    assert (project / "a.py").read_text() == "x = 1\n"  # …and never written
