@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.parser import ToolCall, split_answer
 from app.core.agent.permissions import ApprovalRequest
 from app.core.agent.run import AgentEnded, AgentMode, ToolStep
 from app.core.chat import ChatSession, Finished, Reply
 from app.core.chat.project_context import project_attachments
+from app.core.chat.session import TOOL_CALL_KIND
 from app.core.chat_render import CodeBlock
 from app.core.conversations import Attachment, ConversationStore, StoredMessage
 from app.core.edits.proposal import EditProposal
@@ -282,11 +284,21 @@ class ChatPanel(QWidget):
             self.notice.emit(str(err))
             return
         self.view.clear()
+        calls: list[ToolCall] = []  # an agent turn's calls, answered in order by the tool messages after it
         for message in messages:
             if message.role == "user":
                 self.view.add_user_message(message.id, message.content, message.attachments)
             elif message.role == "assistant":
-                self.view.add_assistant_message(message.id, message.content, message.thinking, _reply_note(message))
+                pieces = split_answer(message.content)
+                calls = [piece for piece in pieces if isinstance(piece, ToolCall)]
+                text = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
+                if text or message.thinking or not calls:
+                    self.view.add_assistant_message(message.id, text, message.thinking, _reply_note(message))
+            elif message.role == "tool":
+                name = next((a.label for a in message.attachments if a.kind == TOOL_CALL_KIND), "tool")
+                call = calls.pop(0) if calls and calls[0].name == name else ToolCall("", name, {})
+                step = ToolStep(call, name, False, "done", message.content, len(message.content))
+                self.view.add_tool_step(message.id, step.summary(), call.arguments, message.content, "done")
         self.pages.setCurrentIndex(0)
         self._update_buttons()
 

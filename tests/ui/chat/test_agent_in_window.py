@@ -106,3 +106,12 @@ def test_agent_steps_are_folded_allow_and_deny_work_and_the_window_stays_respons
     assert all(not is_open for is_open, _ in shown)  # folded
     assert shown[0][1].startswith("slow_look {} → 4 characters") and "denied" in shown[2][1]
     assert "All done." in str(js(qtbot, window, "document.body.innerText"))
+
+    # Reopened from the history: the same steps, folded, and no raw call blocks in the replies.
+    assert panel.conversation_id is not None
+    panel.open_conversation(panel.conversation_id)
+    reopened = json.loads(str(js(qtbot, window, script)))
+    assert [summary.split(" ")[0] for _, summary in reopened] == ["slow_look", "touch", "touch"]
+    assert all(not is_open for is_open, _ in reopened)
+    body = str(js(qtbot, window, "document.body.innerText"))
+    assert "<tool_call>" not in body and "All done." in body
