@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.api import PluginInfo, Tool, ToolInvocation, hookimpl
 from app.core.agent.executor import MAX_RESULT_CHARS, ToolExecutor
@@ -120,3 +122,32 @@ def test_a_hanging_tool_is_stopped_at_its_limit(executor: ToolExecutor, bad: _Mi
 def test_a_10_mb_result_is_truncated_with_a_note(executor: ToolExecutor, bad: _Misbehaving) -> None:
     text = _run(executor, "huge")
     assert len(text) < MAX_RESULT_CHARS + 200 and "10,000,000 characters" in text
+
+
+_FRAGMENTS = [
+    "<tool_call>",
+    "</tool_call>",
+    "<think>",
+    "</think>",
+    "<tool",
+    "_call>",
+    "</",
+    '{"name": "a"}',
+    "{",
+    "x",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30), st.lists(st.integers(1, 7), min_size=1, max_size=10))
+def test_any_text_in_any_pieces_splits_like_the_whole(fragments: list[str], sizes: list[int]) -> None:
+    """Whatever a model writes, cut wherever the tokens fall: no crash, and the same calls and text."""
+    text = "".join(fragments)
+    chunks, at, turn = [], 0, 0
+    while at < len(text):
+        size = sizes[turn % len(sizes)]
+        chunks.append(text[at : at + size])
+        at, turn = at + size, turn + 1
+    assert _pieces(chunks) == _pieces([text])
+    for piece in _pieces(chunks)[1:]:
+        assert isinstance(piece, ToolCall | MalformedCall)
