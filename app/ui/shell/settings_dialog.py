@@ -431,7 +431,7 @@ class SettingsDialog(QDialog):
         self.tools_page.problem.setText(problem or "")
         self.tools_page.problem.setVisible(problem is not None)
         if problem is not None:
-            self.tabs.setCurrentWidget(self.tools_page.parentWidget())
+            self.tabs.setCurrentIndex(self.tabs.count() - 1)  # Tools is the last tab
             return
         super().accept()
 
