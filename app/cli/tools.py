@@ -33,7 +33,6 @@ def run_list(args: argparse.Namespace) -> int:
     with mcp_hub(app_paths(), notes.append) as hub:
         registry = ToolRegistry([plugins, hub], lambda: settings.agent)
         entries = registry.all()
-        notes.extend(hub.notices)
     rows = [
         {
             "name": entry.tool.name,

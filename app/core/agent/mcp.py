@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,9 +73,14 @@ class McpHub:
     """Every configured MCP server of one app session (a ``ToolSource``)."""
 
     def __init__(
-        self, servers: Sequence[McpServerConfig], log_dir: Path | None = None, start_timeout: float = START_SECONDS
+        self,
+        servers: Sequence[McpServerConfig],
+        log_dir: Path | None = None,
+        start_timeout: float = START_SECONDS,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.start_timeout = start_timeout
+        self.on_notice = on_notice  # told each failure, from the thread that met it
         self._servers = {s.name: _Server(s) for s in servers if not s.disabled}
         self._log_dir = log_dir
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,6 +131,8 @@ class McpHub:
         server.error = message
         self.notices.append(message)
         log.warning("%s", message)
+        if self.on_notice is not None:
+            self.on_notice(message)
 
     def start(self, name: str) -> tuple[McpToolInfo, ...]:
         """Start server ``name`` unless it runs, and list its tools; raises ``McpError``."""

@@ -17,11 +17,12 @@ from app.core.settings import Settings
 
 
 def mcp_hub(paths: AppPaths, notice: Callable[[str], None]) -> McpHub:
-    """The servers in the config folder's ``mcp.json`` (none started yet); each problem is a notice."""
+    """The servers in the config folder's ``mcp.json`` (none started yet); each problem is a notice, and so
+    is each server that later fails (``notice`` must then be callable from any thread)."""
     config = load_mcp_config(paths.config_dir / CONFIG_NAME)
     for problem in config.problems:
         notice(problem)
-    return McpHub(config.servers, log_dir=paths.log_dir)
+    return McpHub(config.servers, log_dir=paths.log_dir, on_notice=notice)
 
 
 def agent_mode(

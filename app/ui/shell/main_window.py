@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         )
         self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
         # Agent mode: the plugins' tools and the MCP servers of mcp.json (each started on first use).
-        self.mcp = mcp_hub(paths, self._notice)
+        self.mcp = mcp_hub(paths, self._mcp_notice)
         self.chat.agent_setup = self._agent_mode
         self.chat.review_proposal = self._review_agent_edit
         self._connect()
@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
             self._notice(f"mcp.json could not be saved ({err.strerror}); check the config folder's permissions.")
             return
         self.mcp.close()
-        self.mcp = mcp_hub(self.paths, self._notice)
+        self.mcp = mcp_hub(self.paths, self._mcp_notice)
 
     def use_profile(self, name: str) -> None:
         """Switch to the connection profile ``name``: its server, or this computer's engine."""
@@ -545,6 +545,10 @@ class MainWindow(QMainWindow):
             self._layout_file.write_text(json.dumps(data), encoding="utf-8")
         except OSError:
             log.warning("could not save the window layout to %s", self._layout_file)
+
+    def _mcp_notice(self, message: str) -> None:
+        """An MCP problem, from any thread: through the plugins' notifier, which queues to the GUI thread."""
+        self.plugins.host.notifier.notify(message, "warning")
 
     def _agent_mode(self, job: AgentJob) -> AgentMode:
         project = self.project.project

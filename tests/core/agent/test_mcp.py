@@ -51,9 +51,11 @@ def test_a_stdio_server_is_listed_called_and_stopped(hub: McpHub) -> None:
 
 
 def test_a_crash_mid_call_is_reported_and_the_server_restarts(hub: McpHub) -> None:
+    told: list[str] = []
+    hub.on_notice = told.append  # the window's notifier, the CLI's stderr
     with pytest.raises(McpError, match="calc"):
         hub.call("calc", "crash", {})
-    assert hub.notices and "calc" in hub.notices[-1]
+    assert told == hub.notices[-1:] and "The MCP server calc failed" in told[0]
     assert not hub.running("calc")
     assert hub.call("calc", "shout", {"text": "again"}) == "AGAIN"
 
