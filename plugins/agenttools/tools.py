@@ -169,10 +169,14 @@ def run_tests(invocation: ToolInvocation) -> str:
 def run_sandbox(invocation: ToolInvocation) -> str:
     """Python code in the sandbox: no network, limited CPU, memory and time."""
     code = _string(invocation.arguments, "code")
-    result = run_python(code, limits=SandboxLimits(wall_seconds=20.0, cpu_seconds=20))
+    # Stop and the tool's time limit end the program (and its children) through the token.
+    result = run_python(
+        code, limits=SandboxLimits(wall_seconds=60.0, cpu_seconds=30), stop_requested=lambda: invocation.token.cancelled
+    )
     parts = [f"exit code: {result.exit_code if result.exit_code is not None else result.signal}"]
     if result.timed_out:
         parts.append("the time limit was reached")
+    parts.extend(result.notes)
     if result.stdout:
         parts.append("stdout:\n" + result.stdout)
     if result.stderr:
