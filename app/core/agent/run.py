@@ -98,16 +98,15 @@ class AgentSettingsView:
 class AgentMode:
     """Agent mode of one session: the tools, who approves, who reviews edits, the limits.
 
-    ``allowed_for_chat`` holds the tools the user allowed "for this chat"; it
-    is emptied when the conversation changes.
+    What the user allowed "for this chat" lives on the session
+    (``ChatSession.allowed_tools``), so it lasts for the conversation, whatever
+    mode object the front-end builds per message.
     """
 
     executor: ToolExecutor
     approver: Approver
     reviewer: Reviewer = no_review
     limits: AgentSettingsView = field(default_factory=AgentSettingsView)
-    allowed_for_chat: set[str] = field(default_factory=set)
-    _chat: int | None = None
 
     def attach(self, session: ChatSession) -> None:
         """Offer the tools with every chat request of ``session``."""
@@ -115,12 +114,6 @@ class AgentMode:
 
     def detach(self, session: ChatSession) -> None:
         session.tools = None
-
-    def permissions_for(self, conversation_id: int | None) -> set[str]:
-        if conversation_id != self._chat:
-            self._chat = conversation_id
-            self.allowed_for_chat = set()
-        return self.allowed_for_chat
 
 
 class AgentRun:
@@ -249,7 +242,7 @@ class AgentRun:
         tool = entry.tool
         label = tool.label or tool.name
         if tool.acting:
-            allowed = self.mode.permissions_for(self.session.conversation_id)
+            allowed = self.session.allowed_tools
             if tool.name not in allowed:
                 yield ToolStep(call, label, True, "waiting")
                 request = ApprovalRequest(tool.name, label, tool.description, dict(call.arguments), entry.source)

@@ -114,8 +114,10 @@ class ChatSession:
         self.overrides: dict[str, object] = {}
         self.reply: Reply | None = None
         self._editing_last = False
-        # Agent mode (``app.core.agent``): the tools offered with every chat request while it is on.
+        # Agent mode (``app.core.agent``): the tools offered with every chat request while it is on,
+        # and the acting tools the user allowed for this conversation (emptied when it changes).
         self.tools: Callable[[], tuple[dict[str, object], ...]] | None = None
+        self.allowed_tools: set[str] = set()
 
     # -- the conversation -------------------------------------------------------
 
@@ -130,6 +132,7 @@ class ChatSession:
         self.stop()
         self.conversation_id = None
         self._editing_last = False
+        self.allowed_tools = set()
 
     def open(self, conversation_id: int) -> list[StoredMessage]:
         """Continue a stored conversation; returns its messages (user ones with their attachments)."""
@@ -137,6 +140,7 @@ class ChatSession:
         self.stop()
         self.conversation_id = conversation_id
         self._editing_last = False
+        self.allowed_tools = set()
         return messages
 
     def _ensure_conversation(self, title: str) -> int:

@@ -92,8 +92,11 @@ def test_a_denied_acting_call_is_not_run(make_session: Make, executor: ToolExecu
     assert "The user denied propose_edit" in engine.requests[-1].messages[-1].content  # type: ignore[attr-defined]
 
 
-def test_allow_for_this_chat_asks_once(make_session: Make, executor: ToolExecutor) -> None:
-    session, _ = make_session([call("run_python", code="print(1)"), call("run_python", code="print(2)"), "ok"])
+def test_allow_for_this_chat_asks_once_per_conversation(make_session: Make, executor: ToolExecutor) -> None:
+    session, _ = make_session(
+        [call("run_python", code="print(1)"), call("run_python", code="print(2)"), "ok"]
+        + [call("run_python", code="print(3)"), "ok"] * 2
+    )
     asked: list[str] = []
 
     def approve(request: ApprovalRequest, _stop: CancelToken) -> str:
@@ -103,6 +106,11 @@ def test_allow_for_this_chat_asks_once(make_session: Make, executor: ToolExecuto
     events, _ = _run(session, AgentMode(executor, approve))  # type: ignore[arg-type]
     assert asked == ["run_python"]
     assert len(_steps(events, "done")) + len(_steps(events, "failed")) == 2
+    _run(session, AgentMode(executor, approve), "again")  # type: ignore[arg-type]  # a new mode per message
+    assert asked == ["run_python"]  # …the same chat: not asked again
+    session.new()
+    _run(session, AgentMode(executor, approve), "new chat")  # type: ignore[arg-type]
+    assert asked == ["run_python", "run_python"]
 
 
 def test_the_step_limit_ends_the_run(make_session: Make, executor: ToolExecutor) -> None:
