@@ -207,3 +207,19 @@ def test_bad_calls_get_a_sentence_and_the_run_goes_on(make_session: Make, execut
     assert "leads out of the project" in failed[2]
     assert "absolute path" in failed[3]
     assert events[-1] == AgentEnded("done", "", 4)
+
+
+def test_stop_while_waiting_for_approval_ends_the_run(make_session: Make, executor: ToolExecutor) -> None:
+    session, _ = make_session([call("run_python", code="print(1)"), "never asked"])
+    run_box: list[AgentRun] = []
+
+    def approve(request: ApprovalRequest, stop: CancelToken) -> str:
+        threading.Thread(target=run_box[0].stop).start()  # the user presses Stop instead of answering
+        stop.wait(10)
+        return "allow"
+
+    run = AgentRun(session, AgentMode(executor, approve))  # type: ignore[arg-type]
+    run_box.append(run)
+    events = list(run.run("go"))
+    assert events[-1] == AgentEnded("stopped", "Stopped.", 1)
+    assert [s.state for s in _steps(events)] == ["waiting", "stopped"]

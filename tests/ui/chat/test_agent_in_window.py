@@ -31,6 +31,7 @@ class _Tools:
     def __init__(self) -> None:
         self.started = threading.Event()
         self.release = threading.Event()
+        self.stopped = threading.Event()
         self.touched: list[object] = []
 
     @hookimpl
@@ -42,7 +43,10 @@ class _Tools:
 
     def look(self, invocation: ToolInvocation) -> str:
         self.started.set()
-        self.release.wait(30)
+        while not self.release.wait(0.02):
+            if invocation.token.cancelled:  # Stop reached the tool
+                self.stopped.set()
+                return "stopped"
         return "seen"
 
     def touch(self, invocation: ToolInvocation) -> str:
@@ -115,3 +119,21 @@ def test_agent_steps_are_folded_allow_and_deny_work_and_the_window_stays_respons
     assert all(not is_open for is_open, _ in reopened)
     body = str(js(qtbot, window, "document.body.innerText"))
     assert "<tool_call>" not in body and "All done." in body
+
+
+def test_stop_in_the_window_ends_the_run_and_the_running_tool(make_window: MakeWindow, qtbot: QtBot) -> None:
+    window = make_window()
+    tools = _Tools()
+    window.plugins.manager.register(tools, "windowtools")
+    window.bridge.owner.chat = _scripted([_call("slow_look"), "never asked"])  # type: ignore[method-assign]
+    panel = window.chat
+    panel.set_model_ready(True)
+    panel.agent_box.setChecked(True)
+    panel.input.setPlainText("Look")
+    panel.send()
+    assert tools.started.wait(30)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert [step.state for step in panel.tool_steps.values()] == ["stopped"]
+    assert "Stopped." in str(js(qtbot, window, "document.body.innerText"))
+    assert tools.stopped.is_set() and not tools.release.is_set()  # the tool ended through its token
