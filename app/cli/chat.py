@@ -27,8 +27,12 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings
 
 if TYPE_CHECKING:
+    from app.core.agent.permissions import Decision
+    from app.core.agent.run import ToolStep
     from app.core.edits.proposal import EditProposal
+    from app.core.plugins.manager import PluginManager
     from app.core.project import Project
+    from app.core.settings import Settings
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -75,6 +79,18 @@ def add_parser(sub: SubParsers) -> None:
         "--show-prompt",
         action="store_true",
         help="print the exact prompt the local model evaluates for each message (JSON: a 'prompt' event)",
+    )
+    chat.add_argument(
+        "--agent",
+        action="store_true",
+        help="agent mode: the model may use tools (the project's files, search, git, tests, sandbox, edits, MCP "
+        "servers); every step is printed",
+    )
+    chat.add_argument(
+        "--allow",
+        metavar="TOOL,…",
+        default="",
+        help="acting tools the model may run without asking (others are refused); edits are never written",
     )
     chat.set_defaults(handler=run_chat)
 
@@ -270,6 +286,8 @@ def run_chat(args: argparse.Namespace) -> int:
             {key: value for key, value in (("max_tokens", args.max_tokens), ("seed", args.seed)) if value is not None}
         )
         chat = InlineChat(session)
+        if args.agent:
+            return _run_agent(args, session, plugins, project, settings, emit, notice)
         for turn, prompt in enumerate(args.prompts, start=1):
             try:
                 if is_command(prompt):
@@ -289,3 +307,84 @@ def run_chat(args: argparse.Namespace) -> int:
                 print("\nquillpad: stopped.", file=sys.stderr)
                 return 130
     return 0
+
+
+def _run_agent(
+    args: argparse.Namespace,
+    session: ChatSession,
+    plugins: PluginManager,
+    project: Project | None,
+    settings: Settings,
+    emit: object,
+    notice: Callable[[str], None],
+) -> int:
+    """Each PROMPT answered in agent mode; steps printed as they happen. Acting tools not in ``--allow``
+    are refused with a sentence, and an edit is printed as a diff, never written."""
+    from app.core.agent.permissions import ApprovalRequest, allow_list
+    from app.core.agent.run import AgentEnded, AgentRun, ToolStep
+    from app.core.agent.setup import agent_mode, mcp_hub
+    from app.core.plugins.background import CancelToken
+    from app.core.plugins.project_access import ProjectAccessAdapter
+
+    if project is not None:
+        plugins.host.project = ProjectAccessAdapter(project)
+    allowed = [name.strip() for name in args.allow.split(",") if name.strip()]
+    permit = allow_list(allowed)
+
+    def approver(request: ApprovalRequest, stop: CancelToken) -> Decision:
+        decision = permit(request, stop)
+        if decision == "deny":
+            notice(
+                f"{request.tool} was refused: it acts, and the CLI runs acting tools only with --allow {request.tool}."
+            )
+        return decision
+
+    def reviewer(proposal: EditProposal) -> tuple[bool, str]:
+        diff = proposal_diff(proposal)
+        if args.json:
+            print(json.dumps({"type": "proposal", "diff": diff, "applied": False}), flush=True)
+        else:
+            sys.stdout.write(diff)
+            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+        return False, "The edit was shown to the user but not applied: the command line never writes files."
+
+    with mcp_hub(app_paths(), notice) as hub:
+        mode = agent_mode(
+            plugins, hub, lambda: settings, project.root if project is not None else None, approver, reviewer
+        )
+        for turn, prompt in enumerate(args.prompts, start=1):
+            run = AgentRun(session, mode)
+            try:
+                for event in run.run(prompt):
+                    if isinstance(event, ToolStep):
+                        _print_step(event, turn, args.json)
+                    elif isinstance(event, AgentEnded):
+                        if not args.json:
+                            print(flush=True)
+                        if event.message:
+                            notice(event.message)
+                        if event.reason == "error":
+                            return 2
+                    else:
+                        emit(turn, event)  # type: ignore[operator]
+            except KeyboardInterrupt:
+                run.stop()
+                print("\nquillpad: stopped.", file=sys.stderr)
+                return 130
+    return 0
+
+
+def _print_step(step: ToolStep, turn: int, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "type": "tool",
+            "tool": step.call.name,
+            "arguments": step.call.arguments,
+            "state": step.state,
+            "result_chars": step.result_chars,
+            "acting": step.acting,
+            "turn": turn,
+        }
+        print(json.dumps(record), flush=True)
+    elif step.state not in ("running", "waiting"):
+        print(f"[tool] {step.summary()}", flush=True)
