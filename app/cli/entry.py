@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         refs,
         sandbox,
         testing,
+        tools,
     )
 
     inspect.add_parser(sub)
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     refs.add_parser(sub)
     sandbox.add_parser(sub)
+    tools.add_parser(sub)
     return parser
 
 

@@ -143,6 +143,16 @@ class ChatSettings(_Section):
     context_providers_off: list[str] = Field(default_factory=list)
 
 
+class AgentSettings(_Section):
+    """Agent mode (Settings ▸ Tools): limits, switched-off tools, MCP tools trusted as read-only."""
+
+    step_limit: int = Field(default=12, ge=1, le=200, description="tool calls per message")
+    tool_timeout: float = Field(default=30.0, gt=0, le=3600, description="seconds a tool may run")
+    tools_off: list[str] = Field(default_factory=list)  # tool names the model is not offered
+    # MCP tools are acting (asked about) unless named here.
+    read_only_tools: list[str] = Field(default_factory=list)
+
+
 class ModelsSettings(_Section):
     """Model downloads."""
 
@@ -186,6 +196,7 @@ class Settings(_Section):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     completion: CompletionSettings = Field(default_factory=CompletionSettings)
     refs: RefsSettings = Field(default_factory=RefsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
 

@@ -187,7 +187,7 @@ class ModelSession:
         thinking = profile.thinking_default if request.thinking is None else request.thinking
         fitted = fit_to_context(
             request.messages,
-            lambda msgs: self.builder.build(msgs, thinking),
+            lambda msgs: self.builder.build(msgs, thinking, request.tools),
             self.tokenize,
             self.n_ctx,
             request.max_tokens,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -24,12 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.permissions import ApprovalRequest
+from app.core.agent.run import AgentEnded, AgentMode, ToolStep
 from app.core.chat import ChatSession, Finished, Reply
 from app.core.chat.project_context import ProjectContextSource, project_attachments
+from app.core.chat.session import TOOL_CALL_KIND
 from app.core.chat_render import CodeBlock
-from app.core.conversations import ConversationStore, StoredMessage
+from app.core.conversations import Attachment, ConversationStore, StoredMessage
+from app.core.edits.proposal import EditProposal
 from app.core.edits.safety import scan_python
-from app.core.engine import ChatMessage, Done, EngineError, EngineEvent
+from app.core.engine import AnswerText, ChatMessage, Done, EngineError, EngineEvent, Notice, Stats, ThinkingText
 from app.core.engine.model_client import AskOptions
 from app.core.errors import QuillpadError
 from app.core.plugins.manager import PluginManager
@@ -38,6 +42,9 @@ from app.core.refs import RefMatch
 from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
+from app.core.toolcalls.parser import ToolCall, split_answer
+from app.ui.chat.agent_job import AgentJob
+from app.ui.chat.approval_bar import ApprovalBar
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.history_page import HistoryPage
@@ -119,6 +126,7 @@ class ChatPanel(QWidget):
         self.sandbox_tasks = TaskRunner(self, threads=2)
         # One thread: a newer preview cancels the older, queued or running.
         self.preview_tasks = TaskRunner(self)
+        self.agent_tasks = TaskRunner(self, threads=1)  # one agent run at a time
         self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
@@ -140,6 +148,21 @@ class ChatPanel(QWidget):
         self.thinking.setChecked(settings().engine.thinking)
         self.session.thinking = self.thinking.isChecked()  # the box, not the saved default, decides each reply
         self.thinking.toggled.connect(self._on_thinking_toggled)
+        self.agent_box = QCheckBox("Agent", self)
+        self.agent_box.setToolTip(
+            "Agent mode: the model may use tools (project files, search, git, tests, sandbox, edits, MCP servers). "
+            "Read-only steps run at once; acting ones wait for your Allow."
+        )
+        # Builds the agent mode for a job (the window sets it: plugins, MCP servers, project, settings).
+        self.agent_setup: Callable[[AgentJob], AgentMode] | None = None
+        # Reviews an edit the model proposed (the window's diff review); (accepted, what to tell the model).
+        self.review_proposal: Callable[[EditProposal], tuple[bool, str]] | None = None
+        self.agent_job: AgentJob | None = None
+        self.tool_steps: dict[str, ToolStep] = {}  # the last run's steps, by call id (plain data for tests)
+        self._step_ids: dict[str, int] = {}  # call id -> the view's message showing it
+        self._agent_message: int | None = None  # the assistant message streaming in the run
+        self.approval = ApprovalBar(self)
+        self.approval.decided.connect(self._on_decided)
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
@@ -160,6 +183,7 @@ class ChatPanel(QWidget):
         top.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.thinking)
+        buttons.addWidget(self.agent_box)
         buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
@@ -171,6 +195,7 @@ class ChatPanel(QWidget):
         chat_layout.setContentsMargins(0, 0, 0, 0)
         chat_layout.addLayout(top)
         chat_layout.addWidget(self.view, 1)
+        chat_layout.addWidget(self.approval)
         chat_layout.addWidget(self.chips)
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
@@ -237,8 +262,12 @@ class ChatPanel(QWidget):
         return self.session.reply
 
     @property
+    def agent_running(self) -> bool:
+        return self.agent_job is not None
+
+    @property
     def busy(self) -> bool:
-        return self.session.busy or bool(self._tasks)
+        return self.session.busy or bool(self._tasks) or self.agent_job is not None
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready
@@ -273,11 +302,21 @@ class ChatPanel(QWidget):
             self.notice.emit(str(err))
             return
         self.view.clear()
+        calls: list[ToolCall] = []  # an agent turn's calls, answered in order by the tool messages after it
         for message in messages:
             if message.role == "user":
                 self.view.add_user_message(message.id, message.content, message.attachments)
             elif message.role == "assistant":
-                self.view.add_assistant_message(message.id, message.content, message.thinking, _reply_note(message))
+                pieces = split_answer(message.content)
+                calls = [piece for piece in pieces if isinstance(piece, ToolCall)]
+                text = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
+                if text or message.thinking or not calls:
+                    self.view.add_assistant_message(message.id, text, message.thinking, _reply_note(message))
+            elif message.role == "tool":
+                name = next((a.label for a in message.attachments if a.kind == TOOL_CALL_KIND), "tool")
+                call = calls.pop(0) if calls and calls[0].name == name else ToolCall("", name, {})
+                step = ToolStep(call, name, False, "done", message.content, len(message.content))
+                self.view.add_tool_step(message.id, step.summary(), call.arguments, message.content, "done")
         self.pages.setCurrentIndex(0)
         self._update_buttons()
 
@@ -354,6 +393,9 @@ class ChatPanel(QWidget):
             return
         manual = [item for item in self.chips.items() if not item.from_project]
         project = project_attachments(self._project_context(text), self._removed)
+        if self.agent_box.isChecked():
+            self._send_agent(text, (*manual, *project))
+            return
         dropped = self.session.deleted_on_edit()
         try:
             reply = self.session.send(text, (*manual, *project))
@@ -408,7 +450,9 @@ class ChatPanel(QWidget):
 
     def stop(self) -> None:
         """Stop the reply being written (only it), or the background work under way."""
-        if self._tasks:
+        if self.agent_job is not None:
+            self.agent_job.stop()
+        elif self._tasks:
             for cancel in list(self._tasks.values()):
                 cancel()
         else:
@@ -569,11 +613,98 @@ class ChatPanel(QWidget):
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
+    # -- agent mode ------------------------------------------------------------
+
+    def _send_agent(self, text: str, attachments: Sequence[Attachment]) -> None:
+        """Send ``text`` in agent mode: the run goes on a pool thread, its steps come back as signals."""
+        if self.agent_setup is None:
+            self._show_notice("Agent mode is not available in this window.")
+            return
+        self.tool_steps.clear()
+        job = AgentJob(self.session, text, attachments)
+        job.start_with(self.agent_setup(job))
+        job.signals.events.connect(self._on_agent_events)
+        job.signals.step.connect(self._on_step)
+        job.signals.question.connect(self._on_question)
+        job.signals.review.connect(self._on_review)
+        job.signals.ended.connect(self._on_agent_ended)
+        self.agent_job = job
+        self.input.clear()
+        self.chips.clear()
+        self._preview = None
+        self._removed.clear()
+        self.view.add_user_message(next(_notice_ids), text, attachments)
+        self._update_buttons()
+        self.busyChanged.emit(True)
+        # The job reports through its own queued signals; errors it cannot report are logged.
+        self.agent_tasks.submit(lambda _token: job.run())
+
+    def _finish_agent_message(self) -> None:
+        if self._agent_message is not None:
+            self.view.finish_reply(self._agent_message)
+            self._agent_message = None
+
+    def _on_agent_events(self, message_id: int, events: list[EngineEvent]) -> None:
+        if message_id != self._agent_message:
+            self._finish_agent_message()
+            self._agent_message = message_id
+        for event in events:
+            if isinstance(event, ThinkingText):
+                self.view.append_thinking(message_id, event.text)
+            elif isinstance(event, AnswerText):
+                self.view.append_answer(message_id, event.text)
+            elif isinstance(event, Notice):
+                self._show_notice(event.message)
+            elif isinstance(event, Stats):
+                self.statsChanged.emit(event)
+
+    def _on_step(self, step: ToolStep) -> None:
+        """Show a step folded: its line says tool, arguments and result size; the result is inside."""
+        self._finish_agent_message()
+        key = step.call.id  # unique within a run (call_TURN_N)
+        self.tool_steps[key] = step
+        old = self._step_ids.get(key)
+        if old is not None:
+            self.view.remove_message(old)
+        message_id = next(_notice_ids)
+        self._step_ids[key] = message_id
+        self.view.add_tool_step(message_id, step.summary(), step.call.arguments, step.result, step.state)
+
+    def _on_question(self, request: ApprovalRequest) -> None:
+        self.approval.ask(request)
+
+    def _on_decided(self, decision: str) -> None:
+        if self.agent_job is not None:
+            self.agent_job.answer(decision)  # type: ignore[arg-type]  # one of the bar's three
+
+    def _on_review(self, proposal: EditProposal) -> None:
+        job = self.agent_job
+        if job is None:
+            return
+        if self.review_proposal is None:
+            job.reviewed(False, "This window cannot review edits; nothing was written.")
+            return
+        accepted, note = self.review_proposal(proposal)
+        job.reviewed(accepted, note)
+
+    def _on_agent_ended(self, ended: AgentEnded) -> None:
+        self._finish_agent_message()
+        self._step_ids.clear()
+        self.approval.hide()
+        if ended.message:
+            self._show_notice(ended.message)
+        self.agent_job = None
+        self._update_buttons()
+        self.busyChanged.emit(False)
+
     def shutdown(self) -> None:
         """Save a streaming reply as it stands (the app is closing)."""
+        if self.agent_job is not None:
+            self.agent_job.stop()
         try:
             self.session.save_partial()
         except QuillpadError as err:
             self.notice.emit(str(err))
         self.preview_tasks.shutdown()
+        self.agent_tasks.shutdown(60_000)
         self.sandbox_tasks.shutdown(60_000)

@@ -179,6 +179,18 @@ class ChatView(QWebEngineView):
         """A system line in the conversation (errors, dropped turns)."""
         self._call("addMessage", message_id, "notice", f'<p class="plain">{html.escape(text)}</p>', "")
 
+    def add_tool_step(self, message_id: int, summary: str, arguments: object, result: str, state: str) -> None:
+        """One agent tool step, folded: the line says tool, arguments and result size; unfolding
+        shows the arguments and the result."""
+        args = json.dumps(arguments, indent=2, ensure_ascii=False)
+        body = (
+            f'<details class="tool {html.escape(state)}"><summary>{html.escape(summary)}</summary>'
+            f'<pre class="plain">{html.escape(args)}</pre>'
+            + (f'<pre class="plain">{html.escape(result)}</pre>' if result else "")
+            + "</details>"
+        )
+        self._call("addMessage", message_id, "notice", body, "")
+
     def remove_message(self, message_id: int) -> None:
         self._call("removeMessage", message_id)
 

@@ -34,6 +34,7 @@ from app.core.plugins.contributions import OptionValue, PluginSetting
 from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
+from app.ui.shell.tools_page import ToolRow, ToolsPage
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -119,6 +120,8 @@ class SettingsDialog(QDialog):
         keyed: frozenset[str] | set[str] = frozenset(),
         plugin_pages: Sequence[PluginPage] = (),
         refs_status: str = "",
+        tool_rows: Sequence[ToolRow] = (),
+        mcp_text: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -229,6 +232,8 @@ class SettingsDialog(QDialog):
         ]
         if plugin_pages:
             pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
+        self.tools_page = ToolsPage(settings.agent, tool_rows, mcp_text)
+        pages.append(("Tools", [self.tools_page]))
         for title, boxes in pages:
             page = QWidget()
             column = QVBoxLayout(page)
@@ -493,6 +498,12 @@ class SettingsDialog(QDialog):
         except ProfileError as err:
             self._problem(str(err))
             return
+        problem = self.tools_page.mcp_problem()
+        self.tools_page.problem.setText(problem or "")
+        self.tools_page.problem.setVisible(problem is not None)
+        if problem is not None:
+            self.tabs.setCurrentIndex(self.tabs.count() - 1)  # Tools is the last tab
+            return
         super().accept()
 
     def result_settings(self) -> Settings:
@@ -541,6 +552,7 @@ class SettingsDialog(QDialog):
             "min_tokens": self.refs_min_tokens.value(),
             "folders": [line.strip() for line in self.refs_folders.toPlainText().splitlines() if line.strip()],
         }
+        data["agent"] = {**data["agent"], **self.tools_page.agent_values()}
         for plugin_id, widgets in self.plugin_options.items():
             data["plugins"][plugin_id] = {
                 **data["plugins"].get(plugin_id, {}),
