@@ -94,11 +94,12 @@ def test_typing_on_cancels_the_stale_request(tmp_path: Path) -> None:
         )
         worker.start()
         time.sleep(0.3)  # the worker is evaluating the long prompt
-        cancelled_at = time.monotonic()
         fresh_id = engine.new_request_id()  # the user typed on
-        worker.join(30)
+        worker.join(120)  # a hang guard, not a speed check
         assert results and results[0].reason == "cancelled" and results[0].text == ""
-        assert time.monotonic() - cancelled_at < 5  # stopped inside the prompt, not after it
+        # Stopped inside the prompt (llama.cpp's abort callback), not after it.
+        stale = results[0].stats
+        assert stale.generated_tokens == 0 and stale.prompt_tokens_evaluated < stale.prompt_tokens
         # Part of the stale prompt stays in the cache for the fresh request.
         fresh = engine.complete(request, CompletionLimits(max_tokens=4, budget=limits.budget), request_id=fresh_id)
         assert fresh.reason == "done"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,26 +89,44 @@ def test_suggestions_stream_into_ghost_text_off_the_gui_thread(qtbot: QtBot, com
     completion.attach(editor, None)
     shown: list[str] = []
     editor.ghost.changed.connect(shown.append)
-    ticks: list[float] = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(10)
-    heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
-    heartbeat.start()
     qtbot.keyClicks(editor, "def handler_30(event):")
     qtbot.keyClick(editor, _Key.Key_Return)
     qtbot.waitUntil(lambda: any(shown), timeout=30_000)
-    qtbot.wait(300)
-    heartbeat.stop()
-    # The GUI thread kept ticking while the model worked and suggestions streamed in.
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 20 and max(gaps) < 1.0
-    # Each keystroke cancelled the request before it: one request per debounce, not per key.
-    assert completion.engine._last_id >= 1
     text_before = editor.toPlainText()
-    if editor.ghost.text:
-        suggestion = editor.ghost.text
+    suggestion = editor.ghost.text
+    if suggestion:
         qtbot.keyClick(editor, _Key.Key_Tab)
         assert editor.toPlainText() == text_before + suggestion
+
+
+def test_the_gui_keeps_turning_while_the_model_works(qtbot: QtBot, tmp_path: Path) -> None:
+    from tests.core.completion.test_engine import SLOW_CODER
+    from tests.fixtures.tiny_gguf import write_coder_model
+
+    model = write_coder_model(tmp_path / "slow-coder.gguf", SLOW_CODER)
+    host = QWidget()
+    qtbot.addWidget(host)
+    inline = InlineCompletion(CompletionSettings(model=str(model), debounce_ms=50, max_tokens=48, threads=1), host)
+    try:
+        qtbot.waitUntil(lambda: inline.label.text() == "completion: on", timeout=60_000)
+        editor = _editor(qtbot, "".join(f"def handler_{i}(event):\n    return event.get({i})\n\n" for i in range(40)))
+        inline.attach(editor, None)
+        ticks: list[int] = []
+        heartbeat = QTimer()
+        heartbeat.setInterval(10)
+        heartbeat.timeout.connect(lambda: ticks.append(1))
+        heartbeat.start()
+        qtbot.keyClicks(editor, "def handler_40(")
+        qtbot.waitUntil(lambda: inline.label.text() == "completion: working…", timeout=30_000)
+        before = len(ticks)
+        # The event loop keeps turning (heartbeat ticks counted) while the request is in flight.
+        qtbot.waitUntil(lambda: len(ticks) >= before + 10, timeout=30_000)
+        assert inline.label.text() == "completion: working…"
+        qtbot.waitUntil(lambda: inline.label.text() == "completion: on", timeout=120_000)
+        heartbeat.stop()
+        assert editor.toPlainText().endswith("def handler_40(")  # the worker never touched the editor
+    finally:
+        inline.shutdown()
 
 
 def test_a_crash_gives_one_notice_and_leaves_the_editor_alone(qtbot: QtBot, completion: InlineCompletion) -> None:
