@@ -22,11 +22,11 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.fixtures.memory_keyring.MemoryKeyring"
 # The tests' own HOME and git identity: a machine without a global git identity
 # (or with a signing key, hooks or aliases in its config) must pass the same.
-from tests.fixtures.hermetic import hermetic_environment  # noqa: E402
+from tests.fixtures.hermetic import hermetic_environment
 
 hermetic_environment(os.environ, Path(tempfile.mkdtemp(prefix="quillpad-test-user-home-")))
 
-from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model
+from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

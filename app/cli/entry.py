@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.core.display_libs import check_display_libraries
 from app.core.errors import QuillpadError
 from app.core.gguf_info import ModelInfo, human_count, human_size, inspect_model
 from app.core.logging_setup import configure_logging
@@ -80,6 +82,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     """Start the desktop app (imports Qt only here)."""
+    # Before Qt loads its platform plugin, which aborts the process when a library is missing.
+    check_display_libraries(os.environ)
     from app.ui.shell.application import run_gui
 
     return run_gui(model=args.model)

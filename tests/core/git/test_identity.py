@@ -40,5 +40,5 @@ def test_a_commit_without_any_identity_says_what_to_set(tmp_path: Path, monkeypa
     repo = find_repository(repo_dir)
     assert repo is not None
     stage(repo, ["a.py"])
-    with pytest.raises(GitCommandError, match="does not know who you are; set user.name and user.email"):
+    with pytest.raises(GitCommandError, match=r"does not know who you are; set user\.name and user\.email"):
         commit(repo, "First")
