@@ -292,7 +292,7 @@ class ChatPanel(QWidget):
         assembled = self.context_source(text)
         self._preview = (text, assembled)
         items = [
-            ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True)
+            ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True, why=item.why)
             for item in (assembled.items if assembled is not None else [])
             if item.label not in self._removed
         ]

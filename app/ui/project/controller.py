@@ -51,6 +51,22 @@ class _OpenJob(QRunnable):
             self.signals.finished.emit(stats)
 
 
+class _RefreshJob(QRunnable):
+    """Index files the editor just saved, off the GUI thread."""
+
+    def __init__(self, project: Project, paths: list[str], done: Callable[[list[str]], None]) -> None:
+        super().__init__()
+        self.project = project
+        self.paths = paths
+        self.done = done  # called on the pool thread: it only emits a signal
+
+    def run(self) -> None:
+        try:
+            self.done(self.project.refresh(self.paths))
+        except Exception:  # the watcher catches up anyway; a save must not raise into the pool
+            log.exception("indexing a saved file failed")
+
+
 class ProjectController(QObject):
     """One project at a time; ``project`` is None when no folder is open."""
 
@@ -97,8 +113,10 @@ class ProjectController(QObject):
             return  # another folder was opened meanwhile
         self.progress.emit("")
         self._refresh_files()
+        skipped = stats.skipped_text()
         self.notice.emit(
-            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s."
+            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s"
+            + (f"; left out: {skipped}." if skipped else ".")
         )
         try:
             project.start_watching(
@@ -124,7 +142,13 @@ class ProjectController(QObject):
         return (by_name + by_path)[:MAX_COMPLETIONS]
 
     def assemble(
-        self, message: str, current_file: str | None, current_text: str | None, selection: str | None, budget: int
+        self,
+        message: str,
+        current_file: str | None,
+        current_text: str | None,
+        selection: str | None,
+        budget: int,
+        cursor_line: int | None = None,
     ) -> AssembledContext | None:
         """What goes with ``message``; None without a project."""
         if self.project is None:
@@ -136,10 +160,22 @@ class ProjectController(QObject):
                 current_text=current_text,
                 selection=selection or None,
                 budget_tokens=budget,
+                cursor_line=cursor_line,
             )
         except QuillpadError as err:
             self.notice.emit(str(err))
             return None
+
+    def file_saved(self, path: str) -> None:
+        """The editor saved ``path``: make it searchable now rather than when the watcher notices."""
+        project = self.project
+        if project is not None and path and project.relative(path) is not None:
+            self.pool.start(_RefreshJob(project, [path], lambda changed: self.filesChanged.emit(list(changed))))
+
+    def note_opened(self, path: str) -> None:
+        """The user switched to ``path`` in the editor: its chunks rank higher for a while."""
+        if self.project is not None and path:
+            self.project.note_file(path, "opened")
 
     def message_sent(self) -> None:
         """Start a new "changed since your last message" window."""
@@ -163,13 +199,15 @@ class ProjectController(QObject):
 
 def context_source(
     controller: ProjectController,
-    current: Callable[[], tuple[str | None, str | None, str | None]],
+    current: Callable[[], tuple[str | None, str | None, str | None, int | None]],
     budget: Callable[[], int],
 ) -> Callable[[str], AssembledContext | None]:
-    """A function the chat calls with the message text to get the project context."""
+    """A function the chat calls with the message text to get the project context.
+
+    ``current`` gives the editor's file, its unsaved text, the selection and the cursor's line."""
 
     def source(message: str) -> AssembledContext | None:
-        path, text, selection = current()
-        return controller.assemble(message, path, text, selection, budget())
+        path, text, selection, cursor_line = current()
+        return controller.assemble(message, path, text, selection, budget(), cursor_line)
 
     return source
