@@ -39,6 +39,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture
+def no_starter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the starter extra were not installed (the shared test venv may have the real one)."""
+    from app.core.models import starter
+
+    monkeypatch.setattr(starter, "DISTRIBUTION", "quillpad-test-no-such-starter")
+
+
 def _python_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
 

@@ -26,7 +26,9 @@ from app.core.engine import (
 )
 from app.core.engine.backend import ChatBackend
 from app.core.engine.events import event_to_dict
-from app.core.engine.options import InvalidOptionError
+from app.core.models.default_model import default_local_model
+from app.core.paths import app_paths
+from app.core.settings import load_settings
 
 if TYPE_CHECKING:
     from app.core.remote import RemoteConfig
@@ -123,14 +125,14 @@ def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[
             connected = remote.connect()
             yield remote, [f"Connected to {connected.display_name}."]
         return
-    if not args.model:
-        raise InvalidOptionError(
-            "Name a model: --model FILE.gguf, or --server URL or --profile NAME for a model server."
-        )
+    model, notices = args.model, []
+    if not model:  # the model the app loaded last, else the starter, with a notice naming it
+        chosen = default_local_model(load_settings(app_paths()).settings)
+        model, notices = str(chosen.path), [chosen.notice]
     options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
     with Engine() as engine:
-        loaded = engine.load(args.model, options)
-        yield engine, list(loaded.warnings)
+        loaded = engine.load(model, options)
+        yield engine, notices + list(loaded.warnings)
 
 
 def _server_config(args: argparse.Namespace) -> RemoteConfig | None:

@@ -1,7 +1,7 @@
 """The model manager: installed models and the Qwen3 catalogue with hardware fit, downloads with progress.
 
 The dialog only shows plain data from ``app.core.models``. Downloads, checks
-and assembling the starter model run on their own ``QThread`` (``_Task``);
+run on their own ``QThread`` (``_Task``);
 they report through signals and cancel through a ``threading.Event``, so the
 GUI never waits on the network or on hashing, and closing the window cancels
 and waits for them.
@@ -40,7 +40,7 @@ from app.core.models.hardware import Fit, FitLabel, Hardware, cached_hardware, g
 from app.core.models.library import ModelLibrary
 from app.core.models.registry import InstalledModel
 from app.core.models.starter import DESCRIPTION as STARTER_DESCRIPTION
-from app.core.models.starter import STARTER_ID, find_starter, starter_model
+from app.core.models.starter import INSTALL_HINT, STARTER_ID, find_starter, starter_model
 from app.core.paths import AppPaths
 from app.core.settings import Settings
 from app.ui.models.hardware_worker import HardwareJob
@@ -436,7 +436,6 @@ class ModelManagerController(QObject):
         self.save_settings = save_settings
         self.inspect = inspect
         self.dialog: ModelManagerDialog | None = None
-        self._starter_task: _Task | None = None
         set_hub_offline(settings().models.offline)
 
     def library(self) -> ModelLibrary:
@@ -486,25 +485,12 @@ class ModelManagerController(QObject):
         return f"{STARTER_DESCRIPTION} ({human_size(package.size)}, package version {package.version})"
 
     def use_starter(self) -> None:
-        """Assemble the starter file if needed (off the GUI thread), then inspect it for loading."""
-        if self._starter_task is not None:
-            return
-        library = self.library()
-        model = starter_model(library.folder)
+        """Inspect the starter's file for loading (pip put it on disk; nothing to assemble)."""
+        model = starter_model()
         if model is None:
-            self.notice.emit('The starter model is not installed; install it with pip install "quillpad[starter]".')
+            self.notice.emit(f"The starter model is not installed; install it with {INSTALL_HINT}.")
             return
-        task = _Task(lambda _t: library.usable_path(model), self)
-        self._starter_task = task
-        task.succeeded.connect(lambda path: self.inspect(str(path)))
-        task.failed.connect(self.notice)
-        task.finished.connect(self._starter_done)
-        task.start()
-
-    def _starter_done(self) -> None:
-        task, self._starter_task = self._starter_task, None
-        if task is not None:
-            task.deleteLater()
+        self.inspect(model.path)
 
     def model_loaded(self, loaded: LoadedModel) -> None:
         """Remember a GGUF opened from elsewhere as a linked model (never copied)."""
@@ -516,5 +502,3 @@ class ModelManagerController(QObject):
     def shutdown(self) -> None:
         if self.dialog is not None:
             self.dialog.shutdown()
-        if self._starter_task is not None:
-            self._starter_task.wait(WAIT_ON_CLOSE_MS)
