@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 from collections.abc import Sequence
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -48,8 +49,8 @@ def _start(node: ast.stmt) -> int:
 
 def _gaps(body: Sequence[ast.stmt], nested: bool) -> list[tuple[int, int, int]]:
     """(last line of a statement, first line of the next, blank lines wanted) around definitions."""
-    wanted = []
-    for first, second in zip(body, body[1:]):
+    wanted: list[tuple[int, int, int]] = []
+    for first, second in itertools.pairwise(body):
         if isinstance(first, _DEFINITIONS) or isinstance(second, _DEFINITIONS):
             end = first.end_lineno or first.lineno
             wanted.append((end, _start(second), 1 if nested else 2))
