@@ -43,7 +43,7 @@ def _changed_lines(original: Sequence[str], proposed: Sequence[str]) -> list[tup
 
 
 def _start(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", None) or []
+    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 

@@ -55,7 +55,9 @@ def test_a_search_replace_edit_on_a_crlf_file_keeps_crlf(tmp_path: Path) -> None
     path = tmp_path / "m.py"
     text = FILE.replace("\n", "\r\n")
     document = MemoryDocument(text, path)
-    reply = 'm.py\n```python\n<<<<<<< SEARCH\n    return os.environ["HOME"]\n=======\n    return os.path.expanduser("~")\n>>>>>>> REPLACE\n```\n'
+    search = '    return os.environ["HOME"]'
+    replace = '    return os.path.expanduser("~")'
+    reply = f"m.py\n```python\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n```\n"
     target = EditTarget(document, tmp_path, ("m.py",), document.selection())
     (change,) = build_edit_proposal(parse_edits(reply), target).changes
     assert change.proposed == text.replace('os.environ["HOME"]', 'os.path.expanduser("~")')
