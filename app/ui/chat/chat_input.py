@@ -15,11 +15,19 @@ _TOKEN = re.compile(r"(?:^|(?<=\s))([@/])([^\s@]*)$")
 CompletionSource = Callable[[str], list[str]]
 
 
+def _sends(event: QKeyEvent) -> bool:
+    """Ctrl+Enter (either Enter key)."""
+    return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and bool(
+        event.modifiers() & Qt.KeyboardModifier.ControlModifier
+    )
+
+
 class ChatInput(QPlainTextEdit):
     """Ctrl+Enter sends, Esc stops, Up in an empty box edits the last message.
 
     Typing ``@`` offers project files and ``/`` (at the start) slash commands,
-    from sources the window sets; the popup takes Enter, Tab and Esc first.
+    from sources the window sets; the popup takes Enter, Tab and Esc first, but
+    Ctrl+Enter sends even while it is open.
     """
 
     sendRequested = Signal()
@@ -89,6 +97,10 @@ class ChatInput(QPlainTextEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self.completer.popup()
+        if popup.isVisible() and _sends(event):  # Ctrl+Enter always sends, as the placeholder says
+            popup.hide()
+            self.sendRequested.emit()
+            return
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
