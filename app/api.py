@@ -12,7 +12,9 @@ Everything here is free of Qt, so every plugin also runs headless; a panel
 is declared as a factory that the GUI alone calls. Command handlers must not
 block: to ask the model they return a ``ModelTurn``; other slow work they
 return as ``BackgroundWork``, which the app runs off the GUI thread (Stop and
-closing the window cancel it through its ``CancelToken``). A command gets the
+closing the window cancel it through its ``CancelToken``, whose ``on_cancel``
+hooks stop work that blocks elsewhere). A panel runs its own slow work with
+``PluginContext.run_in_background``, on the window's task helper. A command gets the
 chat's ``conversation_id``; options declared in ``PluginInfo.settings`` appear
 in Settings ▸ Plugins and are read with ``PluginContext.option``. What is not
 exported here is not part of the API and may change.

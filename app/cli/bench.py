@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Protocol
+
+from app.cli.common import EXIT_OK, SubParsers, progress
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``bench`` and its targets on the main parser."""
     bench = sub.add_parser("bench", help="measure performance side by side")
     targets = bench.add_subparsers(title="targets", metavar="TARGET", required=True)
@@ -70,9 +72,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_math_parser(targets)
 
 
-def _progress(message: str) -> None:
-    """Progress goes to stderr, so the figures on stdout stay clean for scripts."""
-    print(f"... {message}", file=sys.stderr, flush=True)
+class _Figures(Protocol):
+    def report(self) -> str: ...
+
+
+def _show(result: _Figures) -> int:
+    """The figures on stdout (progress went to stderr), so scripts can keep them."""
+    print(result.report())
+    return EXIT_OK
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -82,15 +89,9 @@ def run_engine(args: argparse.Namespace) -> int:
 
     if args.tokens < 2 or args.rounds < 1:
         raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
-    result = run_engine_bench(
-        args.model,
-        tokens=args.tokens,
-        rounds=args.rounds,
-        threads=args.threads,
-        progress=_progress,
+    return _show(
+        run_engine_bench(args.model, tokens=args.tokens, rounds=args.rounds, threads=args.threads, progress=progress)
     )
-    print(result.report())
-    return 0
 
 
 def run_ui(args: argparse.Namespace) -> int:
@@ -102,8 +103,7 @@ def run_ui(args: argparse.Namespace) -> int:
     if args.tokens < 1 or args.replies < 1:
         raise InvalidOptionError("Use --tokens and --replies of at least 1.")
     application(headless=True)
-    print(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies).report())
-    return 0
+    return _show(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies))
 
 
 def run_context(args: argparse.Namespace) -> int:
@@ -122,14 +122,13 @@ def run_context(args: argparse.Namespace) -> int:
     result = run_context_bench(
         Path(args.dir),
         edits=args.edits,
-        progress=_progress,
+        progress=progress,
         burst=args.burst,
         compare=args.compare_watchers,
         max_files=args.max_files,
         force_polling=args.force_polling,
     )
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def run_retrieval(args: argparse.Namespace) -> int:
@@ -138,7 +137,7 @@ def run_retrieval(args: argparse.Namespace) -> int:
 
     from app.core.bench.retrieval_bench import run_retrieval_bench
 
-    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=_progress)
+    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=progress)
     print(result.report(show_misses=not args.quiet))
     return 0
 
@@ -152,14 +151,7 @@ def run_git(args: argparse.Namespace) -> int:
 
     if args.touch < 1 or args.checkpoints < 1:
         raise InvalidOptionError("Use --touch and --checkpoints of at least 1.")
-    result = run_git_bench(
-        Path(args.dir),
-        touch=args.touch,
-        checkpoints=args.checkpoints,
-        progress=_progress,
-    )
-    print(result.report())
-    return 0
+    return _show(run_git_bench(Path(args.dir), touch=args.touch, checkpoints=args.checkpoints, progress=progress))
 
 
 def run_remote(args: argparse.Namespace) -> int:
@@ -181,10 +173,9 @@ def run_remote(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=_progress,
+        progress=progress,
     )
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def run_eval_server(args: argparse.Namespace) -> int:
@@ -202,17 +193,17 @@ def run_eval_server(args: argparse.Namespace) -> int:
         raise InvalidOptionError(
             "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
         )
-    result = run_eval_server_bench(
-        latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=_progress
+    return _show(
+        run_eval_server_bench(
+            latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=progress
+        )
     )
-    print(result.report())
-    return 0
 
 
 DEFAULT_MATH_CORPORA = ("tests/fixtures/math_corpus", "tests/fixtures/math_corpus_styles")
 
 
-def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_math_parser(targets: SubParsers) -> None:
     """Register ``bench math``."""
     math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
     math.add_argument(
@@ -238,7 +229,7 @@ def run_math(args: argparse.Namespace) -> int:
     failed = False
     for folder, solutions in corpora:
         print(f"== {folder}")
-        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=_progress)
+        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=progress)
         print(result.report())
         for line in result.problems():
             print(line)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
+from app.cli.common import SubParsers
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 DIM, RESET = "\033[2m", "\033[0m"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``chat`` on the main parser."""
     chat = sub.add_parser(
         "chat",
@@ -77,6 +78,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     chat.set_defaults(handler=run_chat)
 
 
+# Prints one engine event of the numbered turn.
+EventPrinter = Callable[[int, EngineEvent], None]
+
+
 class _PlainPrinter:
     """Answer to stdout, thinking dimmed to stderr, one blank line between turns."""
 
@@ -106,7 +111,7 @@ class _PlainPrinter:
             self.out.flush()
 
 
-def _json_printer(out: TextIO) -> object:
+def _json_printer(out: TextIO) -> EventPrinter:
     def emit(turn: int, event: EngineEvent) -> None:
         out.write(json.dumps({**event_to_dict(event), "turn": turn}) + "\n")
         out.flush()
@@ -171,11 +176,11 @@ def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
     return notice
 
 
-def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: object, as_json: bool) -> list[str]:
+def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> list[str]:
     """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
 
     def on_event(event: EngineEvent) -> None:
-        emit(turn, event)  # type: ignore[operator]
+        emit(turn, event)
 
     def on_message(text: str) -> None:
         if as_json:
@@ -198,14 +203,14 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: object, a
 
 def run_chat(args: argparse.Namespace) -> int:
     """Load the model (or connect to the server), then answer each prompt in turn as one conversation."""
-    emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
+    emit: EventPrinter = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
     messages: tuple[ChatMessage, ...] = ()
     if args.system:
         messages = (ChatMessage("system", args.system),)
     with _open_backend(args) as (engine, notices):
         for warning in notices:
             if args.json:
-                emit(0, Notice(warning))  # type: ignore[operator]
+                emit(0, Notice(warning))
             else:
                 print(f"quillpad: {warning}", file=sys.stderr)
         commands: ChatCommands | None = None
@@ -235,7 +240,7 @@ def run_chat(args: argparse.Namespace) -> int:
             answer = ""
             try:
                 for event in engine.chat(request):
-                    emit(turn, event)  # type: ignore[operator]
+                    emit(turn, event)
                     if isinstance(event, Done):
                         answer = event.answer
                     elif isinstance(event, EngineError):

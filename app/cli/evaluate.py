@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.cli.common import SubParsers, notice
 from app.core.engine import Engine, LoadOptions, SamplingOverrides
 from app.core.engine.options import InvalidOptionError
 from app.core.evaluation.compare import compare_reports, comparison_text
@@ -26,7 +27,7 @@ DEFAULT_SERVER_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT = 1800.0  # a big model thinking through a hard problem takes minutes
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``eval`` (with one sub-command per task kind, and ``compare``) on the main parser."""
     evaluate = sub.add_parser(
         "eval",
@@ -228,7 +229,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
         )
         for warning in loaded.warnings:
-            print(f"quillpad: {warning}", file=sys.stderr)
+            notice(warning)
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
         client = EngineModelClient(engine, sampling=overrides)
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))

@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from app.cli.common import SubParsers
 from app.core.errors import QuillpadError
 from app.core.mathcheck import MATH_INSTRUCTION, CheckOptions, report_text, verify_solution
 from app.core.text_files import load_text_file
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``math check`` and ``math steps`` on the main parser."""
     math = sub.add_parser("math", help="check worked solutions step by step with SymPy")
     actions = math.add_subparsers(title="actions", metavar="ACTION", required=True)

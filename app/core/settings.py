@@ -116,10 +116,13 @@ class ConnectionSettings(_Section):
         return found
 
 
+ThemeName = Literal["system", "light", "dark"]
+
+
 class UISettings(_Section):
     """How the window looks."""
 
-    theme: Literal["system", "light", "dark"] = "system"
+    theme: ThemeName = "system"
     editor_font_size: int = Field(default=11, ge=6, le=72)
     editor_font_family: str = ""  # empty: the system's fixed-width font
 

@@ -33,23 +33,23 @@ class QuillpadHookSpecs:
     """Hook specifications; implementations use ``@hookimpl`` with the same names."""
 
     @hookspec
-    def quillpad_slash_commands(self, context: PluginContext) -> Sequence[SlashCommand]:  # type: ignore[empty-body]
+    def quillpad_slash_commands(self, context: PluginContext) -> Sequence[SlashCommand]:  # type: ignore[empty-body]  # a spec has no body
         """Chat commands such as ``/gen``."""
 
     @hookspec
-    def quillpad_editor_actions(self, context: PluginContext) -> Sequence[EditorAction]:  # type: ignore[empty-body]
+    def quillpad_editor_actions(self, context: PluginContext) -> Sequence[EditorAction]:  # type: ignore[empty-body]  # a spec has no body
         """Actions for the editor's context menu."""
 
     @hookspec
-    def quillpad_system_prompts(self, context: PluginContext) -> Sequence[SystemPrompt]:  # type: ignore[empty-body]
+    def quillpad_system_prompts(self, context: PluginContext) -> Sequence[SystemPrompt]:  # type: ignore[empty-body]  # a spec has no body
         """Text added to the system prompt of a mode."""
 
     @hookspec
-    def quillpad_context_providers(self, context: PluginContext) -> Sequence[ContextProvider]:  # type: ignore[empty-body]
+    def quillpad_context_providers(self, context: PluginContext) -> Sequence[ContextProvider]:  # type: ignore[empty-body]  # a spec has no body
         """Sources of context for messages."""
 
     @hookspec
-    def quillpad_panels(self, context: PluginContext) -> Sequence[PanelSpec]:  # type: ignore[empty-body]
+    def quillpad_panels(self, context: PluginContext) -> Sequence[PanelSpec]:  # type: ignore[empty-body]  # a spec has no body
         """Qt panels (the GUI only; factories import Qt themselves)."""
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -38,16 +38,24 @@ from app.core.engine import (
 )
 from app.core.errors import QuillpadError
 from app.core.project import AssembledContext
+from app.core.sandbox.isolation import IsolationUnavailable
+from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
 from app.ui.chat.history_page import HistoryPage
-from app.ui.chat.sandbox_job import SandboxJob, result_markdown
+from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
 TITLE_LENGTH = 60
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
+
+# The project context for a message: called on the GUI thread with the text, it
+# reads what it needs from the window (current file, selection) and returns the
+# retrieval itself, which runs off the GUI thread.
+ContextSource = Callable[[str], Callable[[], AssembledContext | None]]
 
 
 @dataclass
@@ -94,6 +102,7 @@ class ChatPanel(QWidget):
     busyChanged = Signal(bool)
     attachFileRequested = Signal()
     codeRan = Signal(str)  # what a sandbox run showed, as Markdown
+    contextPreviewed = Signal()  # the chips now show the project context for the typed text
 
     def __init__(
         self,
@@ -123,14 +132,16 @@ class ChatPanel(QWidget):
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
         # to do once a message went out; set by the window.
-        self.context_source: Callable[[str], AssembledContext | None] | None = None
+        self.context_source: ContextSource | None = None
         self.on_message_sent: Callable[[], None] | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
         self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
-        self.pool = QThreadPool(self)
-        self._jobs: set[SandboxJob] = set()
+        self.sandbox_tasks = TaskRunner(self, threads=2)
+        # One thread: a newer preview cancels the older, queued or running.
+        self.preview_tasks = TaskRunner(self)
+        self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
@@ -183,13 +194,13 @@ class ChatPanel(QWidget):
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
 
+        self.pages = QStackedWidget(self)
         self.history = HistoryPage(store, self)
         self.history.openRequested.connect(self.open_conversation)
         self.history.closeRequested.connect(lambda: self.pages.setCurrentIndex(0))
         self.history.notice.connect(self.notice)
         self.history.deleted.connect(self._on_deleted)
 
-        self.pages = QStackedWidget(self)
         self.pages.addWidget(chat_page)
         self.pages.addWidget(self.history)
         layout = QVBoxLayout(self)
@@ -277,19 +288,36 @@ class ChatPanel(QWidget):
             return None
         if self._preview is not None and self._preview[0] == text:
             assembled = self._preview[1]
-        else:
-            assembled = self.context_source(text)
+        else:  # sent before the preview for this text landed: retrieved now, once
+            assembled = self.context_source(text)()
         for label in self._removed:
             assembled = assembled.without(label) if assembled is not None else None
         return assembled
 
     def refresh_context_preview(self) -> None:
-        """Show as chips what the project would attach to the message typed so far."""
+        """Show as chips what the project would attach to the message typed so far.
+
+        The retrieval runs off the GUI thread; the chips change when it lands
+        (``contextPreviewed``), unless the text changed meanwhile.
+        """
         text = self.input.toPlainText().strip()
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+            self._preview_task = None
         if self.context_source is None or not text or text.startswith("/"):
             self.chips.set_project_items([])
             return
-        assembled = self.context_source(text)
+        retrieve = self.context_source(text)
+        self._preview_task = self.preview_tasks.submit(
+            lambda token: retrieve(),
+            on_result=lambda assembled: self._show_preview(text, assembled),
+            on_error=lambda err: self._show_notice(failure_text(err, "Finding the project context")),
+        )
+
+    def _show_preview(self, text: str, assembled: AssembledContext | None) -> None:
+        self._preview_task = None
+        if self.input.toPlainText().strip() != text:
+            return  # typed on meanwhile: the next pause brings a newer preview
         self._preview = (text, assembled)
         items = [
             ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True, why=item.why)
@@ -297,6 +325,7 @@ class ChatPanel(QWidget):
             if item.label not in self._removed
         ]
         self.chips.set_project_items(items)
+        self.contextPreviewed.emit()
 
     def _on_chip_removed(self, item: ContextItem) -> None:
         if item.from_project:
@@ -326,9 +355,9 @@ class ChatPanel(QWidget):
         try:
             if self._editing_last:
                 self._drop_last_exchange()
-            self._ensure_conversation(text)
+            conversation_id = self._ensure_conversation(text)
             content = self._compose(text)
-            user_id = self.store.add_message(self.conversation_id, "user", content)
+            user_id = self.store.add_message(conversation_id, "user", content)
         except QuillpadError as err:
             self._show_notice(str(err))
             return
@@ -344,7 +373,7 @@ class ChatPanel(QWidget):
 
     def _history(self) -> tuple[ChatMessage, ...]:
         return tuple(
-            ChatMessage(m.role, m.content)  # type: ignore[arg-type]
+            ChatMessage(m.role, m.content)  # type: ignore[arg-type]  # the roles are filtered below
             for m in self._messages()
             if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
         )
@@ -406,7 +435,7 @@ class ChatPanel(QWidget):
         }
         fields.update(extra or {})
         fields.update(self.request_overrides)
-        request = ChatRequest(history, **fields)  # type: ignore[arg-type]
+        request = ChatRequest(history, **fields)  # type: ignore[arg-type]  # fields are ChatRequest's own
         message_id = self.store.add_message(self.conversation_id, "assistant", "", complete=False)
         self.view.start_reply(message_id)
         self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id, on_answer=on_answer)
@@ -580,25 +609,26 @@ class ChatPanel(QWidget):
 
     def _start_run(self, code: str) -> None:
         self.notice.emit("Running the code in the sandbox…")
-        job = SandboxJob(code, allow_unisolated=self._limits_only_agreed)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
-        job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
-        job.signals.unisolated.connect(lambda notice, j=job: self._on_unisolated(j, notice))
-        self.pool.start(job)
+        allow = self._limits_only_agreed
+        self.sandbox_tasks.submit(
+            lambda token: result_markdown(run_python(code, allow_unisolated=allow)),
+            on_result=self._on_ran,
+            on_error=lambda err: self._on_run_failed(code, err),
+        )
 
-    def _on_unisolated(self, job: SandboxJob, notice: str) -> None:
-        """This system cannot isolate code: say so once, and run with limits only if the user agrees."""
-        self._jobs.discard(job)
+    def _on_run_failed(self, code: str, err: BaseException) -> None:
+        if not isinstance(err, IsolationUnavailable):
+            self._on_ran(failure_text(err, "The sandbox"))
+            return
+        # This system cannot isolate code (nothing ran): say so once, run with limits only if the user agrees.
+        notice = err.support.notice
         if self.confirm_limits_only(self, notice):
             self._limits_only_agreed = True
-            self._start_run(job.code)
+            self._start_run(code)
         else:
-            self._on_ran(job, f"Not run: {notice}")
+            self._on_ran(f"Not run: {notice}")
 
-    def _on_ran(self, job: SandboxJob, markdown: str) -> None:
-        self._jobs.discard(job)
+    def _on_ran(self, markdown: str) -> None:
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
@@ -606,4 +636,5 @@ class ChatPanel(QWidget):
         """Save a streaming reply as it stands (the app is closing)."""
         if self._reply is not None:
             self._persist(self._reply, complete=False)
-        self.pool.waitForDone(60_000)
+        self.preview_tasks.shutdown()
+        self.sandbox_tasks.shutdown(60_000)

@@ -5,7 +5,7 @@ A command's result is carried out step by step, as ``app.core.plugins.runner``
 does headless: its message goes into the chat, its model turn streams into the
 chat (and its answer goes to the plugin's ``then``), its edit proposal opens
 the diff preview, and only accepted hunks are applied, each file as one undo
-step. Its background work runs in a thread pool (never touching a widget;
+step. Its background work runs through ``app.ui.tasks`` (never touching a widget;
 the result comes back as plain data through a queued signal) while the chat
 shows its title; the chat's Stop and closing the window cancel it.
 """
@@ -16,8 +16,9 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -47,6 +48,7 @@ from app.ui.editor.diff_dialog import DiffPreviewDialog
 from app.ui.editor.document import QtEditor
 from app.ui.editor.tabs import EditorTabs
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
 MAX_FOLLOW_UPS = 4
@@ -61,10 +63,6 @@ class GuiNotifier(QObject):
         self.notified.emit(message, level)
 
 
-class _JobSignals(QObject):
-    done = Signal(object, object)  # the job; the CommandResult, or the exception the work raised
-
-
 @dataclass(eq=False)
 class _Continuation:
     """What the GUI thread needs once the work is done: where it began, what follows."""
@@ -73,25 +71,6 @@ class _Continuation:
     conversation: int | None
     on_applied: Callable[[list[str]], None] | None
     depth: int
-
-
-class BackgroundJob(QRunnable):
-    """Runs a plugin's ``BackgroundWork`` on a pool thread; reports plain data, touches no widget."""
-
-    def __init__(self, work: BackgroundWork, token: CancelToken, then: _Continuation) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.work = work
-        self.token = token
-        self.then = then
-        self.signals = _JobSignals()
-
-    def run(self) -> None:
-        try:
-            outcome: object = self.work.run(self.token)
-        except BaseException as err:  # handed to the GUI thread, which decides what to show
-            outcome = err
-        self.signals.done.emit(self, outcome)
 
 
 def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
@@ -133,8 +112,10 @@ class PluginController(QObject):
         )
         if options is not None:
             self.host.options = options  # before discovery, so old plugins.json options migrate into it
-        self.pool = QThreadPool(self)
-        self._jobs: set[BackgroundJob] = set()  # background work running
+        self.tasks = TaskRunner(self, threads=4)  # plugins' background work
+        self.panel_tasks = TaskRunner(self, threads=2)  # panels' slow work (a test run)
+        self.host.background = self._run_for_panel
+        self._running: dict[Task[CommandResult], _Continuation] = {}
         self._closing = False
         self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
@@ -204,24 +185,26 @@ class PluginController(QObject):
     def _start(self, work: BackgroundWork, on_applied: Callable[[list[str]], None] | None, depth: int) -> None:
         if self._closing:
             return
-        token = CancelToken()
-        task = self.chat.begin_task(work.title or "Working…", token.cancel)
-        job = BackgroundJob(work, token, _Continuation(task, self.chat.conversation_id, on_applied, depth))
-        self._jobs.add(job)
-        # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
-        job.signals.done.connect(self._finished)
-        self.pool.start(job)
+        handle: Task[CommandResult]
+        line = self.chat.begin_task(work.title or "Working…", lambda: handle.cancel())
+        then = _Continuation(line, self.chat.conversation_id, on_applied, depth)
+        handle = self.tasks.submit(
+            work.run,
+            on_result=lambda result: self._finished(handle, result),
+            on_error=lambda err: self._finished(handle, err),
+            on_cancelled=lambda: self._cancelled(handle),
+        )
+        self._running[handle] = then
 
-    def _finished(self, job: BackgroundJob, outcome: object) -> None:
-        if job not in self._jobs:
-            return  # dropped at shutdown
-        self._jobs.discard(job)
-        then = job.then
+    def _cancelled(self, handle: Task[CommandResult]) -> None:
+        then = self._running.pop(handle)
         self.chat.end_task(then.task)
-        if job.token.cancelled:
-            if self.chat.conversation_id == then.conversation:
-                self.chat.show_markdown("Stopped.")
-            return
+        if self.chat.conversation_id == then.conversation:
+            self.chat.show_markdown("Stopped.")
+
+    def _finished(self, handle: Task[CommandResult], outcome: object) -> None:
+        then = self._running.pop(handle)
+        self.chat.end_task(then.task)
         if isinstance(outcome, CommandResult):
             result = outcome
         elif isinstance(outcome, BaseException):
@@ -234,20 +217,27 @@ class PluginController(QObject):
             return
         self.carry_out(result, then.on_applied, then.depth + 1)
 
+    def _run_for_panel(
+        self, work: Callable[[CancelToken], Any], on_result: Callable[[Any], None], on_error: Callable[[str], None]
+    ) -> CancelToken:
+        task = self.panel_tasks.submit(
+            work, on_result=on_result, on_error=lambda err: on_error(failure_text(err, "The plugin's work"))
+        )
+        return task.token
+
     @property
     def working(self) -> bool:
         """Whether background work is running."""
-        return bool(self._jobs)
+        return self.tasks.busy
 
     def shutdown(self) -> None:
         """Cancel background work and wait for it (the window is closing); idempotent."""
         self._closing = True
-        for job in list(self._jobs):
-            job.token.cancel()
-        self.pool.waitForDone(30_000)
-        for job in list(self._jobs):
-            self.chat.end_task(job.then.task)
-        self._jobs.clear()  # their results, still queued, are dropped (see _finished)
+        self.panel_tasks.shutdown(30_000)
+        self.tasks.shutdown(30_000)  # cancels, waits; their results, still queued, are dropped
+        for then in self._running.values():
+            self.chat.end_task(then.task)
+        self._running.clear()
 
     def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
         accepted = self.review(proposal, self.window)

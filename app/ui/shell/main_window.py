@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QStackedWidget,
     QTabWidget,
@@ -37,7 +39,7 @@ from app.core.paths import AppPaths
 from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
 from app.core.remote.profiles import KeyEdits
-from app.core.settings import LoadedSettings, Settings, save_settings
+from app.core.settings import LoadedSettings, Settings, ThemeName, save_settings
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
@@ -190,19 +192,25 @@ class MainWindow(QMainWindow):
         for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
-    def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
+    def _action(
+        self,
+        menu_name: str,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
         menu = self._menus.get(menu_name)
         if menu is None:
             menu = self._menus[menu_name] = self.menuBar().addMenu(menu_name)
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)  # type: ignore[arg-type]
+        action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_menus(self) -> None:
-        self._menus: dict[str, object] = {}
+        self._menus: dict[str, QMenu] = {}
         a = self._action
         a("&File", "New file", self.new_file, QKeySequence.StandardKey.New)
         a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
@@ -215,7 +223,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
-        self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
+        self._menus["&Model"].addMenu(self.switcher.menu)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
         a("&Model", "Evaluate…", self.open_evaluation)
@@ -228,7 +236,7 @@ class MainWindow(QMainWindow):
         a("&View", "System theme", lambda: self.set_theme("system"))
         view_menu = self._menus["&View"]
         for dock in (self.chat_dock, self.tree_dock, self.bottom_dock):
-            view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+            view_menu.addAction(dock.toggleViewAction())
 
     def _connect(self) -> None:
         self.tabs.notice.connect(self._notice)
@@ -414,8 +422,8 @@ class MainWindow(QMainWindow):
         except OSError as err:
             self._notice(f"Settings could not be saved ({err.strerror}); check that the config folder is writable.")
 
-    def set_theme(self, theme: str) -> None:
-        self.settings.ui.theme = theme  # type: ignore[assignment]
+    def set_theme(self, theme: ThemeName) -> None:
+        self.settings.ui.theme = theme
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.dark = apply_theme(app, theme)

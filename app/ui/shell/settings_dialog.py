@@ -162,18 +162,18 @@ class SettingsDialog(QDialog):
         self.theme = QComboBox()
         self.theme.addItems(["system", "light", "dark"])
         self.theme.setCurrentText(ui.theme)
-        self.font = QFontComboBox()
-        self.font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
+        self.editor_font = QFontComboBox()
+        self.editor_font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
         if ui.editor_font_family:
-            self.font.setCurrentText(ui.editor_font_family)
-        self._font_shown = self.font.currentText()
+            self.editor_font.setCurrentText(ui.editor_font_family)
+        self._font_shown = self.editor_font.currentText()
         self.font_size = QSpinBox()
         self.font_size.setRange(6, 72)
         self.font_size.setValue(ui.editor_font_size)
         look_box = QGroupBox("Appearance")
         look_form = QFormLayout(look_box)
         look_form.addRow("Theme:", self.theme)
-        look_form.addRow("Editor font:", self.font)
+        look_form.addRow("Editor font:", self.editor_font)
         look_form.addRow("Editor font size:", self.font_size)
 
         self.models_dir = QLineEdit(settings.models_dir or "")
@@ -451,8 +451,8 @@ class SettingsDialog(QDialog):
             # Untouched means "the system's fixed-width font", not whatever the box showed.
             editor_font_family=(
                 self._original.ui.editor_font_family
-                if self.font.currentText() == self._font_shown
-                else self.font.currentText()
+                if self.editor_font.currentText() == self._font_shown
+                else self.editor_font.currentText()
             ),
             editor_font_size=self.font_size.value(),
         )
