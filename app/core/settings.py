@@ -140,6 +140,12 @@ class ModelsSettings(_Section):
     offline: bool = Field(default=False, description="True: never reach the network; downloads are refused")
 
 
+class ProjectSettings(_Section):
+    """Settings of one project folder (keyed by its resolved path in ``Settings.projects``)."""
+
+    python: str | None = Field(default=None, description="the interpreter for its tests; None: detect it")
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
@@ -153,6 +159,8 @@ class Settings(_Section):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
+    # Per project folder (resolved path): added without a schema change, older files simply lack it.
+    projects: dict[str, ProjectSettings] = Field(default_factory=dict)
 
 
 MIGRATED_PROFILE = "Model server"
