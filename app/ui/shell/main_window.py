@@ -433,8 +433,13 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
+        project = self.project.project
         dialog = SettingsDialog(
-            self.settings, self, keyed=self.remote.keyed_profiles(), plugin_pages=self.plugins.settings_pages()
+            self.settings,
+            self,
+            keyed=self.remote.keyed_profiles(),
+            plugin_pages=self.plugins.settings_pages(),
+            project_root=Path(project.root) if project is not None else None,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
