@@ -70,6 +70,37 @@ def add_parser(sub: SubParsers) -> None:
     evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
     evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
+    refs = targets.add_parser(
+        "refs", help="code referencing: recall and precision on disguised copies, index size, latency"
+    )
+    refs.add_argument("--index", metavar="PATH", help="reuse (and update) this index file instead of a temporary one")
+    refs.add_argument("--packages", metavar="NAMES", help="comma-separated distributions (default: all installed)")
+    refs.add_argument("--samples", type=int, default=60, help="functions planted per transformation (default 60)")
+    refs.add_argument("--seed", type=int, default=28, help="random seed of the sample (default 28)")
+    refs.add_argument("--json", action="store_true", help="print one JSON object")
+    refs.set_defaults(handler=run_refs)
+
+
+def run_refs(args: argparse.Namespace) -> int:
+    """Run the code-reference bench and print its tables."""
+    import json
+    from pathlib import Path
+
+    from app.core.bench.refs_bench import run_refs_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.samples < 1:
+        raise InvalidOptionError("Use --samples of at least 1.")
+    packages = [name.strip() for name in args.packages.split(",") if name.strip()] if args.packages else None
+    result = run_refs_bench(
+        index_path=Path(args.index) if args.index else None,
+        packages=packages,
+        samples=args.samples,
+        seed=args.seed,
+        progress=progress,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.report())
+    return 0
 
 
 class _Figures(Protocol):

@@ -32,6 +32,7 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings
 
 if TYPE_CHECKING:
+    from app.core.edits.proposal import EditProposal
     from app.core.remote import RemoteConfig
 
 DIM, RESET = "\033[2m", "\033[0m"
@@ -198,7 +199,35 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
             sys.stdout.write(diff)
             sys.stdout.flush()
             print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+        _print_references(proposal, turn, as_json)
     return outcome.answers
+
+
+def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
+    """Where the proposal's new code may come from, as the app's review shows it (when an index exists)."""
+    from app.core.paths import app_paths
+    from app.core.refs import project_exclusions
+    from app.core.refs.edits import proposal_matches
+    from app.core.refs.index import existing_index
+    from app.core.settings import load_settings
+
+    paths = app_paths()
+    settings = load_settings(paths).settings.refs
+    if not settings.enabled:
+        return
+    exclusions = project_exclusions(Path.cwd())  # the folder quillpad runs in is the user's own code
+    with existing_index(paths) as index:
+        if index is None:
+            return
+        found = proposal_matches(
+            lambda text, name: index.check(text, filename=name, exclusions=exclusions, min_tokens=settings.min_tokens),
+            proposal,
+        )
+    for key, match in found:
+        if as_json:
+            print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
+        else:
+            print(f"quillpad: {key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}", file=sys.stderr)
 
 
 def run_chat(args: argparse.Namespace) -> int:

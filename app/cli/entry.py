@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=gui.cmd_gui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    from app.cli import bench, chat, evaluate, git, inspect, math, models, plugins, project, sandbox, testing
+    from app.cli import bench, chat, evaluate, git, inspect, math, models, plugins, project, refs, sandbox, testing
 
     inspect.add_parser(sub)
     gui.add_parser(sub)
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser(sub)
     math.add_parser(sub)
     evaluate.add_parser(sub)
+    refs.add_parser(sub)
     sandbox.add_parser(sub)
     return parser
 

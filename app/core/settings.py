@@ -146,6 +146,18 @@ class ProjectSettings(_Section):
     python: str | None = Field(default=None, description="the interpreter for its tests; None: detect it")
 
 
+class RefsSettings(_Section):
+    """Code referencing: matching generated code against code installed on this computer."""
+
+    enabled: bool = True
+    # Folders of someone else's code to compare against too (a library checkout, say).
+    folders: list[str] = Field(default_factory=list, max_length=100)
+    # Normalised tokens a match must cover; the default (about 150 characters) comes from `quillpad bench refs`.
+    min_tokens: int = Field(default=40, ge=20, le=2000)
+    # Ask a second time before applying an edit that matches indexed code.
+    confirm_matches: bool = False
+
+
 class Settings(_Section):
     """All user settings; ``schema_version`` says which layout the file has."""
 
@@ -157,6 +169,7 @@ class Settings(_Section):
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    refs: RefsSettings = Field(default_factory=RefsSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
     # Per project folder (resolved path): added without a schema change, older files simply lack it.

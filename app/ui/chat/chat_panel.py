@@ -5,6 +5,7 @@ conversation store.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from app.core.engine import (
 )
 from app.core.errors import QuillpadError
 from app.core.project import AssembledContext
+from app.core.refs import RefMatch
 from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
@@ -46,6 +48,7 @@ from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
 from app.ui.chat.history_page import HistoryPage
 from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.refs.controller import RefsController
 from app.ui.tasks import Task, TaskRunner, failure_text
 
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
@@ -134,6 +137,8 @@ class ChatPanel(QWidget):
         # to do once a message went out; set by the window.
         self.context_source: ContextSource | None = None
         self.on_message_sent: Callable[[], None] | None = None
+        # Code referencing under the code blocks of finished replies (set by the window).
+        self.refs: RefsController | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
         self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
@@ -145,6 +150,7 @@ class ChatPanel(QWidget):
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
+        self.view.replyCodeBlocks.connect(self._check_code_blocks)
         self.chips = ContextChips(self)
         self.input = ChatInput(self)
         self._preview_timer = QTimer(self)
@@ -615,6 +621,17 @@ class ChatPanel(QWidget):
             on_result=self._on_ran,
             on_error=lambda err: self._on_run_failed(code, err),
         )
+
+    def _check_code_blocks(self, message_id: int, blocks: list[CodeBlock]) -> None:
+        """Look for each block's code in the code-reference index; matches are shown under the block."""
+        if self.refs is None:
+            return
+        for block in blocks:
+            annotate = functools.partial(self._annotate_block, block.index)
+            self.refs.check(block.code, annotate, language=block.language or None)
+
+    def _annotate_block(self, index: int, matches: list[RefMatch]) -> None:
+        self.view.annotate_code(index, matches)
 
     def _on_run_failed(self, code: str, err: BaseException) -> None:
         if not isinstance(err, IsolationUnavailable):

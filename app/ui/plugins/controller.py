@@ -48,6 +48,7 @@ from app.ui.editor.diff_dialog import DiffPreviewDialog
 from app.ui.editor.document import QtEditor
 from app.ui.editor.tabs import EditorTabs
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.refs.controller import RefsController
 from app.ui.tasks import Task, TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,6 @@ class _Continuation:
     conversation: int | None
     on_applied: Callable[[list[str]], None] | None
     depth: int
-
-
-def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
-    dialog = DiffPreviewDialog(proposal, parent)
-    return dialog.accepted_hunks() if dialog.exec() else None
 
 
 def _ask_text(parent: QWidget, label: str) -> str | None:
@@ -120,7 +116,10 @@ class PluginController(QObject):
         self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
         # Questions and the review dialog, replaceable in tests.
-        self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = _review
+        self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = self._review
+        # Code referencing beside the safety scan in the review (set by the window).
+        self.refs: RefsController | None = None
+        self.confirm_matches: Callable[[], bool] = lambda: False
         self.ask_text: Callable[[QWidget, str], str | None] = _ask_text
         # Git: a checkpoint right before every AI edit (raising refuses the edit), a commit after it.
         self.before_apply: Callable[[EditProposal, dict[str, set[int]]], None] | None = None
@@ -238,6 +237,10 @@ class PluginController(QObject):
         for then in self._running.values():
             self.chat.end_task(then.task)
         self._running.clear()
+
+    def _review(self, proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
+        dialog = DiffPreviewDialog(proposal, parent, refs=self.refs, confirm_matches=self.confirm_matches())
+        return dialog.accepted_hunks() if dialog.exec() else None
 
     def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
         accepted = self.review(proposal, self.window)

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,6 +38,7 @@ from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
+from app.core.refs.sources import project_environments
 from app.core.remote.profiles import KeyEdits
 from app.core.settings import LoadedSettings, Settings, ThemeName, save_settings
 from app.ui.chat.chat_input import ContextItem
@@ -54,12 +55,15 @@ from app.ui.models.manager import ModelManagerController
 from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController, context_source
+from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
+# The code-reference index's first update waits this long after the window opens.
+REFS_START_DELAY_MS = 15_000
 SELECTION_PROMPTS = {
     "ask": "About this code: ",
     "explain": "Explain what this code does, step by step.",
@@ -151,6 +155,10 @@ class MainWindow(QMainWindow):
             options=SettingsOptions(lambda: self.settings, self.save_settings),
         )
         self.project = ProjectController(paths, self.plugins.host, self)
+        self.refs = RefsController(paths, lambda: self.settings.refs, self)
+        self.chat.refs = self.refs
+        self.plugins.refs = self.refs
+        self.plugins.confirm_matches = lambda: self.settings.refs.confirm_matches
         self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
         self.chat.on_message_sent = self.project.message_sent
         self.chat.input.set_completion_source("@", self.project.complete_file)
@@ -263,6 +271,10 @@ class MainWindow(QMainWindow):
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
         self.project.filesChanged.connect(self.git.schedule_refresh)
+        self.refs.notice.connect(self._notice)
+        self.refs.progress.connect(self._on_index_progress)
+        # The first update waits until the window has settled; later ones follow the environment.
+        QTimer.singleShot(REFS_START_DELAY_MS, self._start_refs_update)
         self.git.notice.connect(self._notice)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
@@ -334,6 +346,13 @@ class MainWindow(QMainWindow):
             self.tree_dock.show()
             self.project.open(folder)
             self.git.open(folder)
+            self.refs.project = Path(folder)
+            if project_environments(Path(folder)):
+                self.refs.start_update()  # the project's own environment joins the index
+
+    def _start_refs_update(self) -> None:
+        if not getattr(self, "_shut_down", False):
+            self.refs.start_update()
 
     def _on_index_progress(self, text: str) -> None:
         if text:
@@ -440,6 +459,7 @@ class MainWindow(QMainWindow):
             keyed=self.remote.keyed_profiles(),
             plugin_pages=self.plugins.settings_pages(),
             project_root=Path(project.root) if project is not None else None,
+            refs_status=self.refs.status,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
@@ -467,6 +487,8 @@ class MainWindow(QMainWindow):
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
         self.switcher.refresh(settings.connections)
         self.remote.apply(old, settings, keys)
+        if settings.refs.enabled and (settings.refs.folders != old.refs.folders or not old.refs.enabled):
+            self.refs.start_update()
 
     # -- drag and drop -----------------------------------------------------------
 
@@ -543,6 +565,7 @@ class MainWindow(QMainWindow):
         self.models.shutdown()
         self.model_manager.shutdown()
         self.project.shutdown()
+        self.refs.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFontComboBox,
     QFormLayout,
     QGroupBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -119,6 +121,7 @@ class SettingsDialog(QDialog):
         keyed: frozenset[str] | set[str] = frozenset(),
         plugin_pages: Sequence[PluginPage] = (),
         project_root: Path | None = None,
+        refs_status: str = "",
     ) -> None:
         super().__init__(parent)
         self.project_root = project_root
@@ -189,6 +192,8 @@ class SettingsDialog(QDialog):
         models_form.addRow("Models folder:", self.models_dir)
         models_form.addRow(self.offline)
 
+        refs_box = self._build_refs_box(settings, refs_status)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -200,6 +205,7 @@ class SettingsDialog(QDialog):
             ("Model", [engine_box, sampling_box]),
             ("Appearance", [look_box]),
             ("Models", [models_box]),
+            ("Code references", [refs_box]),
         ]
         if project_root is not None:
             pages.append(("Project", [self._build_project_box(settings, project_root)]))
@@ -231,6 +237,47 @@ class SettingsDialog(QDialog):
         )
         form.addRow("Python for its tests:", self.project_python)
         return box
+
+    def _build_refs_box(self, settings: Settings, status: str) -> QGroupBox:
+        refs = settings.refs
+        self.refs_enabled = QCheckBox("Check generated code against code installed on this computer")
+        self.refs_enabled.setChecked(refs.enabled)
+        self.refs_confirm = QCheckBox("Ask again before applying an edit that matches indexed code")
+        self.refs_confirm.setChecked(refs.confirm_matches)
+        self.refs_min_tokens = QSpinBox()
+        self.refs_min_tokens.setRange(20, 2000)
+        self.refs_min_tokens.setValue(refs.min_tokens)
+        self.refs_min_tokens.setToolTip(
+            "Normalised tokens a match must cover; 40 is about 150 characters of Python, 50 ignores more boilerplate"
+        )
+        self.refs_folders = QPlainTextEdit("\n".join(refs.folders))
+        self.refs_folders.setPlaceholderText("one folder per line, e.g. a checkout of a library you care about")
+        self.refs_folders.setMaximumHeight(90)
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self._add_refs_folder)
+        self.refs_status = QLabel(status or "The index is built in the background when the app starts.")
+        self.refs_status.setWordWrap(True)
+        explain = QLabel(
+            "Installed Python packages (Quillpad's and the open project's environments) and the folders "
+            "below are indexed. Only code on this computer is compared: no match is not proof of originality."
+        )
+        explain.setWordWrap(True)
+        box = QGroupBox("Code references")
+        form = QFormLayout(box)
+        form.addRow(self.refs_enabled)
+        form.addRow(self.refs_confirm)
+        form.addRow("Minimum match (tokens):", self.refs_min_tokens)
+        form.addRow("Also index these folders:", self.refs_folders)
+        form.addRow("", add)
+        form.addRow(explain)
+        form.addRow("Index:", self.refs_status)
+        return box
+
+    def _add_refs_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of code to compare against")
+        if folder:
+            lines = [line for line in self.refs_folders.toPlainText().splitlines() if line.strip()]
+            self.refs_folders.setPlainText("\n".join([*lines, folder]))
 
     def _build_plugins_box(self, settings: Settings, pages: Sequence[PluginPage]) -> QGroupBox:
         box = QGroupBox("Plugins")
@@ -483,6 +530,12 @@ class SettingsDialog(QDialog):
             data.setdefault("projects", {})[project_key(self.project_root)] = {"python": python}
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
+        data["refs"] = {
+            "enabled": self.refs_enabled.isChecked(),
+            "confirm_matches": self.refs_confirm.isChecked(),
+            "min_tokens": self.refs_min_tokens.value(),
+            "folders": [line.strip() for line in self.refs_folders.toPlainText().splitlines() if line.strip()],
+        }
         for plugin_id, widgets in self.plugin_options.items():
             data["plugins"][plugin_id] = {
                 **data["plugins"].get(plugin_id, {}),
