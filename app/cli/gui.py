@@ -25,6 +25,13 @@ def add_parser(sub: SubParsers) -> None:
         scripted.add_argument("--model", dest="model_file", help="GGUF model to load")
         scripted.add_argument("--open", help="file to open in the editor")
         scripted.add_argument("--prompt", help="message to send (needs --model)")
+        scripted.add_argument("--theme", choices=("light", "dark"), help="the theme for this run")
+        if name == "screenshot":
+            scripted.add_argument(
+                "--show",
+                choices=("commit", "models", "evaluate"),
+                help="picture the commit dialog (of --open's repository), the Models window or the Evaluate panel",
+            )
         scripted.set_defaults(handler=handler)
 
 
@@ -50,7 +57,14 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def _scripted(args: argparse.Namespace, out: Path | None) -> int:
     from app.ui.shell.scripted_session import run_scripted_session
 
-    steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
+    steps = run_scripted_session(
+        out=out,
+        model=args.model_file,
+        open_file=args.open,
+        prompt=args.prompt,
+        theme=args.theme,
+        show=getattr(args, "show", None),
+    )
     for step in steps:
         print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
     sandbox_ok = True
