@@ -165,6 +165,7 @@ class ChatPanel(QWidget):
         self.thinking = QCheckBox("Think", self)
         self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
         self.thinking.setChecked(settings().engine.thinking)
+        self._wants_thinking = self.thinking.isChecked()  # restored when a model with a switch loads
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
@@ -222,6 +223,17 @@ class ChatPanel(QWidget):
     @property
     def busy(self) -> bool:
         return self._reply is not None or bool(self._tasks)
+
+    def set_thinking_available(self, available: bool) -> None:
+        """Grey out Think for a model whose chat template has no thinking switch (ticked, it did nothing)."""
+        self.thinking.setEnabled(available)
+        if available:
+            self.thinking.setChecked(self._wants_thinking)
+            self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
+        else:
+            self._wants_thinking = self.thinking.isChecked() or self._wants_thinking
+            self.thinking.setChecked(False)
+            self.thinking.setToolTip("This model's chat template has no thinking switch")
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready

@@ -59,6 +59,7 @@ from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.welcome import WelcomePage
+from app.ui.widgets.status_bar import ElidingStatusBar
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(ElidingStatusBar(self))
         bar = self.statusBar()
         self.model_label = QLabel("No model", self)
         self.state_label = QLabel("engine: stopped", self)
@@ -267,6 +269,7 @@ class MainWindow(QMainWindow):
         self.switcher.chosen.connect(self.use_profile)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
+        self.models.thinkingSwitch.connect(self.chat.set_thinking_available)
         self.plugins.notice.connect(self._notice)
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
@@ -344,6 +347,7 @@ class MainWindow(QMainWindow):
         if self.tree.set_root(folder):
             self.tree_dock.setWindowTitle(f"Project — {Path(folder).name}")
             self.tree_dock.show()
+            self.show_bottom_panels()
             self.project.open(folder)
             self.git.open(folder)
             self.refs.project = Path(folder)
@@ -506,7 +510,13 @@ class MainWindow(QMainWindow):
     def add_bottom_panel(self, widget: QWidget, title: str) -> None:
         """Add a panel (tests, problems, git) to the bottom area."""
         self.bottom_tabs.addTab(widget, title)
-        self.bottom_dock.show()
+        # Collapsed until used: shown when a project opens or a panel is asked for, not at start.
+
+    def show_bottom_panels(self) -> None:
+        """Open the bottom area at about a quarter of the window's height."""
+        if not self.bottom_dock.isVisible():
+            self.bottom_dock.show()
+            self.resizeDocks([self.bottom_dock], [max(160, self.height() // 4)], Qt.Orientation.Vertical)
 
     def open_evaluation(self) -> EvaluatePanel:
         """The Evaluate panel at the bottom (created on first use)."""
@@ -516,7 +526,7 @@ class MainWindow(QMainWindow):
         else:
             self.evaluation.refresh_connections()  # profiles may have changed in the settings
         self.bottom_tabs.setCurrentWidget(self.evaluation)
-        self.bottom_dock.show()
+        self.show_bottom_panels()
         return self.evaluation
 
     # -- layout and lifetime -----------------------------------------------------
