@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QStackedWidget,
     QTabWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +60,7 @@ from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.welcome import WelcomePage
+from app.ui.widgets.icons import icon
 from app.ui.widgets.status_bar import ElidingStatusBar
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
             self, paths, self.plugins.host, self.tabs, self.tree, lambda: self.settings, self.save_settings
         )
         self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
+        self._build_toolbar()
         self._connect()
         self._restore_layout()
         self._notice(loaded_settings.notice)
@@ -208,6 +211,7 @@ class MainWindow(QMainWindow):
         text: str,
         slot: Callable[[], object],
         shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+        icon_name: str | None = None,
     ) -> QAction:
         menu = self._menus.get(menu_name)
         if menu is None:
@@ -216,33 +220,69 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
+        if icon_name is not None:
+            self._icons.append((action, icon_name))
+            action.setIcon(icon(icon_name))
         menu.addAction(action)
         return action
 
+    def _build_toolbar(self) -> None:
+        """The main actions as icons (their menu entries carry the same icons and shortcuts)."""
+        bar = self.toolbar = QToolBar("Main toolbar", self)
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        by_name = {name: action for action, name in self._icons}
+        groups = [
+            ["open-file", "open-folder", "save"],
+            ["model", "models"],
+            ["new-chat", "stop", "history"],
+            ["commit", "evaluate", "settings"],
+        ]
+        self._icons.append((self.git.commit_action, "commit"))
+        self.git.commit_action.setIcon(icon("commit"))
+        by_name["commit"] = self.git.commit_action
+        for number, group in enumerate(groups):
+            if number:
+                bar.addSeparator()
+            for name in group:
+                action = by_name[name]
+                shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                action.setToolTip(action.text().replace("&", "").rstrip("…") + (f" ({shortcut})" if shortcut else ""))
+                bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _refresh_icons(self) -> None:
+        """Icons drawn in the theme's text colour, again after a theme change."""
+        for action, name in self._icons:
+            action.setIcon(icon(name))
+
     def _build_menus(self) -> None:
         self._menus: dict[str, QMenu] = {}
+        self._icons: list[tuple[QAction, str]] = []
         a = self._action
-        a("&File", "New file", self.new_file, QKeySequence.StandardKey.New)
-        a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        a("&File", "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        a("&File", "Save", self.tabs.save_current, QKeySequence.StandardKey.Save)
+        a("&File", "New file", self.new_file, QKeySequence.StandardKey.New, "new-file")
+        a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open, "open-file")
+        a("&File", "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O", "open-folder")
+        a("&File", "Save", self.tabs.save_current, QKeySequence.StandardKey.Save, "save")
         a("&File", "Close tab", self.tabs.close_current, QKeySequence.StandardKey.Close)
         a("&File", "Save as…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
-        a("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
-        a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M")
-        a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
+        a("&File", "Quit", self.close, QKeySequence.StandardKey.Quit, "quit")
+        a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M", "model")
+        a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M", "models")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
         self._menus["&Model"].addMenu(self.switcher.menu)
-        a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        a("&Model", "Plugins…", self.plugins.show_dialog)
-        a("&Model", "Evaluate…", self.open_evaluation)
-        a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
-        a("&Chat", "Stop", self.chat.stop, "Ctrl+.")
-        a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R")
-        a("&Chat", "History", self.chat.show_history, "Ctrl+H")
-        a("&View", "Light theme", lambda: self.set_theme("light"))
-        a("&View", "Dark theme", lambda: self.set_theme("dark"))
+        a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "settings")
+        a("&Model", "Plugins…", self.plugins.show_dialog, None, "plugins")
+        a("&Model", "Evaluate…", self.open_evaluation, None, "evaluate")
+        a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N", "new-chat")
+        a("&Chat", "Stop", self.chat.stop, "Ctrl+.", "stop")
+        a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R", "regenerate")
+        a("&Chat", "History", self.chat.show_history, "Ctrl+H", "history")
+        a("&View", "Light theme", lambda: self.set_theme("light"), None, "theme-light")
+        a("&View", "Dark theme", lambda: self.set_theme("dark"), None, "theme-dark")
         a("&View", "System theme", lambda: self.set_theme("system"))
         view_menu = self._menus["&View"]
         for dock in (self.chat_dock, self.tree_dock, self.bottom_dock):
@@ -450,6 +490,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.dark = apply_theme(app, theme)
+        self._refresh_icons()
         self.chat.view.set_dark(self.dark)
         if hasattr(self.tabs, "set_dark"):
             self.tabs.set_dark(self.dark)
