@@ -42,6 +42,7 @@ def _indicator_style(dark: bool) -> str:
 {boxes.replace(",", ":checked,")}:checked {{ background: {accent}; border-color: {accent}; image: url({tick}); }}
 {boxes.replace(",", ":indeterminate,")}:indeterminate {{ background: {border}; }}
 {boxes.replace(",", ":disabled,")}:disabled {{ border-color: {off}; background: transparent; }}
+QAbstractItemView::indicator {{ width: 11px; height: 11px; margin: 1px 2px; }}
 QCheckBox::indicator:focus {{ border: 2px solid {accent}; }}
 QRadioButton::indicator {{ width: 14px; height: 14px; border: 1px solid {border}; border-radius: 8px;
   background: {base}; }}
