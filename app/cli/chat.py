@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
-from app.cli.common import SubParsers
+from app.cli.common import SubParsers, server_config
 from app.core.engine import (
     AnswerText,
     ChatMessage,
@@ -33,7 +32,6 @@ from app.core.settings import load_settings
 
 if TYPE_CHECKING:
     from app.core.edits.proposal import EditProposal
-    from app.core.remote import RemoteConfig
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -123,7 +121,7 @@ def _json_printer(out: TextIO) -> EventPrinter:
 @contextlib.contextmanager
 def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
     """The local engine with the model loaded, or a connected model server; and notices."""
-    config = _server_config(args)
+    config = server_config(args)
     if config is not None:
         from app.core.remote import RemoteBackend
 
@@ -139,32 +137,6 @@ def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[
     with Engine() as engine:
         loaded = engine.load(model, options)
         yield engine, notices + list(loaded.warnings)
-
-
-def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
-    """The server named by ``--server`` or a remote ``--profile``; ``None`` for the local engine.
-
-    A key comes from ``--api-key``, then the environment, then the keyring
-    (the profile's own key, or for ``--server`` one saved for that address).
-    """
-    if not args.server and not args.profile:
-        return None
-    from app.core.paths import app_paths
-    from app.core.remote.config import API_KEY_ENV
-    from app.core.remote.keys import KeyStore
-    from app.core.remote.profiles import chosen_server
-    from app.core.settings import load_settings
-
-    return chosen_server(
-        load_settings(app_paths()).settings.connections,
-        KeyStore(),
-        server=args.server,
-        profile=args.profile,
-        model=args.model,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        read_timeout=args.read_timeout,
-        ca_file=args.ca_file,
-    )
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:

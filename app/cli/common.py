@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from app.core.remote.config import RemoteConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the command ran and found a failure (a failing test, a wrong step), or crashed
@@ -28,3 +32,29 @@ def notice(message: str) -> None:
 def progress(message: str) -> None:
     """A progress line on stderr (flushed at once: a long command shows where it is)."""
     print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def server_config(args: argparse.Namespace) -> RemoteConfig | None:
+    """The server named by ``--server`` or a remote ``--profile``; ``None`` for a local GGUF.
+
+    A key comes from ``--api-key``, then the environment, then the keyring
+    (the profile's own key, or for ``--server`` one saved for that address).
+    """
+    if not args.server and not args.profile:
+        return None
+    from app.core.paths import app_paths
+    from app.core.remote.config import API_KEY_ENV
+    from app.core.remote.keys import KeyStore
+    from app.core.remote.profiles import chosen_server
+    from app.core.settings import load_settings
+
+    return chosen_server(
+        load_settings(app_paths()).settings.connections,
+        KeyStore(),
+        server=args.server,
+        profile=args.profile,
+        model=args.model,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        read_timeout=getattr(args, "read_timeout", None),  # quillpad eval has no --read-timeout
+        ca_file=args.ca_file,
+    )

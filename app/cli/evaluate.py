@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.cli.common import SubParsers, notice
+from app.cli.common import SubParsers, notice, server_config
 from app.core.engine import Engine, LoadOptions, SamplingOverrides
 from app.core.engine.options import InvalidOptionError
 from app.core.evaluation.compare import compare_reports, comparison_text
@@ -174,7 +173,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """Load the data (and the model), run, write the report, print the headline."""
     kind: TaskKind = args.kind
     mode: Mode = args.mode
-    server = _server_config(args) if mode == "model" else None
+    server = server_config(args) if mode == "model" else None
     if mode == "model" and server is None and not args.model:
         raise InvalidOptionError(
             "Give the model to evaluate with --model FILE, or --server URL / --profile NAME for a model server "
@@ -233,27 +232,6 @@ def run_eval(args: argparse.Namespace) -> int:
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
         client = EngineModelClient(engine, sampling=overrides)
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
-
-
-def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
-    """The server of ``--server`` or a remote ``--profile`` (``None``: a local GGUF)."""
-    if not args.server and not args.profile:
-        return None
-    from app.core.paths import app_paths
-    from app.core.remote.config import API_KEY_ENV
-    from app.core.remote.keys import KeyStore
-    from app.core.remote.profiles import chosen_server
-    from app.core.settings import load_settings
-
-    return chosen_server(
-        load_settings(app_paths()).settings.connections,
-        KeyStore(),
-        server=args.server,
-        profile=args.profile,
-        model=args.model,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        ca_file=args.ca_file,
-    )
 
 
 def _run_on_server(

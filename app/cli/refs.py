@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import SubParsers
 from app.core.errors import QuillpadError
 from app.core.paths import app_paths
 from app.core.refs import RefIndex, default_index_path, project_exclusions
@@ -16,7 +17,7 @@ from app.core.refs.matcher import RefMatch
 from app.core.settings import load_settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``refs`` and its commands on the main parser."""
     refs = sub.add_parser("refs", help="code referencing: does code reproduce code installed on this computer")
     commands = refs.add_subparsers(title="commands", metavar="COMMAND", required=True)

@@ -1,10 +1,11 @@
 """The code-reference index in the window.
 
-The index is opened and updated on a thread pool (a first build of a big
-environment takes minutes; the window stays usable and checks answer from
-what is indexed so far). Checks of code blocks and edits run on a second
-one-thread pool and come back through a queued signal; no worker touches a
-widget. Closing the window cancels an update between two packages.
+The index is opened and updated off the GUI thread through ``app.ui.tasks``
+(a first build of a big environment takes minutes; the window stays usable
+and checks answer from what is indexed so far). Checks of code blocks and
+edits run on a second one-thread runner and come back on the GUI thread; no
+worker touches a widget. Closing the window cancels an update between two
+packages.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs import RefIndex, RefMatch, default_index_path, project_exclusions
 from app.core.refs.store import IndexStats
 from app.core.settings import RefsSettings
+from app.ui.tasks import TaskRunner, TaskToken
 
 log = logging.getLogger(__name__)
 
@@ -37,54 +39,6 @@ def describe_stats(stats: IndexStats) -> str:
     )
 
 
-class _Signals(QObject):
-    progress = Signal(int, int, str)
-    finished = Signal(object, str)  # IndexStats or None, a notice ("" for none)
-    checked = Signal(int, list)  # request id, matches
-
-
-class _UpdateJob(QRunnable):
-    def __init__(self, owner: RefsController, project: Path | None) -> None:
-        super().__init__()
-        self.owner = owner
-        self.project = project
-        self.signals = owner.signals
-
-    def run(self) -> None:
-        notice = ""
-        stats = None
-        try:
-            index = self.owner.open_index()
-            notice = index.notice or ""
-            index.project = self.project
-            result = index.update(
-                progress=lambda p: self.signals.progress.emit(p.done, p.total, p.current),
-                cancelled=self.owner.cancel_event.is_set,
-            )
-            if index.notice and not notice:
-                notice = index.notice
-            stats = index.stats()
-            log.info("code-reference index updated: %s", result)
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("updating the code-reference index failed")
-            notice = f"Updating the code-reference index failed ({err}); see the log file."
-        self.signals.finished.emit(stats, notice)
-
-
-class _CheckJob(QRunnable):
-    def __init__(self, owner: RefsController, request: int, text: str, language: str | None, filename: str | None):
-        super().__init__()
-        self.owner, self.request, self.text, self.language, self.filename = owner, request, text, language, filename
-
-    def run(self) -> None:
-        try:
-            matches = self.owner.check_now(self.text, language=self.language, filename=self.filename)
-        except Exception:
-            log.exception("checking code against the index failed")
-            matches = []
-        self.owner.signals.checked.emit(self.request, matches)
-
-
 class RefsController(QObject):
     """Owns the index for the window."""
 
@@ -98,14 +52,8 @@ class RefsController(QObject):
         self.settings = settings
         self.project: Path | None = None
         self.cancel_event = threading.Event()
-        self.signals = _Signals()
-        self.signals.progress.connect(self._on_progress)
-        self.signals.finished.connect(self._on_finished)
-        self.signals.checked.connect(self._on_checked)
-        self.update_pool = QThreadPool(self)
-        self.update_pool.setMaxThreadCount(1)
-        self.check_pool = QThreadPool(self)
-        self.check_pool.setMaxThreadCount(1)
+        self.update_tasks = TaskRunner(self)
+        self.check_tasks = TaskRunner(self)
         self._index: RefIndex | None = None
         self._lock = threading.Lock()
         self._updating = False
@@ -141,7 +89,33 @@ class RefsController(QObject):
             return
         self._updating = True
         self.cancel_event.clear()
-        self.update_pool.start(_UpdateJob(self, self.project))
+        project = self.project
+        self.update_tasks.submit(
+            lambda token: self._update(project, token),
+            on_result=lambda outcome: self._on_finished(*outcome),
+            on_progress=lambda report: self._on_progress(*report),
+        )
+
+    def _update(self, project: Path | None, token: TaskToken) -> tuple[IndexStats | None, str]:
+        """Open and update the index (off the GUI thread): its stats, and a notice ("" for none)."""
+        notice = ""
+        stats = None
+        try:
+            index = self.open_index()
+            notice = index.notice or ""
+            index.project = project
+            result = index.update(
+                progress=lambda p: token.report((p.done, p.total, p.current)),
+                cancelled=self.cancel_event.is_set,
+            )
+            if index.notice and not notice:
+                notice = index.notice
+            stats = index.stats()
+            log.info("code-reference index updated: %s", result)
+        except Exception as err:  # a sentence for the user, the traceback for the log
+            log.exception("updating the code-reference index failed")
+            notice = f"Updating the code-reference index failed ({err}); see the log file."
+        return stats, notice
 
     @property
     def updating(self) -> bool:
@@ -202,8 +176,18 @@ class RefsController(QObject):
         if not self.enabled:
             return
         self._next_request += 1
-        self._requests[self._next_request] = done
-        self.check_pool.start(_CheckJob(self, self._next_request, text, language, filename))
+        request = self._next_request
+        self._requests[request] = done
+
+        def failed(err: BaseException) -> None:
+            log.error("checking code against the index failed", exc_info=err)
+            self._on_checked(request, [])
+
+        self.check_tasks.submit(
+            lambda token: self.check_now(text, language=language, filename=filename),
+            on_result=lambda matches: self._on_checked(request, matches),
+            on_error=failed,
+        )
 
     def _on_checked(self, request: int, matches: list[RefMatch]) -> None:
         done = self._requests.pop(request, None)
@@ -221,8 +205,8 @@ class RefsController(QObject):
         self.cancel_event.set()
         self._again = False
         self._requests.clear()
-        self.update_pool.waitForDone(60_000)
-        self.check_pool.waitForDone(10_000)
+        self.update_tasks.shutdown(60_000)
+        self.check_tasks.shutdown(10_000)
         with self._lock:
             if self._index is not None:
                 self._index.close()
