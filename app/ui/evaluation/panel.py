@@ -424,7 +424,12 @@ class EvaluatePanel(QWidget):
     def open_report(self) -> None:
         """Open the last run's HTML report in the browser, or inside the app when there is none."""
         if self.report is not None and self.folder is not None:
-            self.report_view = open_report(self.folder / HTML_NAME, self)
+            view = self.report_view = open_report(self.folder / HTML_NAME, self)
+            if view is not None:
+                view.destroyed.connect(self._report_view_gone)
+
+    def _report_view_gone(self) -> None:
+        self.report_view = None
 
 
 def _verdict(record: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -52,6 +52,8 @@ class ReportView(QDialog):
 
     def __init__(self, report: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Deleted when closed: a web page left alive until the app quits outlives its profile.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Evaluation report — {report.parent.name}")
         self.resize(980, 760)
         self.view = QWebEngineView(self)

@@ -206,4 +206,6 @@ def test_open_report_shows_it_inside_the_app_without_a_browser(
 
     qtbot.waitUntil(shows_the_report, timeout=30_000)
     assert panel.folder is not None and view.view.url().toLocalFile() == str(panel.folder / "report.html")
-    view.close()
+    with qtbot.waitSignal(view.destroyed, timeout=10_000):
+        view.close()
+    assert panel.report_view is None
