@@ -6,32 +6,34 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli.chat_commands import NOT_APPLIED, ChatCommands, is_command, proposal_diff
-from app.cli.common import SubParsers, server_config
-from app.core.engine import (
-    AnswerText,
-    ChatMessage,
-    ChatRequest,
-    Done,
-    Engine,
-    EngineError,
-    EngineEvent,
-    LoadOptions,
-    Notice,
-    ThinkingText,
-)
-from app.core.engine.backend import ChatBackend
+from app.cli.chat_commands import NOT_APPLIED, cli_plugins, is_command, proposal_diff
+from app.cli.common import SubParsers, add_server_options, notice, server_config
+from app.core.chat import ChatSession
+from app.core.chat.inline import InlineChat
+from app.core.chat.project_context import ProjectContextSource, context_budget, measure_tokens_per_char
+from app.core.conversations import ConversationStore
+from app.core.engine import AnswerText, Done, EngineError, EngineEvent, LoadOptions, Notice, ThinkingText
 from app.core.engine.events import event_to_dict
+from app.core.engine.model_client import EngineModelClient
+from app.core.engine.options import InvalidOptionError
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.models.default_model import default_local_model
 from app.core.paths import app_paths
 from app.core.settings import load_settings
 
 if TYPE_CHECKING:
+    from app.core.agent.permissions import Decision
+    from app.core.agent.run import ToolStep
     from app.core.edits.proposal import EditProposal
+    from app.core.plugins.manager import PluginManager
+    from app.core.project import Project
+    from app.core.settings import Settings
 
 DIM, RESET = "\033[2m", "\033[0m"
 
@@ -49,15 +51,7 @@ def add_parser(sub: SubParsers) -> None:
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
-    where = chat.add_mutually_exclusive_group()
-    where.add_argument(
-        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
-    )
-    where.add_argument(
-        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
-    )
-    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(chat)
     chat.add_argument(
         "--read-timeout", type=float, help="seconds of server silence before giving up (default: the profile's, or 120)"
     )
@@ -73,6 +67,31 @@ def add_parser(sub: SubParsers) -> None:
     chat.add_argument("--json", action="store_true", help="print one JSON object per event line")
     chat.add_argument(
         "--file", type=Path, help="the document a /command works on (e.g. /gen writes at its end); default: empty"
+    )
+    chat.add_argument(
+        "--project",
+        metavar="DIR",
+        help="attach context from this project folder to each message, as the app's chat does (indexed first)",
+    )
+    chat.add_argument(
+        "--mode", help="whose plugin system prompts apply: chat, code, math… (default: the app's setting)"
+    )
+    chat.add_argument(
+        "--show-prompt",
+        action="store_true",
+        help="print the exact prompt the local model evaluates for each message (JSON: a 'prompt' event)",
+    )
+    chat.add_argument(
+        "--agent",
+        action="store_true",
+        help="agent mode: the model may use tools (the project's files, search, git, tests, sandbox, edits, MCP "
+        "servers); every step is printed",
+    )
+    chat.add_argument(
+        "--allow",
+        metavar="TOOL,…",
+        default="",
+        help="acting tools the model may run without asking (others are refused); edits are never written",
     )
     chat.set_defaults(handler=run_chat)
 
@@ -119,37 +138,52 @@ def _json_printer(out: TextIO) -> EventPrinter:
 
 
 @contextlib.contextmanager
-def _open_backend(args: argparse.Namespace) -> Iterator[tuple[ChatBackend, list[str]]]:
-    """The local engine with the model loaded, or a connected model server; and notices."""
-    config = server_config(args)
-    if config is not None:
-        from app.core.remote import RemoteBackend
+def _open_backend(args: argparse.Namespace) -> Iterator[tuple[EngineOwner, list[str]]]:
+    """The owner of the local engine with the model loaded, or of a connected model server; and notices."""
+    config = server_config(args, read_timeout=args.read_timeout)
+    with EngineOwner() as owner:
+        if config is not None:
+            connected = owner.connect_remote(config)
+            yield owner, [f"Connected to {connected.display_name}."]
+            return
+        model, notices = args.model, []
+        if not model:  # the model the app loaded last, else the starter, with a notice naming it
+            chosen = default_local_model(load_settings(app_paths()).settings)
+            model, notices = str(chosen.path), [chosen.notice]
+        options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
+        loaded = owner.load(model, options)
+        yield owner, notices + list(loaded.warnings)
 
-        with RemoteBackend(config) as remote:
-            connected = remote.connect()
-            yield remote, [f"Connected to {connected.display_name}."]
+
+@contextlib.contextmanager
+def _opened_project(folder: str | None, notice: Callable[[str], None]) -> Iterator[Project | None]:
+    """The project at ``folder`` with its index brought up to date (None without ``--project``)."""
+    if folder is None:
+        yield None
         return
-    model, notices = args.model, []
-    if not model:  # the model the app loaded last, else the starter, with a notice naming it
-        chosen = default_local_model(load_settings(app_paths()).settings)
-        model, notices = str(chosen.path), [chosen.notice]
-    options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
-    with Engine() as engine:
-        loaded = engine.load(model, options)
-        yield engine, notices + list(loaded.warnings)
+    from app.core.project import Project
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise InvalidOptionError(f"{folder} is not a folder; pass the project folder to --project.")
+    with Project(path, app_paths().data_dir) as project:
+        project.open()
+        if project.notice:
+            notice(project.notice)
+        yield project
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
-    def notice(message: str) -> None:
+    def show(message: str) -> None:
         if args.json:
             print(json.dumps(event_to_dict(Notice(message))), flush=True)
         else:
-            print(f"quillpad: {message}", file=sys.stderr)
+            notice(message)
 
-    return notice
+    return show
 
 
-def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> list[str]:
+def _run_command(chat: InlineChat, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> None:
     """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
 
     def on_event(event: EngineEvent) -> None:
@@ -161,7 +195,7 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
         else:
             print(text, flush=True)
 
-    outcome = commands.run(prompt, on_event, on_message)
+    outcome = chat.command(prompt, on_event, on_message)
     proposal = outcome.proposal
     if proposal is not None and not proposal.empty:
         diff = proposal_diff(proposal)
@@ -170,9 +204,16 @@ def _run_command(commands: ChatCommands, prompt: str, turn: int, emit: EventPrin
         else:
             sys.stdout.write(diff)
             sys.stdout.flush()
-            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+            notice(NOT_APPLIED)
         _print_references(proposal, turn, as_json)
-    return outcome.answers
+
+
+def _show_prompt(text: str, turn: int, as_json: bool) -> None:
+    """The exact prompt the local model evaluates (rendered by the engine itself)."""
+    if as_json:
+        print(json.dumps({"type": "prompt", "text": text, "turn": turn}), flush=True)
+    else:
+        print(f"quillpad: the prompt for turn {turn}:\n{text}", file=sys.stderr)
 
 
 def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
@@ -199,58 +240,152 @@ def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
         if as_json:
             print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
         else:
-            print(f"quillpad: {key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}", file=sys.stderr)
+            notice(f"{key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}")
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Load the model (or connect to the server), then answer each prompt in turn as one conversation."""
+    """Load the model (or connect to the server), then answer each prompt in turn as one conversation.
+
+    The conversation is a ``ChatSession`` as in the window: the same request
+    building from the app's settings, plugin system prompts and context
+    providers, project context (``--project``) and slash commands. It is kept
+    in a scratch history, not in the app's.
+    """
     emit: EventPrinter = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
-    messages: tuple[ChatMessage, ...] = ()
-    if args.system:
-        messages = (ChatMessage("system", args.system),)
-    with _open_backend(args) as (engine, notices):
+    notice = _notice_printer(args)
+    loaded = load_settings(app_paths())
+    settings = loaded.settings
+    if args.mode:
+        settings.chat.mode = args.mode
+    with (
+        _open_backend(args) as (owner, notices),
+        _opened_project(args.project, notice) as project,
+        tempfile.TemporaryDirectory(prefix="quillpad-chat-") as scratch,
+        ConversationStore(Path(scratch) / "conversation.sqlite3") as store,
+    ):
         for warning in notices:
-            if args.json:
-                emit(0, Notice(warning))
-            else:
-                print(f"quillpad: {warning}", file=sys.stderr)
-        commands: ChatCommands | None = None
+            notice(warning)
+        defaults = lambda: RequestDefaults.from_settings(settings)  # noqa: E731
+        plugins = cli_plugins(EngineModelClient(owner, defaults), loaded, file=args.file, notice=notice)
+        project_context: ProjectContextSource | None = None
+        if project is not None:
+            context_length = owner.loaded.context_length if owner.loaded is not None else 0
+            ratio = measure_tokens_per_char(owner.render) if owner.loaded is not None else None
+            budget = context_budget(context_length, ratio) if ratio is not None else context_budget(context_length)
+            project_context = ProjectContextSource(lambda: project, lambda: budget, notify=notice)
+        session = ChatSession(
+            store,
+            owner,
+            lambda: settings,
+            plugins=plugins,
+            project_context=project_context,
+            on_message_sent=project_context.message_sent if project_context is not None else None,
+            system=args.system,
+        )
+        session.thinking = args.thinking
+        session.overrides.update(
+            {key: value for key, value in (("max_tokens", args.max_tokens), ("seed", args.seed)) if value is not None}
+        )
+        chat = InlineChat(session)
+        if args.agent:
+            return _run_agent(args, session, plugins, project, settings, emit, notice)
         for turn, prompt in enumerate(args.prompts, start=1):
-            if is_command(prompt):
-                if commands is None:  # plugins are found only when a command needs them
-                    commands = ChatCommands(
-                        engine,
-                        thinking=args.thinking,
-                        seed=args.seed,
-                        max_tokens=args.max_tokens,
-                        file=args.file,
-                        notice=_notice_printer(args),
-                    )
-                try:
-                    answers = _run_command(commands, prompt, turn, emit, args.json)
-                except KeyboardInterrupt:
-                    engine.stop()
-                    print("\nquillpad: stopped.", file=sys.stderr)
-                    return 130
-                messages += (ChatMessage("user", prompt),)
-                if answers:  # the model's part stays in the conversation, as in the app's chat
-                    messages += (ChatMessage("assistant", answers[-1]),)
-                continue
-            messages += (ChatMessage("user", prompt),)
-            request = ChatRequest(messages, thinking=args.thinking, max_tokens=args.max_tokens, seed=args.seed)
-            answer = ""
             try:
-                for event in engine.chat(request):
+                if is_command(prompt):
+                    _run_command(chat, prompt, turn, emit, args.json)
+                    continue
+                reply = chat.start(prompt)
+                if args.show_prompt and owner.remote is None:
+                    _show_prompt(owner.render(reply.request).text, turn, args.json)
+                for event in session.stream(reply):
                     emit(turn, event)
-                    if isinstance(event, Done):
-                        answer = event.answer
-                    elif isinstance(event, EngineError):
+                    if isinstance(event, EngineError):
                         if not args.json:
-                            print(f"quillpad: {event.message}", file=sys.stderr)
+                            notice(event.message)
                         return 2
             except KeyboardInterrupt:
-                engine.stop()
+                session.stop()
                 print("\nquillpad: stopped.", file=sys.stderr)
                 return 130
-            messages += (ChatMessage("assistant", answer),)
     return 0
+
+
+def _run_agent(
+    args: argparse.Namespace,
+    session: ChatSession,
+    plugins: PluginManager,
+    project: Project | None,
+    settings: Settings,
+    emit: object,
+    notice: Callable[[str], None],
+) -> int:
+    """Each PROMPT answered in agent mode; steps printed as they happen. Acting tools not in ``--allow``
+    are refused with a sentence, and an edit is printed as a diff, never written."""
+    from app.core.agent.permissions import ApprovalRequest, allow_list
+    from app.core.agent.run import AgentEnded, AgentRun, ToolStep
+    from app.core.agent.setup import agent_mode, mcp_hub
+    from app.core.plugins.background import CancelToken
+    from app.core.plugins.project_access import ProjectAccessAdapter
+
+    if project is not None:
+        plugins.host.project = ProjectAccessAdapter(project)
+    allowed = [name.strip() for name in args.allow.split(",") if name.strip()]
+    permit = allow_list(allowed)
+
+    def approver(request: ApprovalRequest, stop: CancelToken) -> Decision:
+        decision = permit(request, stop)
+        if decision == "deny":
+            notice(
+                f"{request.tool} was refused: it acts, and the CLI runs acting tools only with --allow {request.tool}."
+            )
+        return decision
+
+    def reviewer(proposal: EditProposal) -> tuple[bool, str]:
+        diff = proposal_diff(proposal)
+        if args.json:
+            print(json.dumps({"type": "proposal", "diff": diff, "applied": False}), flush=True)
+        else:
+            sys.stdout.write(diff)
+            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+        return False, "The edit was shown to the user but not applied: the command line never writes files."
+
+    with mcp_hub(app_paths(), notice) as hub:
+        mode = agent_mode(
+            plugins, hub, lambda: settings, project.root if project is not None else None, approver, reviewer
+        )
+        for turn, prompt in enumerate(args.prompts, start=1):
+            run = AgentRun(session, mode)
+            try:
+                for event in run.run(prompt):
+                    if isinstance(event, ToolStep):
+                        _print_step(event, turn, args.json)
+                    elif isinstance(event, AgentEnded):
+                        if not args.json:
+                            print(flush=True)
+                        if event.message:
+                            notice(event.message)
+                        if event.reason == "error":
+                            return 2
+                    else:
+                        emit(turn, event)  # type: ignore[operator]
+            except KeyboardInterrupt:
+                run.stop()
+                print("\nquillpad: stopped.", file=sys.stderr)
+                return 130
+    return 0
+
+
+def _print_step(step: ToolStep, turn: int, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "type": "tool",
+            "tool": step.call.name,
+            "arguments": step.call.arguments,
+            "state": step.state,
+            "result_chars": step.result_chars,
+            "acting": step.acting,
+            "turn": turn,
+        }
+        print(json.dumps(record), flush=True)
+    elif step.state not in ("running", "waiting"):
+        print(f"[tool] {step.summary()}", flush=True)

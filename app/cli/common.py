@@ -1,4 +1,4 @@
-"""What every command group of ``quillpad`` shares: exit codes, the sub-command table, notices."""
+"""What every command group of ``quillpad`` shares: exit codes, the sub-command table, notices, the server choice."""
 
 from __future__ import annotations
 
@@ -34,11 +34,27 @@ def progress(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
 
 
-def server_config(args: argparse.Namespace) -> RemoteConfig | None:
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--server`` or ``--profile``, ``--api-key`` and ``--ca-file``: what ``server_config`` reads."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--server",
+        metavar="URL",
+        help="an OpenAI-compatible model server (vLLM, llama-server), e.g. http://127.0.0.1:8080/v1",
+    )
+    where.add_argument(
+        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
+    )
+    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
+    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+
+
+def server_config(args: argparse.Namespace, *, read_timeout: float | None = None) -> RemoteConfig | None:
     """The server named by ``--server`` or a remote ``--profile``; ``None`` for a local GGUF.
 
     A key comes from ``--api-key``, then the environment, then the keyring
     (the profile's own key, or for ``--server`` one saved for that address).
+    Imported late: commands without a server stay quick to start.
     """
     if not args.server and not args.profile:
         return None
@@ -55,6 +71,6 @@ def server_config(args: argparse.Namespace) -> RemoteConfig | None:
         profile=args.profile,
         model=args.model,
         api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        read_timeout=getattr(args, "read_timeout", None),  # quillpad eval has no --read-timeout
+        read_timeout=read_timeout,
         ca_file=args.ca_file,
     )

@@ -51,7 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=gui.cmd_gui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    from app.cli import bench, chat, evaluate, git, inspect, math, models, plugins, project, refs, sandbox, testing
+    from app.cli import (
+        bench,
+        chat,
+        evaluate,
+        git,
+        inspect,
+        math,
+        models,
+        plugins,
+        project,
+        refs,
+        sandbox,
+        testing,
+        tools,
+    )
 
     inspect.add_parser(sub)
     gui.add_parser(sub)
@@ -66,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     refs.add_parser(sub)
     sandbox.add_parser(sub)
+    tools.add_parser(sub)
     return parser
 
 

@@ -10,16 +10,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.cli.common import SubParsers, notice, server_config
-from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.cli.common import SubParsers, add_server_options, notice, server_config
+from app.core.engine import LoadOptions, SamplingOverrides
+from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.evaluation.compare import compare_reports, comparison_text
 from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
 from app.core.evaluation.store import default_run_folder, server_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
-from app.core.plugins.model import EngineModelClient
 from app.core.remote.config import RemoteConfig
 
 DEFAULT_SERVER_CONCURRENCY = 8
@@ -58,11 +60,7 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument(
         "--model", help="GGUF model file (not needed with --canonical or --empty); with a server, its model name"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--server", metavar="URL", help="an OpenAI-compatible model server (vLLM, llama-server)")
-    where.add_argument("--profile", metavar="NAME", help="a connection profile saved in the app's settings")
-    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -222,7 +220,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if server is not None:
         return _run_on_server(args, config, dataset, server, overrides, show)
     out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
-    with Engine() as engine:
+    with EngineOwner() as engine:
         loading = time.monotonic()
         loaded = engine.load(
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
@@ -230,7 +228,7 @@ def run_eval(args: argparse.Namespace) -> int:
         for warning in loaded.warnings:
             notice(warning)
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
-        client = EngineModelClient(engine, sampling=overrides)
+        client = EngineModelClient(engine, RequestDefaults(sampling=overrides), purpose="evaluation")
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
 
 
@@ -320,7 +318,7 @@ def _finish(args: argparse.Namespace, run: EvalRun) -> int:
                 file=sys.stderr,
             )
     if outcome.cancelled:
-        print("quillpad: cancelled; run the same command again to continue.", file=sys.stderr)
+        notice("cancelled; run the same command again to continue.")
         return 130
     return 0
 

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from app.cli.common import SubParsers, notice
-from app.core.engine import Engine, LoadOptions
+from app.core.engine import LoadOptions
+from app.core.engine.model_client import AskOptions, EngineModelClient
+from app.core.engine.owner import EngineOwner
 from app.core.errors import QuillpadError
 from app.core.git import GIT_MISSING, diff_budget, find_repository, git_available, propose_message, staged_diff
-from app.core.plugins.contributions import AskOptions
-from app.core.plugins.model import EngineModelClient
 
 
 def add_parser(sub: SubParsers) -> None:
@@ -44,9 +44,9 @@ def run_git_message(args: argparse.Namespace) -> int:
     diff = staged_diff(repo)
     if not diff.strip():
         raise QuillpadError(f"Nothing is staged in {repo.root}; stage changes with git add first.")
-    with Engine() as engine:
+    with EngineOwner() as engine:
         loaded = engine.load(args.model, LoadOptions(context_length=args.ctx, threads=args.threads))
-        client = EngineModelClient(engine)
+        client = EngineModelClient(engine, purpose="commit message")
         options = AskOptions(thinking=args.think, max_tokens=args.max_tokens, seed=args.seed)
         budget = diff_budget(loaded.context_length - args.max_tokens)
         message = propose_message(client, diff, options, budget)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import SubParsers
+from app.cli.common import SubParsers, notice, progress
 from app.core.errors import QuillpadError
 from app.core.paths import app_paths
 from app.core.refs import RefIndex, default_index_path, project_exclusions
@@ -44,7 +44,7 @@ def _open(project: str | None) -> tuple[RefIndex, int]:
         project=Path(project).expanduser() if project else None,
     )
     if index.notice:
-        print(f"quillpad: {index.notice}", file=sys.stderr)
+        notice(index.notice)
     return index, settings.min_tokens
 
 
@@ -57,11 +57,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     index, _ = _open(args.project)
     try:
 
-        def progress(step: IndexProgress) -> None:
+        def show(step: IndexProgress) -> None:
             if step.current and not args.json:
-                print(f"... {step.done + 1}/{step.total} {step.current}", file=sys.stderr, flush=True)
+                progress(f"{step.done + 1}/{step.total} {step.current}")
 
-        result = index.update(progress=progress, full=args.full)
+        result = index.update(progress=show, full=args.full)
         stats = index.stats()
         sources = index.store.sources()
     finally:

@@ -9,8 +9,14 @@ survives the app being killed, though not necessarily a power cut.
 
 The layout version is kept in the ``schema_version`` table; ``MIGRATIONS[n]``
 upgrades a version-n file to n+1 inside the opening transaction. A damaged
-file is moved aside (``.broken``) and a new one started, with ``notice``
-saying so.
+file, or one whose migration fails, is moved aside (``.broken``) and a new
+one started, with ``notice`` saying so in one sentence.
+
+A user message keeps what the user typed in ``content`` and what went with it
+(files, selections, project context) as structured ``Attachment`` data in
+its own column, so reopening a conversation shows the chips it was sent with.
+Version 1 folded attachments into the text after ``ATTACHMENT_MARKER``;
+migration 1 → 2 takes them out again, nothing lost.
 
 Search looks for the text, case-insensitively, in titles and message text
 (not thinking). Message text uses an FTS5 trigram index when SQLite has FTS5
@@ -28,10 +34,11 @@ import builtins
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +50,102 @@ from app.core.paths import AppPaths
 log = logging.getLogger(__name__)
 
 DB_FILE_NAME = "conversations.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# How version 1 joined a message's text and its attachments (kept to read such files).
+ATTACHMENT_MARKER = "\n\n---\nAttached context:\n"
+_LEGACY_ITEM = re.compile(
+    r"(?P<label>[^\n`]+):\n(?P<fence>`{3,})(?P<language>[^\n`]*)\n(?P<text>.*?)\n(?P=fence)", re.S
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Something sent with a user message: a file, a selection, or a piece of project context.
+
+    ``rendered`` is the exact text the model got for it when that was
+    prepared elsewhere (project retrieval); otherwise ``as_markdown`` makes it.
+    """
+
+    kind: str  # "file" | "selection" | "context" | a project kind ("chunk", "mention", "repo_map", "changes")
+    label: str
+    text: str
+    language: str = ""
+    rendered: str | None = None
+    from_project: bool = False  # chosen by retrieval, not by the user
+    why: str = ""  # why retrieval chose it ("definition of Repo, named in the question"), shown on its chip
+
+    def as_markdown(self) -> str:
+        """The attachment as the model reads it."""
+        if self.rendered is not None:
+            return self.rendered
+        fence = "````" if "```" in self.text else "```"
+        return f"{self.label}:\n{fence}{self.language}\n{self.text}\n{fence}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "language": self.language,
+            "rendered": self.rendered,
+            "from_project": self.from_project,
+            "why": self.why,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Attachment:
+        rendered = data.get("rendered")
+        return cls(
+            kind=str(data.get("kind", "context")),
+            label=str(data.get("label", "Attached context")),
+            text=str(data.get("text", "")),
+            language=str(data.get("language", "")),
+            rendered=rendered if isinstance(rendered, str) else None,
+            from_project=bool(data.get("from_project", False)),
+            why=str(data.get("why", "")),
+        )
+
+
+def split_legacy_text(content: str) -> tuple[str, tuple[Attachment, ...]]:
+    """A version-1 user message: the typed text and its attachments (each keeping its exact text)."""
+    text, found, attached = content.partition(ATTACHMENT_MARKER)
+    if not found:
+        return content, ()
+    items: list[Attachment] = []
+    position = 0
+    while position < len(attached):
+        match = _LEGACY_ITEM.match(attached, position)
+        if match is None:
+            break
+        label = match["label"]
+        kind = "selection" if label.startswith("selection") or label.startswith("Selection") else "file"
+        items.append(Attachment(kind, label, match["text"], match["language"], rendered=match.group(0)))
+        position = match.end()
+        if attached.startswith("\n\n", position):
+            position += 2
+    if position < len(attached):
+        # Not a list of fenced items (project context, or text we cannot split): kept whole.
+        rest = attached[position:]
+        items.append(Attachment("context", "Attached context", rest, rendered=rest))
+    return text, tuple(items)
+
+
+def _attachments_out_of_text(conn: sqlite3.Connection) -> None:
+    """Version 1 → 2: attachments leave the message text for their own column."""
+    conn.execute("ALTER TABLE messages ADD COLUMN attachments TEXT")
+    rows = conn.execute(
+        "SELECT id, content FROM messages WHERE role = 'user' AND instr(content, ?) > 0", (ATTACHMENT_MARKER,)
+    ).fetchall()
+    for message_id, content in rows:
+        text, attachments = split_legacy_text(str(content))
+        conn.execute(
+            "UPDATE messages SET content = ?, attachments = ? WHERE id = ?",
+            (text, _attachments_json(attachments), message_id),
+        )
+
 
 # MIGRATIONS[n] turns a version-n database into a version-(n+1) one; it runs inside a transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _attachments_out_of_text}
 
 _SCHEMA_V1 = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -111,6 +210,10 @@ class _DamagedError(Exception):
     """The database file is not a readable Quillpad history."""
 
 
+class _MigrationError(_DamagedError):
+    """The file is an older Quillpad history that could not be brought up to date."""
+
+
 @dataclass(frozen=True)
 class ConversationSummary:
     """One conversation in the history list; times are seconds since the epoch."""
@@ -135,6 +238,7 @@ class StoredMessage:
     complete: bool
     created: float
     stats: dict[str, float | int] | None
+    attachments: tuple[Attachment, ...] = ()
 
 
 def database_path(paths: AppPaths) -> Path:
@@ -187,6 +291,22 @@ def _stats_json(stats: Mapping[str, float | int] | None) -> str | None:
     return None if stats is None else json.dumps(dict(stats))
 
 
+def _attachments_json(attachments: Sequence[Attachment]) -> str | None:
+    return json.dumps([a.to_json() for a in attachments]) if attachments else None
+
+
+def _attachments_from_json(text: str | None) -> tuple[Attachment, ...]:
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(Attachment.from_json(item) for item in value if isinstance(item, dict))
+
+
 def _stats_from_json(text: str | None) -> dict[str, float | int] | None:
     if text is None:
         return None
@@ -223,8 +343,9 @@ class ConversationStore:
         except _DamagedError as err:
             backup = self._set_aside()
             log.warning("conversation history %s unreadable (%s), moved to %s", path, err, backup)
+            what = "upgraded to this version of Quillpad" if isinstance(err, _MigrationError) else "read"
             self.notice = (
-                f"The conversation history could not be read, so a new one was started; "
+                f"The conversation history could not be {what}, so a new one was started; "
                 f"the old file was kept as {backup.name}."
             )
             try:
@@ -274,6 +395,7 @@ class ConversationStore:
             if "schema_version" not in tables:
                 if tables:
                     raise _DamagedError(f"an SQLite file without a schema version (tables: {sorted(tables)})")
+                # A new file is made at version 1 and migrated like an old one: one path for both.
                 for statement in _SCHEMA_V1:
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (1)")
@@ -287,7 +409,10 @@ class ConversationStore:
                     f"(schema {version}); update Quillpad to open it."
                 )
             while version < SCHEMA_VERSION:
-                MIGRATIONS[version](conn)
+                try:
+                    MIGRATIONS[version](conn)
+                except (sqlite3.Error, ValueError) as err:
+                    raise _MigrationError(f"migration from schema {version} failed: {err}") from err
                 version += 1
             # Always written, so a history that cannot be written is found now and not at the first reply.
             conn.execute("UPDATE schema_version SET version = ?", (version,))
@@ -432,13 +557,21 @@ class ConversationStore:
         with self._transaction(write=False) as conn:
             self._require_conversation(conn, conversation_id)
             rows = conn.execute(
-                "SELECT id, conversation_id, role, content, thinking, complete, created, stats"
+                "SELECT id, conversation_id, role, content, thinking, complete, created, stats, attachments"
                 " FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
         return [
             StoredMessage(
-                int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), bool(r[5]), float(r[6]), _stats_from_json(r[7])
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                bool(r[5]),
+                float(r[6]),
+                _stats_from_json(r[7]),
+                _attachments_from_json(r[8]),
             )
             for r in rows
         ]
@@ -451,15 +584,26 @@ class ConversationStore:
         thinking: str = "",
         complete: bool = True,
         stats: Mapping[str, float | int] | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> int:
-        """Append a message; returns its id. A reply about to stream starts with ``complete=False``."""
+        """Append a message; returns its id. A reply about to stream starts with ``complete=False``;
+        ``attachments`` are what went with a user message (kept apart from its text)."""
         with self._transaction(write=True) as conn:
             self._require_conversation(conn, conversation_id)
             now = self._now()
             cursor = conn.execute(
-                "INSERT INTO messages (conversation_id, role, content, thinking, complete, created, stats)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, thinking, int(complete), now, _stats_json(stats)),
+                "INSERT INTO messages (conversation_id, role, content, thinking, complete, created, stats, attachments)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    role,
+                    content,
+                    thinking,
+                    int(complete),
+                    now,
+                    _stats_json(stats),
+                    _attachments_json(attachments),
+                ),
             )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
             return int(cursor.lastrowid or 0)

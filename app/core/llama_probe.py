@@ -7,18 +7,28 @@ segfault on a hostile file is reported, not suffered.
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from app.core.errors import ModelFileError
+from app.core.supervised import ChildDied, ChildExit, ChildTimeout, SupervisedChild
 
 _PROBE_MIN_SECONDS = 15.0  # spawning and importing llama.cpp takes a while
 
 
-def _probe_child(path: str, conn: Connection) -> None:
-    """Runs in the child: load the vocabulary, send ("ok", n_vocab) or ("error", logs)."""
+@dataclass(frozen=True)
+class _VocabRead:
+    n_vocab: int
+
+
+@dataclass(frozen=True)
+class _Refused:
+    logs: str
+
+
+def _probe_child(conn: Connection, path: str) -> None:
+    """Runs in the child: load the vocabulary, send ``_VocabRead`` or ``_Refused`` with llama.cpp's log."""
     logs: list[str] = []
     try:
         import llama_cpp
@@ -33,14 +43,14 @@ def _probe_child(path: str, conn: Connection) -> None:
         params.vocab_only = True
         model = llama_cpp.llama_model_load_from_file(path.encode(), params)
         if not model:
-            conn.send(("error", "".join(logs)))
+            conn.send(_Refused("".join(logs)))
             return
         vocab = llama_cpp.llama_model_get_vocab(model)
         n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
         llama_cpp.llama_model_free(model)
-        conn.send(("ok", n_vocab))
+        conn.send(_VocabRead(n_vocab))
     except Exception as err:  # reported to the parent as plain data
-        conn.send(("error", "".join(logs) + f"\n{type(err).__name__}: {err}"))
+        conn.send(_Refused("".join(logs) + f"\n{type(err).__name__}: {err}"))
     finally:
         conn.close()
 
@@ -61,28 +71,21 @@ def probe_vocab_load(path: Path, architecture: str, timeout: float = _PROBE_MIN_
     or takes longer than ``timeout`` seconds (at least 15).
     """
     name = path.name
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_probe_child, args=(str(path), sender), daemon=True, name="quillpad-probe")
-    child.start()
-    sender.close()
+    child = SupervisedChild(_probe_child, (str(path),), name="quillpad-probe")
     try:
-        if not receiver.poll(max(timeout, _PROBE_MIN_SECONDS)):
-            raise ModelFileError(f"llama.cpp took too long to read {name}, so it was stopped; the file may be damaged.")
-        try:
-            status, payload = receiver.recv()
-        except EOFError:
-            child.join(5)
-            raise ModelFileError(_crash_message(name, child.exitcode)) from None
+        child.start()
+        reply = child.receive(max(timeout, _PROBE_MIN_SECONDS))
+    except ChildTimeout:
+        raise ModelFileError(
+            f"llama.cpp took too long to read {name}, so it was stopped; the file may be damaged."
+        ) from None
+    except ChildDied as err:
+        raise ModelFileError(_crash_message(name, err.exit)) from None
     finally:
-        receiver.close()
-        child.join(2)
-        if child.is_alive():
-            child.kill()
-            child.join()
-    if status == "ok":
-        return int(payload)
-    logs = str(payload)
+        child.close(grace=2.0)
+    if isinstance(reply, _VocabRead):
+        return reply.n_vocab
+    logs = reply.logs if isinstance(reply, _Refused) else ""
     if "unknown model architecture" in logs:
         raise ModelFileError(
             f"{name} is a '{architecture}' model, which the bundled llama.cpp cannot run; "
@@ -93,12 +96,8 @@ def probe_vocab_load(path: Path, architecture: str, timeout: float = _PROBE_MIN_
     )
 
 
-def _crash_message(name: str, exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        try:
-            how = signal.Signals(-exitcode).name
-        except ValueError:
-            how = f"signal {-exitcode}"
-    else:
-        how = f"exit code {exitcode}"
-    return f"llama.cpp crashed while reading {name} ({how}); the file is probably damaged, so download it again."
+def _crash_message(name: str, exit: ChildExit) -> str:
+    return (
+        f"llama.cpp crashed while reading {name} ({exit.describe()}); the file is probably damaged, "
+        "so download it again."
+    )

@@ -134,6 +134,25 @@ class GitSettings(_Section):
     auto_commit_ai_edits: bool = False
 
 
+class ChatSettings(_Section):
+    """What goes with each chat message besides the user's text."""
+
+    # The mode whose plugin system prompts apply ("chat", or one a plugin adds: "code", "math").
+    mode: str = Field(default="chat", min_length=1, max_length=40)
+    # Context providers (by id) the user turned off; every other one adds its context to each message.
+    context_providers_off: list[str] = Field(default_factory=list)
+
+
+class AgentSettings(_Section):
+    """Agent mode (Settings ▸ Tools): limits, switched-off tools, MCP tools trusted as read-only."""
+
+    step_limit: int = Field(default=12, ge=1, le=200, description="tool calls per message")
+    tool_timeout: float = Field(default=30.0, gt=0, le=3600, description="seconds a tool may run")
+    tools_off: list[str] = Field(default_factory=list)  # tool names the model is not offered
+    # MCP tools are acting (asked about) unless named here.
+    read_only_tools: list[str] = Field(default_factory=list)
+
+
 class ModelsSettings(_Section):
     """Model downloads."""
 
@@ -169,7 +188,9 @@ class Settings(_Section):
     recent_models: list[str] = Field(default_factory=list, max_length=20)
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     refs: RefsSettings = Field(default_factory=RefsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
     # Per project folder (resolved path): added without a schema change, older files simply lack it.

@@ -404,19 +404,19 @@ def test_migration_hook_runs_step_by_step(tmp_path: Path, monkeypatch: pytest.Mo
         store.create("old")
     ran: list[int] = []
 
-    def to_v2(conn: sqlite3.Connection) -> None:
-        ran.append(2)
+    def to_v3(conn: sqlite3.Connection) -> None:
+        ran.append(3)
         conn.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
 
-    monkeypatch.setattr(conversations, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(conversations, "MIGRATIONS", {1: to_v2})
+    monkeypatch.setattr(conversations, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(conversations, "MIGRATIONS", {**conversations.MIGRATIONS, 2: to_v3})
     with ConversationStore(path) as store:
         assert [s.title for s in store.list()] == ["old"]
     with ConversationStore(path) as store:
         pass
-    assert ran == [2]
+    assert ran == [3]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version FROM schema_version").fetchone() == (2,)
+        assert raw.execute("SELECT version FROM schema_version").fetchone() == (3,)
         assert raw.execute("SELECT pinned FROM conversations").fetchone() == (0,)
     raw.close()
 
@@ -463,3 +463,80 @@ def test_existing_history_in_a_read_only_folder_is_refused(tmp_path: Path) -> No
     with read_only(folder), pytest.raises(ConversationStoreError) as info:
         ConversationStore(path)
     assert one_sentence(str(info.value)) and "writable" in str(info.value)
+
+
+# -- version 1 (attachments folded into the text) -> version 2 ------------------------------------------------
+
+V1_FIXTURE = Path(__file__).parent.parent / "fixtures" / "conversations_v1.sqlite3"
+
+
+def test_a_history_written_by_version_1_is_migrated_on_first_open_with_nothing_lost(tmp_path: Path) -> None:
+    # The fixture was written by ConversationStore as it was before this change (schema 1).
+    path = tmp_path / "conversations.sqlite3"
+    shutil.copy(V1_FIXTURE, path)
+    with sqlite3.connect(path) as raw:
+        before = raw.execute("SELECT id, role, content FROM messages ORDER BY id").fetchall()
+    raw.close()
+    with ConversationStore(path) as store:
+        assert store.notice is None
+        first, second = sorted(store.list(), key=lambda c: c.id)
+        messages = store.messages(first.id)
+        question = messages[0]
+        assert question.content == "What does this do?"  # the typed text alone
+        assert [(a.kind, a.label) for a in question.attachments] == [
+            ("file", "app/util.py"),
+            ("selection", "selection in main.py"),
+        ]
+        assert question.attachments[0].text == "def helper(x):\n    return x * 2"
+        assert question.attachments[0].language == "python"
+        # Nothing lost: text + marker + attachments is exactly what version 1 stored.
+        rebuilt = (
+            question.content
+            + conversations.ATTACHMENT_MARKER
+            + "\n\n".join(a.as_markdown() for a in question.attachments)
+        )
+        assert rebuilt == before[0][2]
+        assert [(m.role, m.content) for m in messages[1:]] == [(r, c) for _, r, c in before[1:4]]
+        assert messages[1].thinking == "Simple." and messages[3].complete is False
+        assert [m.content for m in store.messages(second.id)] == ["plain question"]
+        assert all(ATTACHMENT_TEXT not in m.content for m in messages)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchone() == (2,)
+    raw.close()
+
+
+ATTACHMENT_TEXT = "return x * 2"
+
+
+def test_legacy_attachments_that_are_not_fenced_items_are_kept_whole() -> None:
+    text, items = conversations.split_legacy_text("Why?" + conversations.ATTACHMENT_MARKER + "## Project\nsome context")
+    assert text == "Why?"
+    assert [(a.kind, a.label, a.as_markdown()) for a in items] == [
+        ("context", "Attached context", "## Project\nsome context")
+    ]
+
+
+def test_a_history_that_cannot_be_migrated_is_kept_as_broken_and_a_new_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite3"
+    shutil.copy(V1_FIXTURE, path)
+    with sqlite3.connect(path) as raw:
+        # A version-1 file someone altered: the migration's new column already exists.
+        raw.execute("ALTER TABLE messages ADD COLUMN attachments TEXT")
+    raw.close()
+    with ConversationStore(path) as store:
+        assert store.list() == []
+        assert store.notice is not None and one_sentence(store.notice)
+        assert "upgraded" in store.notice and "conversations.sqlite3.broken" in store.notice
+    kept = path.with_name(path.name + ".broken")
+    with sqlite3.connect(kept) as raw:
+        assert raw.execute("SELECT count(*) FROM messages").fetchone() == (5,)
+    raw.close()
+
+
+def test_attachments_are_stored_apart_from_the_text(tmp_path: Path) -> None:
+    with ConversationStore(tmp_path / "c.sqlite3") as store:
+        chat = store.create("t")
+        sent = (conversations.Attachment("file", "a.py", "x = 1", "python"),)
+        message = store.add_message(chat, "user", "Look", attachments=sent)
+        stored = store.messages(chat)[0]
+        assert stored.id == message and stored.content == "Look" and stored.attachments == sent

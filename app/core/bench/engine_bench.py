@@ -21,13 +21,13 @@ from app.core.engine import (
     ChatMessage,
     ChatRequest,
     Done,
-    Engine,
     EngineError,
     LoadOptions,
     Stats,
     ThinkingText,
 )
 from app.core.engine.options import SamplingOverrides
+from app.core.engine.owner import EngineOwner
 from app.core.engine.worker import banned_tokens_processor, eog_token_ids
 from app.core.errors import QuillpadError
 
@@ -168,7 +168,7 @@ def _bare_run(llm: Any, prompt_tokens: list[int], n_tokens: int, sampling: Any, 
     return RunFigures(decode_tps=decode, ttft=first - started, wall=last - started)
 
 
-def _engine_run(engine: Engine, request: ChatRequest) -> RunFigures:
+def _engine_run(engine: EngineOwner, request: ChatRequest) -> RunFigures:
     started = time.perf_counter()
     first: float | None = None
     stats: Stats | None = None
@@ -188,20 +188,21 @@ def _engine_run(engine: Engine, request: ChatRequest) -> RunFigures:
     )
 
 
-def _stop_latency(engine: Engine, request: ChatRequest, after: float | None) -> StopFigures:
+def _stop_latency(engine: EngineOwner, request: ChatRequest, after: float | None) -> StopFigures:
     """Stop a reply ``after`` seconds (or at its first text when None)."""
     stopped_at: list[float] = []
+    reply = engine.chat(request, "bench")
 
     def stop_now() -> None:
         stopped_at.append(time.perf_counter())
-        engine.stop()
+        engine.stop(reply.id)
 
     timer = threading.Timer(after, stop_now) if after is not None else None
     if timer:
         timer.start()
     stats: Stats | None = None
     try:
-        for event in engine.chat(request):
+        for event in reply:
             if timer is None and not stopped_at and isinstance(event, AnswerText | ThinkingText):
                 stop_now()
             if isinstance(event, Stats):
@@ -229,7 +230,8 @@ def run_engine_bench(
     """Measure both paths on ``model``; see the module docstring."""
     import llama_cpp
 
-    with Engine() as engine:
+    # Through the owner, as the app asks: its queue and request ids are part of what is measured.
+    with EngineOwner() as engine:
         loaded = engine.load(model, LoadOptions(threads=threads))
         threads = loaded.threads
 

@@ -5,7 +5,7 @@ Class names the renderer emits: ``code-block`` (``pending`` while streamed),
 token classes inside), ``math`` / ``math-display``, ``math-error``,
 ``image-link``. The page around the messages (``resources/chat/page.html``)
 uses ``msg`` (with ``user``, ``assistant``, ``notice``, ``streaming``,
-``stopped``, ``incomplete``, ``error``), ``note``, ``plain``, ``attachment``
+``stopped``, ``incomplete``, ``error``), ``note``, ``plain``, ``attachment``, ``chips``/``chip``
 and ``thinking`` (a ``<details>`` with a ``<summary>``); those are styled here
 too.
 """
@@ -70,6 +70,9 @@ code { font-family: "JetBrains Mono", "Cascadia Code", "DejaVu Sans Mono", Conso
 .msg.error .note { color: var(--error); }
 .plain { white-space: pre-wrap; overflow-wrap: anywhere; }
 .attachment { margin: 0.4em 0; }
+.chips { margin: 0.3em 0 0 0; }
+.chip { display: inline-block; margin: 0 0.3em 0.2em 0; padding: 0 0.5em; border: 1px solid var(--muted);
+  border-radius: 0.8em; color: var(--muted); font-size: 0.85em; }
 .attachment > summary { cursor: pointer; color: var(--muted); }
 .thinking { margin: 0.5em 0; padding: 0 0.9em; border-left: 3px solid var(--border); color: var(--muted);
   font-size: 0.95em; }

@@ -9,28 +9,37 @@ way out: every wait also watches the worker's process sentinel.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import multiprocessing
-import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from app.core.engine.events import AnswerText, Done, EngineError, EngineEvent, RenderedPrompt, ThinkingText
+from app.core.engine.messages import (
+    LoadFailed,
+    LoadModel,
+    ModelLoaded,
+    Quit,
+    RenderPrompt,
+    StartChat,
+    UnloadModel,
+    WorkerCommand,
+    WorkerLoad,
+    WorkerReady,
+)
 from app.core.engine.options import ChatRequest, InvalidOptionError, LoadOptions, physical_cores
 from app.core.engine.profiles import FamilyProfile, profile_for
-from app.core.engine.worker import LOG_TAIL_LINES, WorkerLoad, worker_main
+from app.core.engine.worker import LOG_TAIL_LINES, worker_main
 from app.core.errors import ModelFileError, QuillpadError
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.paths import app_paths
+from app.core.supervised import ChildDied, ChildError, ChildTimeout, SupervisedChild
 
 START_TIMEOUT = 60.0
-POLL_SECONDS = 0.5
 
 
 class EngineState(Enum):
@@ -64,17 +73,6 @@ class LoadedModel:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _describe_exit(exitcode: int | None) -> tuple[str, str | None]:
-    if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        hint = " (often a sign of running out of memory)" if name == "SIGKILL" else ""
-        return f"killed by {name}{hint}", name
-    return f"exit code {exitcode}", None
-
-
 def resolve_load_options(
     info: ModelInfo, profile: FamilyProfile, options: LoadOptions
 ) -> tuple[WorkerLoad, int, list[str]]:
@@ -105,28 +103,43 @@ def resolve_load_options(
 
 
 class Engine:
-    """Runs one model in a worker process. Thread-safe for ``stop()``; other
-    calls are meant for one controlling thread at a time."""
+    """Runs one model in a worker process.
+
+    ``stop()`` and ``kill()`` are safe from any thread. The other calls are
+    for one thread at a time: the app reaches the engine only through
+    ``EngineOwner`` (``owner.py``), which serialises them and ties Stop to a
+    request. The state is guarded by a lock, so reading it from another
+    thread (a status line) sees a consistent value.
+    """
 
     def __init__(self, log_path: Path | None = None) -> None:
-        self._mp = multiprocessing.get_context("spawn")
-        self._stop_flag: Any = self._mp.RawValue(ctypes.c_int, 0)
-        self._process: Any = None
-        self._conn: Connection | None = None
-        self._lock = threading.Lock()
+        self._stop_flag: Any = multiprocessing.get_context("spawn").RawValue(ctypes.c_int, 0)
+        self.log_path = log_path or app_paths().log_dir / "engine-worker.log"
+        self._child = SupervisedChild(
+            worker_main, (self._stop_flag, str(self.log_path)), name="quillpad-engine", log_path=self.log_path
+        )
+        self._lock = threading.Lock()  # held while a command runs in the worker
+        self._state_lock = threading.Lock()
         self._state = EngineState.STOPPED
         self._loaded: LoadedModel | None = None
         self._last_load: tuple[str, LoadOptions] | None = None
-        self.log_path = log_path or app_paths().log_dir / "engine-worker.log"
         self.worker_pid: int | None = None
 
     # -- lifecycle -------------------------------------------------------
 
     @property
     def state(self) -> EngineState:
-        if self._process is not None and not self._process.is_alive() and self._state != EngineState.STOPPED:
-            self._state = EngineState.CRASHED
-        return self._state
+        with self._state_lock:
+            if self._child.started and not self._child.alive and self._state != EngineState.STOPPED:
+                self._state = EngineState.CRASHED
+            return self._state
+
+    def _is(self, state: EngineState) -> bool:
+        return self.state == state
+
+    def _set_state(self, state: EngineState) -> None:
+        with self._state_lock:
+            self._state = state
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -134,35 +147,27 @@ class Engine:
 
     def start(self) -> None:
         """Start the worker process if it is not running."""
-        if self._process is not None and self._process.is_alive():
+        if self._child.alive:
             return
-        self._discard_process()
-        parent, child = self._mp.Pipe(duplex=True)
-        process = self._mp.Process(
-            target=worker_main,
-            args=(child, self._stop_flag, str(self.log_path)),
-            name="quillpad-engine",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-        message = self._receive(START_TIMEOUT)
-        if not (isinstance(message, tuple) and message[0] == "ready"):
-            self._state = EngineState.CRASHED
+        self.worker_pid = None
+        try:
+            self._child.start()
+            message = self._child.receive(START_TIMEOUT)
+        except ChildError:
+            message = None
+        if not isinstance(message, WorkerReady):
+            self._set_state(EngineState.CRASHED)
             raise EngineCrashedError("The model engine did not start; see the log file for details.")
-        self.worker_pid = int(message[1])
-        self._state = EngineState.IDLE
+        self.worker_pid = message.pid
+        self._set_state(EngineState.IDLE)
 
     def close(self) -> None:
         """Stop the worker and wait for it to end."""
-        if self._conn is not None and self._process is not None and self._process.is_alive():
+        if self._child.alive:
             self._stop_flag.value = 1
-            with contextlib.suppress(BrokenPipeError, OSError):
-                self._conn.send({"op": "quit"})
-            self._process.join(5)
-        self._discard_process()
-        self._state = EngineState.STOPPED
+        self._child.close(Quit())
+        self.worker_pid = None
+        self._set_state(EngineState.STOPPED)
         self._loaded = None
 
     def kill(self) -> None:
@@ -171,20 +176,10 @@ class Engine:
         A call blocked waiting on the worker notices through the process
         sentinel and returns; the engine is then ``CRASHED`` until restarted.
         """
-        process = self._process
-        if process is not None and process.is_alive():
-            process.kill()
+        self._child.kill()
 
     def _discard_process(self) -> None:
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(5)
-            self._process.close()
-        if self._conn is not None:
-            self._conn.close()
-        self._process = None
-        self._conn = None
+        self._child.discard()
         self.worker_pid = None
 
     def __enter__(self) -> Engine:
@@ -195,54 +190,38 @@ class Engine:
 
     # -- talking to the worker ------------------------------------------
 
+    def _send(self, command: WorkerCommand) -> None:
+        try:
+            self._child.send(command)
+        except ChildDied as err:
+            self._set_state(EngineState.CRASHED)
+            raise EngineCrashedError(self.crash_message()) from err
+
     def _receive(self, timeout: float | None = None) -> Any:
         """Next message from the worker; raises ``EngineCrashedError`` if it died."""
-        assert self._conn is not None and self._process is not None
-        remaining = timeout
-        while True:
-            step = POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining)
-            ready = wait([self._conn, self._process.sentinel], step)
-            if self._conn in ready:
-                try:
-                    return self._conn.recv()
-                except (EOFError, OSError):
-                    pass  # fall through: the worker died
-                else:
-                    continue  # pragma: no cover - recv returned above
-            if self._process.sentinel in ready or not self._process.is_alive():
-                if self._conn.poll(0):
-                    try:
-                        return self._conn.recv()
-                    except (EOFError, OSError):
-                        pass
-                self._process.join(1)
-                self._state = EngineState.CRASHED
-                raise EngineCrashedError(self.crash_message())
-            if remaining is not None:
-                remaining -= step
-                if remaining <= 0:
-                    raise EngineCrashedError("The model engine stopped responding; restart it.")
+        try:
+            return self._child.receive(timeout)
+        except ChildTimeout:
+            raise EngineCrashedError("The model engine stopped responding; restart it.") from None
+        except ChildDied:
+            self._set_state(EngineState.CRASHED)
+            raise EngineCrashedError(self.crash_message()) from None
 
     def crash_message(self) -> str:
-        how, _ = _describe_exit(self._process.exitcode if self._process else None)
+        how = self._child.exit_info().describe()
         return f"The model engine stopped unexpectedly ({how}); restart the engine to reload the model."
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         """The worker's last log lines (what llama.cpp said before dying)."""
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return []
-        return [line for line in text.splitlines() if line.strip()][-lines:]
+        return self._child.log_tail(lines)
 
     def _crash_event(self, answer: str = "", thinking: str = "") -> EngineError:
-        exitcode = self._process.exitcode if self._process else None
-        _, signal_name = _describe_exit(exitcode)
+        exit = self._child.exit_info()
         return EngineError(
             self.crash_message(),
             crashed=True,
-            exit_code=exitcode,
-            signal=signal_name,
+            exit_code=exit.exit_code,
+            signal=exit.signal,
             log_tail=self.log_tail(),
             answer=answer,
             thinking=thinking,
@@ -284,27 +263,27 @@ class Engine:
             raise EngineBusyError("The engine is busy; stop the current reply before loading a model.")
         try:
             self.start()
-            assert self._conn is not None
-            self._state = EngineState.LOADING
+            self._set_state(EngineState.LOADING)
             self._loaded = None
-            self._conn.send({"op": "load", "load": load})
             try:
+                self._send(LoadModel(load))
                 reply = self._receive()
             except EngineCrashedError:
                 raise EngineCrashedError(
                     f"llama.cpp crashed while loading {Path(path).name} "
-                    f"({_describe_exit(self._process.exitcode)[0]}); the file may be damaged or too large "
+                    f"({self._child.exit_info().describe()}); the file may be damaged or too large "
                     "for this computer's memory."
                 ) from None
-            if reply[0] == "load_failed":
-                self._state = EngineState.IDLE
+            if isinstance(reply, LoadFailed):
+                self._set_state(EngineState.IDLE)
                 raise QuillpadError(
-                    f"llama.cpp could not load {Path(path).name} ({reply[1]}); check that the file is complete "
+                    f"llama.cpp could not load {Path(path).name} ({reply.reason}); check that the file is complete "
                     "and that there is enough memory."
                 )
+            assert isinstance(reply, ModelLoaded), reply
             self._last_load = (str(path), options)
-            self._loaded = LoadedModel(info, profile, options, int(reply[1]), threads, tuple(warnings))
-            self._state = EngineState.READY
+            self._loaded = LoadedModel(info, profile, options, reply.context_length, threads, tuple(warnings))
+            self._set_state(EngineState.READY)
             return self._loaded
         finally:
             self._lock.release()
@@ -312,7 +291,7 @@ class Engine:
     def restart(self) -> LoadedModel | None:
         """Kill the worker if needed, start a new one and reload the last model."""
         self._discard_process()
-        self._state = EngineState.STOPPED
+        self._set_state(EngineState.STOPPED)
         self._loaded = None
         self.start()
         if self._last_load is None:
@@ -322,14 +301,14 @@ class Engine:
 
     def unload(self) -> None:
         """Free the model (the worker keeps running)."""
-        if self._conn is None or self.state in (EngineState.STOPPED, EngineState.CRASHED):
+        if not self._child.started or self.state in (EngineState.STOPPED, EngineState.CRASHED):
             self._loaded = None
             return
         with self._lock:
-            self._conn.send({"op": "unload"})
+            self._send(UnloadModel())
             self._receive(30)
             self._loaded = None
-            self._state = EngineState.IDLE
+            self._set_state(EngineState.IDLE)
 
     # -- chat -------------------------------------------------------------
 
@@ -339,8 +318,7 @@ class Engine:
         if self._loaded is None or self.state != EngineState.READY:
             raise InvalidOptionError("No model is loaded; load a GGUF model first.")
         with self._lock:
-            assert self._conn is not None
-            self._conn.send({"op": "render", "request": request})
+            self._send(RenderPrompt(request))
             reply = self._receive(60)
         if isinstance(reply, EngineError):
             raise QuillpadError(reply.message)
@@ -368,13 +346,15 @@ class Engine:
             raise EngineBusyError("A reply is already being written; stop it or wait for it to finish.")
         answer: list[str] = []
         thinking: list[str] = []
+        sent = False
         try:
-            assert self._conn is not None
             self._stop_flag.value = 0
-            self._state = EngineState.BUSY
-            self._conn.send({"op": "chat", "request": request})
+            self._set_state(EngineState.BUSY)
             while True:
                 try:
+                    if not sent:
+                        sent = True
+                        self._send(StartChat(request))
                     event = self._receive()
                 except EngineCrashedError:
                     crash = self._crash_event("".join(answer), "".join(thinking))
@@ -395,12 +375,12 @@ class Engine:
                     # Ready before the last event is handed out: a consumer
                     # that stops iterating at it must not look like one that
                     # walked away mid-reply.
-                    self._state = EngineState.READY
+                    self._set_state(EngineState.READY)
                     yield event
                     return
                 yield event
         finally:
-            if self._state == EngineState.BUSY:
+            if self._is(EngineState.BUSY):
                 # The consumer walked away mid-reply: stop the worker and drain
                 # its events so the next request starts clean.
                 self._drain_after_abandon()
@@ -413,6 +393,6 @@ class Engine:
                 event = self._receive(30)
                 if isinstance(event, Done | EngineError):
                     break
-            self._state = EngineState.READY
+            self._set_state(EngineState.READY)
         except EngineCrashedError:
-            self._state = EngineState.CRASHED
+            self._set_state(EngineState.CRASHED)

@@ -30,6 +30,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """The request waits for the engine: ``position`` requests are ahead of it (1: the one running).
+
+    Sent again whenever the position changes; the request starts once none is ahead.
+    """
+
+    position: int
+
+
+@dataclass(frozen=True)
 class Stats:
     """Figures for one reply."""
 
@@ -99,6 +109,12 @@ class EngineError:
     retry_after: float | None = None
 
 
+def queued_message(position: int) -> str:
+    """What to tell the user about a waiting request."""
+    ahead = "1 request is" if position == 1 else f"{position} requests are"
+    return f"Waiting for the model: {ahead} ahead of this one (position {position + 1} in the queue)."
+
+
 @dataclass(frozen=True)
 class RenderedPrompt:
     """Exactly what a request would send to the model (for previews and tests)."""
@@ -110,7 +126,18 @@ class RenderedPrompt:
     notices: tuple[str, ...] = ()
 
 
-EngineEvent = ThinkingText | AnswerText | Notice | Stats | Done | EngineError
+@dataclass(frozen=True)
+class ToolCalls:
+    """Tool calls a model server returned natively (OpenAI ``tool_calls``), before ``Done``.
+
+    The local engine never sends this: Qwen3 writes its calls into the answer
+    text, and agent mode reads them from there.
+    """
+
+    calls: tuple[tuple[str, str, str], ...]  # (id, function name, arguments as JSON text)
+
+
+EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | ToolCalls | Done | EngineError
 
 
 def event_to_dict(event: EngineEvent) -> dict[str, object]:
@@ -121,10 +148,14 @@ def event_to_dict(event: EngineEvent) -> dict[str, object]:
         return {"type": "text", "text": event.text}
     if isinstance(event, Notice):
         return {"type": "notice", "message": event.message}
+    if isinstance(event, Queued):
+        return {"type": "queued", "position": event.position}
     if isinstance(event, Stats):
         return {"type": "stats", **event.to_dict()}
     if isinstance(event, Done):
         return {"type": "done", "reason": event.reason}
+    if isinstance(event, ToolCalls):
+        return {"type": "tool_calls", "calls": [{"id": i, "name": n, "arguments": a} for i, n, a in event.calls]}
     return {
         "type": "error",
         "message": event.message,

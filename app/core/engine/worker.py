@@ -1,7 +1,8 @@
 """The engine's child process: owns the one ``llama_cpp.Llama`` and streams events.
 
-Runs under the spawn start method. Commands arrive as dicts on a pipe; events
-go back as the dataclasses in ``events.py``. Stop is a shared integer the
+Runs under the spawn start method, supervised by ``app.core.supervised``.
+Commands arrive as the dataclasses of ``messages.py``; events go back as
+those of ``events.py``. Stop is a shared integer the
 parent sets: checked between tokens, and during prompt processing through
 llama.cpp's abort callback (so a long prompt on the CPU stops within one
 graph node, not after it). All native output goes to a log file that the
@@ -19,7 +20,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,8 +36,19 @@ from app.core.engine.events import (
     Stats,
     ThinkingText,
 )
+from app.core.engine.messages import (
+    LoadFailed,
+    LoadModel,
+    ModelLoaded,
+    ModelUnloaded,
+    Quit,
+    RenderPrompt,
+    StartChat,
+    UnloadModel,
+    WorkerLoad,
+    WorkerReady,
+)
 from app.core.engine.options import ChatRequest
-from app.core.engine.profiles import FamilyProfile
 from app.core.engine.prompt import PromptBuilder
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
 
@@ -45,21 +56,6 @@ FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
 
 Send = Callable[[Any], None]
-
-
-@dataclass(frozen=True)
-class WorkerLoad:
-    """Resolved load settings (the parent has validated and clamped them)."""
-
-    path: str
-    context_length: int
-    threads: int
-    gpu_layers: int
-    flash_attention: bool
-    batch_size: int
-    profile: FamilyProfile
-    chat_template: str | None
-    tensor_split: tuple[float, ...] | None = None
 
 
 class _Log:
@@ -191,7 +187,7 @@ class ModelSession:
         thinking = profile.thinking_default if request.thinking is None else request.thinking
         fitted = fit_to_context(
             request.messages,
-            lambda msgs: self.builder.build(msgs, thinking),
+            lambda msgs: self.builder.build(msgs, thinking, request.tools),
             self.tokenize,
             self.n_ctx,
             request.max_tokens,
@@ -411,44 +407,43 @@ def worker_main(conn: Connection, stop_flag: Any, log_path: str) -> None:
 
     llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
     session: ModelSession | None = None
-    conn.send(("ready", os.getpid()))
+    conn.send(WorkerReady(os.getpid()))
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             break  # the parent is gone: so are we
-        op = message["op"]
         try:
-            if op == "load":
+            if isinstance(message, LoadModel):
                 if session is not None:
                     session.close()
                     session = None
                 try:
-                    session = ModelSession(message["load"], stop_flag, log)
+                    session = ModelSession(message.load, stop_flag, log)
                 except Exception as err:
                     reason = next((line for line in reversed(log.tail) if "error" in line.lower()), str(err))
-                    conn.send(("load_failed", reason.strip(), list(log.tail)))
+                    conn.send(LoadFailed(reason.strip(), tuple(log.tail)))
                 else:
-                    conn.send(("loaded", session.n_ctx))
-            elif op == "chat":
+                    conn.send(ModelLoaded(session.n_ctx))
+            elif isinstance(message, StartChat):
                 if session is None:
                     conn.send(EngineError("No model is loaded; load a GGUF model first."))
                 else:
-                    session.chat(message["request"], conn.send)
-            elif op == "render":
+                    session.chat(message.request, conn.send)
+            elif isinstance(message, RenderPrompt):
                 if session is None:
                     conn.send(EngineError("No model is loaded; load a GGUF model first."))
                 else:
                     try:
-                        conn.send(session.render(message["request"]))
+                        conn.send(session.render(message.request))
                     except ContextOverflowError as err:
                         conn.send(EngineError(str(err)))
-            elif op == "unload":
+            elif isinstance(message, UnloadModel):
                 if session is not None:
                     session.close()
                     session = None
-                conn.send(("unloaded",))
-            elif op == "quit":
+                conn.send(ModelUnloaded())
+            elif isinstance(message, Quit):
                 break
         except (BrokenPipeError, EOFError):
             break

@@ -2,24 +2,22 @@
 
 Three steps, cheapest first: the normalised LaTeX strings match; both are
 numbers within a tolerance; SymPy finds the difference of the two parsed
-expressions to be zero. SymPy runs in a child process under a time limit,
-because ``simplify`` can take unbounded time on hostile input and a thread
-cannot be stopped. The LaTeX is read by the reader the math checker uses
-(``app.core.symbolic.reader``, loosely: any construct SymPy's ANTLR parser
-knows), needing ``antlr4-python3-runtime`` 4.11.
+expressions to be zero. SymPy runs in the math checker's worker process
+(``app.core.mathcheck.pool``) under a time limit, because ``simplify`` can
+take unbounded time on hostile input and a thread cannot be stopped. The
+LaTeX is read by the reader the math checker uses (``app.core.symbolic.reader``,
+loosely: any construct SymPy's ANTLR parser knows), needing ``antlr4-python3-runtime`` 4.11.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing
 import re
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from multiprocessing.connection import Connection
-from typing import Any
+
+from app.core.mathcheck.pool import CheckerError, CheckWorker, RequestTimeout
 
 REL_TOLERANCE = 1e-6
 ABS_TOLERANCE = 1e-9
@@ -131,9 +129,9 @@ class AnswerJudge:
     def __init__(self, sympy_seconds: float = SYMPY_SECONDS) -> None:
         self.sympy_seconds = sympy_seconds
         self._lock = threading.Lock()
-        self._process: Any = None
-        self._conn: Connection | None = None
-        self._warm = False  # the child has imported SymPy
+        # The math checker's worker process: started on the first SymPy question, killed and
+        # replaced when one overruns.
+        self.worker = CheckWorker()
 
     def __enter__(self) -> AnswerJudge:
         return self
@@ -144,19 +142,7 @@ class AnswerJudge:
     def close(self) -> None:
         """End the SymPy child, if it was started."""
         with self._lock:
-            self._discard()
-
-    def _discard(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(5)
-            self._process.close()
-        self._process = self._conn = None
-        self._warm = False
+            self.worker.close()
 
     def equivalent(self, answer: str | None, reference: str, *, symbolic: bool = True) -> Verdict:
         """Whether ``answer`` means ``reference`` (``symbolic=False``: text and numbers only)."""
@@ -194,45 +180,10 @@ class AnswerJudge:
 
     def _sympy(self, a: str, b: str) -> Verdict:
         with self._lock:
-            if self._process is None or not self._process.is_alive():
-                self._discard()
-                ctx = multiprocessing.get_context("spawn")
-                parent, child = ctx.Pipe()
-                self._process = ctx.Process(target=_sympy_main, args=(child,), name="quillpad-sympy", daemon=True)
-                self._process.start()
-                child.close()
-                self._conn = parent
-            assert self._conn is not None
-            self._conn.send((a, b))
-            # The first question also pays for importing SymPy in the child.
-            if not self._conn.poll(self.sympy_seconds + (0.0 if self._warm else 30.0)):
-                self._discard()
-                return Verdict(False, "sympy timed out")
-            self._warm = True
             try:
-                equal, how = self._conn.recv()
-            except (EOFError, OSError):
-                self._discard()
+                equal, how = self.worker.request("equivalent", {"a": a, "b": b}, timeout=self.sympy_seconds)
+            except RequestTimeout:
+                return Verdict(False, "sympy timed out")
+            except CheckerError:
                 return Verdict(False, "sympy failed")
             return Verdict(bool(equal), str(how))
-
-
-def _sympy_main(conn: Connection) -> None:  # pragma: no cover - runs in the child process
-    from sympy import simplify
-
-    from app.core.symbolic.reader import read_answer
-
-    while True:
-        try:
-            a, b = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            x, y = read_answer(a), read_answer(b)
-            same = bool(simplify(x - y) == 0)
-            if not same:
-                with contextlib.suppress(Exception):
-                    same = bool(x.equals(y))
-            conn.send((same, "sympy"))
-        except Exception as err:
-            conn.send((False, f"sympy could not parse ({type(err).__name__})"))

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass, field
 
 from app.core.engine.events import AnswerText, Done, EngineError, Stats, ThinkingText
+from app.core.engine.model_client import AskOptions, ModelClient
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
 from app.core.evaluation.extract import split_thinking
-from app.core.plugins.contributions import AskOptions
-from app.core.plugins.services import ModelClient
 
 
 class EvaluationCancelled(QuillpadError):

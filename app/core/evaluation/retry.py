@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
+from app.core.engine.model_client import ModelClient
 from app.core.engine.options import ChatMessage, InvalidOptionError
 from app.core.evaluation.generation import EvaluationCancelled, Generation, ModelCrashed, generate
-from app.core.plugins.services import ModelClient
 
 FATAL_STATUSES = frozenset({401, 403, 404})
 MAX_RETRIES = 20

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.core.engine.client import LoadedModel
+from app.core.engine.model_client import ModelClient
 from app.core.engine.options import InvalidOptionError, SamplingOverrides
 from app.core.errors import QuillpadError
 from app.core.evaluation.datasets import Dataset
@@ -40,7 +41,6 @@ from app.core.evaluation.store import RunStore, fingerprint, result_key
 from app.core.evaluation.tasks import EvalTask, TaskKind
 from app.core.evaluation.throughput import throughput
 from app.core.paths import app_paths
-from app.core.plugins.services import ModelClient
 from app.core.refs.contamination import add_reference_hints, index_check
 from app.core.sandbox.runner import isolation_support
 

@@ -15,10 +15,12 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import ChatMessage, ChatRequest, SamplingOverrides
+from app.core.engine.owner import EngineOwner
 from app.core.engine.profiles import profile_for
+from app.core.engine.requests import RequestDefaults
 from app.core.evaluation.runner import ModelSetup
-from app.core.plugins.model import EngineModelClient
 from app.core.remote.client import RemoteBackend, RemoteModel, request_body
 from app.core.remote.config import RemoteConfig
 from app.core.remote.provenance import server_facts
@@ -32,7 +34,8 @@ class ServerModelClient(EngineModelClient):
     """``EngineModelClient`` over one ``RemoteBackend`` that also tells what the server said of itself."""
 
     def __init__(self, backend: RemoteBackend, *, sampling: SamplingOverrides) -> None:
-        super().__init__(backend, sampling=sampling)
+        # One owner per connection: the siblings answer side by side, each its own queue.
+        super().__init__(EngineOwner(remote=backend), RequestDefaults(sampling=sampling), purpose="evaluation")
         self.backend = backend
 
     def reply_facts(self) -> dict[str, str]:

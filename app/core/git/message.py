@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from app.core.edits.thinking import strip_thinking
 from app.core.engine.events import AnswerText, Done, EngineError
+from app.core.engine.model_client import AskOptions, ModelClient
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
 from app.core.git.diff import count_changes, split_by_file
-from app.core.plugins.contributions import AskOptions
-from app.core.plugins.services import ModelClient
 
 SUMMARY_LIMIT = 72
 BODY_WIDTH = 72

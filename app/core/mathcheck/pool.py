@@ -8,20 +8,15 @@ is left running.
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
 from app.core.errors import QuillpadError
 from app.core.mathcheck.worker import serve
+from app.core.supervised import ChildCancelled, ChildDied, ChildError, ChildTimeout, SupervisedChild
 
 START_TIMEOUT = 60.0
-POLL_SECONDS = 0.05  # how often a waiting request looks whether it was cancelled
 
 
 class CheckerError(QuillpadError):
@@ -44,9 +39,7 @@ class CheckWorker:
     """
 
     def __init__(self) -> None:
-        self._process: BaseProcess | None = None
-        self._conn: Connection | None = None
-        self.restarts = 0
+        self._child = SupervisedChild(serve, name="quillpad-mathcheck")
         self.cancelled: Callable[[], bool] | None = None
 
     def __enter__(self) -> CheckWorker:
@@ -60,66 +53,35 @@ class CheckWorker:
     @property
     def alive(self) -> bool:
         """Whether the process is running."""
-        return self._process is not None and self._process.is_alive()
+        return self._child.alive
 
-    def _start(self) -> Connection:
-        if self._conn is not None and self.alive:
-            return self._conn
-        self._kill()
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child,), name="quillpad-mathcheck", daemon=True)
-        try:
-            process.start()
-        except OSError as err:
-            raise CheckerError(f"The math checker could not start ({err}); try again.") from err
-        child.close()
-        self._process, self._conn = process, parent
-        return parent
+    @property
+    def restarts(self) -> int:
+        """How many times a request overran and the worker was replaced."""
+        return self._child.restarts
 
     def request(self, op: str, payload: dict[str, Any], timeout: float) -> Any:
         """The worker's answer; raises ``RequestTimeout`` (worker killed) or ``CheckerError``."""
         self._check_cancelled()
-        first = self._conn is None or not self.alive
-        conn = self._start()
         try:
-            conn.send((op, payload))
-            deadline = time.monotonic() + timeout + (START_TIMEOUT if first else 0.0)
-            while not conn.poll(max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))):
-                self._check_cancelled()
-                if time.monotonic() >= deadline:
-                    self._kill()
-                    self.restarts += 1
-                    raise RequestTimeout(op)
-            status, result = conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as err:
-            self._kill()
+            status, result = self._child.request((op, payload), timeout, self.cancelled, start_grace=START_TIMEOUT)
+        except ChildTimeout:
+            raise RequestTimeout(op) from None
+        except ChildCancelled:
+            raise CheckCancelled("The check was stopped.") from None
+        except ChildDied as err:
             raise CheckerError("The math checker stopped unexpectedly; try again.") from err
+        except ChildError as err:
+            raise CheckerError(str(err)) from err
         if status != "ok":
             raise CheckerError(f"The math checker failed: {result}")
         return result
 
     def _check_cancelled(self) -> None:
         if self.cancelled is not None and self.cancelled():
-            self._kill()
+            self._child.discard()
             raise CheckCancelled("The check was stopped.")
-
-    def _kill(self) -> None:
-        process, conn = self._process, self._conn
-        self._process = self._conn = None
-        if conn is not None:
-            conn.close()
-        if process is not None:
-            if process.is_alive():
-                process.kill()
-            process.join(5)
-            process.close()
 
     def close(self) -> None:
         """Ask the worker to quit, then make sure it has."""
-        if self._conn is not None and self.alive:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                self._conn.send(("quit", {}))
-            if self._process is not None:
-                self._process.join(2)
-        self._kill()
+        self._child.close(("quit", {}), grace=2.0)

@@ -1,6 +1,7 @@
 """The plugin layer: hook specifications, the manager, contexts, slash commands.
 
 Plugins themselves import only ``app.api``; this package is the host side.
+Carrying out a command's result is the chat's job (``app.core.chat.commands``).
 """
 
 from app.core.plugins.context import MissingCapabilityError, PluginContext, PluginHost
@@ -16,13 +17,11 @@ from app.core.plugins.records import (
     RegisteredProvider,
     UnknownCommandError,
 )
-from app.core.plugins.runner import ChatOutcome, run_chat_input, run_result
 from app.core.plugins.slash import Completion, RegisteredCommand, parse_slash
 from app.core.plugins.state import PluginStateStore
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "ChatOutcome",
     "Completion",
     "EngineModelClient",
     "ListNotifier",
@@ -44,6 +43,4 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "parse_slash",
-    "run_chat_input",
-    "run_result",
 ]

@@ -76,7 +76,7 @@ class PluginHost:
     model: ModelClient | None = None
     project: ProjectAccess | None = None
     # Carries out a CommandResult outside a command (a panel's button); the
-    # GUI provides it, headless code uses ``app.core.plugins.runner``.
+    # GUI provides it, headless code uses ``app.core.chat.commands``.
     results: ResultSink | None = None
     editor: Editor | None = None
     git: GitAccess | None = None

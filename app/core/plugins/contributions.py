@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from app.core.edits.proposal import EditProposal
+from app.core.engine.model_client import AskOptions as AskOptions  # re-exported: part of the plugin API
 from app.core.engine.options import ChatMessage
 from app.core.plugins.background import BackgroundWork
 
@@ -60,18 +61,6 @@ class PluginSetting:
         if isinstance(self.default, int):
             return isinstance(value, int) and not isinstance(value, bool)
         return isinstance(value, str)
-
-
-@dataclass(frozen=True)
-class AskOptions:
-    """How to ask the model. ``None`` leaves the choice to the user's settings."""
-
-    thinking: bool | None = None
-    max_tokens: int | None = None
-    seed: int | None = None
-    # A llama.cpp GBNF grammar; clients that cannot constrain output ignore it
-    # (see ``ModelClient.supports_grammar``). It applies to thinking too.
-    grammar: str | None = None
 
 
 @dataclass(frozen=True)

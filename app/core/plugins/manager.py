@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -59,6 +60,8 @@ from app.core.plugins.slash import (
     suggestion,
 )
 from app.core.plugins.state import PluginStateStore
+from app.core.toolcalls.registry import RegisteredTool
+from app.core.toolcalls.tools import TOOL_NAME_RE, Tool
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,32 @@ class _Contributions:
     prompts: list[SystemPrompt]
     providers: list[ContextProvider]
     panels: list[PanelSpec]
+    tools: list[Tool]
+
+
+class _ProviderTimeout(QuillpadError):
+    """A context provider did not answer in time."""
+
+
+def _within(call: Callable[[], T], seconds: float, name: str) -> T:
+    """``call()`` on a helper thread, waiting at most ``seconds``; raises ``_ProviderTimeout`` after that."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as err:  # handed back to the caller's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=run, name=f"quillpad-context-{name}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _ProviderTimeout(name)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _describe(err: BaseException) -> str:
@@ -235,10 +264,15 @@ class PluginManager:
             providers = self._hook(plugin_id, hook, ContextProvider)
             hook = "quillpad_panels"
             panels = self._hook(plugin_id, hook, PanelSpec)
+            hook = "quillpad_tools"
+            tools = self._hook(plugin_id, hook, Tool)
+            for tool in tools:
+                if not TOOL_NAME_RE.match(tool.name):
+                    raise ValueError(f"tool name {tool.name!r} is not a letter then letters, digits, _, . or -")
         except _PLUGIN_ERRORS as err:
             self._fail(plugin_id, f"in {hook}", err)
             return None
-        return _Contributions(commands, actions, prompts, providers, panels)
+        return _Contributions(commands, actions, prompts, providers, panels, tools)
 
     def _report_clashes(self, plugin_id: str, contributions: _Contributions) -> None:
         for command in contributions.commands:
@@ -461,13 +495,24 @@ class PluginManager:
     # -- prompts, context, panels ----------------------------------------
 
     def system_prompt(self, mode: str) -> str:
-        """What plugins add to the system prompt of ``mode``, joined by blank lines."""
-        return "\n\n".join(
-            prompt.text.strip()
-            for contributions in self._contributions.values()
-            for prompt in contributions.prompts
-            if prompt.mode == mode and prompt.text.strip()
-        )
+        """What plugins add to the system prompt of ``mode``, joined by blank lines.
+
+        The hook is asked afresh for every message (a plugin may change its
+        prompt with its options); a plugin whose hook raises is turned off with
+        a notice and the others' text is still used.
+        """
+        texts: list[str] = []
+        for plugin_id in list(self._contributions):
+            try:
+                prompts = self._run(
+                    plugin_id,
+                    "in quillpad_system_prompts",
+                    partial(self._hook, plugin_id, "quillpad_system_prompts", SystemPrompt),
+                )
+            except PluginError:
+                continue
+            texts.extend(prompt.text.strip() for prompt in prompts if prompt.mode == mode and prompt.text.strip())
+        return "\n\n".join(texts)
 
     def context_providers(self) -> list[RegisteredProvider]:
         """Every context provider."""
@@ -478,11 +523,18 @@ class PluginManager:
         ]
 
     def gather_context(
-        self, query: str, max_chars: int = 8000, provider_ids: Sequence[str] | None = None
+        self,
+        query: str,
+        max_chars: int = 8000,
+        provider_ids: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> list[ContextPiece]:
         """Context from the providers (all, or those named), within ``max_chars`` in total.
 
-        A provider that fails turns its plugin off and is skipped.
+        A provider that fails turns its plugin off and is skipped. With
+        ``timeout``, each provider runs on its own thread and one that takes
+        longer is skipped for this query with a notice (its thread is left to
+        finish on its own; a provider cannot be interrupted).
         """
         pieces: list[ContextPiece] = []
         budget = max_chars
@@ -492,11 +544,21 @@ class PluginManager:
             if budget <= 0:
                 break
             request = ContextRequest(query, budget, self.context_for(entry.plugin_id))
+            what = f"in the {entry.provider.label} context"
+            call = partial(entry.provider.provide, request)
             try:
-                provided = self._run(
-                    entry.plugin_id, f"in the {entry.provider.label} context", partial(entry.provider.provide, request)
-                )
+                if timeout is None:
+                    provided = self._run(entry.plugin_id, what, call)
+                else:
+                    provided = self._run(entry.plugin_id, what, partial(_within, call, timeout, entry.provider.id))
             except PluginError:
+                continue
+            except _ProviderTimeout:
+                self.host.notifier.notify(
+                    f"The context provider {entry.provider.label} took more than {timeout:g} s, so it was left out "
+                    "of this message.",
+                    "warning",
+                )
                 continue
             except QuillpadError as err:
                 self.host.notifier.notify(str(err), "warning")
@@ -506,6 +568,14 @@ class PluginManager:
                     pieces.append(replace(piece, source=entry.plugin_id))
                     budget -= len(piece.text)
         return pieces
+
+    def registered_tools(self) -> list[RegisteredTool]:
+        """Every tool the enabled plugins offer to agent mode (a ``ToolSource``)."""
+        return [
+            RegisteredTool(plugin_id, tool, self.context_for(plugin_id))
+            for plugin_id, contributions in self._contributions.items()
+            for tool in contributions.tools
+        ]
 
     def panels(self) -> list[RegisteredPanel]:
         """Every panel plugins offer (for the GUI)."""

@@ -1,8 +1,8 @@
 """The app's services as plugins see them: small protocols, so the real
 implementations and test fakes are interchangeable.
 
-``ModelClient`` is met by ``EngineModelClient`` (the real engine) and by the
-scripted fakes in tests. ``ProjectAccess`` is what the project index offers.
+``ModelClient`` lives in ``app.core.engine.model_client`` (git and the
+evaluation use it too) and is re-exported here. ``ProjectAccess`` is what the project index offers.
 ``GitAccess`` is met by ``app.core.git.access.RepoGitAccess`` while the open
 folder is in a git repository. ``Sandbox`` is provisional: nothing
 implements it yet, so the context gives plugins ``None``.
@@ -10,41 +10,16 @@ implements it yet, so the context gives plugins ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from app.core.engine.events import EngineEvent
-from app.core.engine.options import ChatMessage
-from app.core.plugins.contributions import AskOptions
+from app.core.engine.model_client import ModelClient as ModelClient  # re-exported: part of the plugin API
 
 if TYPE_CHECKING:
     from app.core.git.repository import RepoState
 
 NoticeLevel = Literal["info", "warning", "error"]
-
-
-@runtime_checkable
-class ModelClient(Protocol):
-    """Asks a model. ``stream`` yields the engine's events, ending with ``Done`` or ``EngineError``."""
-
-    supports_grammar: bool
-
-    def ready(self) -> bool:
-        """Whether a model is loaded and can answer."""
-        ...
-
-    def stream(self, messages: Sequence[ChatMessage], options: AskOptions) -> Iterator[EngineEvent]:
-        """The events of one reply (blocking between events)."""
-        ...
-
-    def ask(self, messages: Sequence[ChatMessage], options: AskOptions) -> str:
-        """The whole answer, without thinking; raises ``QuillpadError`` if the reply failed."""
-        ...
-
-    def stop(self) -> None:
-        """End the current reply early (safe from any thread)."""
-        ...
 
 
 class SearchHit(Protocol):
@@ -151,4 +126,13 @@ class SettingsSection(Protocol):
 
     def values(self) -> dict[str, Any]:
         """A copy of every stored value."""
+        ...
+
+
+@runtime_checkable
+class RepoMapAccess(Protocol):
+    """A project that can also draw its repository map (the app's own project does)."""
+
+    def repo_map(self, query: str = "", budget_tokens: int = 1024) -> str:
+        """The files and their main symbols, ranked for ``query``, within ``budget_tokens``."""
         ...

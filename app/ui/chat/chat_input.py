@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
 
+from app.core.conversations import Attachment
 from app.ui.widgets.flow_layout import FlowLayout, wrapping_policy
 from app.ui.widgets.icons import icon
 
@@ -139,23 +139,8 @@ class ChatInput(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-@dataclass(frozen=True)
-class ContextItem:
-    """Something attached to the next message: a file or a selection."""
-
-    kind: str  # "file" | "selection" | a project kind ("chunk", "mention", "repo_map", "changes")
-    label: str
-    text: str
-    language: str = ""
-    rendered: str | None = None  # the exact text to send, when it was prepared elsewhere (project context)
-    from_project: bool = False  # chosen by retrieval (recomputed as the message changes)
-    why: str = ""  # why retrieval chose it ("definition of Repo, named in the question"), shown on the chip
-
-    def as_markdown(self) -> str:
-        if self.rendered is not None:
-            return self.rendered
-        fence = "````" if "```" in self.text else "```"
-        return f"{self.label}:\n{fence}{self.language}\n{self.text}\n{fence}"
+# What a chip stands for is the core's structured attachment: it is stored with the message as it is.
+ContextItem = Attachment
 
 
 def _short(why: str) -> str:

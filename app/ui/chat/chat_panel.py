@@ -1,14 +1,16 @@
-"""The chat panel: conversation view, input, context chips, history, and the
-flow of one reply from the input box through the engine into the view and the
-conversation store.
+"""The chat panel: conversation view, input, context chips and history, over a ``ChatSession``.
+
+The flow of a message (compose, store, build the request, plugin prompts and
+context, stream, stop, regenerate, edit last) is the core's
+``app.core.chat.ChatSession``; this widget wires it to the input box, the
+view and the engine bridge, which runs the reply on the engine thread.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -22,57 +24,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.permissions import ApprovalRequest
+from app.core.agent.run import AgentEnded, AgentMode, ToolStep
+from app.core.chat import ChatSession, Finished, Reply
+from app.core.chat.project_context import ProjectContextSource, project_attachments
+from app.core.chat.session import TOOL_CALL_KIND
 from app.core.chat_render import CodeBlock
-from app.core.conversations import ConversationStore, StoredMessage
+from app.core.conversations import Attachment, ConversationStore, StoredMessage
+from app.core.edits.proposal import EditProposal
 from app.core.edits.safety import scan_python
-from app.core.engine import (
-    AnswerText,
-    ChatMessage,
-    ChatRequest,
-    Done,
-    EngineError,
-    EngineEvent,
-    Notice,
-    SamplingOverrides,
-    Stats,
-    ThinkingText,
-)
+from app.core.engine import AnswerText, ChatMessage, Done, EngineError, EngineEvent, Notice, Stats, ThinkingText
+from app.core.engine.model_client import AskOptions
 from app.core.errors import QuillpadError
+from app.core.plugins.manager import PluginManager
 from app.core.project import AssembledContext
 from app.core.refs import RefMatch
 from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
+from app.core.toolcalls.parser import ToolCall, split_answer
+from app.ui.chat.agent_job import AgentJob
+from app.ui.chat.approval_bar import ApprovalBar
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
-from app.ui.chat.chat_view import ATTACHMENT_MARKER, ChatView
+from app.ui.chat.chat_view import ChatView
 from app.ui.chat.history_page import HistoryPage
 from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
 from app.ui.refs.controller import RefsController
 from app.ui.tasks import Task, TaskRunner, failure_text
 
-PERSIST_SECONDS = 1.0  # how often a streaming reply is saved (a killed app keeps it)
-TITLE_LENGTH = 60
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
 
 # The project context for a message: called on the GUI thread with the text, it
 # reads what it needs from the window (current file, selection) and returns the
 # retrieval itself, which runs off the GUI thread.
 ContextSource = Callable[[str], Callable[[], AssembledContext | None]]
-
-
-@dataclass
-class _Reply:
-    """The reply being streamed."""
-
-    request_id: int
-    message_id: int
-    answer: list[str] = field(default_factory=list)
-    thinking: list[str] = field(default_factory=list)
-    stats: Stats | None = None
-    notices: list[str] = field(default_factory=list)
-    last_saved: float = 0.0
-    on_answer: Callable[[str], None] | None = None  # a plugin's follow-up
 
 
 def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
@@ -119,14 +105,10 @@ class ChatPanel(QWidget):
         self.bridge = bridge
         self.store = store
         self.settings = settings
+        self.session = ChatSession(store, bridge.owner, settings)
         self.model_ready = False
-        self.conversation_id: int | None = None
-        self._reply: _Reply | None = None
         # Background work plugins are doing for this chat: its progress line's id -> how to cancel it.
         self._tasks: dict[int, Callable[[], None]] = {}
-        self._editing_last = False
-        # Extra ChatRequest fields for every reply (benchmarks: fixed length).
-        self.request_overrides: dict[str, object] = {}
         # Asked before running code the safety scan flags; replaceable in tests.
         self.confirm_risky_run: Callable[[QWidget, list[str]], bool] = _confirm_risky_run
         self.confirm_limits_only: Callable[[QWidget, str], bool] = _confirm_limits_only
@@ -135,8 +117,6 @@ class ChatPanel(QWidget):
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
         # to do once a message went out; set by the window.
-        self.context_source: ContextSource | None = None
-        self.on_message_sent: Callable[[], None] | None = None
         # Code referencing under the code blocks of finished replies (set by the window).
         self.refs: RefsController | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
@@ -146,6 +126,7 @@ class ChatPanel(QWidget):
         self.sandbox_tasks = TaskRunner(self, threads=2)
         # One thread: a newer preview cancels the older, queued or running.
         self.preview_tasks = TaskRunner(self)
+        self.agent_tasks = TaskRunner(self, threads=1)  # one agent run at a time
         self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
@@ -165,6 +146,23 @@ class ChatPanel(QWidget):
         self.thinking = QCheckBox("Think", self)
         self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
         self.thinking.setChecked(settings().engine.thinking)
+        self.session.thinking = self.thinking.isChecked()  # the box, not the saved default, decides each reply
+        self.thinking.toggled.connect(self._on_thinking_toggled)
+        self.agent_box = QCheckBox("Agent", self)
+        self.agent_box.setToolTip(
+            "Agent mode: the model may use tools (project files, search, git, tests, sandbox, edits, MCP servers). "
+            "Read-only steps run at once; acting ones wait for your Allow."
+        )
+        # Builds the agent mode for a job (the window sets it: plugins, MCP servers, project, settings).
+        self.agent_setup: Callable[[AgentJob], AgentMode] | None = None
+        # Reviews an edit the model proposed (the window's diff review); (accepted, what to tell the model).
+        self.review_proposal: Callable[[EditProposal], tuple[bool, str]] | None = None
+        self.agent_job: AgentJob | None = None
+        self.tool_steps: dict[str, ToolStep] = {}  # the last run's steps, by call id (plain data for tests)
+        self._step_ids: dict[str, int] = {}  # call id -> the view's message showing it
+        self._agent_message: int | None = None  # the assistant message streaming in the run
+        self.approval = ApprovalBar(self)
+        self.approval.decided.connect(self._on_decided)
         self._wants_thinking = self.thinking.isChecked()  # restored when a model with a switch loads
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
@@ -186,6 +184,7 @@ class ChatPanel(QWidget):
         top.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.thinking)
+        buttons.addWidget(self.agent_box)
         buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
@@ -197,6 +196,7 @@ class ChatPanel(QWidget):
         chat_layout.setContentsMargins(0, 0, 0, 0)
         chat_layout.addLayout(top)
         chat_layout.addWidget(self.view, 1)
+        chat_layout.addWidget(self.approval)
         chat_layout.addWidget(self.chips)
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
@@ -221,8 +221,54 @@ class ChatPanel(QWidget):
     # -- state ----------------------------------------------------------------
 
     @property
+    def conversation_id(self) -> int | None:
+        """The conversation shown (None before the first message of a new chat)."""
+        return self.session.conversation_id
+
+    @property
+    def context_source(self) -> Callable[[str], AssembledContext | None] | None:
+        """The project context for a message (None without a project); set by the window."""
+        return self.session.project_context
+
+    @context_source.setter
+    def context_source(self, source: Callable[[str], AssembledContext | None] | None) -> None:
+        self.session.project_context = source
+
+    @property
+    def on_message_sent(self) -> Callable[[], None] | None:
+        return self.session.on_message_sent
+
+    @on_message_sent.setter
+    def on_message_sent(self, callback: Callable[[], None] | None) -> None:
+        self.session.on_message_sent = callback
+
+    @property
+    def request_overrides(self) -> dict[str, object]:
+        """Extra ChatRequest fields for every reply (benchmarks: a fixed length)."""
+        return self.session.overrides
+
+    @request_overrides.setter
+    def request_overrides(self, overrides: dict[str, object]) -> None:
+        self.session.overrides = dict(overrides)
+
+    def _on_thinking_toggled(self, on: bool) -> None:
+        self.session.thinking = on
+
+    def set_plugins(self, plugins: PluginManager) -> None:
+        """Plugins whose system prompts and context providers go with every message."""
+        self.session.plugins = plugins
+
+    @property
+    def _reply(self) -> Reply | None:
+        return self.session.reply
+
+    @property
+    def agent_running(self) -> bool:
+        return self.agent_job is not None
+
+    @property
     def busy(self) -> bool:
-        return self._reply is not None or bool(self._tasks)
+        return self.session.busy or bool(self._tasks) or self.agent_job is not None
 
     def set_thinking_available(self, available: bool) -> None:
         """Grey out Think for a model whose chat template has no thinking switch (ticked, it did nothing)."""
@@ -244,18 +290,13 @@ class ChatPanel(QWidget):
         self.stop_button.setEnabled(self.busy)
         self.regenerate_button.setEnabled(not self.busy and self.model_ready and self.conversation_id is not None)
 
-    def _messages(self) -> list[StoredMessage]:
-        if self.conversation_id is None:
-            return []
-        return self.store.messages(self.conversation_id)
-
     # -- conversations -----------------------------------------------------
 
     def new_chat(self) -> None:
         """Start an empty conversation (the old one stays in the history)."""
         if self.busy:
             self.stop()
-        self.conversation_id = None
+        self.session.new()
         self.view.clear()
         self._update_buttons()
 
@@ -264,27 +305,36 @@ class ChatPanel(QWidget):
         self.pages.setCurrentIndex(1)
 
     def open_conversation(self, conversation_id: int) -> None:
-        """Show a stored conversation and continue it."""
+        """Show a stored conversation (each user message with the chips it was sent with) and continue it."""
         if self.busy:
             self.stop()
         try:
-            messages = self.store.messages(conversation_id)
+            messages = self.session.open(conversation_id)
         except QuillpadError as err:
             self.notice.emit(str(err))
             return
-        self.conversation_id = conversation_id
         self.view.clear()
+        calls: list[ToolCall] = []  # an agent turn's calls, answered in order by the tool messages after it
         for message in messages:
             if message.role == "user":
-                self.view.add_user_message(message.id, message.content)
+                self.view.add_user_message(message.id, message.content, message.attachments)
             elif message.role == "assistant":
-                self.view.add_assistant_message(message.id, message.content, message.thinking, _reply_note(message))
+                pieces = split_answer(message.content)
+                calls = [piece for piece in pieces if isinstance(piece, ToolCall)]
+                text = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
+                if text or message.thinking or not calls:
+                    self.view.add_assistant_message(message.id, text, message.thinking, _reply_note(message))
+            elif message.role == "tool":
+                name = next((a.label for a in message.attachments if a.kind == TOOL_CALL_KIND), "tool")
+                call = calls.pop(0) if calls and calls[0].name == name else ToolCall("", name, {})
+                step = ToolStep(call, name, False, "done", message.content, len(message.content))
+                self.view.add_tool_step(message.id, step.summary(), call.arguments, message.content, "done")
         self.pages.setCurrentIndex(0)
         self._update_buttons()
 
     def _on_deleted(self, conversation_id: int) -> None:
         if conversation_id == self.conversation_id:
-            self.conversation_id = None
+            self.session.new()
             self.view.clear()
             self._update_buttons()
 
@@ -301,16 +351,10 @@ class ChatPanel(QWidget):
         self.input.setPlainText(text)
         self.send()
 
-    def _assembled(self, text: str) -> AssembledContext | None:
-        if self.context_source is None or text.startswith("/"):
-            return None
+    def _project_context(self, text: str) -> AssembledContext | None:
         if self._preview is not None and self._preview[0] == text:
-            assembled = self._preview[1]
-        else:  # sent before the preview for this text landed: retrieved now, once
-            assembled = self.context_source(text)()
-        for label in self._removed:
-            assembled = assembled.without(label) if assembled is not None else None
-        return assembled
+            return self._preview[1]
+        return self.session.project_preview(text)
 
     def refresh_context_preview(self) -> None:
         """Show as chips what the project would attach to the message typed so far.
@@ -322,10 +366,12 @@ class ChatPanel(QWidget):
         if self._preview_task is not None:
             self._preview_task.cancel()
             self._preview_task = None
-        if self.context_source is None or not text or text.startswith("/"):
+        source = self.session.project_context
+        if source is None or not text or text.startswith("/"):
             self.chips.set_project_items([])
             return
-        retrieve = self.context_source(text)
+        # The editor is read now (GUI thread); the retrieval runs on the preview thread.
+        retrieve = source.prepare(text) if isinstance(source, ProjectContextSource) else (lambda: source(text))
         self._preview_task = self.preview_tasks.submit(
             lambda token: retrieve(),
             on_result=lambda assembled: self._show_preview(text, assembled),
@@ -337,27 +383,14 @@ class ChatPanel(QWidget):
         if self.input.toPlainText().strip() != text:
             return  # typed on meanwhile: the next pause brings a newer preview
         self._preview = (text, assembled)
-        items = [
-            ContextItem(item.kind, item.label, item.text, rendered=item.render(), from_project=True, why=item.why)
-            for item in (assembled.items if assembled is not None else [])
-            if item.label not in self._removed
-        ]
-        self.chips.set_project_items(items)
+        self.chips.set_project_items(
+            [item for item in project_attachments(assembled, self._removed) if item.kind != "project"]
+        )
         self.contextPreviewed.emit()
 
     def _on_chip_removed(self, item: ContextItem) -> None:
         if item.from_project:
             self._removed.add(item.label)
-
-    def _compose(self, text: str) -> str:
-        manual = [item for item in self.chips.items() if not item.from_project]
-        parts = [item.as_markdown() for item in manual]
-        assembled = self._assembled(text)
-        if assembled is not None and assembled.items:
-            parts.append(assembled.render())
-        if not parts:
-            return text
-        return text + ATTACHMENT_MARKER + "\n\n".join(parts)
 
     def send(self) -> None:
         """Send the input box's text as the next user message."""
@@ -370,41 +403,31 @@ class ChatPanel(QWidget):
         if not self.model_ready:
             self._show_notice("No model is loaded yet: open a GGUF model first (your message is kept in the box).")
             return
+        manual = [item for item in self.chips.items() if not item.from_project]
+        project = project_attachments(self._project_context(text), self._removed)
+        if self.agent_box.isChecked():
+            self._send_agent(text, (*manual, *project))
+            return
+        dropped = self.session.deleted_on_edit()
         try:
-            if self._editing_last:
-                self._drop_last_exchange()
-            conversation_id = self._ensure_conversation(text)
-            content = self._compose(text)
-            user_id = self.store.add_message(conversation_id, "user", content)
+            reply = self.session.send(text, (*manual, *project))
         except QuillpadError as err:
             self._show_notice(str(err))
             return
-        self._editing_last = False
+        for message_id in dropped:
+            self.view.remove_message(message_id)
         self.input.clear()
         self.chips.clear()
         self._preview = None
         self._removed.clear()
-        if self.on_message_sent is not None:
-            self.on_message_sent()
-        self.view.add_user_message(user_id, content)
-        self._start_reply()
-
-    def _history(self) -> tuple[ChatMessage, ...]:
-        return tuple(
-            ChatMessage(m.role, m.content)  # type: ignore[arg-type]  # the roles are filtered below
-            for m in self._messages()
-            if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
-        )
-
-    def _ensure_conversation(self, title: str) -> int:
-        if self.conversation_id is None:
-            self.conversation_id = self.store.create(title[:TITLE_LENGTH].replace("\n", " "))
-        return self.conversation_id
+        user = next(m for m in reversed(self.session.messages()) if m.role == "user")
+        self.view.add_user_message(user.id, user.content, user.attachments)
+        self._start(reply)
 
     def show_user_text(self, text: str) -> None:
         """Show (and keep) a user line that is not a message for the model, e.g. a command."""
         try:
-            message_id = self.store.add_message(self._ensure_conversation(text), "user", text)
+            message_id = self.session.show_user_text(text)
         except QuillpadError as err:
             self._show_notice(str(err))
             return
@@ -414,59 +437,38 @@ class ChatPanel(QWidget):
         """Show Markdown from the app or a plugin (a command's reply)."""
         self.view.add_output(next(_notice_ids), markdown)
 
-    def stream_turn(self, messages: tuple[ChatMessage, ...], options: object, on_answer: Callable[[str], None]) -> None:
+    def stream_turn(
+        self, messages: tuple[ChatMessage, ...], options: AskOptions, on_answer: Callable[[str], None]
+    ) -> None:
         """Stream a plugin's model turn into the chat; ``on_answer`` gets the answer."""
-        if self.busy:
+        if self.session.busy:
             self._show_notice("A reply is still being written; wait for it or stop it first.")
             return
         if not self.model_ready:
             self._show_notice("No model is loaded yet: open a GGUF model first.")
             return
-        self._ensure_conversation(messages[-1].content if messages else "Command")
-        fields: dict[str, object] = {
-            key: getattr(options, key)
-            for key in ("thinking", "max_tokens", "seed", "grammar")
-            if getattr(options, key, None) is not None
-        }
-        self._start_reply(messages, fields, on_answer)
+        try:
+            reply = self.session.start_reply(messages, options, on_answer)
+        except QuillpadError as err:
+            self._show_notice(str(err))
+            return
+        self._start(reply)
 
-    def _start_reply(
-        self,
-        history: tuple[ChatMessage, ...] | None = None,
-        extra: dict[str, object] | None = None,
-        on_answer: Callable[[str], None] | None = None,
-    ) -> None:
-        assert self.conversation_id is not None
-        history = self._history() if history is None else history
-        settings = self.settings()
-        sampling = settings.engine.sampling
-        fields: dict[str, object] = {
-            "thinking": self.thinking.isChecked(),
-            "seed": settings.engine.seed,
-            "sampling": SamplingOverrides(
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k,
-                min_p=sampling.min_p,
-                presence_penalty=sampling.presence_penalty,
-            ),
-        }
-        fields.update(extra or {})
-        fields.update(self.request_overrides)
-        request = ChatRequest(history, **fields)  # type: ignore[arg-type]  # fields are ChatRequest's own
-        message_id = self.store.add_message(self.conversation_id, "assistant", "", complete=False)
-        self.view.start_reply(message_id)
-        self._reply = _Reply(request_id=self.bridge.send(request), message_id=message_id, on_answer=on_answer)
+    def _start(self, reply: Reply) -> None:
+        self.view.start_reply(reply.message_id)
+        self.bridge.send(reply.request, reply.request_id)
         self._update_buttons()
         self.busyChanged.emit(True)
 
     def stop(self) -> None:
-        """Stop the reply being written, or the background work under way."""
-        if self._tasks:
+        """Stop the reply being written (only it), or the background work under way."""
+        if self.agent_job is not None:
+            self.agent_job.stop()
+        elif self._tasks:
             for cancel in list(self._tasks.values()):
                 cancel()
-        elif self._reply is not None:
-            self.bridge.stop()
+        else:
+            self.session.stop()
 
     # -- background work ------------------------------------------------------
 
@@ -490,111 +492,73 @@ class ChatPanel(QWidget):
         """Answer the last user message again (a new seed unless one is fixed)."""
         if self.busy or not self.model_ready:
             return
-        messages = self._messages()
-        if not messages:
+        last = self.session.messages()[-1:]
+        try:
+            reply = self.session.regenerate()
+        except QuillpadError as err:
+            self._show_notice(str(err))
             return
-        if messages[-1].role == "assistant":
-            self._delete_message(messages[-1])
-        if self._messages() and self._messages()[-1].role == "user":
-            self._start_reply()
+        if reply is None:
+            return
+        if last and last[0].role == "assistant":
+            self.view.remove_message(last[0].id)
+        self._start(reply)
 
     def edit_last(self) -> None:
-        """Put the last user message back in the box; sending replaces it."""
+        """Put the last user message back in the box, its chips too; sending replaces it."""
         if self.busy:
             return
-        users = [m for m in self._messages() if m.role == "user"]
-        if users:
-            self.input.setPlainText(users[-1].content.partition(ATTACHMENT_MARKER)[0])
-            self._editing_last = True
-
-    def _drop_last_exchange(self) -> None:
-        messages = self._messages()
-        while messages and messages[-1].role == "assistant":
-            self._delete_message(messages.pop())
-        if messages and messages[-1].role == "user":
-            self._delete_message(messages[-1])
-
-    def _delete_message(self, message: StoredMessage) -> None:
-        self.store.delete_message(message.id)
-        self.view.remove_message(message.id)
+        last = self.session.edit_last()
+        if last is None:
+            return
+        text, attachments = last
+        self.input.setPlainText(text)
+        for item in attachments:
+            if not item.from_project:
+                self.chips.add(item)
 
     # -- streaming -------------------------------------------------------------
 
     def _on_events(self, request_id: int, events: list[EngineEvent]) -> None:
         started = time.perf_counter()
         try:
-            self._handle_events(request_id, events)
+            reply = self.session.reply
+            if reply is None or reply.request_id != request_id:
+                return
+            try:
+                update = self.session.feed(reply, events)
+            except QuillpadError as err:
+                self.notice.emit(str(err))
+                return
+            # One view update per batch and channel, not per token.
+            if update.thinking:
+                self.view.append_thinking(reply.message_id, update.thinking)
+            if update.answer:
+                self.view.append_answer(reply.message_id, update.answer)
+            for text in update.notices:
+                self._show_notice(text)
         finally:
             self.render_seconds += time.perf_counter() - started
 
-    def _handle_events(self, request_id: int, events: list[EngineEvent]) -> None:
-        reply = self._reply
+    def _on_ended(self, request_id: int, final: Done | EngineError) -> None:
+        reply = self.session.reply
         if reply is None or reply.request_id != request_id:
             return
-        thinking: list[str] = []
-        answer: list[str] = []
-        for event in events:
-            if isinstance(event, ThinkingText):
-                thinking.append(event.text)
-            elif isinstance(event, AnswerText):
-                answer.append(event.text)
-            elif isinstance(event, Notice):
-                reply.notices.append(event.message)
-            elif isinstance(event, Stats):
-                reply.stats = event
-        # One view update per batch and channel, not per token.
-        if thinking:
-            reply.thinking.extend(thinking)
-            self.view.append_thinking(reply.message_id, "".join(thinking))
-        if answer:
-            reply.answer.extend(answer)
-            self.view.append_answer(reply.message_id, "".join(answer))
-        now = time.monotonic()
-        if now - reply.last_saved >= PERSIST_SECONDS:
-            reply.last_saved = now
-            self._persist(reply, complete=False)
-
-    def _persist(self, reply: _Reply, complete: bool, extra: dict[str, float | int] | None = None) -> None:
-        stats: dict[str, float | int] = dict(reply.stats.to_dict()) if reply.stats else {}
-        stats.update(extra or {})
         try:
-            self.store.update_message(
-                reply.message_id, "".join(reply.answer), "".join(reply.thinking), complete=complete, stats=stats or None
-            )
+            finished = self.session.finish(reply, final)
         except QuillpadError as err:
             self.notice.emit(str(err))
-
-    def _on_ended(self, request_id: int, final: Done | EngineError) -> None:
-        reply = self._reply
-        if reply is None or reply.request_id != request_id:
-            return
-        self._reply = None
-        notes = list(reply.notices)
-        if isinstance(final, Done):
-            reply.answer, reply.thinking = [final.answer], [final.thinking]
-            if final.reason == "cancelled":
-                notes.append("Stopped.")
-            elif final.reason == "length":
-                notes.append("Stopped at the length limit.")
-            state = "stopped" if final.reason == "cancelled" else ""
-            self._persist(
-                reply, complete=final.reason != "cancelled", extra={"stopped": int(final.reason == "cancelled")}
-            )
-        else:
-            notes.append(final.message)
-            state = "error"
-            self._persist(reply, complete=False)
-            if final.crashed:
-                self.engineCrashed.emit(final.message)
-        self.view.finish_reply(reply.message_id, " ".join(notes), state)
-        if reply.stats is not None:
-            self.statsChanged.emit(reply.stats)
+            finished = Finished(reply.message_id, "", "error", reply.stats)
+        self.view.finish_reply(finished.message_id, finished.note, finished.state)
+        if finished.crashed is not None:
+            self.engineCrashed.emit(finished.crashed)
+        if finished.stats is not None:
+            self.statsChanged.emit(finished.stats)
         self._update_buttons()
         self.busyChanged.emit(False)
-        if reply.on_answer is not None and isinstance(final, Done) and final.reason != "cancelled":
-            callback, answer = reply.on_answer, final.answer
+        if finished.follow_up is not None:
             # Later, from the event loop: the follow-up may stream another reply.
-            QTimer.singleShot(0, lambda: callback(answer))
+            QTimer.singleShot(0, finished.follow_up)
 
     def _show_notice(self, text: str) -> None:
         self.view.add_notice(next(_notice_ids), text)
@@ -661,9 +625,98 @@ class ChatPanel(QWidget):
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
+    # -- agent mode ------------------------------------------------------------
+
+    def _send_agent(self, text: str, attachments: Sequence[Attachment]) -> None:
+        """Send ``text`` in agent mode: the run goes on a pool thread, its steps come back as signals."""
+        if self.agent_setup is None:
+            self._show_notice("Agent mode is not available in this window.")
+            return
+        self.tool_steps.clear()
+        job = AgentJob(self.session, text, attachments)
+        job.start_with(self.agent_setup(job))
+        job.signals.events.connect(self._on_agent_events)
+        job.signals.step.connect(self._on_step)
+        job.signals.question.connect(self._on_question)
+        job.signals.review.connect(self._on_review)
+        job.signals.ended.connect(self._on_agent_ended)
+        self.agent_job = job
+        self.input.clear()
+        self.chips.clear()
+        self._preview = None
+        self._removed.clear()
+        self.view.add_user_message(next(_notice_ids), text, attachments)
+        self._update_buttons()
+        self.busyChanged.emit(True)
+        # The job reports through its own queued signals; errors it cannot report are logged.
+        self.agent_tasks.submit(lambda _token: job.run())
+
+    def _finish_agent_message(self) -> None:
+        if self._agent_message is not None:
+            self.view.finish_reply(self._agent_message)
+            self._agent_message = None
+
+    def _on_agent_events(self, message_id: int, events: list[EngineEvent]) -> None:
+        if message_id != self._agent_message:
+            self._finish_agent_message()
+            self._agent_message = message_id
+        for event in events:
+            if isinstance(event, ThinkingText):
+                self.view.append_thinking(message_id, event.text)
+            elif isinstance(event, AnswerText):
+                self.view.append_answer(message_id, event.text)
+            elif isinstance(event, Notice):
+                self._show_notice(event.message)
+            elif isinstance(event, Stats):
+                self.statsChanged.emit(event)
+
+    def _on_step(self, step: ToolStep) -> None:
+        """Show a step folded: its line says tool, arguments and result size; the result is inside."""
+        self._finish_agent_message()
+        key = step.call.id  # unique within a run (call_TURN_N)
+        self.tool_steps[key] = step
+        old = self._step_ids.get(key)
+        if old is not None:
+            self.view.remove_message(old)
+        message_id = next(_notice_ids)
+        self._step_ids[key] = message_id
+        self.view.add_tool_step(message_id, step.summary(), step.call.arguments, step.result, step.state)
+
+    def _on_question(self, request: ApprovalRequest) -> None:
+        self.approval.ask(request)
+
+    def _on_decided(self, decision: str) -> None:
+        if self.agent_job is not None:
+            self.agent_job.answer(decision)  # type: ignore[arg-type]  # one of the bar's three
+
+    def _on_review(self, proposal: EditProposal) -> None:
+        job = self.agent_job
+        if job is None:
+            return
+        if self.review_proposal is None:
+            job.reviewed(False, "This window cannot review edits; nothing was written.")
+            return
+        accepted, note = self.review_proposal(proposal)
+        job.reviewed(accepted, note)
+
+    def _on_agent_ended(self, ended: AgentEnded) -> None:
+        self._finish_agent_message()
+        self._step_ids.clear()
+        self.approval.hide()
+        if ended.message:
+            self._show_notice(ended.message)
+        self.agent_job = None
+        self._update_buttons()
+        self.busyChanged.emit(False)
+
     def shutdown(self) -> None:
         """Save a streaming reply as it stands (the app is closing)."""
-        if self._reply is not None:
-            self._persist(self._reply, complete=False)
+        if self.agent_job is not None:
+            self.agent_job.stop()
+        try:
+            self.session.save_partial()
+        except QuillpadError as err:
+            self.notice.emit(str(err))
         self.preview_tasks.shutdown()
+        self.agent_tasks.shutdown(60_000)
         self.sandbox_tasks.shutdown(60_000)

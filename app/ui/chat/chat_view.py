@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -22,9 +23,8 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from app.core.chat_render import CodeBlock, StreamingMarkdown, StreamUpdate, chat_css, render_markdown
+from app.core.conversations import Attachment
 from app.core.refs import RefMatch
-
-ATTACHMENT_MARKER = "\n\n---\nAttached context:\n"
 
 
 def _page_template() -> str:
@@ -147,12 +147,15 @@ class ChatView(QWebEngineView):
         self._code_blocks.clear()
         self._streams.clear()
 
-    def add_user_message(self, message_id: int, text: str) -> None:
-        """A user's message: plain text (kept as typed), attachments folded away."""
-        shown, _, attached = text.partition(ATTACHMENT_MARKER)
-        body = f'<p class="plain">{html.escape(shown)}</p>'
-        if attached:
+    def add_user_message(self, message_id: int, text: str, attachments: Sequence[Attachment] = ()) -> None:
+        """A user's message: plain text (kept as typed), then a chip per attachment it was sent with,
+        their text folded away."""
+        body = f'<p class="plain">{html.escape(text)}</p>'
+        if attachments:
+            chips = "".join(f'<span class="chip">{html.escape(a.label)}</span>' for a in attachments)
+            attached = "\n\n".join(a.as_markdown() for a in attachments)
             body += (
+                f'<div class="chips">{chips}</div>'
                 '<details class="attachment"><summary>Attached context</summary>'
                 f'<pre class="plain">{html.escape(attached)}</pre></details>'
             )
@@ -175,6 +178,18 @@ class ChatView(QWebEngineView):
     def add_notice(self, message_id: int, text: str) -> None:
         """A system line in the conversation (errors, dropped turns)."""
         self._call("addMessage", message_id, "notice", f'<p class="plain">{html.escape(text)}</p>', "")
+
+    def add_tool_step(self, message_id: int, summary: str, arguments: object, result: str, state: str) -> None:
+        """One agent tool step, folded: the line says tool, arguments and result size; unfolding
+        shows the arguments and the result."""
+        args = json.dumps(arguments, indent=2, ensure_ascii=False)
+        body = (
+            f'<details class="tool {html.escape(state)}"><summary>{html.escape(summary)}</summary>'
+            f'<pre class="plain">{html.escape(args)}</pre>'
+            + (f'<pre class="plain">{html.escape(result)}</pre>' if result else "")
+            + "</details>"
+        )
+        self._call("addMessage", message_id, "notice", body, "")
 
     def remove_message(self, message_id: int) -> None:
         self._call("removeMessage", message_id)

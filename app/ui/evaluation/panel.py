@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.engine import LoadOptions
-from app.core.engine.options import SamplingOverrides
+from app.core.engine.requests import load_options, sampling_overrides
 from app.core.evaluation.report import HTML_NAME, headline, recent_reports, run_label
 from app.core.evaluation.runner import MAX_CONCURRENCY, EvalConfig, Mode, Progress
 from app.core.evaluation.server import DEFAULT_CONCURRENCY
@@ -281,8 +280,8 @@ class EvaluatePanel(QWidget):
             request_timeout=SERVER_REQUEST_TIMEOUT if server is not None else None,
         )
         config.validate()
-        engine = self.settings().engine
-        sampling = SamplingOverrides(**engine.sampling.model_dump())
+        settings = self.settings()
+        sampling = sampling_overrides(settings)
         data = self.data_path.text().strip() or None
         if server is not None:
             # The served model's folder is known once connected (the worker reports it).
@@ -291,8 +290,7 @@ class EvaluatePanel(QWidget):
         model = (self.model_path.text().strip() or self.loaded_model() or None) if mode == "model" else None
         if mode == "model" and not model:
             raise InvalidOptionError("Choose the GGUF model to evaluate (or load one in the window) first.")
-        load = LoadOptions(context_length=engine.context_length, threads=engine.threads, gpu_layers=engine.gpu_layers,
-                           flash_attention=engine.flash_attention)  # fmt: skip
+        load = load_options(settings)
         out = default_run_folder(config.kind, mode, model, config.thinking)
         return EvalRequest(config, str(out), model, data, load, sampling)
 

@@ -1,6 +1,6 @@
 """One evaluation run off the GUI thread (through ``app.ui.tasks``), reporting plain data.
 
-The run has its own ``Engine`` (its own worker process) rather than the
+The run has its own ``EngineOwner`` (its own worker process) rather than the
 window's: a run of hundreds of tasks must not hold the chat's engine for an
 hour, must load with exactly the options the report states (the chat's
 engine may have been loaded with others and carries a conversation cache),
@@ -20,12 +20,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.core.engine import Engine, LoadOptions, SamplingOverrides
+from app.core.engine import LoadOptions, SamplingOverrides
+from app.core.engine.model_client import EngineModelClient
+from app.core.engine.owner import EngineOwner
+from app.core.engine.requests import RequestDefaults
 from app.core.errors import QuillpadError
 from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.runner import EvalConfig, EvalRun, Progress, describe_loaded
 from app.core.evaluation.store import server_run_folder
-from app.core.plugins.model import EngineModelClient
 from app.core.settings import ConnectionProfile
 from app.ui.tasks import TaskToken
 
@@ -63,7 +65,7 @@ class EvalWork:
         self.request = request
         self._lock = threading.Lock()
         self._cancelled = False
-        self._engine: Engine | None = None
+        self._engine: EngineOwner | None = None
         self._run: EvalRun | None = None
 
     def cancel(self) -> None:
@@ -94,7 +96,7 @@ class EvalWork:
             return self._run_on_server(request, dataset, request.server, token)
         if not request.model:
             raise QuillpadError("Choose the GGUF model to evaluate, or run a self-check.")
-        with Engine() as engine:
+        with EngineOwner() as engine:
             with self._lock:
                 if self._cancelled:
                     return None, True
@@ -104,7 +106,7 @@ class EvalWork:
             loaded = engine.load(request.model, request.load)
             token.report("Hashing the model file…")
             setup = describe_loaded(loaded, request.config.thinking, request.sampling, time.monotonic() - loading)
-            client = EngineModelClient(engine, sampling=request.sampling)
+            client = EngineModelClient(engine, RequestDefaults(sampling=request.sampling), purpose="evaluation")
             run = EvalRun(request.config, dataset, request.out, client=client, setup=setup, on_progress=token.report)
             return self._start(run, token)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.engine.model_client import ModelClient
 from app.core.errors import QuillpadError
 from app.core.git import (
     CommitMessage,
@@ -47,7 +48,6 @@ from app.core.git import (
 )
 from app.core.git.diff import DiffBase
 from app.core.git.message import SUMMARY_LIMIT, stream_message
-from app.core.plugins.services import ModelClient
 from app.ui.git.diff_view import unified_diff_html
 from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
 from app.core.edits.commit import AppliedChange
 from app.core.edits.proposal import EditProposal
 from app.core.engine import Engine
+from app.core.engine.model_client import EngineModelClient, ModelClient
 from app.core.errors import QuillpadError
 from app.core.git import (
     GIT_MISSING,
@@ -43,7 +44,6 @@ from app.core.git.checkpoints import GitBackend, RestoreResult
 from app.core.git.provenance import model_settings, provenance_trailer
 from app.core.paths import AppPaths
 from app.core.plugins.context import PluginHost
-from app.core.plugins.model import EngineModelClient
 from app.core.remote import RemoteBackend
 from app.core.settings import Settings
 from app.ui.editor.folder_view import FolderView
@@ -51,7 +51,6 @@ from app.ui.editor.tabs import EditorTabs
 from app.ui.git.ai_changes_dialog import AIChangesDialog
 from app.ui.git.commit_dialog import CommitDialog
 from app.ui.git.diff_view import GitDiffDialog
-from app.ui.models.engine_bridge import ActiveBackend
 from app.ui.tasks import TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
@@ -84,6 +83,7 @@ class GitController(QObject):
         self.window = window
         self.paths = paths
         self.host = host
+        self._commit_client: EngineModelClient | None = None
         self.tabs = tabs
         self.tree = tree
         self.settings = settings
@@ -277,8 +277,16 @@ class GitController(QObject):
     def _backend(self) -> object | None:
         """The backend replies come from now (local engine or model server)."""
         model = self.host.model
-        backend: object | None = model.engine if isinstance(model, EngineModelClient) else None
-        return backend.current if isinstance(backend, ActiveBackend) else backend
+        return model.owner.backend if isinstance(model, EngineModelClient) else None
+
+    def _commit_model(self) -> ModelClient | None:
+        """The commit dialog's own client: its Stop ends its message only, never the chat's reply."""
+        model = self.host.model
+        if not isinstance(model, EngineModelClient):
+            return model
+        if self._commit_client is None or self._commit_client.owner is not model.owner:
+            self._commit_client = EngineModelClient(model.owner, lambda: model.defaults, purpose="commit message")
+        return self._commit_client
 
     def _engine(self) -> Engine | None:
         """The local engine when it is the one in use (it knows the model file and context)."""
@@ -294,7 +302,7 @@ class GitController(QObject):
         """Stage, write the message (by hand or by the model), commit."""
         if self.repo is None:
             return None
-        dialog = CommitDialog(self.repo, lambda: self.host.model, self._budget, self.window)
+        dialog = CommitDialog(self.repo, self._commit_model, self._budget, self.window)
         dialog.committed.connect(lambda commit_id: self.notice.emit(f"Committed {commit_id[:7]}."))
         dialog.finished.connect(lambda _result: self._commit_dialog_closed(dialog))
         self._commit_dialog = dialog

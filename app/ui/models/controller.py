@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.core.engine import LoadedModel, LoadOptions
+from app.core.engine import LoadedModel
+from app.core.engine.requests import load_options
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.settings import Settings
 from app.ui.models.banner import ModelBanner
@@ -25,17 +26,6 @@ MAX_RECENT = 10
 def _ask_model_path(parent: QWidget) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, "Open GGUF model", "", "GGUF models (*.gguf);;All files (*)")
     return path or None
-
-
-def load_options(settings: Settings) -> LoadOptions:
-    """Engine load options from the user's settings."""
-    engine = settings.engine
-    return LoadOptions(
-        context_length=engine.context_length,
-        threads=engine.threads,
-        gpu_layers=engine.gpu_layers,
-        flash_attention=engine.flash_attention,
-    )
 
 
 class ModelController(QObject):

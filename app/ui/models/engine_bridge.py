@@ -1,36 +1,33 @@
-"""The engine on a worker thread, reported to the GUI through queued signals.
+"""The engine owner on a worker thread, reported to the GUI through queued signals.
 
-The GUI thread never blocks on the engine: loads and replies run on one
-``QThread``; reply events are batched there and emitted at most ~30 times a
-second (the first text and the end go out at once), so a fast model cannot
-flood the event loop. Signals carry plain data only.
+The GUI thread never blocks on the engine: loads and the chat's replies run
+on one ``QThread`` through the window's ``EngineOwner`` (the only way into the
+local engine or a model server; plugins, the commit dialog and others use
+the same owner from their own threads, and the owner queues them). Reply
+events are batched there and emitted at most ~30 times a second (the first
+text and the end go out at once), so a fast model cannot flood the event
+loop. Every reply carries the owner's request id; Stop names it. Signals
+carry plain data only.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
-from app.core.engine.backend import ChatBackend
-from app.core.engine.client import EngineCrashedError, EngineState
+from app.core.chat.project_context import measure_tokens_per_char
+from app.core.engine import ChatRequest, Done, Engine, EngineError, EngineEvent, LoadOptions
+from app.core.engine.client import EngineCrashedError
+from app.core.engine.owner import EngineOwner
 from app.core.errors import QuillpadError
 from app.core.remote import RemoteBackend, RemoteConfig
 
 log = logging.getLogger(__name__)
 
 BATCH_SECONDS = 1 / 30
-TOKENIZER_SAMPLE = (
-    "def total_price(items: list[Item]) -> float:\n"
-    '    """Sum the prices, with VAT at 20%."""\n'
-    "    return sum(item.price * 1.2 for item in items)\n\n"
-    "The function adds up every item's price and applies the tax once. "
-    "For a basket of 3 items costing 2.50, 4.00 and 10.25, it returns 20.10.\n"
-)
 
 
 class _EngineWorker(QObject):
@@ -44,22 +41,25 @@ class _EngineWorker(QObject):
     replyEnded = Signal(int, object)  # request id, Done | EngineError
     remoteConnected = Signal(object)  # RemoteModel
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, owner: EngineOwner) -> None:
         super().__init__()
-        self.engine = engine
-        # Who writes replies: the local engine, or a model server once connected.
-        self.backend: ChatBackend = engine
-        self.remote: RemoteBackend | None = None
+        self.owner = owner
+        self.engine = owner.engine
+
+    @property
+    def remote(self) -> RemoteBackend | None:
+        """The model-server connection, while replies come from one."""
+        return self.owner.remote
 
     def _state(self) -> None:
-        self.stateChanged.emit(self.engine.state.value)
+        self.stateChanged.emit(self.owner.state.value)
 
     @Slot(str, object)
     def load(self, path: str, options: LoadOptions) -> None:
         self.use_local()
         self.stateChanged.emit("loading")
         try:
-            loaded = self.engine.load(path, options)
+            loaded = self.owner.load(path, options)
         except EngineCrashedError as err:
             self.loadFailed.emit(str(err), True)
         except QuillpadError as err:
@@ -73,20 +73,15 @@ class _EngineWorker(QObject):
         self._state()
 
     def _measure_tokenizer(self) -> None:
-        """Tokens per character on mixed code and prose, so context budgets
-        counted with a cheap estimate still fit this model's context."""
-        try:
-            sample = self.engine.render(ChatRequest((ChatMessage("user", TOKENIZER_SAMPLE),))).tokens
-            base = self.engine.render(ChatRequest((ChatMessage("user", "x"),))).tokens
-        except QuillpadError:
-            return
-        self.tokensPerChar.emit(max(0.05, (sample - base) / max(1, len(TOKENIZER_SAMPLE) - 1)))
+        ratio = measure_tokens_per_char(self.owner.render)
+        if ratio is not None:
+            self.tokensPerChar.emit(ratio)
 
     @Slot()
     def restart(self) -> None:
         self.stateChanged.emit("loading")
         try:
-            loaded = self.engine.restart()
+            loaded = self.owner.restart()
         except QuillpadError as err:
             self.loadFailed.emit(str(err), isinstance(err, EngineCrashedError))
         else:
@@ -98,36 +93,23 @@ class _EngineWorker(QObject):
     @Slot(object)
     def connect_remote(self, config: RemoteConfig) -> None:
         """Replace any server connection with one to ``config`` and make it the backend."""
-        self._close_remote()
         self.stateChanged.emit("connecting")
-        remote = RemoteBackend(config)
         try:
-            connected = remote.connect()
+            connected = self.owner.connect_remote(config)
         except QuillpadError as err:
-            self.backend = self.engine
             self.loadFailed.emit(str(err), False)
         except Exception as err:
             log.exception("connecting to the model server failed")
-            self.backend = self.engine
             message = f"Connecting to the model server failed unexpectedly ({err}); see the log file."
             self.loadFailed.emit(message, False)
         else:
-            self.remote = remote
-            self.backend = remote
             self.remoteConnected.emit(connected)
-        self.stateChanged.emit(self.backend.state.value)
+        self._state()
 
     @Slot()
     def use_local(self) -> None:
         """Go back to the local engine (the server connection is closed)."""
-        self._close_remote()
-        self.backend = self.engine
-
-    def _close_remote(self) -> None:
-        remote, self.remote = self.remote, None
-        if remote is not None:
-            self.backend = self.engine
-            remote.close()
+        self.owner.use_local()
 
     @Slot(int, object)
     def chat(self, request_id: int, request: ChatRequest) -> None:
@@ -136,7 +118,7 @@ class _EngineWorker(QObject):
         last_emit = 0.0
         final: Done | EngineError | None = None
         try:
-            for event in self.backend.chat(request):
+            for event in self.owner.chat(request, "chat", request_id):
                 if isinstance(event, Done | EngineError):
                     final = event
                     break
@@ -154,49 +136,19 @@ class _EngineWorker(QObject):
         if batch:
             self.replyEvents.emit(request_id, batch)
         self.replyEnded.emit(request_id, final or EngineError("The reply ended without a result; try again."))
-        self.stateChanged.emit(self.backend.state.value)
+        self._state()
 
     @Slot()
     def unload(self) -> None:
         try:
-            self.engine.unload()
+            self.owner.unload()
         except QuillpadError as err:
             self.loadFailed.emit(str(err), False)
         self._state()
 
     @Slot()
     def close(self) -> None:
-        self._close_remote()
-        self.engine.close()
-
-
-class ActiveBackend:
-    """Whichever backend the bridge uses right now, as one ``ChatBackend``
-    (for plugins, whose model calls run off the GUI thread)."""
-
-    def __init__(self, worker: _EngineWorker) -> None:
-        self._worker = worker
-
-    @property
-    def current(self) -> ChatBackend:
-        """The backend in use now: the local ``Engine`` or a ``RemoteBackend``."""
-        return self._worker.backend
-
-    @property
-    def state(self) -> EngineState:
-        return self._worker.backend.state
-
-    def chat(self, request: ChatRequest) -> Iterator[EngineEvent]:
-        return self._worker.backend.chat(request)
-
-    def stop(self) -> None:
-        self._worker.backend.stop()
-
-    def close(self) -> None:
-        self._worker.backend.close()
-
-    def kill(self) -> None:
-        self._worker.backend.kill()
+        self.owner.close()
 
 
 class EngineBridge(QObject):
@@ -220,13 +172,12 @@ class EngineBridge(QObject):
 
     def __init__(self, engine_factory: Callable[[], Engine] = Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine_factory()
-        self._ids = itertools.count(1)
+        self.owner = EngineOwner(engine_factory())
+        self.engine = self.owner.engine
         self._thread = QThread()
         self._thread.setObjectName("quillpad-engine-thread")
-        self._worker = _EngineWorker(self.engine)
+        self._worker = _EngineWorker(self.owner)
         self._worker.moveToThread(self._thread)
-        self.active = ActiveBackend(self._worker)
         self._load.connect(self._worker.load)
         self._chat.connect(self._worker.chat)
         self._restart.connect(self._worker.restart)
@@ -255,15 +206,17 @@ class EngineBridge(QObject):
         """Disconnect from the model server; replies come from the local engine again."""
         self._use_local.emit()
 
-    def send(self, request: ChatRequest) -> int:
-        """Queue a reply; returns the id its events will carry."""
-        request_id = next(self._ids)
+    def send(self, request: ChatRequest, request_id: int | None = None) -> int:
+        """Queue a reply (under ``request_id`` when the caller reserved one); returns the id its events
+        carry and ``stop`` takes."""
+        if request_id is None:
+            request_id = self.owner.reserve_id()
         self._chat.emit(request_id, request)
         return request_id
 
-    def stop(self) -> None:
-        """Stop the current reply (takes effect within a fraction of a second)."""
-        self._worker.backend.stop()
+    def stop(self, request_id: int) -> None:
+        """Stop reply ``request_id`` only (takes effect within a fraction of a second); others go on."""
+        self.owner.stop(request_id)
 
     def restart(self) -> None:
         self._restart.emit()
@@ -276,12 +229,12 @@ class EngineBridge(QObject):
         if self._closed:
             return
         self._closed = True
-        self._worker.backend.stop()
+        self.owner.stop_all()
         self._close.emit()
         self._thread.quit()
         if not self._thread.wait(timeout_ms):
             # A load that will not finish: end the worker process, which
             # unblocks the thread, then wait again.
-            self.engine.kill()
+            self.owner.kill()
             self._thread.wait(timeout_ms)
-        self.engine.close()
+        self.owner.close()

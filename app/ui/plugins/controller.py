@@ -1,13 +1,14 @@
 """Plugins in the window: slash commands in the chat, actions in the editor's menu,
 panels at the bottom, and the review of proposed edits.
 
-A command's result is carried out step by step, as ``app.core.plugins.runner``
-does headless: its message goes into the chat, its model turn streams into the
-chat (and its answer goes to the plugin's ``then``), its edit proposal opens
-the diff preview, and only accepted hunks are applied, each file as one undo
-step. Its background work runs through ``app.ui.tasks`` (never touching a widget;
-the result comes back as plain data through a queued signal) while the chat
-shows its title; the chat's Stop and closing the window cancel it.
+A command's result is carried out by the core's ``ResultRunner`` (the same
+rules as ``quillpad chat``) on this window's surface: its message goes into
+the chat, its model turn streams into the chat (and its answer goes to the
+plugin's ``then``), its edit proposal opens the diff preview, and only
+accepted hunks are applied, each file as one undo step. Its background work
+runs through ``app.ui.tasks`` (never touching a widget; the result comes
+back as plain data through a queued signal) while the chat shows its title; the
+chat's Stop and closing the window cancel it.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.chat.commands import Applied, ResultRunner
 from app.core.edits.commit import AppliedChange, apply_proposal
 from app.core.edits.proposal import EditProposal
+from app.core.engine.model_client import EngineModelClient
+from app.core.engine.requests import RequestDefaults
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.background import BackgroundWork, CancelToken
 from app.core.plugins.context import PluginHost
-from app.core.plugins.contributions import CommandResult, PluginSetting
+from app.core.plugins.contributions import CommandResult, ModelTurn, PluginSetting
 from app.core.plugins.manager import PluginManager
-from app.core.plugins.model import EngineModelClient
 from app.core.plugins.options import OptionStore
-from app.core.plugins.runner import settled
 from app.core.plugins.state import PluginStateStore
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.code_editor import CodeEditor
@@ -52,7 +54,6 @@ from app.ui.refs.controller import RefsController
 from app.ui.tasks import Task, TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
-MAX_FOLLOW_UPS = 4
 
 
 class GuiNotifier(QObject):
@@ -70,8 +71,28 @@ class _Continuation:
 
     task: int  # the progress line in the chat
     conversation: int | None
-    on_applied: Callable[[list[str]], None] | None
-    depth: int
+    on_done: Callable[[CommandResult | BaseException], None]
+
+
+class _WindowSurface:
+    """How the window performs each step of a result (``ResultSurface``)."""
+
+    def __init__(self, controller: PluginController) -> None:
+        self.controller = controller
+
+    def show(self, markdown: str) -> None:
+        self.controller.chat.show_markdown(markdown)
+
+    def stream_turn(self, turn: ModelTurn, on_answer: Callable[[str], None]) -> None:
+        self.controller.chat.stream_turn(turn.messages, turn.options, on_answer)
+
+    def run_background(
+        self, work: BackgroundWork, token: CancelToken, on_done: Callable[[CommandResult | BaseException], None]
+    ) -> None:
+        self.controller.run_background(work, token, on_done)
+
+    def review(self, proposal: EditProposal, on_applied: Applied | None) -> None:
+        self.controller.review_and_apply(proposal, on_applied)
 
 
 def _ask_text(parent: QWidget, label: str) -> str | None:
@@ -101,9 +122,10 @@ class PluginController(QObject):
         self.tabs = tabs
         self.notifier = GuiNotifier(self)
         self.notifier.notified.connect(lambda message, _level: self.notice.emit(message))
+        settings = chat.settings
         self.host = PluginHost(
             notifier=self.notifier,
-            model=EngineModelClient(bridge.active),
+            model=EngineModelClient(bridge.owner, lambda: RequestDefaults.from_settings(settings()), purpose="plugin"),
             editor=QtEditor(tabs),
         )
         if options is not None:
@@ -128,7 +150,9 @@ class PluginController(QObject):
         for record in self.manager.records():
             if record.state == "failed" and record.error:
                 self.notice.emit(f"The plugin {record.name} was turned off: {record.error}")
+        self.runner = ResultRunner(_WindowSurface(self))
         chat.command_handler = self.handle_chat_text
+        chat.set_plugins(self.manager)
         chat.input.set_completion_source("/", self.complete_command)
         tabs.menu_extender = self.extend_menu
         for entry in self.manager.panels():
@@ -154,39 +178,20 @@ class PluginController(QObject):
         self.carry_out(result)
         return True
 
-    def carry_out(
-        self, result: CommandResult, on_applied: Callable[[list[str]], None] | None = None, depth: int = 0
-    ) -> None:
+    def carry_out(self, result: CommandResult, on_applied: Applied | None = None) -> None:
         """Show, stream, review: what a command's result asks for (also the plugins' ``ResultSink``)."""
-        if result.message:
-            self.chat.show_markdown(result.message)
-        if result.proposal is not None and not result.proposal.empty:
-            self._review_and_apply(result.proposal, on_applied)
-        if result.background is None and result.ask is None:
-            return
-        if depth >= MAX_FOLLOW_UPS:
-            self.chat.show_markdown("A plugin kept asking the model again and again; it was stopped.")
-            return
-        if result.background is not None:
-            self._start(result.background, on_applied, depth)
-            return
-        turn = result.ask
-        assert turn is not None
-
-        def finished(answer: str) -> None:
-            if turn.then is not None:
-                self.carry_out(turn.then(answer), on_applied, depth + 1)
-
-        self.chat.stream_turn(turn.messages, turn.options, finished)
+        self.runner.carry_out(result, on_applied)
 
     # -- background work --------------------------------------------------------
 
-    def _start(self, work: BackgroundWork, on_applied: Callable[[list[str]], None] | None, depth: int) -> None:
+    def run_background(
+        self, work: BackgroundWork, token: CancelToken, on_done: Callable[[CommandResult | BaseException], None]
+    ) -> None:
         if self._closing:
             return
         handle: Task[CommandResult]
         line = self.chat.begin_task(work.title or "Working…", lambda: handle.cancel())
-        then = _Continuation(line, self.chat.conversation_id, on_applied, depth)
+        then = _Continuation(line, self.chat.conversation_id, on_done)
         handle = self.tasks.submit(
             work.run,
             on_result=lambda result: self._finished(handle, result),
@@ -204,17 +209,8 @@ class PluginController(QObject):
     def _finished(self, handle: Task[CommandResult], outcome: object) -> None:
         then = self._running.pop(handle)
         self.chat.end_task(then.task)
-        if isinstance(outcome, CommandResult):
-            result = outcome
-        elif isinstance(outcome, BaseException):
-            try:
-                result = settled(outcome)
-            except BaseException as err:  # the app's own bug: logged, never a traceback in the chat
-                log.error("background work failed", exc_info=err)
-                result = CommandResult(message="Something went wrong; details are in the log.")
-        else:
-            return
-        self.carry_out(result, then.on_applied, then.depth + 1)
+        if isinstance(outcome, CommandResult | BaseException):
+            then.on_done(outcome)
 
     def _run_for_panel(
         self, work: Callable[[CancelToken], Any], on_result: Callable[[Any], None], on_error: Callable[[str], None]
@@ -242,7 +238,8 @@ class PluginController(QObject):
         dialog = DiffPreviewDialog(proposal, parent, refs=self.refs, confirm_matches=self.confirm_matches())
         return dialog.accepted_hunks() if dialog.exec() else None
 
-    def _review_and_apply(self, proposal: EditProposal, on_applied: Callable[[list[str]], None] | None) -> None:
+    def review_and_apply(self, proposal: EditProposal, on_applied: Applied | None) -> None:
+        """Show the diff preview; apply the accepted hunks (a checkpoint first, a commit after if set)."""
         accepted = self.review(proposal, self.window)
         if not accepted or not any(accepted.values()):
             self.chat.show_markdown("The proposed changes were not applied.")

@@ -9,7 +9,6 @@ reach the GUI through a queued signal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -18,7 +17,7 @@ from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.context import PluginHost
 from app.core.plugins.project_access import ProjectAccessAdapter
-from app.core.project import AssembledContext, IndexStats, Project
+from app.core.project import IndexStats, Project
 from app.ui.tasks import TaskRunner, TaskToken, failure_text
 
 log = logging.getLogger(__name__)
@@ -100,31 +99,6 @@ class ProjectController(QObject):
         by_path = [f for f in self._files if needle in f.lower() and f not in by_name]
         return (by_name + by_path)[:MAX_COMPLETIONS]
 
-    def assemble(
-        self,
-        message: str,
-        current_file: str | None,
-        current_text: str | None,
-        selection: str | None,
-        budget: int,
-        cursor_line: int | None = None,
-    ) -> AssembledContext | None:
-        """What goes with ``message``; None without a project."""
-        if self.project is None:
-            return None
-        try:
-            return self.project.assemble_context(
-                message,
-                current_file=current_file,
-                current_text=current_text,
-                selection=selection or None,
-                budget_tokens=budget,
-                cursor_line=cursor_line,
-            )
-        except QuillpadError as err:
-            self.notice.emit(str(err))
-            return None
-
     def file_saved(self, path: str) -> None:
         """The editor saved ``path``: make it searchable now rather than when the watcher notices."""
         project = self.project
@@ -163,21 +137,3 @@ class ProjectController(QObject):
         self.close()
         self.save_tasks.shutdown()
         self.tasks.shutdown()
-
-
-def context_source(
-    controller: ProjectController,
-    current: Callable[[], tuple[str | None, str | None, str | None, int | None]],
-    budget: Callable[[], int],
-) -> Callable[[str], Callable[[], AssembledContext | None]]:
-    """What the chat calls with the message text: it reads the editor now (GUI thread)
-    and returns the retrieval, which may run on any thread.
-
-    ``current`` gives the editor's file, its unsaved text, the selection and the cursor's line."""
-
-    def source(message: str) -> Callable[[], AssembledContext | None]:
-        path, text, selection, cursor_line = current()
-        tokens = budget()
-        return lambda: controller.assemble(message, path, text, selection, tokens, cursor_line)
-
-    return source

@@ -31,9 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.mcp_config import CONFIG_NAME
+from app.core.agent.run import AgentMode
+from app.core.agent.setup import agent_mode, mcp_hub
+from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, database_path
 from app.core.drafts import DraftStore
+from app.core.edits.proposal import EditProposal
 from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
@@ -42,6 +47,7 @@ from app.core.project import CHARS_PER_TOKEN
 from app.core.refs.sources import project_environments
 from app.core.remote.profiles import KeyEdits
 from app.core.settings import LoadedSettings, Settings, ThemeName, save_settings
+from app.ui.chat.agent_job import AgentJob
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
@@ -55,10 +61,11 @@ from app.ui.models.engine_bridge import EngineBridge
 from app.ui.models.manager import ModelManagerController
 from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
-from app.ui.project.controller import ProjectController, context_source
+from app.ui.project.controller import ProjectController
 from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
+from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.welcome import WelcomePage
 from app.ui.widgets.icons import icon
 from app.ui.widgets.status_bar import ElidingStatusBar
@@ -162,8 +169,12 @@ class MainWindow(QMainWindow):
         self.chat.refs = self.refs
         self.plugins.refs = self.refs
         self.plugins.confirm_matches = lambda: self.settings.refs.confirm_matches
-        self.chat.context_source = context_source(self.project, self._editor_context, self._context_budget)
-        self.chat.on_message_sent = self.project.message_sent
+        # The project context goes with a message as in ``quillpad chat --project``: the core's one assembler.
+        project_context = ProjectContextSource(
+            lambda: self.project.project, self._context_budget, self._editor_context, self.project.notice.emit
+        )
+        self.chat.context_source = project_context
+        self.chat.on_message_sent = project_context.message_sent
         self.chat.input.set_completion_source("@", self.project.complete_file)
         self._build_status_bar()
         self._build_menus()
@@ -171,6 +182,10 @@ class MainWindow(QMainWindow):
             self, paths, self.plugins.host, self.tabs, self.tree, lambda: self.settings, self.save_settings
         )
         self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
+        # Agent mode: the plugins' tools and the MCP servers of mcp.json (each started on first use).
+        self.mcp = mcp_hub(paths, self._mcp_notice)
+        self.chat.agent_setup = self._agent_mode
+        self.chat.review_proposal = self._review_agent_edit
         self._build_toolbar()
         self._connect()
         self._restore_layout()
@@ -414,15 +429,8 @@ class MainWindow(QMainWindow):
         return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None, line
 
     def _context_budget(self) -> int:
-        """Project context per message: a third of the context (at most 4,096 tokens).
-
-        The project counts tokens by an estimate (3.5 characters each); a
-        tokenizer that needs more tokens per character gets a smaller budget
-        in estimated tokens, so the real count still fits.
-        """
-        context = getattr(self, "context_length", 0)
-        real = min(4096, max(512, context // 3)) if context else 2048
-        return max(128, int(real / max(1.0, CHARS_PER_TOKEN * self.tokens_per_char)))
+        """Project context per message, from the loaded model's context and tokenizer (see ``context_budget``)."""
+        return context_budget(getattr(self, "context_length", 0), self.tokens_per_char)
 
     def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open folder")
@@ -497,6 +505,11 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
+        mcp_file = self.paths.config_dir / CONFIG_NAME
+        try:
+            mcp_text = mcp_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            mcp_text = ""
         project = self.project.project
         dialog = SettingsDialog(
             self.settings,
@@ -505,9 +518,35 @@ class MainWindow(QMainWindow):
             plugin_pages=self.plugins.settings_pages(),
             project_root=Path(project.root) if project is not None else None,
             refs_status=self.refs.status,
+            tool_rows=self._tool_rows(),
+            mcp_text=mcp_text,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
+            if dialog.tools_page.mcp_text() != mcp_text:
+                self._replace_mcp_config(mcp_file, dialog.tools_page.mcp_text())
+
+    def _tool_rows(self) -> list[ToolRow]:
+        """The plugins' tools, and the MCP tools of servers used so far (listing never starts one here)."""
+        rows = [
+            ToolRow(entry.tool.name, entry.source, entry.tool.acting, entry.tool.description)
+            for entry in self.plugins.manager.registered_tools()
+        ]
+        rows += [
+            ToolRow(info.qualified, f"mcp:{info.server}", True, info.description) for info in self.mcp.known_tools()
+        ]
+        return rows
+
+    def _replace_mcp_config(self, path: Path, text: str) -> None:
+        """Save ``mcp.json``; the running servers stop and the new ones start on first use."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            self._notice(f"mcp.json could not be saved ({err.strerror}); check the config folder's permissions.")
+            return
+        self.mcp.close()
+        self.mcp = mcp_hub(self.paths, self._mcp_notice)
 
     def use_profile(self, name: str) -> None:
         """Switch to the connection profile ``name``: its server, or this computer's engine."""
@@ -595,6 +634,29 @@ class MainWindow(QMainWindow):
         except OSError:
             log.warning("could not save the window layout to %s", self._layout_file)
 
+    def _mcp_notice(self, message: str) -> None:
+        """An MCP problem, from any thread: through the plugins' notifier, which queues to the GUI thread."""
+        self.plugins.host.notifier.notify(message, "warning")
+
+    def _agent_mode(self, job: AgentJob) -> AgentMode:
+        project = self.project.project
+        return agent_mode(
+            self.plugins.manager,
+            self.mcp,
+            lambda: self.settings,
+            project.root if project is not None else None,
+            job.approve,
+            job.review,
+        )
+
+    def _review_agent_edit(self, proposal: EditProposal) -> tuple[bool, str]:
+        """The diff review every edit gets (checkpoint first); what the model is told afterwards."""
+        applied: list[str] = []
+        self.plugins.review_and_apply(proposal, applied.extend)
+        if applied:
+            return True, "The user accepted the edit; changed: " + ", ".join(applied) + "."
+        return False, "The user did not accept the edit; nothing was written."
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.tabs.maybe_close_all():
             event.ignore()
@@ -612,6 +674,7 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
         self.plugins.shutdown()
         self.chat.shutdown()
+        self.mcp.close()
         self.chat.view.dispose()
         self.models.shutdown()
         self.model_manager.shutdown()

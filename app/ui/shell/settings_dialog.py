@@ -36,6 +36,7 @@ from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.core.testing.interpreter import detect_project_python, project_key
+from app.ui.shell.tools_page import ToolRow, ToolsPage
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -122,6 +123,8 @@ class SettingsDialog(QDialog):
         plugin_pages: Sequence[PluginPage] = (),
         project_root: Path | None = None,
         refs_status: str = "",
+        tool_rows: Sequence[ToolRow] = (),
+        mcp_text: str = "",
     ) -> None:
         super().__init__(parent)
         self.project_root = project_root
@@ -211,6 +214,8 @@ class SettingsDialog(QDialog):
             pages.append(("Project", [self._build_project_box(settings, project_root)]))
         if plugin_pages:
             pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
+        self.tools_page = ToolsPage(settings.agent, tool_rows, mcp_text)
+        pages.append(("Tools", [self.tools_page]))
         for title, boxes in pages:
             page = QWidget()
             column = QVBoxLayout(page)
@@ -491,6 +496,12 @@ class SettingsDialog(QDialog):
         except ProfileError as err:
             self._problem(str(err))
             return
+        problem = self.tools_page.mcp_problem()
+        self.tools_page.problem.setText(problem or "")
+        self.tools_page.problem.setVisible(problem is not None)
+        if problem is not None:
+            self.tabs.setCurrentIndex(self.tabs.count() - 1)  # Tools is the last tab
+            return
         super().accept()
 
     def result_settings(self) -> Settings:
@@ -536,6 +547,7 @@ class SettingsDialog(QDialog):
             "min_tokens": self.refs_min_tokens.value(),
             "folders": [line.strip() for line in self.refs_folders.toPlainText().splitlines() if line.strip()],
         }
+        data["agent"] = {**data["agent"], **self.tools_page.agent_values()}
         for plugin_id, widgets in self.plugin_options.items():
             data["plugins"][plugin_id] = {
                 **data["plugins"].get(plugin_id, {}),

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.engine import Engine, LoadOptions
+from app.core.engine import LoadOptions
+from app.core.engine.owner import EngineOwner
 from app.core.git import build_prompt, clean_answer, commit, find_repository, propose_message, stage, staged_diff
 from app.core.git.message import SUMMARY_LIMIT, summarise_diff
 from app.core.plugins.contributions import AskOptions
@@ -90,9 +91,9 @@ def test_a_diff_too_large_is_summarised_per_file_with_a_notice(repo_dir: Path) -
 
 def test_real_tiny_model_writes_a_structured_message(repo_dir: Path, qwen3_gguf: Path) -> None:
     diff = _staged_repo(repo_dir)
-    with Engine() as engine:
-        engine.load(qwen3_gguf, LoadOptions(threads=1))
-        client = EngineModelClient(engine)
+    with EngineOwner() as owner:
+        owner.load(qwen3_gguf, LoadOptions(threads=1))
+        client = EngineModelClient(owner, purpose="commit message")
         message = propose_message(client, diff, AskOptions(thinking=True, max_tokens=24, seed=3))
     # Random weights: random words, but always a usable message.
     assert message.summary.strip() and "\n" not in message.summary and len(message.summary) <= SUMMARY_LIMIT

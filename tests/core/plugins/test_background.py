@@ -18,10 +18,10 @@ from app.api import (
     SlashCommand,
     hookimpl,
 )
+from app.core.chat.commands import run_command, run_result
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
 from app.core.plugins.options import SettingsOptions
-from app.core.plugins.runner import run_chat_input, run_result
 from app.core.settings import Settings
 
 OPTIONS = (
@@ -72,7 +72,7 @@ def test_background_work_runs_inline_headless_with_the_conversation_id(manager: 
     result = manager.dispatch("/work", conversation_id=7)
     assert result.background is not None and result.background.title == "Working…"
     assert run_result(result, None).messages == ["starting", "hi hi in 7"]
-    assert run_chat_input(manager, "/work").messages[-1] == "hi hi in None"
+    assert run_command(manager, "/work").messages[-1] == "hi hi in None"
     assert plugin.threads == [threading.current_thread().name] * 2
 
 
@@ -96,7 +96,7 @@ def test_a_bug_in_background_work_turns_the_plugin_off(manager: PluginManager, n
 
 def test_a_refusal_in_background_work_is_its_message(manager: PluginManager) -> None:
     manager.register(Worker(), "worker")
-    assert run_chat_input(manager, "/refuse").messages == ["Nothing to work on; give it something."]
+    assert run_command(manager, "/refuse").messages == ["Nothing to work on; give it something."]
     assert manager.record("worker").state == "enabled"
 
 
@@ -110,7 +110,7 @@ def test_declared_options_are_typed_and_stored_in_the_settings(manager: PluginMa
     context.set_option("loud", True)
     context.set_option("times", 3)
     assert settings.plugins == {"worker": {"loud": True, "times": 3}} and len(saves) == 2
-    assert run_chat_input(manager, "/work").messages[-1] == "HI HI HI in None"
+    assert run_command(manager, "/work").messages[-1] == "HI HI HI in None"
     with pytest.raises(QuillpadError, match="takes a whole number"):
         context.set_option("times", True)
     with pytest.raises(QuillpadError, match="not declared"):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_command
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
 from app.core.plugins.records import PluginError
-from app.core.plugins.runner import run_chat_input
 from app.core.plugins.state import PluginStateStore
 from tests.fixtures.sample_plugin import install_distribution
 
@@ -35,12 +35,12 @@ def test_entry_points_are_discovered(sample_site: Path, manager: PluginManager) 
 
 def test_third_party_command_works_in_the_chat(sample_site: Path, manager: PluginManager) -> None:
     manager.discover()
-    assert run_chat_input(manager, "/shout hello there").messages == ["HELLO THERE!"]
-    outcome = run_chat_input(manager, "/haiku autumn")
+    assert run_command(manager, "/shout hello there").messages == ["HELLO THERE!"]
+    outcome = run_command(manager, "/haiku autumn")
     assert outcome.answers == ["a scripted answer"]
     assert outcome.messages[-1] == "Haiku #1:\na scripted answer"
     assert manager.host.model.requests[-1][1].max_tokens == 40  # type: ignore[union-attr]
-    assert run_chat_input(manager, "/haiku rain").messages[-1].startswith("Haiku #2")  # its settings persist
+    assert run_command(manager, "/haiku rain").messages[-1].startswith("Haiku #2")  # its settings persist
     assert "/shout" in manager.help() and "/haiku" in manager.help()
 
 
@@ -74,7 +74,7 @@ def test_failures_are_isolated(site: Path, sample_site: Path, manager: PluginMan
         assert state == "failed" and error is not None and fragment in error, (plugin_id, error)
     # A visible notice per failure, and the rest carries on.
     assert sum("was turned off" in message for message in notifier.messages) == len(expected)
-    assert run_chat_input(manager, "/shout still here").messages == ["STILL HERE!"]
+    assert run_command(manager, "/shout still here").messages == ["STILL HERE!"]
 
 
 def test_handler_failure_turns_the_plugin_off(

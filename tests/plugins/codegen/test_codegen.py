@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_command, run_result
 from app.core.edits.commit import apply_proposal
 from app.core.edits.document import MemoryDocument, MemoryEditor
 from app.core.plugins.manager import PluginManager
-from app.core.plugins.runner import run_chat_input, run_result
 from tests.fixtures.scripted_model import ScriptedModel
 from tests.plugins.codegen.conftest import MAIN, FakeProject
 
@@ -61,7 +61,7 @@ def test_gen_inserts_at_the_cursor_after_review(
     document.set_cursor(len(MAIN))
     model._replies.append("Here you go:\n\n```python\n\ndef shout_name(name):\n    return name.upper()\n```\n")
     model.thinking = "I should write a function."
-    outcome = run_chat_input(manager, "/gen a function that shouts a name")
+    outcome = run_command(manager, "/gen a function that shouts a name")
     prompt = model.last_prompt
     assert "<CURSOR>" in prompt and "a function that shouts a name" in prompt and "File app/main.py" in prompt
     assert "app/util.py defines helpers" in prompt  # project context attached
@@ -79,7 +79,7 @@ def test_gen_indents_to_the_cursor_line(manager: PluginManager, model: ScriptedM
     position = document.text().index("    return message")
     document.set_cursor(position + 4)
     model._replies.append("```python\nif not name:\n    name = 'you'\n```")
-    proposal = run_chat_input(manager, "/gen default the name").proposal
+    proposal = run_command(manager, "/gen default the name").proposal
     assert proposal is not None
     text = proposal.changes[0].result({0})
     assert "    if not name:\n        name = 'you'return message" in text
@@ -87,9 +87,9 @@ def test_gen_indents_to_the_cursor_line(manager: PluginManager, model: ScriptedM
 
 def test_gen_without_code_proposes_nothing(manager: PluginManager, model: ScriptedModel) -> None:
     model._replies.append("I am not sure what you mean.")
-    outcome = run_chat_input(manager, "/gen something")
+    outcome = run_command(manager, "/gen something")
     assert outcome.proposal is None and "no code block" in outcome.messages[-1]
-    assert "Say what to write" in run_chat_input(manager, "/gen").messages[0]
+    assert "Say what to write" in run_command(manager, "/gen").messages[0]
 
 
 def test_explain_streams_an_answer_about_the_selection(
@@ -99,7 +99,7 @@ def test_explain_streams_an_answer_about_the_selection(
     model._replies.append("It builds a greeting.")
     model.thinking = "Let me look."
     events: list[object] = []
-    outcome = run_chat_input(manager, "/explain why a variable?", on_event=events.append)
+    outcome = run_command(manager, "/explain why a variable?", on_event=events.append)
     assert outcome.messages == ["It builds a greeting."] and outcome.proposal is None
     prompt = model.last_prompt
     assert "Explain lines 5–6" in prompt and "why a variable?" in prompt
@@ -110,7 +110,7 @@ def test_edit_proposes_per_file_and_applies_per_hunk(
     manager: PluginManager, model: ScriptedModel, document: MemoryDocument, project: Path
 ) -> None:
     model._replies.append(EDIT_REPLY)
-    outcome = run_chat_input(manager, "/edit use f-strings and add a test")
+    outcome = run_command(manager, "/edit use f-strings and add a test")
     prompt = model.last_prompt
     assert "SEARCH/REPLACE" in prompt and "use f-strings and add a test" in prompt
     assert prompt.count('message = "Hi " + name') == 1  # the file once, no selection part
@@ -132,7 +132,7 @@ def test_edit_of_a_selection_marks_it_in_the_prompt(
 ) -> None:
     select(document, '    return "Bye " + name')
     model._replies.append('```python\n    return "Goodbye, " + name\n```')
-    outcome = run_chat_input(manager, "/edit be more formal")
+    outcome = run_command(manager, "/edit be more formal")
     assert "Change only the selected lines 10–10" in model.last_prompt
     proposal = outcome.proposal
     assert proposal is not None and "replaces the selection" in outcome.messages[-1]
@@ -144,7 +144,7 @@ def test_edit_refuses_paths_outside_the_project(manager: PluginManager, model: S
     model._replies.append(
         "../../escape.py\n```python\nprint('out')\n```\n\n/etc/cron.d/job\n<<<<<<< SEARCH\n=======\nx\n>>>>>>> REPLACE"
     )
-    outcome = run_chat_input(manager, "/edit break out")
+    outcome = run_command(manager, "/edit break out")
     assert outcome.proposal is None
     assert "outside the project" in outcome.messages[-1]
     assert not (project.parent.parent / "escape.py").exists()
@@ -155,7 +155,7 @@ def test_edit_flags_risky_python(manager: PluginManager, model: ScriptedModel) -
         "app/main.py\n<<<<<<< SEARCH\n    return message\n=======\n"
         "    import os\n    os.system('rm -rf ' + name)\n    return message\n>>>>>>> REPLACE"
     )
-    outcome = run_chat_input(manager, "/edit clean up")
+    outcome = run_command(manager, "/edit clean up")
     assert outcome.proposal is not None
     findings = outcome.proposal.changes[0].findings()
     assert {f.test_id for f in findings} >= {"B605"} and all(f.line in (6, 7) for f in findings)
@@ -164,13 +164,13 @@ def test_edit_flags_risky_python(manager: PluginManager, model: ScriptedModel) -
 
 def test_edit_garbage_proposes_nothing(manager: PluginManager, model: ScriptedModel) -> None:
     model._replies.append("Sure! I changed it. ======= done >>>>>>> ok")
-    outcome = run_chat_input(manager, "/edit anything")
+    outcome = run_command(manager, "/edit anything")
     assert outcome.proposal is None and "no edits that could be used" in outcome.messages[-1]
 
 
 def test_edit_when_only_thinking_came_back(manager: PluginManager, model: ScriptedModel) -> None:
     model._replies.append("<think>\napp/main.py\n<<<<<<< SEARCH\ndef greet(name):\n=======\nevil\n")
-    outcome = run_chat_input(manager, "/edit anything")
+    outcome = run_command(manager, "/edit anything")
     assert outcome.proposal is None
 
 
@@ -222,7 +222,7 @@ def test_large_files_are_cut_around_the_selection(
     manager.context_for("codegen").settings.set("max_file_chars", 120)
     select(document, "def farewell(name):")
     model._replies.append("Fine.")
-    run_chat_input(manager, "/explain")
+    run_command(manager, "/explain")
     assert "lines above not shown" in model.last_prompt
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from app.core.chat.commands import run_result
 from app.core.edits.commit import apply_proposal
 from app.core.edits.document import MemoryEditor
 from app.core.plugins.context import PluginHost
 from app.core.plugins.manager import PluginManager
 from app.core.plugins.notify import ListNotifier
-from app.core.plugins.runner import run_result
 from app.core.plugins.state import PluginStateStore
 from app.core.testing.runner import TestRun
 from plugins.testrunner import plugin as testrunner

@@ -172,8 +172,8 @@ def test_switching_between_this_computer_and_a_server_profile(
     menu[LOCAL_PROFILE].trigger()
     qtbot.waitUntil(lambda: not window.chat.model_ready)
     assert window.model_label.text() == "No model" and not window.banner.isVisible()
-    worker = window.bridge._worker  # the engine thread's side: who writes replies
-    qtbot.waitUntil(lambda: worker.remote is None and worker.backend is worker.engine)
+    owner = window.bridge.owner  # who writes replies
+    qtbot.waitUntil(lambda: owner.remote is None and owner.backend is owner.engine)
     assert combo.currentText() == LOCAL_PROFILE
     assert load_settings(paths).settings.connections.active == LOCAL_PROFILE
     window.switcher.combo.grab().save(str(tmp_path / "switcher.png"))
@@ -181,16 +181,18 @@ def test_switching_between_this_computer_and_a_server_profile(
     # A local model answers.
     load_model(qtbot, window, qwen3_gguf)
     assert window.model_label.text() != server_label
-    window.chat.request_overrides = {"max_tokens": 8}
+    # Random weights: a fixed seed and no thinking, so the 8 tokens are an answer, not all thinking.
+    window.chat.request_overrides = {"max_tokens": 8, "seed": 3}
+    window.chat.thinking.setChecked(False)
     window.chat.ask("hi")
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     assert last_reply(window)
-    assert worker.backend is worker.engine
+    assert owner.backend is owner.engine
 
     # One action (the status-bar combo) goes back to the server, with the profile's key.
     combo.activated.emit(combo.findText(SERVER))
     qtbot.waitUntil(lambda: window.model_label.text() == server_label, timeout=30_000)
-    assert window.chat.model_ready and worker.remote is not None and worker.backend is worker.remote
+    assert window.chat.model_ready and owner.remote is not None and owner.backend is owner.remote
     assert [a.isChecked() for a in window.switcher.menu.actions()] == [False, True]
     window.chat.new_chat()
     window.chat.ask("hello server")

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
+from app.core.chat.project_context import ProjectContextSource
 from app.core.project import AssembledContext, watcher
 from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
@@ -64,8 +65,9 @@ def test_context_chips_can_be_removed_before_sending(
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.send()
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
-    assert "sum(i.price for i in items)" in sent
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    sent = "\n\n".join(a.as_markdown() for a in stored.attachments)
+    assert "sum(i.price for i in items)" in sent and "sum(i.price" not in stored.content
     assert "amount * 0.2" not in sent  # the removed chip did not go
     assert not window.chat.chips.items()
 
@@ -121,7 +123,9 @@ def test_where_is_x_defined_attaches_the_definition_and_says_why(
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.send()
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    sent = "\n\n".join(a.as_markdown() for a in stored.attachments)  # kept apart from the typed text
+    assert stored.content == "where is compute_discount defined?"
     assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
 
 
@@ -152,12 +156,13 @@ def test_the_context_preview_runs_off_the_gui_thread(make_window: MakeWindow, qt
     window = make_window()
     open_project(qtbot, window, make_project(tmp_path))
     source = window.chat.context_source
-    assert source is not None
+    assert isinstance(source, ProjectContextSource)
+    prepare = source.prepare
     gate, entered, finished = threading.Event(), threading.Event(), threading.Event()
     ran_on: list[int] = []
 
     def gated(text: str) -> Callable[[], AssembledContext | None]:
-        retrieve = source(text)  # reads the editor here, on the GUI thread
+        retrieve = prepare(text)  # reads the editor here, on the GUI thread
 
         def run() -> AssembledContext | None:
             ran_on.append(threading.get_ident())
@@ -170,7 +175,7 @@ def test_the_context_preview_runs_off_the_gui_thread(make_window: MakeWindow, qt
 
         return run
 
-    window.chat.context_source = gated
+    source.prepare = gated  # type: ignore[method-assign]  # the gate around the real retrieval
     ticks: list[int] = []
     heartbeat = QTimer()
     heartbeat.setInterval(5)

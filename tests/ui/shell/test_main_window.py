@@ -168,8 +168,9 @@ def test_attached_file_goes_with_the_message(
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.ask("What does this do?")
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
-    assert sent.startswith("What does this do?") and "return a + b" in sent
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    assert stored.content == "What does this do?"  # the typed text alone
+    assert [(a.label, a.text) for a in stored.attachments] == [("calc.py", "def add(a, b):\n    return a + b\n")]
     assert not window.chat.chips.items()  # chips are for one message
 
 
