@@ -20,8 +20,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 # API keys go to an in-memory keyring, never the real user's.
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.fixtures.memory_keyring.MemoryKeyring"
+# The tests' own HOME and git identity: a machine without a global git identity
+# (or with a signing key, hooks or aliases in its config) must pass the same.
+from tests.fixtures.hermetic import hermetic_environment
 
-from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model
+hermetic_environment(os.environ, Path(tempfile.mkdtemp(prefix="quillpad-test-user-home-")))
+
+from tests.fixtures.tiny_gguf import QWEN3, QWEN3_MOE, QWEN3_NO_TEMPLATE, QWEN3_SLOW, write_tiny_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -34,29 +39,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(autouse=True)
-def no_installed_starter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only a fake starter package they install themselves, never one the venv has
-    from the ``starter`` extra (a developer's venv may; CI's does not)."""
-    import site
-    import sysconfig
-    from importlib import metadata
-
+@pytest.fixture
+def no_starter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the starter extra were not installed (the shared test venv may have the real one)."""
     from app.core.models import starter
 
-    installed = {Path(folder).resolve() for folder in [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]}
-
-    class TestMetadata:
-        PackageNotFoundError = metadata.PackageNotFoundError
-
-        @staticmethod
-        def version(name: str) -> str:
-            dist = metadata.distribution(name)  # the first on sys.path: a test's fake comes first
-            if Path(str(dist.locate_file(""))).resolve() in installed:
-                raise metadata.PackageNotFoundError(name)
-            return str(dist.version)
-
-    monkeypatch.setattr(starter, "metadata", TestMetadata)
+    monkeypatch.setattr(starter, "DISTRIBUTION", "quillpad-test-no-such-starter")
 
 
 def _python_threads() -> set[threading.Thread]:

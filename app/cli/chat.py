@@ -23,6 +23,7 @@ from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
 from app.core.engine.owner import EngineOwner
 from app.core.engine.requests import RequestDefaults
+from app.core.models.default_model import default_local_model
 from app.core.paths import app_paths
 from app.core.settings import load_settings
 
@@ -145,13 +146,13 @@ def _open_backend(args: argparse.Namespace) -> Iterator[tuple[EngineOwner, list[
             connected = owner.connect_remote(config)
             yield owner, [f"Connected to {connected.display_name}."]
             return
-        if not args.model:
-            raise InvalidOptionError(
-                "Name a model: --model FILE.gguf, or --server URL or --profile NAME for a model server."
-            )
+        model, notices = args.model, []
+        if not model:  # the model the app loaded last, else the starter, with a notice naming it
+            chosen = default_local_model(load_settings(app_paths()).settings)
+            model, notices = str(chosen.path), [chosen.notice]
         options = LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
-        loaded = owner.load(args.model, options)
-        yield owner, list(loaded.warnings)
+        loaded = owner.load(model, options)
+        yield owner, notices + list(loaded.warnings)
 
 
 @contextlib.contextmanager

@@ -6,9 +6,11 @@ Qt is imported only inside these commands, so every other command starts without
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from app.cli.common import EXIT_ERROR, EXIT_OK, SubParsers
+from app.core.display_libs import check_display_libraries
 
 
 def add_parser(sub: SubParsers) -> None:
@@ -23,11 +25,20 @@ def add_parser(sub: SubParsers) -> None:
         scripted.add_argument("--model", dest="model_file", help="GGUF model to load")
         scripted.add_argument("--open", help="file to open in the editor")
         scripted.add_argument("--prompt", help="message to send (needs --model)")
+        scripted.add_argument("--theme", choices=("light", "dark"), help="the theme for this run")
+        if name == "screenshot":
+            scripted.add_argument(
+                "--show",
+                choices=("commit", "models", "evaluate"),
+                help="picture the commit dialog (of --open's repository), the Models window or the Evaluate panel",
+            )
         scripted.set_defaults(handler=handler)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
     """Start the desktop app (imports Qt only here)."""
+    # Before Qt loads its platform plugin, which aborts the process when a library is missing.
+    check_display_libraries(os.environ)
     from app.ui.shell.application import run_gui
 
     return run_gui(model=args.model)
@@ -46,7 +57,14 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def _scripted(args: argparse.Namespace, out: Path | None) -> int:
     from app.ui.shell.scripted_session import run_scripted_session
 
-    steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
+    steps = run_scripted_session(
+        out=out,
+        model=args.model_file,
+        open_file=args.open,
+        prompt=args.prompt,
+        theme=args.theme,
+        show=getattr(args, "show", None),
+    )
     for step in steps:
         print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
     sandbox_ok = True

@@ -170,6 +170,12 @@ class CompletionSettings(_Section):
     threads: int | None = Field(default=None, gt=0, description="None: chosen from the cores")
 
 
+class ProjectSettings(_Section):
+    """Settings of one project folder (keyed by its resolved path in ``Settings.projects``)."""
+
+    python: str | None = Field(default=None, description="the interpreter for its tests; None: detect it")
+
+
 class RefsSettings(_Section):
     """Code referencing: matching generated code against code installed on this computer."""
 
@@ -199,6 +205,8 @@ class Settings(_Section):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
+    # Per project folder (resolved path): added without a schema change, older files simply lack it.
+    projects: dict[str, ProjectSettings] = Field(default_factory=dict)
 
 
 MIGRATED_PROFILE = "Model server"

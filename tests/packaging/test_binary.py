@@ -77,7 +77,7 @@ def test_selftest_loads_a_model_and_streams_a_reply(dist: Path, tmp_path: Path, 
     ]
     assert "Isolated (Linux namespaces)" in steps["sandbox isolation"]
     assert all(line.startswith("ok ") for line in steps.values()), result.stdout
-    assert "codegen (enabled), math (enabled), testrunner (enabled)" in steps["load plugins"]
+    assert "agenttools (enabled), codegen (enabled), math (enabled), testrunner (enabled)" in steps["load plugins"]
     assert "Tiny Qwen3" in steps["load model"]
     assert "Traceback" not in result.stderr
 

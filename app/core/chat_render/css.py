@@ -82,6 +82,8 @@ code { font-family: "JetBrains Mono", "Cascadia Code", "DejaVu Sans Mono", Conso
 .code-toolbar { display: flex; gap: 1em; align-items: baseline; padding: 0.2em 0.7em;
   background: var(--toolbar-bg); border-bottom: 1px solid var(--border); font-size: 0.85em; }
 .code-language { margin-right: auto; color: var(--muted); }
+.code-toolbar { flex-wrap: wrap; column-gap: 1em; row-gap: 0.1em; }
+.code-action, .code-language { white-space: nowrap; }  /* a narrow chat wraps whole links, never "pyth/on" */
 .code-action { color: var(--link); text-decoration: none; cursor: pointer; }
 .code-action:hover { text-decoration: underline; }
 .code-block.pending .code-toolbar { opacity: 0.7; }

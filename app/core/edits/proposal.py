@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.edits.apply import apply_block
+from app.core.edits.conventions import conform
 from app.core.edits.diff import Hunk, TextDiff
 from app.core.edits.document import Document, Editor, Selection
 from app.core.edits.parser import EditBlock, ParseResult, parse_edits
@@ -230,6 +231,7 @@ def make_change(
 ) -> FileChange:
     """A ``FileChange`` with its hunks and, for Python, its safety scan."""
     is_python = is_python_path(key) if python is None else python
+    proposed = conform(original, proposed, python=is_python)
     safety = scan_python(proposed, time_limit) if scan and is_python else None
     return FileChange(
         key=key,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.edits.thinking import strip_thinking
+from app.core.engine.events import AnswerText, Done, EngineError
 from app.core.engine.model_client import AskOptions, ModelClient
 from app.core.engine.options import ChatMessage
+from app.core.errors import QuillpadError
 from app.core.git.diff import count_changes, split_by_file
 
 SUMMARY_LIMIT = 72
@@ -33,6 +36,10 @@ SYSTEM_PROMPT = (
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _FENCE = re.compile(r"^\s*(```|~~~)[\w-]*\s*$")
 _LABEL = re.compile(r"^\s*(commit message|summary|subject|title)\s*:\s*", re.IGNORECASE)
+
+
+class MessageError(QuillpadError):
+    """The model could not write the message (its sentence says why)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,31 @@ def propose_message(
     prompt = build_prompt(diff, budget)
     answer = model.ask(prompt.messages, options or AskOptions(thinking=False, max_tokens=MAX_ANSWER_TOKENS))
     return clean_answer(answer, diff, prompt.notice)
+
+
+def stream_message(
+    model: ModelClient,
+    diff: str,
+    on_text: Callable[[str], None],
+    options: AskOptions | None = None,
+    budget: int = DEFAULT_DIFF_BUDGET,
+) -> CommitMessage:
+    """Like ``propose_message``, calling ``on_text(answer so far)`` as the model writes (thinking left out).
+
+    Blocking: call off the GUI thread. A stopped reply gives the message as
+    far as it got; a failed one raises ``MessageError`` with the engine's sentence.
+    """
+    prompt = build_prompt(diff, budget)
+    answer: list[str] = []
+    for event in model.stream(prompt.messages, options or AskOptions(thinking=False, max_tokens=MAX_ANSWER_TOKENS)):
+        if isinstance(event, AnswerText):
+            answer.append(event.text)
+            on_text("".join(answer))
+        elif isinstance(event, EngineError):
+            raise MessageError(event.message)
+        elif isinstance(event, Done):
+            break
+    return clean_answer("".join(answer), diff, prompt.notice)
 
 
 def diff_budget(context_tokens: int | None, chars_per_token: float = 3.5, reserve_tokens: int = 768) -> int:

@@ -14,7 +14,7 @@ from app.core.models.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from app.core.models.download import Downloader
 from app.core.models.hardware import Fit, Hardware, ModelShape, assess_fit, completion_reserve
 from app.core.models.registry import InstalledModel, ModelRegistry, models_dir
-from app.core.models.starter import STARTER_ID, ensure_starter_file, starter_model
+from app.core.models.starter import STARTER_ID, starter_file, starter_model
 from app.core.paths import AppPaths
 from app.core.settings import Settings
 
@@ -96,7 +96,7 @@ class ModelLibrary:
         return self.registry.folder
 
     def _extra(self) -> list[InstalledModel]:
-        starter = starter_model(self.folder)
+        starter = starter_model()
         return [starter] if starter else []
 
     def installed(self) -> list[InstalledModel]:
@@ -114,17 +114,18 @@ class ModelLibrary:
 
     def verify(self, model_id: str, progress: Callable[[int], None] | None = None) -> InstalledModel:
         model = self.find(model_id)
-        if model.id == STARTER_ID:
-            ensure_starter_file(self.folder)
         return self.registry.verify(model.id, progress, self._extra())
 
     def link(self, path: str | Path) -> None:
+        starter = starter_model()
+        if starter is not None and Path(path).resolve() == Path(starter.path).resolve():
+            return  # listed as the starter already
         self.registry.link(path)
 
     def usable_path(self, model: InstalledModel) -> Path:
-        """The file to load (assembling the starter model on first use)."""
+        """The file to load."""
         if model.id == STARTER_ID:
-            return ensure_starter_file(self.folder)
+            return starter_file()
         if not model.exists:
             raise QuillpadError(f"{model.path} is missing; remove it from the list or download it again.")
         return Path(model.path)

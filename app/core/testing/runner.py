@@ -65,6 +65,17 @@ def _exit_message(code: int | None, report: TestReport) -> str:
     return ""
 
 
+# Interpreters (path, mtime) known to have pytest; a reinstalled interpreter is asked again.
+_HAS_PYTEST: set[tuple[str, int]] = set()
+
+
+def _interpreter_key(path: str) -> tuple[str, int] | None:
+    try:
+        return path, Path(path).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 class TestRun:
     """One pytest run; ``run()`` blocks, ``stop()`` may come from another thread."""
 
@@ -105,7 +116,15 @@ class TestRun:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
 
-    def _check_pytest(self) -> None:
+    def check_pytest(self) -> None:
+        """Raise ``TestRunError`` naming the project's interpreter if it cannot import pytest.
+
+        The answer is remembered per interpreter file (path and modification
+        time), so asking again before each run costs nothing.
+        """
+        key = _interpreter_key(self.python.path)
+        if key is not None and key in _HAS_PYTEST:
+            return
         probe = subprocess.run(
             [self.python.path, "-c", "import pytest"],
             capture_output=True,
@@ -116,13 +135,15 @@ class TestRun:
         )
         if probe.returncode != 0:
             raise TestRunError(
-                f"pytest is not installed for {self.python.path} ({self.python.source}); "
+                f"pytest is not installed for the project's Python {self.python.describe()}; "
                 f"install it with: {self.python.path} -m pip install pytest"
             )
+        if key is not None:
+            _HAS_PYTEST.add(key)
 
     def run(self) -> TestRunResult:
         """Run the tests and return the results (raises TestRunError if they cannot run)."""
-        self._check_pytest()
+        self.check_pytest()
         with tempfile.TemporaryDirectory(prefix="quillpad-tests-") as tmp:
             report_path = Path(tmp) / "junit.xml"
             command = [

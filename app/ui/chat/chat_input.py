@@ -10,17 +10,27 @@ from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
 
 from app.core.conversations import Attachment
+from app.ui.widgets.flow_layout import FlowLayout, wrapping_policy
+from app.ui.widgets.icons import icon
 
 # A token being typed: "@path" anywhere, "/command" at the start.
 _TOKEN = re.compile(r"(?:^|(?<=\s))([@/])([^\s@]*)$")
 CompletionSource = Callable[[str], list[str]]
 
 
+def _sends(event: QKeyEvent) -> bool:
+    """Ctrl+Enter (either Enter key)."""
+    return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and bool(
+        event.modifiers() & Qt.KeyboardModifier.ControlModifier
+    )
+
+
 class ChatInput(QPlainTextEdit):
     """Ctrl+Enter sends, Esc stops, Up in an empty box edits the last message.
 
     Typing ``@`` offers project files and ``/`` (at the start) slash commands,
-    from sources the window sets; the popup takes Enter, Tab and Esc first.
+    from sources the window sets; the popup takes Enter, Tab and Esc first, but
+    Ctrl+Enter sends even while it is open.
     """
 
     sendRequested = Signal()
@@ -93,6 +103,10 @@ class ChatInput(QPlainTextEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self._popup
+        if popup.isVisible() and _sends(event):  # Ctrl+Enter always sends, as the placeholder says
+            popup.hide()
+            self.sendRequested.emit()
+            return
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
@@ -147,9 +161,9 @@ class ContextChips(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addStretch(1)
+        # Chips wrap onto more rows instead of widening the chat dock (issue 26).
+        self._layout = FlowLayout(self)
+        self.setSizePolicy(wrapping_policy())
         self._items: list[ContextItem] = []
         self.setVisible(False)
 
@@ -176,7 +190,7 @@ class ContextChips(QWidget):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        while self._layout.count() > 1:
+        while self._layout.count() > 0:
             taken = self._layout.takeAt(0)
             widget = taken.widget() if taken is not None else None
             if widget is not None:
@@ -186,18 +200,20 @@ class ContextChips(QWidget):
             row = QHBoxLayout(chip)
             row.setContentsMargins(6, 0, 0, 0)
             lines = item.text.count("\n") + 1
-            icon = {"file": "📄", "selection": "✂", "mention": "@", "chunk": "🔎", "repo_map": "🗺", "changes": "Δ"}
+            symbol = QLabel(chip)
+            symbol.setPixmap(icon(item.kind).pixmap(14, 14))
             reason = f" · {_short(item.why)}" if item.why else ""
-            label = QLabel(f"{icon.get(item.kind, '•')} {item.label} ({lines} lines){reason}", chip)
+            label = QLabel(f"{item.label} ({lines} lines){reason}", chip)
             label.setToolTip((f"Why: {item.why}\n\n" if item.why else "") + item.text[:2000])
             close = QToolButton(chip)
             close.setText("×")
             close.setToolTip("Do not send this with the message")
             close.setAutoRaise(True)
             close.clicked.connect(lambda _=False, i=item: self.remove(i))
+            row.addWidget(symbol)
             row.addWidget(label)
             row.addWidget(close)
             chip.setObjectName("contextChip")
-            self._layout.insertWidget(self._layout.count() - 1, chip)
+            self._layout.addWidget(chip)
         self.setVisible(bool(self._items))
         self.changed.emit()

@@ -163,6 +163,7 @@ class ChatPanel(QWidget):
         self._agent_message: int | None = None  # the assistant message streaming in the run
         self.approval = ApprovalBar(self)
         self.approval.decided.connect(self._on_decided)
+        self._wants_thinking = self.thinking.isChecked()  # restored when a model with a switch loads
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
@@ -268,6 +269,17 @@ class ChatPanel(QWidget):
     @property
     def busy(self) -> bool:
         return self.session.busy or bool(self._tasks) or self.agent_job is not None
+
+    def set_thinking_available(self, available: bool) -> None:
+        """Grey out Think for a model whose chat template has no thinking switch (ticked, it did nothing)."""
+        self.thinking.setEnabled(available)
+        if available:
+            self.thinking.setChecked(self._wants_thinking)
+            self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
+        else:
+            self._wants_thinking = self.thinking.isChecked() or self._wants_thinking
+            self.thinking.setChecked(False)
+            self.thinking.setToolTip("This model's chat template has no thinking switch")
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready

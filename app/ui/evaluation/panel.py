@@ -13,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -42,6 +41,7 @@ from app.core.evaluation.store import default_run_folder, evaluations_folder
 from app.core.evaluation.tasks import KINDS
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.ui.evaluation.chart import ChartRun, RunsChart
+from app.ui.evaluation.report_view import ReportView, open_report
 from app.ui.evaluation.worker import EvalRequest, EvalWork, RunFolder, progress_text
 from app.ui.tasks import TaskRunner, failure_text
 
@@ -71,6 +71,7 @@ class EvaluatePanel(QWidget):
         self.settings = settings
         self.tasks = TaskRunner(self)
         self.job: EvalWork | None = None
+        self.report_view: ReportView | None = None  # the report shown inside the app (no browser)
         self.report: dict[str, Any] | None = None
         self.folder: Path | None = None  # of the last run started
         self.history: list[dict[str, Any]] = []
@@ -419,9 +420,14 @@ class EvaluatePanel(QWidget):
         self.runFinished.emit(None)
 
     def open_report(self) -> None:
-        """Open the last run's HTML report in the browser."""
+        """Open the last run's HTML report in the browser, or inside the app when there is none."""
         if self.report is not None and self.folder is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder / HTML_NAME)))
+            view = self.report_view = open_report(self.folder / HTML_NAME, self)
+            if view is not None:
+                view.destroyed.connect(self._report_view_gone)
+
+    def _report_view_gone(self) -> None:
+        self.report_view = None
 
 
 def _verdict(record: dict[str, Any]) -> str:

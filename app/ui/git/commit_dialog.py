@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -41,16 +41,15 @@ from app.core.git import (
     commit,
     diff_file,
     has_staged,
-    propose_message,
     read_status,
     stage,
     staged_diff,
     unstage,
 )
 from app.core.git.diff import DiffBase
-from app.core.git.message import SUMMARY_LIMIT
+from app.core.git.message import SUMMARY_LIMIT, stream_message
 from app.ui.git.diff_view import unified_diff_html
-from app.ui.tasks import TaskRunner, failure_text
+from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
 
 _KIND_WORDS = {
     "modified": "modified",
@@ -146,6 +145,11 @@ class CommitDialog(QDialog):
         self.notice.setStyleSheet("color:#b26a00")
         self.write_button = QPushButton("Write with AI", self)
         self.write_button.clicked.connect(self.write_message)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setToolTip("Stop the model; the message so far is kept")
+        self.stop_button.clicked.connect(self.stop_writing)
+        self.stop_button.hide()
+        self._writing: Task[CommitMessage] | None = None
         self.commit_button = QPushButton("Commit", self)
         self.commit_button.setDefault(True)
         self.commit_button.clicked.connect(self.do_commit)
@@ -155,6 +159,7 @@ class CommitDialog(QDialog):
         buttons.addWidget(self.summary_hint)
         buttons.addStretch(1)
         buttons.addWidget(self.write_button)
+        buttons.addWidget(self.stop_button)
         buttons.addWidget(self.commit_button)
         buttons.addWidget(cancel)
 
@@ -321,7 +326,7 @@ class CommitDialog(QDialog):
         self.notice.setVisible(bool(text))
 
     def write_message(self) -> None:
-        """Ask the model for a message from the staged diff (the reply arrives later)."""
+        """Ask the model for a message from the staged diff, streamed into the box (Stop ends it)."""
         model = self.model()
         if model is None or not model.ready():
             self._show_notice("Load a model first (Model ▸ Open GGUF model…), then ask it to write the message.")
@@ -336,10 +341,20 @@ class CommitDialog(QDialog):
                 self._on_message_failed("Nothing is staged; tick the files to commit first.")
                 return
             budget = self.budget()
-            self.model_tasks.submit(
-                lambda token: propose_message(model, diff, budget=budget),
+
+            def work(token: TaskToken) -> CommitMessage:
+                token.on_cancel(model.stop)  # Stop, or the dialog closing
+                return stream_message(model, diff, token.report, budget=budget)
+
+            self.message.setPlainText("")
+            self.message.setReadOnly(True)  # the model is typing here; the rest of the dialog stays usable
+            self.stop_button.show()
+            self._writing = self.model_tasks.submit(
+                work,
                 on_result=self._on_message,
                 on_error=lambda err: self._on_message_failed(failure_text(err, "Writing the commit message")),
+                on_cancelled=lambda: self._on_message_failed("Stopped; the message so far is kept."),
+                on_progress=self._on_partial,
             )
 
         self._submit(
@@ -348,6 +363,16 @@ class CommitDialog(QDialog):
             got_diff,
             self._on_message_failed,
         )
+
+    def _on_partial(self, text: object) -> None:
+        """The answer so far, streamed into the box as the model writes it."""
+        self.message.setPlainText(str(text))
+        self.message.moveCursor(QTextCursor.MoveOperation.End)
+
+    def stop_writing(self) -> None:
+        """Stop the model; what it wrote so far stays in the box."""
+        if self._writing is not None:
+            self._writing.cancel()
 
     def _on_message(self, message: CommitMessage) -> None:
         self.message.setPlainText(message.text.rstrip("\n"))
@@ -359,6 +384,9 @@ class CommitDialog(QDialog):
         self._writing_done()
 
     def _writing_done(self) -> None:
+        self._writing = None
+        self.message.setReadOnly(False)
+        self.stop_button.hide()
         self.write_button.setText("Write with AI")
         self._update_buttons()
 

@@ -32,6 +32,7 @@ class ModelController(QObject):
     """The model's lifecycle as the user sees it."""
 
     modelReady = Signal(str, int)  # display name ("" when none), context length
+    thinkingSwitch = Signal(bool)  # whether the loaded model's template can switch thinking on and off
     notice = Signal(str)
     recentChanged = Signal(list)
 
@@ -100,6 +101,7 @@ class ModelController(QObject):
         self.banner.clear()
         for warning in loaded.warnings:
             self.notice.emit(warning)
+        self.thinkingSwitch.emit(loaded.info.supports_thinking_switch)
         self.modelReady.emit(loaded.info.display_name, loaded.context_length)
         recent = [loaded.info.path] + [p for p in self.settings().recent_models if p != loaded.info.path]
         self.recentChanged.emit(recent[:MAX_RECENT])

@@ -1,7 +1,7 @@
 """The model manager: installed models and the Qwen3 catalogue with hardware fit, downloads with progress.
 
 The dialog only shows plain data from ``app.core.models``. Downloads, checks
-and assembling the starter model run through ``app.ui.tasks``, one at a time;
+run through ``app.ui.tasks``, one at a time;
 progress arrives as the token's reports and Cancel sets a ``threading.Event``
 the download watches, so the GUI never waits on the network or on hashing,
 and closing the window cancels and waits for them.
@@ -40,7 +40,7 @@ from app.core.models.hardware import Fit, FitLabel, Hardware, cached_hardware, g
 from app.core.models.library import ModelLibrary
 from app.core.models.registry import InstalledModel
 from app.core.models.starter import DESCRIPTION as STARTER_DESCRIPTION
-from app.core.models.starter import STARTER_ID, find_starter, starter_model
+from app.core.models.starter import INSTALL_HINT, STARTER_ID, find_starter, starter_model
 from app.core.paths import AppPaths
 from app.core.settings import Settings
 from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
@@ -411,7 +411,6 @@ class ModelManagerController(QObject):
         self.save_settings = save_settings
         self.inspect = inspect
         self.dialog: ModelManagerDialog | None = None
-        self.tasks = TaskRunner(self)  # assembling the starter file
         set_hub_offline(settings().models.offline)
 
     def library(self) -> ModelLibrary:
@@ -461,19 +460,12 @@ class ModelManagerController(QObject):
         return f"{STARTER_DESCRIPTION} ({human_size(package.size)}, package version {package.version})"
 
     def use_starter(self) -> None:
-        """Assemble the starter file if needed (off the GUI thread), then inspect it for loading."""
-        if self.tasks.busy:
-            return
-        library = self.library()
-        model = starter_model(library.folder)
+        """Inspect the starter's file for loading (pip put it on disk; nothing to assemble)."""
+        model = starter_model()
         if model is None:
-            self.notice.emit('The starter model is not installed; install it with pip install "quillpad[starter]".')
+            self.notice.emit(f"The starter model is not installed; install it with {INSTALL_HINT}.")
             return
-        self.tasks.submit(
-            lambda token: library.usable_path(model),
-            on_result=lambda path: self.inspect(str(path)),
-            on_error=lambda err: self.notice.emit(failure_text(err, "Preparing the starter model")),
-        )
+        self.inspect(model.path)
 
     def model_loaded(self, loaded: LoadedModel) -> None:
         """Remember a GGUF opened from elsewhere as a linked model (never copied)."""
@@ -485,4 +477,3 @@ class ModelManagerController(QObject):
     def shutdown(self) -> None:
         if self.dialog is not None:
             self.dialog.shutdown()
-        self.tasks.shutdown(WAIT_ON_CLOSE_MS)

@@ -54,6 +54,19 @@ def _close_on_signals(window: QWidget) -> None:
     timer.start(250)
 
 
+def present(window: QWidget) -> None:
+    """Show the window and make it the active one.
+
+    Without a window manager (a bare X server, a kiosk) nothing activates a
+    new window, and Qt delivers menu shortcuts (Ctrl+Shift+M, Ctrl+M, …) only
+    to the active window, so they did nothing; asking for it ourselves works
+    with and without one (checked under Xvfb, bare and with openbox).
+    """
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_gui(model: str | None = None) -> int:
     """Run the desktop app until its window closes; returns the exit code."""
     app = application()
@@ -61,7 +74,7 @@ def run_gui(model: str | None = None) -> int:
 
     paths = app_paths()
     window = MainWindow(paths, load_settings(paths))
-    window.show()
+    present(window)
     QTimer.singleShot(0, window.tabs.recover_drafts)
     if model:
         window.models.auto_load = True

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QStackedWidget,
     QTabWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -67,6 +68,8 @@ from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
 from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.welcome import WelcomePage
+from app.ui.widgets.icons import icon
+from app.ui.widgets.status_bar import ElidingStatusBar
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
         self.mcp = mcp_hub(paths, self._mcp_notice)
         self.chat.agent_setup = self._agent_mode
         self.chat.review_proposal = self._review_agent_edit
+        self._build_toolbar()
         self._connect()
         self._restore_layout()
         self._notice(loaded_settings.notice)
@@ -205,6 +209,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
+        self.setStatusBar(ElidingStatusBar(self))
         bar = self.statusBar()
         self.model_label = QLabel("No model", self)
         self.state_label = QLabel("engine: stopped", self)
@@ -226,6 +231,7 @@ class MainWindow(QMainWindow):
         text: str,
         slot: Callable[[], object],
         shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+        icon_name: str | None = None,
     ) -> QAction:
         menu = self._menus.get(menu_name)
         if menu is None:
@@ -234,34 +240,70 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
+        if icon_name is not None:
+            self._icons.append((action, icon_name))
+            action.setIcon(icon(icon_name))
         menu.addAction(action)
         return action
 
+    def _build_toolbar(self) -> None:
+        """The main actions as icons (their menu entries carry the same icons and shortcuts)."""
+        bar = self.toolbar = QToolBar("Main toolbar", self)
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        by_name = {name: action for action, name in self._icons}
+        groups = [
+            ["open-file", "open-folder", "save"],
+            ["model", "models"],
+            ["new-chat", "stop", "history"],
+            ["commit", "evaluate", "settings"],
+        ]
+        self._icons.append((self.git.commit_action, "commit"))
+        self.git.commit_action.setIcon(icon("commit"))
+        by_name["commit"] = self.git.commit_action
+        for number, group in enumerate(groups):
+            if number:
+                bar.addSeparator()
+            for name in group:
+                action = by_name[name]
+                shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                action.setToolTip(action.text().replace("&", "").rstrip("…") + (f" ({shortcut})" if shortcut else ""))
+                bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _refresh_icons(self) -> None:
+        """Icons drawn in the theme's text colour, again after a theme change."""
+        for action, name in self._icons:
+            action.setIcon(icon(name))
+
     def _build_menus(self) -> None:
         self._menus: dict[str, QMenu] = {}
+        self._icons: list[tuple[QAction, str]] = []
         a = self._action
-        a("&File", "New file", self.new_file, QKeySequence.StandardKey.New)
-        a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        a("&File", "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        a("&File", "Save", self.tabs.save_current, QKeySequence.StandardKey.Save)
+        a("&File", "New file", self.new_file, QKeySequence.StandardKey.New, "new-file")
+        a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open, "open-file")
+        a("&File", "Open folder…", self.open_folder_dialog, "Ctrl+Shift+O", "open-folder")
+        a("&File", "Save", self.tabs.save_current, QKeySequence.StandardKey.Save, "save")
         a("&File", "Close tab", self.tabs.close_current, QKeySequence.StandardKey.Close)
         a("&File", "Save as…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
-        a("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
-        a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M")
-        a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
+        a("&File", "Quit", self.close, QKeySequence.StandardKey.Quit, "quit")
+        a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M", "model")
+        a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M", "models")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Restart completion model", self.completion.restart)
         a("&Model", "Unload model", self.models.unload)
         self._menus["&Model"].addMenu(self.switcher.menu)
-        a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        a("&Model", "Plugins…", self.plugins.show_dialog)
-        a("&Model", "Evaluate…", self.open_evaluation)
-        a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N")
-        a("&Chat", "Stop", self.chat.stop, "Ctrl+.")
-        a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R")
-        a("&Chat", "History", self.chat.show_history, "Ctrl+H")
-        a("&View", "Light theme", lambda: self.set_theme("light"))
-        a("&View", "Dark theme", lambda: self.set_theme("dark"))
+        a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "settings")
+        a("&Model", "Plugins…", self.plugins.show_dialog, None, "plugins")
+        a("&Model", "Evaluate…", self.open_evaluation, None, "evaluate")
+        a("&Chat", "New chat", self.chat.new_chat, "Ctrl+Shift+N", "new-chat")
+        a("&Chat", "Stop", self.chat.stop, "Ctrl+.", "stop")
+        a("&Chat", "Regenerate", self.chat.regenerate, "Ctrl+Shift+R", "regenerate")
+        a("&Chat", "History", self.chat.show_history, "Ctrl+H", "history")
+        a("&View", "Light theme", lambda: self.set_theme("light"), None, "theme-light")
+        a("&View", "Dark theme", lambda: self.set_theme("dark"), None, "theme-dark")
         a("&View", "System theme", lambda: self.set_theme("system"))
         view_menu = self._menus["&View"]
         for dock in (self.chat_dock, self.tree_dock, self.bottom_dock):
@@ -288,6 +330,7 @@ class MainWindow(QMainWindow):
         self.switcher.chosen.connect(self.use_profile)
         self.models.notice.connect(self._notice)
         self.models.recentChanged.connect(self._on_recent_models)
+        self.models.thinkingSwitch.connect(self.chat.set_thinking_available)
         self.plugins.notice.connect(self._notice)
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
@@ -365,6 +408,7 @@ class MainWindow(QMainWindow):
         if self.tree.set_root(folder):
             self.tree_dock.setWindowTitle(f"Project — {Path(folder).name}")
             self.tree_dock.show()
+            self.show_bottom_panels()
             self.project.open(folder)
             self.git.open(folder)
             self.refs.project = Path(folder)
@@ -475,6 +519,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.dark = apply_theme(app, theme)
+        self._refresh_icons()
         self.chat.view.set_dark(self.dark)
         if hasattr(self.tabs, "set_dark"):
             self.tabs.set_dark(self.dark)
@@ -486,11 +531,13 @@ class MainWindow(QMainWindow):
             mcp_text = mcp_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             mcp_text = ""
+        project = self.project.project
         dialog = SettingsDialog(
             self.settings,
             self,
             keyed=self.remote.keyed_profiles(),
             plugin_pages=self.plugins.settings_pages(),
+            project_root=Path(project.root) if project is not None else None,
             refs_status=self.refs.status,
             tool_rows=self._tool_rows(),
             mcp_text=mcp_text,
@@ -565,7 +612,13 @@ class MainWindow(QMainWindow):
     def add_bottom_panel(self, widget: QWidget, title: str) -> None:
         """Add a panel (tests, problems, git) to the bottom area."""
         self.bottom_tabs.addTab(widget, title)
-        self.bottom_dock.show()
+        # Collapsed until used: shown when a project opens or a panel is asked for, not at start.
+
+    def show_bottom_panels(self) -> None:
+        """Open the bottom area at about a quarter of the window's height."""
+        if not self.bottom_dock.isVisible():
+            self.bottom_dock.show()
+            self.resizeDocks([self.bottom_dock], [max(160, self.height() // 4)], Qt.Orientation.Vertical)
 
     def open_evaluation(self) -> EvaluatePanel:
         """The Evaluate panel at the bottom (created on first use)."""
@@ -575,7 +628,7 @@ class MainWindow(QMainWindow):
         else:
             self.evaluation.refresh_connections()  # profiles may have changed in the settings
         self.bottom_tabs.setCurrentWidget(self.evaluation)
-        self.bottom_dock.show()
+        self.show_bottom_panels()
         return self.evaluation
 
     # -- layout and lifetime -----------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
+from PySide6.QtWidgets import QWidget
 
 from app.core.paths import app_paths
 from app.core.settings import load_settings
@@ -51,8 +52,16 @@ def run_scripted_session(
     prompt: str | None = None,
     timeout: float = 180.0,
     size: tuple[int, int] = (1400, 860),
+    theme: str | None = None,
+    show: str | None = None,
 ) -> list[Step]:
-    """Drive the window through the requested steps; save a PNG to ``out``."""
+    """Drive the window through the requested steps; save a PNG to ``out``.
+
+    ``theme`` ("light", "dark") overrides the saved one for this run; ``show``
+    opens one more part first ("commit": the commit dialog of the opened file's
+    repository, "models": the Models window, "evaluate": the Evaluate panel) —
+    a dialog is saved on its own, the panel with the window.
+    """
     application(headless=True)
     from app.ui.shell.main_window import MainWindow
 
@@ -60,6 +69,8 @@ def run_scripted_session(
     paths = app_paths()
     window = MainWindow(paths, load_settings(paths))
     window.resize(*size)
+    if theme in ("light", "dark"):
+        window.set_theme("dark" if theme == "dark" else "light")
     window.show()
     try:
         ready = wait_until(lambda: window.chat.view.is_ready, 30)
@@ -94,9 +105,22 @@ def run_scripted_session(
                 ok = finished and bool(answer)
                 steps.append(Step("stream reply", ok, f"{len(answer)} characters" if ok else "no reply arrived"))
 
+        shown: QWidget = window
+        if show == "models":
+            shown = window.model_manager.show_dialog()
+        elif show == "evaluate":
+            window.open_evaluation()
+        elif show == "commit":
+            wait_until(lambda: window.git.repo is not None, 30)
+            dialog = window.git.open_commit_dialog()
+            if dialog is None:
+                steps.append(Step("open commit dialog", False, "no repository: --open a file inside one"))
+            else:
+                wait_until(lambda: not dialog.busy and dialog.state is not None, 30)
+                shown = dialog
         wait_until(lambda: False, 0.5)  # let the page paint the last batch
         if out is not None:
-            image = window.grab()
+            image = shown.grab()
             saved = image.save(str(out))
             steps.append(Step("save screenshot", saved, str(out)))
     finally:

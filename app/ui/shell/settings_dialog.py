@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -34,6 +35,7 @@ from app.core.plugins.contributions import OptionValue, PluginSetting
 from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
+from app.core.testing.interpreter import detect_project_python, project_key
 from app.ui.shell.tools_page import ToolRow, ToolsPage
 
 
@@ -119,11 +121,13 @@ class SettingsDialog(QDialog):
         *,
         keyed: frozenset[str] | set[str] = frozenset(),
         plugin_pages: Sequence[PluginPage] = (),
+        project_root: Path | None = None,
         refs_status: str = "",
         tool_rows: Sequence[ToolRow] = (),
         mcp_text: str = "",
     ) -> None:
         super().__init__(parent)
+        self.project_root = project_root
         self.setWindowTitle("Settings")
         self._original = settings
         engine, sampling, ui = settings.engine, settings.engine.sampling, settings.ui
@@ -230,6 +234,8 @@ class SettingsDialog(QDialog):
             ("Completion", [completion_box]),
             ("Code references", [refs_box]),
         ]
+        if project_root is not None:
+            pages.append(("Project", [self._build_project_box(settings, project_root)]))
         if plugin_pages:
             pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
         self.tools_page = ToolsPage(settings.agent, tool_rows, mcp_text)
@@ -244,6 +250,22 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+
+    def _build_project_box(self, settings: Settings, root: Path) -> QGroupBox:
+        """The open project's own settings: the Python that runs its tests."""
+        box = QGroupBox(f"This project: {root}")
+        form = QFormLayout(box)
+        project = settings.projects.get(project_key(root))
+        self.project_python = QLineEdit(project.python if project and project.python else "")
+        detected = detect_project_python(root)
+        found = detected.describe() if detected else "none found (create the project's venv)"
+        self.project_python.setPlaceholderText(f"detected: {found}")
+        self.project_python.setToolTip(
+            "Empty: the project's .venv or venv, its Poetry or conda environment, or python3 on PATH — "
+            "never Quillpad's own Python."
+        )
+        form.addRow("Python for its tests:", self.project_python)
+        return box
 
     def _build_refs_box(self, settings: Settings, status: str) -> QGroupBox:
         refs = settings.refs
@@ -538,6 +560,9 @@ class SettingsDialog(QDialog):
             ),
             editor_font_size=self.font_size.value(),
         )
+        if self.project_root is not None:
+            python = self.project_python.text().strip() or None
+            data.setdefault("projects", {})[project_key(self.project_root)] = {"python": python}
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
         data["completion"].update(

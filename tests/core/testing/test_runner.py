@@ -103,7 +103,7 @@ def test_pytest_missing_from_the_project_venv(tmp_path: Path) -> None:
 
 
 def test_bad_configured_interpreter(tmp_path: Path) -> None:
-    with pytest.raises(InterpreterError, match="settings"):
+    with pytest.raises(InterpreterError, match="Settings"):
         find_project_python(tmp_path, str(tmp_path / "no-python"))
 
 

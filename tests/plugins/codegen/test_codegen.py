@@ -69,7 +69,8 @@ def test_gen_inserts_at_the_cursor_after_review(
     assert proposal is not None and [change.key for change in proposal] == ["app/main.py"]
     assert document.text() == MAIN  # nothing applied before the user accepts
     apply_proposal(proposal, proposal.accept_all(), manager.host.editor)
-    assert document.text() == MAIN + "\ndef shout_name(name):\n    return name.upper()"
+    # PEP 8's two blank lines before the new function, and the file keeps its final newline (issue 26).
+    assert MAIN.endswith("\n") and document.text() == MAIN + "\n\ndef shout_name(name):\n    return name.upper()\n"
     assert "I should write" not in document.text()
     assert document.undo_steps == 1 and document.undo() and document.text() == MAIN
 

@@ -17,6 +17,7 @@ from app.core.plugins.state import PluginStateStore
 from app.core.testing.runner import TestRun
 from plugins.testrunner import plugin as testrunner
 from plugins.testrunner.fix import files_in_trace
+from tests.fixtures.project_python import set_project_python
 from tests.fixtures.scripted_model import ScriptedModel
 
 PRICE = "def total(prices):\n    return sum(prices) + 1\n"
@@ -69,14 +70,14 @@ def manager_for(project: Path, model: ScriptedModel | None = None) -> PluginMana
 
 
 def test_slash_test_runs_the_suite(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    set_project_python(project, sys.executable)  # the project's Python, set as in Settings ▸ Project
     result = manager_for(project).dispatch("/test")
     assert "1 failed" in result.message and "test_price.py::test_total" in result.message
     assert "/fix" in result.message
 
 
 def test_fix_proposes_an_edit_and_the_test_then_passes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    set_project_python(project, sys.executable)  # the project's Python, set as in Settings ▸ Project
     model = ScriptedModel([FIX])
     manager = manager_for(project, model)
     manager.dispatch("/test")

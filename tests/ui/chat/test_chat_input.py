@@ -60,3 +60,26 @@ def test_escape_closes_the_popup_without_stopping(qtbot: QtBot) -> None:
     with qtbot.assertNotEmitted(box.stopRequested):
         qtbot.keyClick(box, Qt.Key.Key_Escape)
     assert not box.completer.popup().isVisible() and box.toPlainText() == "@READ"
+
+
+def test_ctrl_enter_sends_while_the_slash_popup_is_open(qtbot: QtBot) -> None:
+    """Issue 26 problem 6: it only completed the word; the keys go to the open popup first, as here."""
+    box = make(qtbot)
+    qtbot.keyClicks(box, "/hel")
+    popup = box.completer.popup()
+    assert popup.isVisible()
+    with qtbot.waitSignal(box.sendRequested):
+        qtbot.keyClick(popup, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not popup.isVisible() and box.toPlainText() == "/hel"
+    qtbot.keyClicks(box, "p")
+    assert popup.isVisible()
+    with qtbot.waitSignal(box.sendRequested):
+        qtbot.keyClick(box, Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier)  # the keypad's Enter too
+
+
+def test_plain_enter_in_the_popup_still_completes(qtbot: QtBot) -> None:
+    box = make(qtbot)
+    qtbot.keyClicks(box, "/ex")
+    with qtbot.assertNotEmitted(box.sendRequested):
+        qtbot.keyClick(box.completer.popup(), Qt.Key.Key_Return)
+    assert box.toPlainText() == "/explain "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.settings import Settings
@@ -178,3 +179,33 @@ def test_a_server_that_is_down_is_one_sentence_in_the_panel(qtbot: QtBot) -> Non
 def report_markdown(panel: EvaluatePanel) -> str:
     assert panel.folder is not None
     return (panel.folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_open_report_shows_it_inside_the_app_without_a_browser(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 26 problem 8: without a browser, Open report did nothing visible."""
+    from app.ui.evaluation import report_view
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no xdg-open, no browser
+    monkeypatch.delenv("BROWSER", raising=False)
+    assert not report_view.system_browser_available()
+    panel = make_panel(qtbot)
+    panel.kind.setCurrentText("gsm8k")
+    panel.mode.setCurrentIndex(1)  # reference solutions
+    panel.limit.setValue(2)
+    run_and_wait(qtbot, panel)
+    panel.open_report()
+    view = panel.report_view
+    assert view is not None and view.isVisible()
+    seen: list[str] = []
+
+    def shows_the_report() -> bool:
+        view.view.page().toPlainText(seen.append)
+        return any("pass@1" in text for text in seen)
+
+    qtbot.waitUntil(shows_the_report, timeout=30_000)
+    assert panel.folder is not None and view.view.url().toLocalFile() == str(panel.folder / "report.html")
+    with qtbot.waitSignal(view.destroyed, timeout=10_000):
+        view.close()
+    assert panel.report_view is None

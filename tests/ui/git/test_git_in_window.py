@@ -278,7 +278,7 @@ def test_undo_gives_the_tab_its_unsaved_text_back(make_window: MakeWindow, qtbot
     _type_and_apply(window, repo)
     result = window.git.undo_last()
     assert result is not None and dict(result.buffers) == {"cart.py": TYPED}
-    assert "your unsaved text is back in cart.py" in window.statusBar().currentMessage()
+    assert "your unsaved text is back in cart.py" in window.statusBar().full_message()  # the bar may elide it
     page = _tab(window, repo / "cart.py")
     assert page.editor.text() == TYPED and page.is_dirty  # type: ignore[attr-defined]
     assert (repo / "cart.py").read_text() == "TOTAL = 0\n" and not (repo / "pricing").exists()
@@ -312,3 +312,38 @@ def test_unsaved_text_comes_back_after_a_restart(make_window: MakeWindow, qtbot:
     assert run_git(repo, "status", "--porcelain=v1") == ""
     page.editor.undo()  # type: ignore[attr-defined]
     assert page.editor.text() == "TOTAL = 0\n"  # type: ignore[attr-defined]
+
+
+def test_write_with_ai_streams_into_the_box_and_stops(
+    make_window: MakeWindow, qtbot: QtBot, repo: Path, slow_gguf: Path
+) -> None:
+    """Issue 26 problem 4: "Writing…" for minutes with nothing shown and no way to cancel.
+
+    A real (random-weight) model: its text appears in the box as it is written, the dialog stays
+    usable (staging works meanwhile), Stop ends the reply and keeps what was written.
+    """
+    window = make_window()
+    load_model(qtbot, window, slow_gguf)
+    open_repo(window, qtbot, repo)
+    (repo / "cart.py").write_text("TOTAL = 10\n")
+    (repo / "notes.txt").write_text("todo\n")
+    dialog = window.git.open_commit_dialog()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    items = {dialog.files.item(i).data(256): dialog.files.item(i) for i in range(dialog.files.count())}
+    with qtbot.waitSignal(dialog.idle, timeout=30_000):
+        items["cart.py"].setCheckState(items["cart.py"].checkState().Checked)
+    dialog.write_message()
+    qtbot.waitUntil(lambda: dialog.stop_button.isVisible(), timeout=30_000)
+    qtbot.waitUntil(lambda: len(dialog.message.toPlainText()) > 0, timeout=60_000)  # streamed, not at the end
+    assert dialog.write_button.text() == "Writing…" and dialog.message.isReadOnly()
+    items = {dialog.files.item(i).data(256): dialog.files.item(i) for i in range(dialog.files.count())}
+    with qtbot.waitSignal(dialog.idle, timeout=30_000):  # the rest of the dialog stays usable
+        items["notes.txt"].setCheckState(items["notes.txt"].checkState().Checked)
+    assert set(run_git(repo, "diff", "--cached", "--name-only").split()) == {"cart.py", "notes.txt"}
+    partial = dialog.message.toPlainText()
+    dialog.stop_button.click()
+    qtbot.waitUntil(lambda: dialog.write_button.text() == "Write with AI", timeout=30_000)
+    assert not dialog.stop_button.isVisible() and not dialog.message.isReadOnly()
+    assert dialog.message.toPlainText().startswith(partial[:1]) and "Stopped" in dialog.notice.text()
+    dialog.close()

