@@ -24,6 +24,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
+    context.add_argument(
+        "--burst", type=int, default=10_000, help="files created, modified and deleted at once (default 10000; 0: none)"
+    )
+    context.add_argument(
+        "--compare-watchers",
+        action="store_true",
+        help="also compare ways of watching a generated 5,000-folder tree (set-up, watches, threads, latency)",
+    )
     context.set_defaults(handler=run_context)
     git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
     git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
@@ -86,7 +94,11 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
-    result = run_context_bench(Path(args.dir), edits=args.edits, progress=_progress)
+    if args.burst < 0:
+        raise InvalidOptionError("Use --burst of 0 (no burst) or more files.")
+    result = run_context_bench(
+        Path(args.dir), edits=args.edits, progress=_progress, burst=args.burst, compare=args.compare_watchers
+    )
     print(result.report())
     return 0
 

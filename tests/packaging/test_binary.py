@@ -61,8 +61,16 @@ def test_selftest_loads_a_model_and_streams_a_reply(dist: Path, tmp_path: Path, 
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     steps = {line.split(":")[0].split(maxsplit=1)[1]: line for line in result.stdout.splitlines()}
     # The chat view (Qt WebEngine), the entry-point plugins, the sandbox launcher,
-    # the spawned llama probe and engine worker: all from inside the bundle.
-    assert list(steps) == ["open window", "load plugins", "run code in sandbox", "load model", "stream reply"]
+    # the file watcher (inotify_simple's ctypes binding), the spawned llama probe
+    # and engine worker: all from inside the bundle.
+    assert list(steps) == [
+        "open window",
+        "load plugins",
+        "run code in sandbox",
+        "watch for changes",
+        "load model",
+        "stream reply",
+    ]
     assert all(line.startswith("ok ") for line in steps.values()), result.stdout
     assert "codegen (enabled), math (enabled), testrunner (enabled)" in steps["load plugins"]
     assert "Tiny Qwen3" in steps["load model"]

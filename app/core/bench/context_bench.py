@@ -10,7 +10,15 @@ is only read. Then, on the copy, with a temporary data folder:
 3. resident memory after indexing, and the process's peak;
 4. query latency over queries made from the project's own definitions;
 5. save-to-searchable: with the watcher running, a unique word is appended
-   to a file and the index is searched for it until it is found.
+   to a file and the index is searched for it until it is found;
+6. a burst: ``burst`` files created in new folders, a quarter of them
+   modified, half deleted (and some of their folders removed), all at once,
+   then the time until the watcher is idle and whether the index then holds
+   exactly the files on disk (path, size and time).
+
+The watcher's mechanism and how fast its start-up probe's event came are
+printed too. With ``compare_watchers``, three ways of watching a generated
+5,000-folder tree are compared side by side (see ``watch_compare``).
 
 Reads come from the page cache (the copy was just written), so the index
 time is the CPU cost of indexing, not of a cold disk.
@@ -29,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.bench.watch_compare import WatchWay, compare_watchers
+from app.core.bench.watch_compare import report as watch_report
 from app.core.project import Project, ProjectFolderError
 from app.core.project.ignore import IgnoreRules
 from app.core.project.project import DEFAULT_MAX_FILE_BYTES
@@ -40,6 +50,9 @@ TARGET_INDEX_SECONDS = 30.0
 TARGET_QUERY_P95 = 0.050
 TARGET_SAVE_P95 = 1.0
 SAVE_TIMEOUT = 30.0
+BURST_TIMEOUT = 300.0
+COMPARE_FOLDERS = 5000
+COMPARE_IGNORED = 2000
 QUERY_COUNT = 200
 _QUESTION_TEMPLATES = (
     "how does {a} work",
@@ -76,7 +89,13 @@ class ContextBenchResult:
     save_latencies: list[float] = field(default_factory=list)
     save_timeouts: int = 0
     watch_mode: str = ""
+    watch_detail: str = ""
     notice: str | None = None
+    burst_files: int = 0
+    burst_seconds: float = 0.0
+    burst_settled: bool = False
+    burst_mismatches: list[str] = field(default_factory=list)
+    watch_ways: list[WatchWay] | None = None  # None: not compared
 
     @property
     def files_per_second(self) -> float:
@@ -112,8 +131,20 @@ class ContextBenchResult:
         ]
         if self.save_timeouts:
             lines.append(f"{self.save_timeouts} edits were not searchable within {SAVE_TIMEOUT:g} s")
+        if self.watch_detail:
+            lines.append(f"{'watcher':<28}{self.watch_detail}")
+        if self.burst_files:
+            missed = self.burst_mismatches
+            equal = f"INDEX DIFFERS in {len(missed)} files, e.g. {missed[:3]}" if missed else "index equal to the disk"
+            settled = f"idle after {self.burst_seconds:.2f} s" if self.burst_settled else "NOT IDLE"
+            lines.append(
+                f"{'burst':<28}{self.burst_files:,} files created, a quarter modified, half deleted at once: "
+                f"{settled}, {equal}"
+            )
         if self.notice:
             lines.append(f"notice: {self.notice}")
+        if self.watch_ways is not None:
+            lines += ["", *watch_report(self.watch_ways, COMPARE_FOLDERS, COMPARE_IGNORED)]
         return "\n".join(lines)
 
 
@@ -172,6 +203,38 @@ def _edit_until_searchable(project: Project, path: Path, token: str) -> float | 
     return None
 
 
+def _burst(project: Project, count: int, rng: random.Random) -> str:
+    """Create ``count`` files in new folders, modify a quarter, delete half (some whole folders), at once;
+    returns the folder (relative) they are in."""
+    folders = max(1, count // 100)
+    name = f"quillpad-burst-{rng.randrange(10**9)}"
+    root = project.root / name
+    created = []
+    for number in range(count):
+        path = root / f"d{number % folders}" / f"f{number}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"def burst_{number}():\n    return {number}\n", encoding="utf-8")
+        created.append(path)
+    for path in created[::4]:
+        path.write_text(f"def burst_changed_{path.stem}():\n    return -1\n", encoding="utf-8")
+    for path in created[1::2]:
+        path.unlink()
+    for number in range(0, folders, 10):
+        shutil.rmtree(root / f"d{number}", ignore_errors=True)
+    return name
+
+
+def _index_differences(project: Project, under: str, max_bytes: int) -> list[str]:
+    """Paths below ``under`` whose presence, size or time differ between the index and the disk."""
+    disk = scan(project.root, IgnoreRules(project.root), max_bytes, under=under)
+    states = project._index.file_states(under=under)
+    differ = sorted(disk.keys() ^ states.keys())
+    for path in disk.keys() & states.keys():
+        if (disk[path].size, disk[path].mtime_ns) != (states[path].size, states[path].mtime_ns):
+            differ.append(path)
+    return differ
+
+
 def run_context_bench(
     folder: Path,
     edits: int = 50,
@@ -180,8 +243,11 @@ def run_context_bench(
     queries: int = QUERY_COUNT,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     seed: int = 1,
+    burst: int = 10_000,
+    compare: bool = False,
 ) -> ContextBenchResult:
-    """Measure indexing, reopening, memory, query latency and save-to-searchable on a copy of ``folder``."""
+    """Measure indexing, reopening, memory, query latency, save-to-searchable and a burst of ``burst`` files
+    (0: no burst) on a copy of ``folder``; with ``compare``, also three ways of watching a 5,000-folder tree."""
     source = Path(os.path.realpath(folder))
     if not source.is_dir():
         raise ProjectFolderError(f"{folder} is not a folder; give the bench a source tree to index.")
@@ -218,6 +284,7 @@ def run_context_bench(
             project.start_watching()
             project.wait_until_idle(120.0)
             result.watch_mode = project.watch_mode
+            result.watch_detail = _watch_detail(project)
             editable = [p for p in project.files() if p.endswith((".py", ".md", ".txt", ".c", ".js", ".rs", ".go"))]
             editable = editable or project.files()
             for number in range(edits if editable else 0):
@@ -228,5 +295,31 @@ def run_context_bench(
                 else:
                     result.save_latencies.append(latency)
                 time.sleep(0.02)
+
+            if burst > 0:
+                progress(f"a burst of {burst:,} files with the watcher running")
+                started = time.perf_counter()
+                burst_folder = _burst(project, burst, rng)
+                result.burst_files = burst
+                result.burst_settled = project.wait_until_idle(BURST_TIMEOUT)
+                result.burst_seconds = time.perf_counter() - started
+                result.burst_mismatches = _index_differences(project, burst_folder, max_file_bytes)
             result.notice = project.notice
+
+        if compare:
+            progress(f"comparing ways of watching {COMPARE_FOLDERS:,} folders")
+            result.watch_ways = compare_watchers(Path(scratch), COMPARE_FOLDERS, COMPARE_IGNORED)
         return result
+
+
+def _watch_detail(project: Project) -> str:
+    """The mechanism in use, its probe time, and what it replaced."""
+    parts = []
+    for attempt in project.watch_attempts:
+        if attempt.problem:
+            parts.append(f"{attempt.name} {attempt.problem}")
+        elif attempt.probe_seconds is not None:
+            parts.append(f"{attempt.name}, probe event after {attempt.probe_seconds * 1000:.1f} ms")
+        else:
+            parts.append(attempt.name)
+    return "; ".join(parts)

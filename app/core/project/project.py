@@ -38,10 +38,12 @@ from app.core.project.repo_map import build_repo_map
 from app.core.project.retrieval import AssembledContext, ContextSources, assemble_context
 from app.core.project.textread import FileText, NotText, read_text_file
 from app.core.project.tokens import TokenCounter
+from app.core.project.watch_mechanisms import MechanismFactory
 from app.core.project.watcher import (
     DEFAULT_DEBOUNCE,
     DEFAULT_MAX_DELAY,
     DEFAULT_POLL_INTERVAL,
+    Attempt,
     Batch,
     ProjectWatcher,
 )
@@ -94,6 +96,7 @@ class Project:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_watches: int | None = None,
         force_polling: bool = False,
+        watch_mechanisms: Sequence[MechanismFactory] | None = None,
     ) -> None:
         """Prepare the project at ``root``; nothing is read or written until ``open()``.
 
@@ -101,7 +104,9 @@ class Project:
         over ``max_file_bytes`` are not indexed. The watcher applies changes once the folder has been quiet
         for ``debounce_seconds`` (at the latest ``max_delay_seconds`` after the first change), polls every
         ``poll_interval`` seconds when it has to poll, and uses at most ``max_watches`` inotify watches
-        (None: the system's limit). Raises ``ProjectFolderError`` when ``root`` is not an existing folder.
+        (None: the system's limit); ``watch_mechanisms`` replaces the ways of watching tried in order (see
+        ``watch_mechanisms.default_mechanisms``), ``force_polling`` keeps only the last one. Raises
+        ``ProjectFolderError`` when ``root`` is not an existing folder.
         """
         resolved = Path(os.path.realpath(Path(root).expanduser()))
         if not resolved.is_dir():
@@ -122,6 +127,7 @@ class Project:
         self._poll_interval = poll_interval
         self._max_watches = max_watches
         self._force_polling = force_polling
+        self._watch_mechanisms = watch_mechanisms
         self._lock = threading.RLock()
         self._notices: list[str] = []
         self._store: IndexStore | None = None
@@ -146,9 +152,15 @@ class Project:
 
     @property
     def watch_mode(self) -> str:
-        """How changes are noticed: "inotify", "native", "polling" or "stopped"."""
+        """How changes are noticed: "inotify", "native", "polling", "starting" (being proved) or "stopped"."""
         watcher = self._watcher
         return watcher.mode if watcher is not None else "stopped"
+
+    @property
+    def watch_attempts(self) -> list[Attempt]:
+        """The ways of watching tried when watching started, and why each one not in use failed."""
+        watcher = self._watcher
+        return list(watcher.attempts) if watcher is not None else []
 
     def _note(self, message: str) -> None:
         with self._lock:
@@ -238,6 +250,8 @@ class Project:
                 max_watches=self._max_watches,
                 force_polling=self._force_polling,
                 on_notice=self._note,
+                mechanisms=self._watch_mechanisms,
+                probe_parent=self.index_path.parent,  # private, and never indexed even inside the project
             )
             watcher = self._watcher
         try:

@@ -1,78 +1,85 @@
 """Watching a project folder and handing its changes over in debounced batches.
 
-watchdog reports file-system events; this turns them into relative paths,
-drops ignored ones, and collects them until the folder has been quiet for
-``debounce`` seconds (or ``max_delay`` has passed since the first one), then
-hands the whole set to ``apply`` on its own thread. A ``git checkout``
-touching thousands of files therefore becomes one batch. Batches that grow
-huge, a changed ``.gitignore``, a lost-events overflow and the switch to
-polling become one full check instead (``Batch.full``), which compares the
-whole folder with the index by size and time.
+A mechanism (``watch_mechanisms``: our own inotify tree, watchdog's standard
+observer, polling) reports changed paths; this drops ignored ones and
+collects them until the folder has been quiet for ``debounce`` seconds (or
+``max_delay`` has passed since the first one), then hands the whole set to
+``apply`` on its own thread. A ``git checkout`` touching thousands of files
+therefore becomes one batch. Batches that grow huge, a changed
+``.gitignore``, lost events and a switch of mechanism become one full check
+instead (``Batch.full``), which compares the whole folder with the index.
 
-On Linux the observer places no inotify watches inside ignored folders (see
-``inotify_pruned``). When the system's watch limit is reached anyway, the
-watcher falls back to polling every ``poll_interval`` seconds, again without
-entering ignored folders, and says so once through ``on_notice``.
+A mechanism is trusted only once it has proved itself: right after it starts,
+a probe file is written in a private temporary folder that it also watches,
+and its event must arrive within ``PROBE_TIMEOUT``. One that fails to start
+or stays silent is stopped and the next is tried; the user is told once
+(``on_notice`` and the log). This runs on the watcher's thread, so opening a
+project never waits for it. When the system's watch limit is reached, at once
+or later, the watcher polls every ``poll_interval`` seconds and says so once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import sys
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserverVFS
-
-from app.core.project import inotify_pruned
 from app.core.project.ignore import IgnoreRules, is_rules_file
-from app.core.project.inotify_pruned import PruneOptions, WatchLimitError
+from app.core.project.inotify_tree import WatchLimitError
+from app.core.project.watch_mechanisms import (
+    Mechanism,
+    MechanismFactory,
+    MechanismOptions,
+    default_mechanisms,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE = 0.2
 DEFAULT_MAX_DELAY = 2.0
 DEFAULT_POLL_INTERVAL = 1.0
+# How long a mechanism may take to report the probe file before it is taken for dead.
+PROBE_TIMEOUT = 1.0
 # Past this many pending paths a full check is cheaper than remembering them all.
 MAX_PENDING_PATHS = 20_000
-_IGNORED_EVENTS = frozenset({"opened", "closed_no_write"})
-# Only events that can change what is indexed. Reading a file or listing a folder (which the indexer itself
-# does, thousands of times in a full check) must not produce events: they would fill the kernel's queue.
-EVENT_FILTER: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
 
 LIMIT_NOTICE = (
     "The system's limit on watched folders was reached, so Quillpad now checks this project for changes every "
     "{interval:g} seconds instead of at once; raising fs.inotify.max_user_watches restores instant updates."
 )
+FALLBACK_NOTICE = (
+    "{failed} {why}, so changes to this project are now noticed through {used} instead; "
+    "updates may be slower (details in the log)."
+)
+POLLING_FALLBACK_NOTICE = (
+    "No file watcher works for this project ({why}), so Quillpad checks it for changes every {interval:g} seconds "
+    "instead of at once; a network or FUSE file system often causes this."
+)
+NO_WATCHING_NOTICE = (
+    "Quillpad cannot watch {root} for changes ({why}); the index is updated only when the project is opened again."
+)
 ROOT_GONE_NOTICE = "The project folder {root} was deleted or moved; reopen it to use it as context again."
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One mechanism tried while starting: its name, and why it was not used ("" when it was)."""
+
+    name: str
+    description: str
+    problem: str = ""
+    probe_seconds: float | None = None  # how long the probe's event took (None: not probed)
+
+
+def _failed(mechanism: Mechanism, problem: str) -> Attempt:
+    return Attempt(mechanism.name, mechanism.description, problem)
 
 
 @dataclass
@@ -87,17 +94,6 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.files or self.dirs or self.full or self.root_gone)
-
-
-class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: ProjectWatcher) -> None:
-        self._watcher = watcher
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        try:
-            self._watcher._on_event(event)
-        except Exception:  # an odd event must not kill watchdog's dispatch thread
-            log.exception("could not handle %r", event)
 
 
 class ProjectWatcher:
@@ -115,7 +111,11 @@ class ProjectWatcher:
         max_watches: int | None = None,
         force_polling: bool = False,
         on_notice: Callable[[str], None] | None = None,
+        mechanisms: Sequence[MechanismFactory] | None = None,
+        probe_parent: Path | None = None,
     ) -> None:
+        """``mechanisms`` are tried in order (default: ``default_mechanisms()``; polling alone with
+        ``force_polling``); probe folders are made in ``probe_parent`` (default: the system's temporary folder)."""
         self.root = root
         self.rules = rules
         self._apply = apply
@@ -123,8 +123,10 @@ class ProjectWatcher:
         self.max_delay = max_delay
         self.poll_interval = poll_interval
         self.max_watches = max_watches
-        self.force_polling = force_polling
         self._on_notice = on_notice
+        chain = list(mechanisms) if mechanisms is not None else default_mechanisms()
+        self._chain = chain[-1:] if force_polling else chain
+        self._probe_parent = probe_parent
         self._root_str = os.fsdecode(root)
         self._cond = threading.Condition()
         self._pending = Batch()
@@ -133,32 +135,44 @@ class ProjectWatcher:
         self._stopping = False
         self._limit_hit = False
         self._busy = False
+        self._starting = False
         self._notified_limit = False
-        self._observer: BaseObserver | None = None
+        self._mechanism: Mechanism | None = None
+        self._mechanism_factory: MechanismFactory | None = None
         self._thread: threading.Thread | None = None
-        self.mode = "stopped"  # "inotify", "native", "polling" or "stopped"
+        self._probe_dir: str | None = None
+        self._probe_seen = threading.Event()
+        self.attempts: list[Attempt] = []  # how the last start went, mechanism by mechanism
+        self.mode = "stopped"  # "starting", a mechanism's name ("inotify", "native", "polling") or "stopped"
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start watching (idempotent). Never raises for a watch limit: it polls instead."""
+        """Start watching (idempotent). Raises ``OSError`` only when the root is not a folder any more.
+
+        Choosing and proving a mechanism happens on the watcher's thread; ``wait_idle`` waits for it.
+        """
         with self._cond:
             if self._thread is not None:
                 return
+            if not os.path.isdir(self._root_str):
+                raise FileNotFoundError(2, "No such folder", self._root_str)
             self._stopping = False
-        self._observer = self._start_observer()
-        self._thread = threading.Thread(target=self._run, name="quillpad-project-watcher", daemon=True)
-        self._thread.start()
+            self._starting = True
+            self.mode = "starting"
+            self._thread = threading.Thread(target=self._run, name="quillpad-project-watcher", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        """Stop the observer and the batch thread and wait for both (idempotent)."""
+        """Stop the mechanism and the batch thread and wait for both (idempotent)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             thread, self._thread = self._thread, None
+        self._probe_seen.set()  # a running probe ends at once
         if thread is not None and thread is not threading.current_thread():
             thread.join()
-        self._stop_observer()
+        self._stop_mechanism()
         self.mode = "stopped"
 
     def request_full_check(self) -> None:
@@ -169,7 +183,7 @@ class ProjectWatcher:
         """Wait until nothing is pending or being applied; False if that did not happen within ``timeout``."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._busy or self._limit_hit:
+            while self._pending or self._busy or self._limit_hit or self._starting:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stopping:
                     return False
@@ -182,67 +196,143 @@ class ProjectWatcher:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
-    # --- observers ------------------------------------------------------------------------------------------
+    # --- choosing and proving a mechanism -------------------------------------------------------------------
 
-    def _start_observer(self) -> BaseObserver:
-        if not self.force_polling:
+    def _options(self) -> MechanismOptions:
+        return MechanismOptions(
+            root=self._root_str,
+            changed=self._on_path,
+            prune=self._prune,
+            listdir=self._listdir,
+            max_watches=self.max_watches,
+            poll_interval=self.poll_interval,
+            on_limit=self._watch_limit_later,
+            on_overflow=self._events_lost,
+        )
+
+    def _establish(self, chain: Sequence[MechanismFactory]) -> None:
+        """Start the first mechanism of ``chain`` that starts and proves itself; tell the user about a fallback."""
+        attempts: list[Attempt] = []
+        limit = False
+        self.mode = "stopped"
+        for number, factory in enumerate(chain):
+            if self._stopping:
+                break
+            last = number == len(chain) - 1
+            if limit and not last:
+                continue  # every other mechanism needs watches too: go straight to polling
+            mechanism = factory(self._options())
             try:
-                observer, mode = self._native_observer()
-                self._schedule(observer)
-                self.mode = mode
-                return observer
-            except WatchLimitError:
-                log.warning("inotify watch limit reached for %s; polling instead", self.root)
-                self._announce_limit()
+                mechanism.start()
+            except WatchLimitError as err:
+                log.warning("%s: watch limit reached for %s (%s)", mechanism.name, self.root, err)
+                attempts.append(_failed(mechanism, "reached the system's limit on watched folders"))
+                limit = True
+                mechanism.stop()
+                continue
             except OSError as err:
-                log.warning("cannot watch %s natively (%s); polling instead", self.root, err)
-        observer = self._polling_observer()
-        self._schedule(observer)
-        self.mode = "polling"
-        return observer
+                log.warning("%s cannot watch %s: %s", mechanism.name, self.root, err)
+                attempts.append(_failed(mechanism, f"could not start ({err.strerror or err})"))
+                mechanism.stop()
+                if not os.path.isdir(self._root_str):
+                    break
+                continue
+            try:
+                seconds = None if last else self._prove(mechanism)
+            except WatchLimitError as err:  # the probe's own watch was one too many
+                log.warning("%s: watch limit reached while proving it (%s)", mechanism.name, err)
+                attempts.append(_failed(mechanism, "reached the system's limit on watched folders"))
+                limit = True
+                mechanism.stop()
+                continue
+            if self._stopping:
+                mechanism.stop()
+                break
+            if not last and seconds is None:
+                log.warning(
+                    "%s delivered no event for a probe file within %g s; trying the next way to watch %s",
+                    mechanism.name,
+                    PROBE_TIMEOUT,
+                    self.root,
+                )
+                attempts.append(_failed(mechanism, f"delivered no event within {PROBE_TIMEOUT:g} s"))
+                mechanism.stop()
+                continue
+            attempts.append(Attempt(mechanism.name, mechanism.description, "", seconds))
+            self._mechanism, self._mechanism_factory = mechanism, factory
+            self.mode = mechanism.name
+            break
+        self.attempts = attempts
+        if self._stopping:
+            return
+        if self._mechanism is None:
+            log.error("cannot watch %s at all: %s", self.root, attempts)
+        self._tell_fallback(attempts, limit)
 
-    def _native_observer(self) -> tuple[BaseObserver, str]:
-        if sys.platform.startswith("linux") and inotify_pruned.AVAILABLE:
-            options = PruneOptions(
-                prune=self._prune,
-                max_watches=self.max_watches,
-                on_limit=self._watch_limit_later,
-                on_overflow=self.request_full_check,
-            )
-            return inotify_pruned.PrunedInotifyObserver(options), "inotify"
-        from watchdog.observers import Observer
-
-        return Observer(), "native"
-
-    def _polling_observer(self) -> BaseObserver:
-        return PollingObserverVFS(os.stat, self._listdir, polling_interval=self.poll_interval)
-
-    def _schedule(self, observer: BaseObserver) -> None:
-        observer.start()
+    def _prove(self, mechanism: Mechanism) -> float | None:
+        """Seconds until the probe file's event arrived, or None when none came within ``PROBE_TIMEOUT``."""
         try:
-            observer.schedule(_Handler(self), self._root_str, recursive=True, event_filter=EVENT_FILTER)
-        except BaseException:
-            self._halt(observer)
+            folder = tempfile.mkdtemp(prefix="quillpad-watch-probe-", dir=self._probe_parent)
+        except OSError as err:  # the data folder is read-only or full: the system's temporary folder will do
+            log.info("cannot make a probe folder in %s (%s)", self._probe_parent, err)
+            try:
+                folder = tempfile.mkdtemp(prefix="quillpad-watch-probe-")
+            except OSError as second:
+                log.warning("cannot make a probe folder (%s); %s is not proved", second, mechanism.name)
+                return None
+        self._probe_seen.clear()
+        self._probe_dir = folder
+        started = time.perf_counter()
+        try:
+            mechanism.watch_extra(folder)
+            Path(folder, "probe.txt").write_bytes(b"quillpad watch probe\n")
+            seen = self._probe_seen.wait(PROBE_TIMEOUT) and not self._stopping
+            return time.perf_counter() - started if seen else None
+        except WatchLimitError:
             raise
+        except OSError as err:
+            log.warning("the probe of %s failed: %s", mechanism.name, err)
+            return None
+        finally:
+            self._probe_dir = None
+            with contextlib.suppress(OSError, KeyError):
+                mechanism.unwatch_extra(folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
-    @staticmethod
-    def _halt(observer: BaseObserver) -> None:
-        observer.stop()
-        if observer.is_alive():
-            observer.join()
+    def _tell_fallback(self, attempts: list[Attempt], limit: bool) -> None:
+        failed = [a for a in attempts if a.problem]
+        if not failed:
+            return
+        if limit:
+            self._announce_limit()
+            return
+        first = failed[0]
+        if self._mechanism is None:
+            self._notice(NO_WATCHING_NOTICE.format(root=self.root, why=f"{first.description} {first.problem}"))
+        elif self.mode == "polling":
+            why = f"{first.description} {first.problem}"
+            self._notice(POLLING_FALLBACK_NOTICE.format(why=why, interval=self.poll_interval))
+        else:
+            failed_name = first.description[:1].upper() + first.description[1:]
+            self._notice(FALLBACK_NOTICE.format(failed=failed_name, why=first.problem, used=attempts[-1].description))
 
-    def _stop_observer(self) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None:
-            self._halt(observer)
+    def _notice(self, message: str) -> None:
+        log.warning("%s: %s", self.root, message)
+        if self._on_notice is not None:
+            self._on_notice(message)
+
+    def _stop_mechanism(self) -> None:
+        mechanism, self._mechanism = self._mechanism, None
+        if mechanism is not None:
+            mechanism.stop()
 
     def _relative(self, path: str) -> str | None:
         if path.startswith(self._root_str) and path[len(self._root_str) : len(self._root_str) + 1] == os.sep:
             return path[len(self._root_str) + 1 :].replace(os.sep, "/")
         return None
 
-    def _prune(self, path: bytes) -> bool:
-        rel = self._relative(os.fsdecode(path))
+    def _prune(self, path: str) -> bool:
+        rel = self._relative(path)
         return rel is not None and self.rules.is_ignored(rel, is_dir=True)
 
     def _listdir(self, path: str | None) -> Iterator[os.DirEntry[str]]:
@@ -268,68 +358,73 @@ class ProjectWatcher:
         return iter(kept)
 
     def _watch_limit_later(self) -> None:
-        # Called on watchdog's reader thread: switching observers happens on ours.
+        # Called on the mechanism's thread: switching mechanisms happens on ours.
         with self._cond:
             self._limit_hit = True
             self._cond.notify_all()
+
+    def _events_lost(self) -> None:
+        log.info("file events were lost in %s (the kernel's queue overflowed); checking everything", self.root)
+        self.request_full_check()
 
     def _announce_limit(self) -> None:
         if self._notified_limit:
             return
         self._notified_limit = True
-        if self._on_notice is not None:
-            self._on_notice(LIMIT_NOTICE.format(interval=self.poll_interval))
+        self._notice(LIMIT_NOTICE.format(interval=self.poll_interval))
 
     def _switch_to_polling(self) -> None:
-        self._stop_observer()
+        self._stop_mechanism()
         self._announce_limit()
-        try:
-            observer = self._polling_observer()
-            self._schedule(observer)
-        except OSError:
-            log.exception("cannot poll %s either", self.root)
-            self.mode = "stopped"
-            return
-        self._observer = observer
-        self.mode = "polling"
-        self.request_full_check()  # events between the two observers were lost
+        self._establish(self._chain[-1:])
+        self.request_full_check()  # events between the two mechanisms were lost
 
-    def _restart_observer(self) -> None:
-        self._stop_observer()
+    def _restart_mechanism(self) -> None:
+        """Start the mechanism in use again (its watches follow the ignore rules, which changed)."""
+        factory = self._mechanism_factory
+        self._stop_mechanism()
+        if factory is None:
+            return
+        mechanism = factory(self._options())
         try:
-            self._observer = self._start_observer()
+            mechanism.start()
+        except WatchLimitError:
+            mechanism.stop()
+            self._switch_to_polling()
+            return
         except OSError:
             log.exception("cannot watch %s again", self.root)
+            mechanism.stop()
             self.mode = "stopped"
+            return
+        self._mechanism = mechanism
 
     # --- events ---------------------------------------------------------------------------------------------
 
-    def _on_event(self, event: FileSystemEvent) -> None:
-        kind = event.event_type
-        if kind in _IGNORED_EVENTS or (event.is_directory and kind == "modified"):
+    def _on_path(self, path: str, is_dir: bool) -> None:
+        """A mechanism saw ``path`` (absolute) change; called on the mechanism's thread."""
+        probe = self._probe_dir
+        if probe is not None and (path == probe or path.startswith(probe + os.sep)):
+            if not is_dir:
+                self._probe_seen.set()
             return
-        paths = [event.src_path]
-        if kind == "moved" and event.dest_path:
-            paths.append(event.dest_path)
         files: set[str] = set()
         dirs: set[str] = set()
         full = rules_changed = root_gone = False
-        for raw in paths:
-            path = os.fsdecode(raw)
-            if path == self._root_str:
-                if kind in ("deleted", "moved") or not os.path.isdir(path):
-                    root_gone = True
-                continue
-            rel = self._relative(path)
-            if rel is None:
-                continue
-            if not event.is_directory and is_rules_file(rel):
-                if self.rules.folder_reason(rel.rpartition("/")[0]) is None:
-                    rules_changed = full = True
-                continue
-            if self.rules.is_ignored(rel, is_dir=event.is_directory):
-                continue
-            (dirs if event.is_directory else files).add(rel)
+        if path == self._root_str:
+            if not os.path.isdir(path):
+                self._add(root_gone=True)
+            return
+        rel = self._relative(path)
+        if rel is None:
+            return
+        if not is_dir and is_rules_file(rel):
+            if self.rules.folder_reason(rel.rpartition("/")[0]) is None:
+                rules_changed = full = True
+        elif self.rules.is_ignored(rel, is_dir=is_dir):
+            return
+        else:
+            (dirs if is_dir else files).add(rel)
         if files or dirs or full or root_gone:
             self._add(files, dirs, full=full, rules_changed=rules_changed, root_gone=root_gone)
 
@@ -370,7 +465,7 @@ class ProjectWatcher:
                 if self._stopping:
                     return None
                 if self._limit_hit:
-                    return Batch()  # an empty batch: the loop switches observers
+                    return Batch()  # an empty batch: the loop switches mechanisms
                 if self._pending:
                     now = time.monotonic()
                     due = min(self._last_event + self.debounce, self._first_event + self.max_delay)
@@ -383,6 +478,18 @@ class ProjectWatcher:
                     self._cond.wait()
 
     def _run(self) -> None:
+        try:
+            self._establish(self._chain)
+        except Exception:
+            log.exception("could not start watching %s", self.root)
+            self.mode = "stopped"
+        finally:
+            with self._cond:
+                self._starting = False
+                self._cond.notify_all()
+        if self._stopping:
+            self._stop_mechanism()
+            return
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -402,12 +509,12 @@ class ProjectWatcher:
                 self._switch_to_polling()
             if not batch:
                 return
-        if batch.root_gone and self._on_notice is not None:
-            self._on_notice(ROOT_GONE_NOTICE.format(root=self.root))
+        if batch.root_gone:
+            self._notice(ROOT_GONE_NOTICE.format(root=self.root))
         if batch.rules_changed:
             self.rules.reload()
             if self.mode == "inotify":
-                self._restart_observer()  # watches follow the rules: a folder may no longer be ignored
+                self._restart_mechanism()  # watches follow the rules: a folder may no longer be ignored
         try:
             self._apply(batch)
         except Exception:  # one failed batch must not end watching; the next full check repairs

@@ -62,6 +62,7 @@ def run_scripted_session(
         steps.append(Step("open window", ready, "" if ready else "the chat view did not load"))
         steps.append(_plugins_step(window))
         steps.append(_sandbox_step())
+        steps.append(_watch_step())
 
         if model:
             window.models.auto_load = True
@@ -132,6 +133,14 @@ def _sandbox_step() -> Step:
         said = result.stderr.strip().splitlines()[-1:] or [repr(result.stdout[:80])]
         return Step("run code in sandbox", False, f"{result.summary()} ({said[0]})")
     return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s")
+
+
+def _watch_step() -> Step:
+    """Whether a project's file watcher really delivers events here (the check every project open makes)."""
+    from app.core.project.watch_check import check_watching
+
+    result = check_watching()
+    return Step("watch for changes", result.ok, result.detail)
 
 
 def _plain(html_text: str) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
+from app.core.project import watcher
+from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
+from tests.fixtures.watch_mechanisms import silent_inotify
 from tests.ui.conftest import load_model
 
 MakeWindow = Callable[[], MainWindow]
@@ -91,3 +95,21 @@ def test_attached_context_fits_a_model_with_a_greedy_tokenizer(
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     reply = window.chat.store.messages(window.chat.conversation_id)[-1]  # type: ignore[arg-type]
     assert reply.role == "assistant" and reply.content  # not refused as too long
+
+
+def test_a_silent_watcher_is_replaced_and_the_status_bar_says_so(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The preferred mechanism really watches but its events are dropped (as with watchdog 7.1.1 before).
+    monkeypatch.setattr(watcher, "default_mechanisms", lambda: [silent_inotify, native_mechanism, polling_mechanism])
+    window = make_window()
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    qtbot.waitUntil(lambda: any("delivered no event" in m for m in messages), timeout=30_000)
+    notice = next(m for m in messages if "delivered no event" in m)
+    assert notice.startswith("Quillpad's inotify watcher delivered no event within 1 s, so changes")
+    (root / "shop" / "shipping.py").write_text("def shipping_cost(weight):\n    return 4.99 + weight\n")
+    qtbot.waitUntil(lambda: "shop/shipping.py" in window.project.complete_file("ship"), timeout=30_000)
+    assert sum("delivered no event" in m for m in messages) == 1

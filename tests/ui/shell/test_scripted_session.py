@@ -37,3 +37,5 @@ def test_selftest_fails_cleanly_on_a_bad_model(tmp_path: Path) -> None:
     result = run_cli("selftest", "--model", str(bad))
     assert result.returncode == 1
     assert "FAILED load model" in result.stdout and "Traceback" not in result.stderr
+    preferred = "inotify" if sys.platform.startswith("linux") else "native"
+    assert f"ok     watch for changes: {preferred} (probe event after " in result.stdout
