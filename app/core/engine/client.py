@@ -88,6 +88,7 @@ def resolve_load_options(
         )
         context = trained
     threads = options.threads or physical_cores()
+    state_folder = app_paths().cache_dir / "prompt-states"
     load = WorkerLoad(
         path=info.path,
         context_length=context,
@@ -98,6 +99,11 @@ def resolve_load_options(
         profile=profile,
         chat_template=info.chat_template,
         tensor_split=options.tensor_split,
+        threads_batch=options.threads_batch or physical_cores(),
+        auto_threads=options.threads is None,
+        state_folder=str(state_folder) if options.state_disk_mb > 0 else None,
+        state_ram_bytes=options.state_ram_mb * 1024 * 1024,
+        state_disk_bytes=options.state_disk_mb * 1024 * 1024,
     )
     return load, threads, warnings
 
