@@ -167,11 +167,15 @@ class Engine:
         self.worker_pid = message.pid
         self._set_state(EngineState.IDLE)
 
-    def close(self) -> None:
-        """Stop the worker and wait for it to end."""
+    def close(self, grace: float = 5.0) -> None:
+        """Stop the worker and wait for it to end (``grace`` seconds, then it is killed).
+
+        The worker finishes writing saved states first; a write cut short by
+        the kill leaves only a ``.part`` file, removed the next time.
+        """
         if self._child.alive:
             self._stop_flag.value = 1
-        self._child.close(Quit())
+        self._child.close(Quit(), grace=grace)
         self.worker_pid = None
         self._set_state(EngineState.STOPPED)
         self._loaded = None

@@ -117,8 +117,21 @@ class StateCache:
         self._disk_failed = False
         self._writer: threading.Thread | None = None
         if config.folder is not None and config.disk_bytes > 0:
+            self._remove_stale_parts(config.folder)
             self._writer = threading.Thread(target=self._write_loop, name="state-writer", daemon=True)
             self._writer.start()
+
+    @staticmethod
+    def _remove_stale_parts(folder: Path) -> None:
+        """Partial files of a write cut short (the app killed while writing), after an hour."""
+        if not folder.is_dir():
+            return
+        for part in folder.glob(f"*{SUFFIX}.part"):
+            try:
+                if time.time() - part.lstat().st_mtime > 3600:
+                    part.unlink()
+            except OSError:
+                pass
 
     # -- lookups --------------------------------------------------------------
 

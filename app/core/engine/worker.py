@@ -58,6 +58,7 @@ from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
+HASH_WAIT_SECONDS = 2.0
 
 Send = Callable[[Any], None]
 
@@ -165,8 +166,10 @@ class ModelSession:
         self.states = StateCache(
             CacheConfig(folder, load.state_ram_bytes, load.state_disk_bytes), lambda: self._identity, log.line
         )
+        self._hashing: threading.Thread | None = None
         if folder is not None:
-            threading.Thread(target=self._hash_model, args=(folder,), name="model-hash", daemon=True).start()
+            self._hashing = threading.Thread(target=self._hash_model, args=(folder,), name="model-hash", daemon=True)
+            self._hashing.start()
 
     def _hash_model(self, folder: Path) -> None:
         """The saved states' identity; the model file's sha256 is read once, off the reply's path."""
@@ -188,6 +191,11 @@ class ModelSession:
         import numpy as np
         from llama_cpp import LlamaState
 
+        if self._hashing is not None:
+            # A remembered hash takes milliseconds; a model file never seen
+            # before is hashed in the background and its first reply does
+            # not wait long for it (its states are then only in RAM).
+            self._hashing.join(HASH_WAIT_SECONDS)
         live = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         found = self.states.best(tokens, live, self.whole_states_only)
         if found is None:
@@ -462,6 +470,7 @@ class _Reply:
                 prompt_seconds=prompt_done - prompt_started,
                 decode_seconds=max(0.0, last_token_at - prompt_done) if first_token_at else 0.0,
                 dropped_turns=self.dropped_turns,
+                threads=s.threads.current,
             )
         )
         send(Done(reason, "".join(self.answer), "".join(self.thinking)))
