@@ -65,7 +65,9 @@ class ResumeBenchResult:
             lines.append(
                 f"{saved.label:<34}{saved.ttft:>9.2f}{saved.evaluated:>11,}{saved.reused:>9,}{speedup:>9.1f}x  {same}"
             )
-            lines.append(f"{recomputed.label:<34}{recomputed.ttft:>9.2f}{recomputed.evaluated:>11,}{recomputed.reused:>9,}")
+            lines.append(
+                f"{recomputed.label:<34}{recomputed.ttft:>9.2f}{recomputed.evaluated:>11,}{recomputed.reused:>9,}"
+            )
         lines.append("target: saved state at least 10x faster to the first token, the same reply at a fixed seed")
         return "\n".join(lines)
 
@@ -77,9 +79,14 @@ def history(target_tokens: int, tokens_of: Callable[[tuple[ChatMessage, ...]], i
     for name in SOURCES * 20:
         text = (stdlib / name).read_text(encoding="utf-8")
         for start in range(0, len(text), CHUNK):
-            turn = (ChatMessage("user", f"Here is part of {name}:\n{text[start : start + CHUNK]}"),)
-            if tokens_of(messages + turn) > target_tokens:
-                return messages
+            size = CHUNK
+            while True:  # the last turn shrinks to land close to the target
+                turn = (ChatMessage("user", f"Here is part of {name}:\n{text[start : start + size]}"),)
+                if tokens_of(messages + turn) <= target_tokens:
+                    break
+                size //= 2
+                if size < 32:
+                    return messages
             messages += (*turn, ChatMessage("assistant", REPLY))
     return messages
 
@@ -117,9 +124,7 @@ def run_resume_bench(
     import tempfile
 
     with_states = LoadOptions(threads=threads, context_length=history_tokens + 2048, state_disk_mb=8192)
-    without = LoadOptions(
-        threads=threads, context_length=history_tokens + 2048, state_ram_mb=0, state_disk_mb=0
-    )
+    without = LoadOptions(threads=threads, context_length=history_tokens + 2048, state_ram_mb=0, state_disk_mb=0)
     previous_home = os.environ.get("QUILLPAD_HOME")
     with tempfile.TemporaryDirectory(prefix="quillpad-bench-resume-") as home:
         os.environ["QUILLPAD_HOME"] = home

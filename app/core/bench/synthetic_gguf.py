@@ -190,12 +190,11 @@ _QUANT_TYPES = {
 
 
 def _quantise(weights: np.ndarray, qtype: gguf.GGMLQuantizationType) -> np.ndarray:
-    return gguf.quants.quantize(weights, qtype)
+    quantised: np.ndarray = gguf.quants.quantize(weights, qtype)
+    return quantised
 
 
-def _random_blocks(
-    rng: np.random.Generator, shape: tuple[int, ...], qtype: gguf.GGMLQuantizationType
-) -> np.ndarray:
+def _random_blocks(rng: np.random.Generator, shape: tuple[int, ...], qtype: gguf.GGMLQuantizationType) -> np.ndarray:
     """Random quantised blocks of a Q8_0/Q4_0 tensor of ``shape`` (inner dimension last).
 
     Each block is a float16 scale and 32 quants; the quants are random bytes

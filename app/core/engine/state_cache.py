@@ -17,6 +17,7 @@ skipped with a log line and the prompt recomputed (``state_files``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -184,10 +185,8 @@ class StateCache:
                 if self._disk is not None:
                     self._disk.pop(path, None)
             return None
-        try:
+        with contextlib.suppress(OSError):
             os.utime(path)  # least recently used is by modification time
-        except OSError:
-            pass
         return tokens, payload
 
     def _scan(self) -> dict[Path, _Entry] | None:

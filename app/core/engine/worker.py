@@ -53,8 +53,8 @@ from app.core.engine.options import ChatRequest
 from app.core.engine.prompt import PromptBuilder
 from app.core.engine.state_cache import CacheConfig, StateCache, model_sha256
 from app.core.engine.state_files import StateIdentity
-from app.core.engine.threads import ThreadPolicy
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
+from app.core.engine.threads import ThreadPolicy
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
