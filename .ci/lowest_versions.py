@@ -26,7 +26,9 @@ def _canonical(name: str) -> str:
 def lowest(names: list[str]) -> list[str]:
     """``name==version`` for the ``>=`` bound of each named dependency."""
     pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    extras = project.get("optional-dependencies", {})
+    dependencies = [*project["dependencies"], *(d for group in extras.values() for d in group)]
     found = {}
     for dependency in dependencies:
         match = re.match(r"\s*([A-Za-z0-9_.-]+)\s*(?:\[[^]]*\])?\s*[^;]*?>=\s*([0-9][0-9A-Za-z.]*)", dependency)

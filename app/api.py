@@ -76,6 +76,7 @@ from app.core.plugins.services import (
     SearchHit,
     SettingsSection,
 )
+from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.runner import SandboxError, SandboxLimits, SandboxResult, run_python, run_sandboxed
 from app.core.testing.junit import CaseResult, TestReport
 from app.core.testing.nodes import node_at_line
@@ -119,6 +120,7 @@ __all__ = [
     "Finding",
     "GitAccess",
     "Hunk",
+    "IsolationUnavailable",
     "MissingCapabilityError",
     "ModelClient",
     "ModelTurn",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -80,3 +81,13 @@ def slow_gguf(tiny_models_dir: Path) -> Path:
     """A larger (27 MB) Qwen3 model whose long prompts take seconds to process
     on one thread: for stopping during prompt processing."""
     return write_tiny_model(tiny_models_dir / "slow-qwen3.gguf", QWEN3_SLOW)
+
+
+@pytest.fixture(scope="session")
+def readable_app() -> Iterator[str]:
+    """A copy of ``app/`` that an unprivileged user can read (see tests/fixtures/normal_user.py)."""
+    from tests.fixtures.normal_user import readable_app_copy
+
+    folder = readable_app_copy()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

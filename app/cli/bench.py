@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
+    context.add_argument("--max-files", type=int, help="copy only the first N candidate files (by path)")
+    context.add_argument("--force-polling", action="store_true", help="time saves with the polling watcher")
     context.add_argument(
         "--burst", type=int, default=10_000, help="files created, modified and deleted at once (default 10000; 0: none)"
     )
@@ -54,6 +56,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="also compare ways of watching a generated 5,000-folder tree (set-up, watches, threads, latency)",
     )
     context.set_defaults(handler=run_context)
+    retrieval = targets.add_parser(
+        "retrieval", help="project search quality: top-1/top-5 hit rates, MRR, query latency, index time"
+    )
+    retrieval.add_argument("dir", metavar="DIR", help="the source tree the questions are about (only read)")
+    retrieval.add_argument("queries", metavar="QUERIES.tsv", help="question<TAB>path[<TAB>path...] per line")
+    retrieval.add_argument("--quiet", action="store_true", help="leave out the list of missed questions")
+    retrieval.set_defaults(handler=run_retrieval)
     git = targets.add_parser("git", help="git status, diffs, checkpoints and undo on a clone of a repository")
     git.add_argument("dir", metavar="DIR", help="a folder in a git repository (cloned to a temporary folder)")
     git.add_argument("--touch", type=int, default=20, help="files modified for the diffs and checkpoint (default 20)")
@@ -67,6 +76,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     remote.add_argument("--rounds", type=int, default=5, help="rounds per path (default 5)")
     remote.add_argument("--threads", type=int, default=1, help="CPU threads for both (default 1)")
     remote.set_defaults(handler=run_remote)
+    evals = targets.add_parser(
+        "eval-server", help="evaluation throughput on a fake parallel model server at concurrency 1, 8, 32"
+    )
+    evals.add_argument("--latency", type=float, default=0.5, help="the server's seconds per request (default 0.5)")
+    evals.add_argument(
+        "--concurrency",
+        default="1,8,32",
+        help="comma-separated concurrencies; the first is the baseline (default 1,8,32)",
+    )
+    evals.add_argument("--rounds", type=int, default=6, help="requests per slot at each level (default 6)")
+    evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
+    evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
 
 
@@ -159,12 +180,31 @@ def run_context(args: argparse.Namespace) -> int:
 
     if args.edits < 1:
         raise InvalidOptionError("Use --edits of at least 1.")
+    if args.max_files is not None and args.max_files < 1:
+        raise InvalidOptionError("Use --max-files of at least 1.")
     if args.burst < 0:
         raise InvalidOptionError("Use --burst of 0 (no burst) or more files.")
     result = run_context_bench(
-        Path(args.dir), edits=args.edits, progress=_progress, burst=args.burst, compare=args.compare_watchers
+        Path(args.dir),
+        edits=args.edits,
+        progress=_progress,
+        burst=args.burst,
+        compare=args.compare_watchers,
+        max_files=args.max_files,
+        force_polling=args.force_polling,
     )
     print(result.report())
+    return 0
+
+
+def run_retrieval(args: argparse.Namespace) -> int:
+    """Run the retrieval bench on DIR with a query file and print its table."""
+    from pathlib import Path
+
+    from app.core.bench.retrieval_bench import run_retrieval_bench
+
+    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=_progress)
+    print(result.report(show_misses=not args.quiet))
     return 0
 
 
@@ -212,11 +252,40 @@ def run_remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_eval_server(args: argparse.Namespace) -> int:
+    """Run the evaluation-throughput bench against the fake parallel server and print its table."""
+    from app.core.bench.eval_server_bench import run_eval_server_bench
+    from app.core.engine.options import InvalidOptionError
+
+    try:
+        levels = tuple(int(part) for part in args.concurrency.split(",") if part.strip())
+    except ValueError:
+        raise InvalidOptionError(
+            f"--concurrency takes numbers separated by commas, like 1,8,32 (got {args.concurrency!r})."
+        ) from None
+    if not levels or levels[0] != 1 or any(not 1 <= level <= 256 for level in levels):
+        raise InvalidOptionError(
+            "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
+        )
+    result = run_eval_server_bench(
+        latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=_progress
+    )
+    print(result.report())
+    return 0
+
+
+DEFAULT_MATH_CORPORA = ("tests/fixtures/math_corpus", "tests/fixtures/math_corpus_styles")
+
+
 def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bench math``."""
     math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
     math.add_argument(
-        "--corpus", default="tests/fixtures/math_corpus", help="corpus folder (default tests/fixtures/math_corpus)"
+        "--corpus",
+        action="append",
+        metavar="DIR",
+        help="a corpus folder; repeat for several, each reported separately "
+        f"(default: {' and '.join(DEFAULT_MATH_CORPORA)})",
     )
     math.add_argument("--limit", type=float, default=2.0, help="seconds allowed per SymPy call (default 2)")
     math.set_defaults(handler=run_math)
@@ -229,8 +298,15 @@ def run_math(args: argparse.Namespace) -> int:
     from app.core.mathcheck.corpus import load_corpus, run_corpus
     from app.core.mathcheck.verify import CheckOptions
 
-    result = run_corpus(load_corpus(Path(args.corpus)), CheckOptions(limit=args.limit))
-    print(result.report())
-    for where in result.wrong_marked_verified:
-        print(f"WRONG MARKED VERIFIED: {where}")
-    return 1 if result.wrong_marked_verified else 0
+    folders = args.corpus or list(DEFAULT_MATH_CORPORA)
+    corpora = [(folder, load_corpus(Path(folder))) for folder in folders]  # a bad folder fails before the long run
+    failed = False
+    for folder, solutions in corpora:
+        print(f"== {folder}")
+        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=_progress)
+        print(result.report())
+        for line in result.problems():
+            print(line)
+        print()
+        failed = failed or bool(result.wrong_marked_verified or result.ticked_after_wrong)
+    return 1 if failed else 0

@@ -9,7 +9,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -170,37 +169,21 @@ def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
     if not args.server and not args.profile:
         return None
     from app.core.paths import app_paths
-    from app.core.remote import RemoteConfig
     from app.core.remote.config import API_KEY_ENV
     from app.core.remote.keys import KeyStore
-    from app.core.remote.profiles import find_profile, key_for_server, profile_config
+    from app.core.remote.profiles import chosen_server
     from app.core.settings import load_settings
 
-    connections = load_settings(app_paths()).settings.connections
-    key = args.api_key or os.environ.get(API_KEY_ENV) or None
-    if args.profile:
-        profile = find_profile(connections, args.profile)
-        if profile.backend == "local":
-            return None  # this computer: --model names the GGUF file
-        config = profile_config(profile, KeyStore(), key)
-        overrides: dict[str, object] = {}
-        if args.model:
-            overrides["model"] = args.model
-        if args.read_timeout is not None:
-            overrides["read_timeout"] = args.read_timeout
-        if args.ca_file:
-            overrides["ca_file"] = args.ca_file
-        return replace(config, **overrides)  # type: ignore[arg-type]
-    config = RemoteConfig(
-        args.server,
-        args.model or "",
-        api_key=key,
-        read_timeout=args.read_timeout if args.read_timeout is not None else 120.0,
+    return chosen_server(
+        load_settings(app_paths()).settings.connections,
+        KeyStore(),
+        server=args.server,
+        profile=args.profile,
+        model=args.model,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        read_timeout=args.read_timeout,
         ca_file=args.ca_file,
     )
-    if config.api_key is None:  # perhaps saved from the GUI's settings
-        config = replace(config, api_key=key_for_server(connections, KeyStore(), config.base_url))
-    return config
 
 
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:

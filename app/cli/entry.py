@@ -101,7 +101,14 @@ def _scripted(args: argparse.Namespace, out: Path | None) -> int:
     steps = run_scripted_session(out=out, model=args.model_file, open_file=args.open, prompt=args.prompt)
     for step in steps:
         print(f"{'ok' if step.ok else 'FAILED':6} {step.name}: {step.detail}")
-    return EXIT_OK if steps and all(step.ok for step in steps) else EXIT_ERROR
+    sandbox_ok = True
+    if out is None:  # selftest: also what the sandbox isolates on this machine
+        from app.core.sandbox.probes import check_isolation
+
+        for check in check_isolation():
+            print(f"{'ok' if check.ok else 'FAILED':6} {check.name}: {check.detail}")
+            sandbox_ok = sandbox_ok and check.ok
+    return EXIT_OK if steps and all(step.ok for step in steps) and sandbox_ok else EXIT_ERROR
 
 
 def _version_text() -> str:
@@ -155,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         scripted.add_argument("--prompt", help="message to send (needs --model)")
         scripted.set_defaults(handler=handler)
 
-    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, testing
+    from app.cli import bench, chat, evaluate, git, math, models, plugins, project, sandbox, testing
 
     chat.add_parser(sub)
     project.add_parser(sub)
@@ -166,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser(sub)
     math.add_parser(sub)
     evaluate.add_parser(sub)
+    sandbox.add_parser(sub)
     return parser
 
 

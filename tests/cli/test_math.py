@@ -24,7 +24,9 @@ def test_check_json_and_a_wrong_step(tmp_path: Path, capsys: pytest.CaptureFixtu
     file.write_text("Solve $2x + 3 = 7$.\n\n$2x = 10$\n\n$\\boxed{x = 5}$\n")
     assert main(["math", "check", str(file), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert [s["mark"] for s in data["steps"]] == ["given", "wrong", "verified"]
+    # The boxed step only follows from the wrong one: no tick for it (issue 21).
+    assert [s["mark"] for s in data["steps"]] == ["given", "wrong", "follows"]
+    assert data["steps"][2]["reason"] == "follows from step 2, which is wrong"
     assert data["answer"]["badge"] == "wrong"
 
 

@@ -71,3 +71,57 @@ def test_refusals_are_one_sentence(tree: Path, argv: list[str], message: str) ->
     with pytest.raises(QuillpadError, match=message) as caught:
         run([a.replace("{tree}", str(tree)) for a in argv])
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
+
+
+PRICING = {
+    "shop/__init__.py": "",
+    "shop/pricing.py": "def compute_discount(total, rate):\n    '''The discount on an order.'''\n"
+    "    return round(total * rate, 2)\n\n\ndef other():\n    return 1\n",
+    "shop/cart.py": "from shop.pricing import compute_discount\n\n\ndef pay(total):\n"
+    "    return total - compute_discount(total, 0.1)\n",
+    "tests/test_pricing.py": "from shop.pricing import compute_discount\n\n\n"
+    + "\n\n".join(f"def test_{i}():\n    assert compute_discount({i}, 0.5) == {i / 2}" for i in range(40)),
+    "benchmarks/bench_pricing.py": "from shop.pricing import compute_discount\n\n"
+    + "".join(f"compute_discount({i}, 0.1)\n" for i in range(40)),
+}
+
+
+def test_where_is_x_defined_attaches_its_definition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], qwen3_gguf: Path
+) -> None:
+    root = write_tree(tmp_path / "shop", PRICING)
+    question = "where is compute_discount defined?"
+    argv = ["context", str(root), question, "--budget", "400", "--model", str(qwen3_gguf)]
+    assert run(argv) == 0
+    captured = capsys.readouterr()
+    assert "### shop/pricing.py, lines 1-" in captured.out and "(defines compute_discount)" in captured.out
+    assert "def compute_discount(total, rate):" in captured.out
+    assert "counted by tiny-qwen3.gguf" in captured.err or f"counted by {qwen3_gguf.name}" in captured.err
+    assert "definition of compute_discount, named in the question" in captured.err
+    assert run([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    first_chunk = next(item for item in data["items"] if item["kind"] == "chunk")
+    assert first_chunk["label"].startswith("shop/pricing.py:") and first_chunk["definitions"] == ["compute_discount"]
+    assert first_chunk["reasons"][0] == "definition of compute_discount, named in the question"
+    # The search marks it too.
+    assert run(["search", str(root), "compute_discount", "--k", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(" 1. shop/pricing.py:1-") and "[definition: compute_discount]" in out[0]
+
+
+def test_search_and_index_summaries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_tree(tmp_path / "shop", PRICING)
+    (root / "blob.txt").write_bytes(b"\x00" * 64)
+    (root / "yarn.lock").write_text("lock\n")
+    assert run(["index", str(root)]) == 0
+    assert "Skipped  1 binary, 1 generated (minified or lock files)" in capsys.readouterr().out
+    assert run(["search", str(root), "compute_discount", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["definition"] is True and hits[0]["reasons"]
+    assert all(not hit["definition"] for hit in hits[1:] if hit["path"].startswith(("tests/", "benchmarks/")))
+
+
+def test_a_model_that_is_not_there_is_one_sentence(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "shop", PRICING)
+    with pytest.raises(QuillpadError, match=r"does not exist; give the path of a \.gguf file\."):
+        run(["context", str(root), "x", "--budget", "100", "--model", str(tmp_path / "none.gguf")])

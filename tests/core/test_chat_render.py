@@ -122,6 +122,8 @@ def test_fenced_code_is_highlighted_with_toolbar_and_raw_code() -> None:
     assert '<a class="code-action" href="quillpad://code/copy/7">Copy</a>' in out
     assert '<a class="code-action" href="quillpad://code/insert/7">Insert at cursor</a>' in out
     assert '<a class="code-action" href="quillpad://code/newfile/7">Open as new file</a>' in out
+    # The Run button's tooltip says what the sandbox isolates on this platform.
+    assert '<a class="code-action" href="quillpad://code/run/7" title="Runs the code isolated (Linux namespaces)' in out
     assert '<span class="k">def</span>' in out  # Pygments token class, coloured by chat_css
     assert "<b>" not in out and "&lt;b&gt;" in out
 

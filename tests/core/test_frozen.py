@@ -96,4 +96,6 @@ def test_sandbox_launcher_runs_as_a_hidden_mode_of_the_binary(
     result = run_sandboxed(["/bin/sh", "-c", "echo hello from $PWD"])
     assert result.ok, result.stderr
     assert result.stdout.startswith("hello from ") and "quillpad-sandbox-" in result.stdout
-    assert calls.read_text().split() == [SANDBOX_LAUNCHER_ARG]
+    # Started twice through the hidden mode: the isolation probe, then the run.
+    assert calls.read_text().split() == [SANDBOX_LAUNCHER_ARG, SANDBOX_LAUNCHER_ARG]
+    assert result.isolation == "namespaces"

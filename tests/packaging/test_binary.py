@@ -70,7 +70,12 @@ def test_selftest_loads_a_model_and_streams_a_reply(dist: Path, tmp_path: Path, 
         "watch for changes",
         "load model",
         "stream reply",
+        "sandbox isolation",
+        "sandbox network",
+        "sandbox write outside",
+        "sandbox read home",
     ]
+    assert "Isolated (Linux namespaces)" in steps["sandbox isolation"]
     assert all(line.startswith("ok ") for line in steps.values()), result.stdout
     assert "codegen (enabled), math (enabled), testrunner (enabled)" in steps["load plugins"]
     assert "Tiny Qwen3" in steps["load model"]
@@ -83,6 +88,7 @@ def test_without_python_on_path_running_code_says_so(dist: Path, tmp_path: Path)
     result = run_binary(dist, tmp_path, "selftest", path=str(empty))
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "ok     run code in sandbox: not available here: no Python 3 on PATH" in result.stdout
+    assert "ok     sandbox probes: not run: Running Python code needs a Python 3 interpreter" in result.stdout
 
 
 def test_plugins_load_from_the_bundled_metadata(dist: Path, tmp_path: Path) -> None:

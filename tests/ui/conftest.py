@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
@@ -13,6 +15,7 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings
 from app.ui.shell.application import prepare_qt_environment
 from app.ui.shell.main_window import MainWindow
+from tests.fixtures.sample_plugin import forget_sample_modules, install_sample
 
 prepare_qt_environment(headless=True)
 
@@ -79,3 +82,15 @@ def load_model(qtbot: QtBot, window: MainWindow, path: object) -> None:
     window.models.auto_load = True
     window.models.inspect(str(path))
     qtbot.waitUntil(lambda: window.chat.model_ready, timeout=60_000)
+
+
+@pytest.fixture
+def sample_installed(tmp_path: Path) -> Iterator[None]:
+    """The sample third-party plugin, installed (a .dist-info on sys.path) before a window discovers plugins."""
+    site = tmp_path / "site"
+    site.mkdir()
+    install_sample(site)
+    sys.path.insert(0, str(site))
+    yield
+    sys.path.remove(str(site))
+    forget_sample_modules()

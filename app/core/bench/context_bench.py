@@ -46,7 +46,7 @@ from app.core.project.scanner import scan
 from app.core.project.textread import human_size
 
 TARGET_FILES = 5000
-TARGET_INDEX_SECONDS = 30.0
+TARGET_INDEX_SECONDS = 25.0
 TARGET_QUERY_P95 = 0.050
 TARGET_SAVE_P95 = 1.0
 SAVE_TIMEOUT = 30.0
@@ -83,10 +83,13 @@ class ContextBenchResult:
     copied_files: int = 0
     index_seconds: float = 0.0
     reopen_seconds: float = 0.0
+    index_cpu_seconds: float = 0.0  # this process and its worker processes
     rss_bytes: int = 0
     peak_rss_bytes: int = 0
     query_latencies: list[float] = field(default_factory=list)
+    query_cpu: list[float] = field(default_factory=list)  # CPU time of each query (load-independent)
     save_latencies: list[float] = field(default_factory=list)
+    editor_save_latencies: list[float] = field(default_factory=list)  # saved through the editor (refresh)
     save_timeouts: int = 0
     watch_mode: str = ""
     watch_detail: str = ""
@@ -109,6 +112,8 @@ class ContextBenchResult:
         projected = TARGET_FILES / rate if rate else float("inf")
         q50, q95 = statistics.median(self.query_latencies or [0.0]), percentile(self.query_latencies, 95)
         s50, s95 = statistics.median(self.save_latencies or [0.0]), percentile(self.save_latencies, 95)
+        e50 = statistics.median(self.editor_save_latencies or [0.0])
+        e95 = percentile(self.editor_save_latencies, 95)
 
         def verdict(ok: bool) -> str:
             return "meets target" if ok else "MISSES target"
@@ -119,15 +124,22 @@ class ContextBenchResult:
             f"{self.chunks:,} chunks, {human_size(self.bytes)}",
             "",
             f"{'initial index':<28}{self.index_seconds:>9.2f} s   {rate:,.0f} files/s   "
-            f"(5,000 files in {projected:.1f} s: {verdict(projected < TARGET_INDEX_SECONDS)}, target < 30 s)",
+            f"(5,000 files in {projected:.1f} s: {verdict(projected < TARGET_INDEX_SECONDS)}, target < 25 s)",
+            f"{'  CPU time':<28}{self.index_cpu_seconds:>9.2f} s   (all processes; on a quiet machine the wall "
+            "time approaches CPU / cores)",
             f"{'reopen, nothing changed':<28}{self.reopen_seconds:>9.3f} s",
             f"{'resident memory':<28}{self.rss_bytes / 1024**2:>9.1f} MB  after indexing "
             f"(process peak {self.peak_rss_bytes / 1024**2:.1f} MB)",
             f"{'query latency':<28}{q50 * ms:>9.1f} ms median, {q95 * ms:.1f} ms p95 over "
             f"{len(self.query_latencies)} queries ({verdict(q95 < TARGET_QUERY_P95)}, target p95 < 50 ms)",
+            f"{'  CPU per query':<28}{statistics.median(self.query_cpu or [0.0]) * ms:>9.1f} ms median, "
+            f"{percentile(self.query_cpu, 95) * ms:.1f} ms p95 (what a query costs when the cores are free)",
             f"{'save to searchable':<28}{s50 * ms:>9.0f} ms median, {s95 * ms:.0f} ms p95 over "
             f"{len(self.save_latencies)} edits, watcher: {self.watch_mode} "
             f"({verdict(s95 < TARGET_SAVE_P95 and not self.save_timeouts)}, target p95 < 1 s)",
+            f"{'save to searchable, editor':<28}{e50 * ms:>9.0f} ms median, {e95 * ms:.0f} ms p95 over "
+            f"{len(self.editor_save_latencies)} saves that tell the index at once "
+            f"({verdict(bool(self.editor_save_latencies) and e95 < TARGET_SAVE_P95)}, target p95 < 1 s)",
         ]
         if self.save_timeouts:
             lines.append(f"{self.save_timeouts} edits were not searchable within {SAVE_TIMEOUT:g} s")
@@ -166,10 +178,21 @@ def _memory() -> tuple[int, int]:
     return rss, max(peak, rss)
 
 
-def _copy_candidates(source: Path, target: Path, max_bytes: int) -> list[str]:
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes (the indexing workers)."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return float(usage.ru_utime + usage.ru_stime)
+    except Exception:  # not on Windows
+        return 0.0
+
+
+def _copy_candidates(source: Path, target: Path, max_bytes: int, max_files: int | None = None) -> list[str]:
     files = scan(source, IgnoreRules(source), max_bytes)
     copied = []
-    for rel in sorted(files):
+    for rel in sorted(files)[:max_files]:
         destination = target / rel
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -245,9 +268,13 @@ def run_context_bench(
     seed: int = 1,
     burst: int = 10_000,
     compare: bool = False,
+    max_files: int | None = None,
+    force_polling: bool = False,
 ) -> ContextBenchResult:
-    """Measure indexing, reopening, memory, query latency, save-to-searchable and a burst of ``burst`` files
-    (0: no burst) on a copy of ``folder``; with ``compare``, also three ways of watching a 5,000-folder tree."""
+    """Measure indexing, reopening, memory, query latency, save-to-searchable (through the watcher and
+    through the editor's save, which tells the index at once) and a burst of ``burst`` files (0: no burst)
+    on a copy of ``folder`` (its first ``max_files`` candidate files by path, when given); ``force_polling``
+    times saves with the polling watcher; with ``compare``, also three ways of watching a 5,000-folder tree."""
     source = Path(os.path.realpath(folder))
     if not source.is_dir():
         raise ProjectFolderError(f"{folder} is not a folder; give the bench a source tree to index.")
@@ -257,28 +284,33 @@ def run_context_bench(
         copy = Path(scratch) / source.name
         data = Path(scratch) / "data"
         progress(f"copying the candidate files of {source}")
-        copied = _copy_candidates(source, copy, max_file_bytes)
+        copied = _copy_candidates(source, copy, max_file_bytes, max_files)
         result.copied_files = len(copied)
 
         progress(f"indexing {len(copied):,} files")
+        started_cpu = time.process_time()
         with Project(copy, data, max_file_bytes=max_file_bytes) as project:
             stats = project.open()
             result.index_seconds = stats.seconds
             result.files, result.chunks, result.bytes = stats.files, stats.chunks, stats.bytes
             result.rss_bytes, result.peak_rss_bytes = _memory()
+            result.index_cpu_seconds = time.process_time() - started_cpu + _children_cpu()
+            progress(f"indexed {stats.files:,} files in {stats.seconds:.1f} s")
 
         progress("reopening with nothing changed")
-        with Project(copy, data, max_file_bytes=max_file_bytes) as project:
+        with Project(copy, data, max_file_bytes=max_file_bytes, force_polling=force_polling) as project:
             result.reopen_seconds = project.open().seconds
 
             progress(f"running {queries} queries")
+            project.search("warm up the reference graph", 1)
             questions = _queries(project, rng, queries)
             for question in questions[:5]:
                 project.search(question, 10)  # warm the page cache and the statement cache
             for question in questions:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.thread_time()
                 project.search(question, 10)
                 result.query_latencies.append(time.perf_counter() - started)
+                result.query_cpu.append(time.thread_time() - cpu_started)
 
             progress(f"saving {edits} edits with the watcher running")
             project.start_watching()
@@ -295,6 +327,16 @@ def run_context_bench(
                 else:
                     result.save_latencies.append(latency)
                 time.sleep(0.02)
+            progress(f"saving {edits} edits through the editor path (index told at once)")
+            for number in range(edits if editable else 0):
+                rel = rng.choice(editable)
+                token = f"quillpadsave{number}z{rng.randrange(10**9)}"
+                with open(copy / rel, "a", encoding="utf-8") as handle:
+                    handle.write(f"\n# {token}\n")
+                started = time.perf_counter()
+                project.refresh([rel])
+                if project.search(token, 1):
+                    result.editor_save_latencies.append(time.perf_counter() - started)
 
             if burst > 0:
                 progress(f"a burst of {burst:,} files with the watcher running")

@@ -41,6 +41,7 @@ class LlamaServer:
         alias: str | None = None,
         threads: int = 1,
         log_path: Path | None = None,
+        interrupt_requests: bool = True,
     ) -> None:
         self.model = Path(model)
         self.api_key = api_key
@@ -48,6 +49,8 @@ class LlamaServer:
         self.threads = threads
         self.port = free_port()
         self.log_path = log_path
+        # By default this server cuts a reply short when another request arrives; off, requests queue.
+        self.interrupt_requests = interrupt_requests
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,6 +80,8 @@ class LlamaServer:
         ]
         if self.api_key:
             command += ["--api_key", self.api_key]
+        if not self.interrupt_requests:
+            command += ["--interrupt_requests", "false"]
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(

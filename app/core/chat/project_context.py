@@ -15,8 +15,8 @@ from app.core.engine.options import ChatMessage, ChatRequest
 from app.core.errors import QuillpadError
 from app.core.project import CHARS_PER_TOKEN, AssembledContext, Project
 
-# (path of the current file, its text, the selected text); all None without an editor.
-EditorState = tuple[str | None, str | None, str | None]
+# (path of the current file, its unsaved text, the selected text, the cursor's line); all None without an editor.
+EditorState = tuple[str | None, str | None, str | None, int | None]
 
 
 TOKENIZER_SAMPLE = (
@@ -61,7 +61,7 @@ def project_attachments(assembled: AssembledContext | None, removed: Iterable[st
         return ()
     header = Attachment("project", "Project context", assembled.header, rendered=assembled.header, from_project=True)
     items = tuple(
-        Attachment(item.kind, item.label, item.text, rendered=item.render(), from_project=True)
+        Attachment(item.kind, item.label, item.text, rendered=item.render(), from_project=True, why=item.why)
         for item in assembled.items
     )
     return (header, *items)
@@ -78,7 +78,7 @@ class ProjectContextSource:
         self,
         project: Callable[[], Project | None],
         budget: Callable[[], int],
-        editor: Callable[[], EditorState] = lambda: (None, None, None),
+        editor: Callable[[], EditorState] = lambda: (None, None, None, None),
         notify: Callable[[str], None] = lambda message: None,
     ) -> None:
         self._project = project
@@ -91,7 +91,7 @@ class ProjectContextSource:
         project = self._project()
         if project is None or not message.strip() or message.startswith("/"):
             return None
-        path, text, selection = self._editor()
+        path, text, selection, cursor_line = self._editor()
         try:
             return project.assemble_context(
                 message,
@@ -99,6 +99,7 @@ class ProjectContextSource:
                 current_text=text,
                 selection=selection or None,
                 budget_tokens=self._budget(),
+                cursor_line=cursor_line,
             )
         except QuillpadError as err:
             self._notify(str(err))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import html
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from app.core.chat_render.highlight import highlight_code, language_of
 from app.core.chat_render.latex import use_math
+from app.core.sandbox.isolation import run_tooltip
 
 ALLOWED_URL_SCHEMES = ("http:", "https:", "mailto:")
 CODE_ACTIONS = (("copy", "Copy"), ("insert", "Insert at cursor"), ("newfile", "Open as new file"))
@@ -83,7 +85,7 @@ def _code_block_html(code: str, info_language: str, env: EnvType) -> str:
         css_class = "code-block"
         runnable = (RUNNABLE[language],) if language in RUNNABLE else ()
         actions = "".join(
-            f'<a class="code-action" href="quillpad://code/{action}/{index}">{label}</a>'
+            f'<a class="code-action" href="quillpad://code/{action}/{index}"{_tooltip(action)}>{label}</a>'
             for action, label in (*CODE_ACTIONS, *runnable)
         )
     return (
@@ -91,6 +93,12 @@ def _code_block_html(code: str, info_language: str, env: EnvType) -> str:
         f'<div class="code-toolbar"><span class="code-language">{shown}</span>{actions}</div>'
         f'<pre class="highlight"><code>{highlight_code(code, lexer)}</code></pre></div>\n'
     )
+
+
+def _tooltip(action: str) -> str:
+    if action != "run":
+        return ""
+    return f' title="{html.escape(run_tooltip(sys.platform))}"'
 
 
 def _fence(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

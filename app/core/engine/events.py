@@ -92,6 +92,11 @@ class EngineError:
     ``crashed`` means the worker process died (see ``exit_code``/``signal``
     and ``log_tail``); the engine must then be restarted. Whatever partial
     answer had streamed is in ``answer``.
+
+    A model server's failure says whether asking again may help:
+    ``transient`` for a lost connection, a stream closed early, a malformed
+    event, a stall, HTTP 429 and 5xx; ``status`` is the HTTP status when the
+    server answered with one, ``retry_after`` its ``Retry-After`` in seconds.
     """
 
     message: str
@@ -101,6 +106,9 @@ class EngineError:
     log_tail: list[str] = field(default_factory=list)
     answer: str = ""
     thinking: str = ""
+    transient: bool = False
+    status: int | None = None
+    retry_after: float | None = None
 
 
 def queued_message(position: int) -> str:

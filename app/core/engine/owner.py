@@ -79,10 +79,12 @@ class ReplyStream(Iterator[EngineEvent]):
 class EngineOwner:
     """The local engine, an optional model-server connection, and the request queue."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: Engine | None = None, remote: RemoteBackend | None = None) -> None:
+        """``remote``: a model-server connection already made, to use from the start (an evaluation's
+        sibling connections each get an owner of their own)."""
         self.engine = engine if engine is not None else Engine()
-        self._remote: RemoteBackend | None = None
-        self._backend: ChatBackend = self.engine
+        self._remote: RemoteBackend | None = remote
+        self._backend: ChatBackend = remote if remote is not None else self.engine
         self._cond = threading.Condition()
         self._queue: deque[_Ticket] = deque()
         self._running: _Ticket | None = None

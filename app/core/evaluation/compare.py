@@ -16,15 +16,29 @@ def _row_values(report: Mapping[str, Any]) -> dict[str, str]:
     low, high = pooled["ci95"]
     sampling = settings.get("sampling") or {}
     load = settings.get("load") or {}
+    server = report.get("server") or {}
+    figures = report.get("throughput") or {}
+    latency = figures.get("latency_seconds") or {}
+    context = load.get("context_length", server.get("max_model_len", "-"))
+    if server:
+        where = f"server {server.get('endpoint')} ({server.get('model')})"
+        path = server.get("model_path") or server.get("model_root") or ""
+        model_file = (path.replace("\\", "/").rsplit("/", 1)[-1] or "-") + " (as the server states)" if path else "-"
+        sha256 = "not checkable on a server"
+    else:
+        where = "this computer" if model else "-"
+        model_file = model.get("file_name", "-")
+        sha256 = (model.get("sha256") or "-")[:16]
     return {
         "task": f"{report['kind']} ({report['mode']})",
-        "model file": model.get("file_name", "-"),
-        "sha256": (model.get("sha256") or "-")[:16],
+        "run on": where,
+        "model file": model_file,
+        "sha256": sha256,
         "quantisation": model.get("quantization", "-"),
         "thinking": "-" if settings.get("thinking") is None else ("on" if settings["thinking"] else "off"),
         "seeds": ",".join(str(s) for s in settings["seeds"]),
         "sampling": " ".join(f"{k}={v}" for k, v in sampling.items()) or "-",
-        "context / threads": f"{load.get('context_length', '-')} / {load.get('threads', '-')}",
+        "context / threads": f"{context} / {load.get('threads', '-')}",
         "max tokens": str(settings.get("max_tokens") or "-"),
         "tasks": f"{report['tasks_finished']}/{report['tasks_expected']}",
         "pass@1": f"{percent(pooled['pass_at_1'])} ({pooled['passed']}/{pooled['total']})",
@@ -34,7 +48,15 @@ def _row_values(report: Mapping[str, Any]) -> dict[str, str]:
         ),
         "mean thinking chars": f"{report['summary']['thinking_chars_mean']:.0f}",
         "wall time": f"{report['wall_seconds']:.1f} s",
-        "llama.cpp": str((report.get("software") or {}).get("llama_cpp", "-")),
+        "requests in flight": ",".join(str(c) for c in figures.get("concurrency") or []) or "-",
+        "requests/s": f"{figures['requests_per_second']:.2f}" if figures else "-",
+        "output tokens/s": f"{figures['output_tokens_per_second']:.1f}" if figures else "-",
+        "latency p50 / p90": f"{latency['p50']:.2f} / {latency['p90']:.2f} s" if latency.get("count") else "-",
+        "llama.cpp": (
+            f"server build {server.get('build') or server.get('version') or 'not given'}"
+            if server
+            else str((report.get("software") or {}).get("llama_cpp", "-"))
+        ),
     }
 
 

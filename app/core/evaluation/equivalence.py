@@ -4,9 +4,9 @@ Three steps, cheapest first: the normalised LaTeX strings match; both are
 numbers within a tolerance; SymPy finds the difference of the two parsed
 expressions to be zero. SymPy runs in a child process under a time limit,
 because ``simplify`` can take unbounded time on hostile input and a thread
-cannot be stopped. The LaTeX parser is SymPy's ANTLR one (it knows ``\\pi``
-and friends, which the Lark backend does not), needing
-``antlr4-python3-runtime`` 4.11.
+cannot be stopped. The LaTeX is read by the reader the math checker uses
+(``app.core.symbolic.reader``, loosely: any construct SymPy's ANTLR parser
+knows), needing ``antlr4-python3-runtime`` 4.11.
 """
 
 from __future__ import annotations
@@ -205,7 +205,8 @@ class AnswerJudge:
 
 def _sympy_main(conn: Connection) -> None:  # pragma: no cover - runs in the child process
     from sympy import simplify
-    from sympy.parsing.latex import parse_latex
+
+    from app.core.symbolic.reader import read_answer
 
     while True:
         try:
@@ -213,7 +214,7 @@ def _sympy_main(conn: Connection) -> None:  # pragma: no cover - runs in the chi
         except (EOFError, OSError):
             return
         try:
-            x, y = parse_latex(_for_parser(a)), parse_latex(_for_parser(b))
+            x, y = read_answer(a), read_answer(b)
             same = bool(simplify(x - y) == 0)
             if not same:
                 with contextlib.suppress(Exception):
@@ -221,8 +222,3 @@ def _sympy_main(conn: Connection) -> None:  # pragma: no cover - runs in the chi
             conn.send((same, "sympy"))
         except Exception as err:
             conn.send((False, f"sympy could not parse ({type(err).__name__})"))
-
-
-def _for_parser(s: str) -> str:
-    # The parser wants braces on \sqrt and reads "x=5" as an equation.
-    return re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)

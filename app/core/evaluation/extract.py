@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from app.core.edits.thinking import strip_thinking
+from app.core.symbolic.text import last_boxed
 
-_BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
 _UNCLOSED_FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([\w+.-]*)[^\n]*\n(.*)\Z", re.S | re.M)
@@ -35,25 +35,8 @@ def split_thinking(reply: str, thinking: str = "") -> tuple[str, str]:
 
 
 def extract_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\boxed 5``), or ``None``."""
-    found: str | None = None
-    for match in _BOXED.finditer(text):
-        start = match.end()
-        if start < len(text) and text[start] == "{":
-            depth = 0
-            for position in range(start, len(text)):
-                if text[position] == "{":
-                    depth += 1
-                elif text[position] == "}":
-                    depth -= 1
-                    if depth == 0:
-                        found = text[start + 1 : position].strip()
-                        break
-        else:
-            word = re.match(r"[^\s$]+", text[start:])
-            if word:
-                found = word.group(0)
-    return found
+    """The content of the last ``\\boxed{...}`` (or ``\\boxed 5``), or ``None`` (the shared reader's extraction)."""
+    return last_boxed(text)
 
 
 def extract_hash_answer(text: str) -> str | None:

@@ -8,7 +8,7 @@ or a scripted model in tests): the events are collected into a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.core.engine.events import AnswerText, Done, EngineError, Stats, ThinkingText
 from app.core.engine.model_client import AskOptions, ModelClient
@@ -36,7 +36,19 @@ class Generation:
     completion_tokens: int = 0
     thinking_tokens: int = 0
     prompt_tokens: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the reply that counts (the last attempt)
+    transient: bool = False  # an error that asking again may cure (a server's hiccup)
+    status: int | None = None  # the HTTP status of a server's error
+    retry_after: float | None = None
+    attempts: int = 1
+    request_seconds: float = 0.0  # all attempts and waits together
+    server_facts: dict[str, str] = field(default_factory=dict)  # model id, system_fingerprint of the reply
+
+    @property
+    def server_failed(self) -> bool:
+        """The server, not the model, failed this task: a hiccup that outlasted the retries, or an HTTP
+        error such as 400 for settings it refuses. Such a task is an error, not a wrong answer."""
+        return self.finish == "error" and (self.transient or self.status is not None)
 
 
 def generate(
@@ -63,7 +75,16 @@ def generate(
         elif isinstance(event, EngineError):
             if event.crashed:
                 raise ModelCrashed(event.message)
-            return Generation("".join(answer), "".join(thought), "error", error=event.message)
+            return Generation(
+                "".join(answer),
+                "".join(thought),
+                "error",
+                error=event.message,
+                seconds=time.monotonic() - started,
+                transient=event.transient,
+                status=event.status,
+                retry_after=event.retry_after,
+            )
         elif isinstance(event, Done):
             if event.reason == "cancelled":
                 raise EvaluationCancelled("The evaluation was cancelled.")
@@ -78,4 +99,4 @@ def generate(
                 seconds=time.monotonic() - started,
             )
     text, thinking_text = split_thinking("".join(answer), "".join(thought))
-    return Generation(text, thinking_text, "error", error="The reply ended without a final event.")
+    return Generation(text, thinking_text, "error", error="The reply ended without a final event.", transient=True)

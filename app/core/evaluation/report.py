@@ -21,6 +21,8 @@ from app.core.evaluation.datasets import Dataset
 from app.core.evaluation.stats import seed_spread, wilson
 from app.core.evaluation.store import result_key
 from app.core.evaluation.tasks import EvalTask
+from app.core.evaluation.throughput import latency
+from app.core.remote.provenance import not_given
 
 REPORT_VERSION = 1
 
@@ -41,7 +43,10 @@ def build_report(
     """The report of the selected ``tasks`` for every configured seed, from the stored results."""
     config = manifest["config"]
     seeds = [int(s) for s in config["seeds"]]
-    records = [dict(results[key]) for s in seeds for t in tasks if (key := result_key(t.task_id, s)) in results]
+    stored = [dict(results[key]) for s in seeds for t in tasks if (key := result_key(t.task_id, s)) in results]
+    # Tasks lost to the server are not model failures: they are listed, not scored, and run again on resume.
+    records = [r for r in stored if not r.get("error")]
+    errors = [r for r in stored if r.get("error")]
     per_seed: dict[str, Any] = {}
     rates: dict[int, float] = {}
     for seed in seeds:
@@ -64,6 +69,7 @@ def build_report(
         "fingerprint": manifest["fingerprint"],
         "dataset": {**manifest["dataset"], "selected": len(tasks), "limit": config.get("limit")},
         "model": manifest.get("model"),
+        "server": server_summary(manifest.get("server"), records),
         "profile": manifest.get("profile"),
         "settings": {
             "thinking": manifest["settings"].get("thinking"),
@@ -77,9 +83,15 @@ def build_report(
         },
         "software": manifest.get("software"),
         "hardware": manifest.get("hardware"),
+        "sandbox": manifest.get("sandbox"),
         "wall_seconds": round(sum(float(s.get("seconds", 0)) for s in sessions), 3),
         "model_load_seconds": manifest.get("model_load_seconds"),
         "sessions": sessions,
+        "throughput": run_throughput(sessions, records) if config["mode"] == "model" else None,
+        "errors": [
+            {"task_id": r["task_id"], "seed": r["seed"], "error": r["error"], "attempts": r.get("attempts")}
+            for r in errors
+        ],
         "summary": {
             "pooled": pooled.to_dict(),
             "per_seed": per_seed,
@@ -88,6 +100,34 @@ def build_report(
             "failure_reasons": _reason_counts(records),
         },
         "tasks": records,
+    }
+
+
+def server_summary(server: Mapping[str, Any] | None, records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A server's facts with what its replies said (fingerprints, model ids) and what it never said."""
+    if not server:
+        return None
+    fingerprints = sorted({str(r["system_fingerprint"]) for r in records if r.get("system_fingerprint")})
+    models = sorted({str(r["served_model"]) for r in records if r.get("served_model")})
+    summary = {**server, "system_fingerprints": fingerprints, "reply_model_ids": models}
+    summary["retries_used"] = sum(max(0, int(r.get("attempts", 1)) - 1) for r in records)
+    summary["not_given"] = not_given(summary)
+    return summary
+
+
+def run_throughput(sessions: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Requests/s and output tokens/s over the sessions' wall time, and the latency of the scored requests."""
+    seconds = sum(float(s.get("seconds", 0)) for s in sessions if "requests" in s)
+    requests = sum(int(s.get("requests", 0)) for s in sessions)
+    tokens = sum(int(s.get("output_tokens", 0)) for s in sessions)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 3),
+        "requests_per_second": round(requests / seconds, 3) if seconds > 0 else 0.0,
+        "output_tokens": tokens,
+        "output_tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else 0.0,
+        "concurrency": sorted({int(s["concurrency"]) for s in sessions if "concurrency" in s}),
+        "latency_seconds": latency([dict(r) for r in records]),
     }
 
 
@@ -148,7 +188,16 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     lines += ["", f"**{headline(report)}**", ""]
     if not report["complete"]:
         lines += [f"*Incomplete: {report['tasks_finished']} of {report['tasks_expected']} tasks finished.*", ""]
+    if report.get("errors"):
+        lines += [
+            f"*{len(report['errors'])} task(s) failed for the server's sake and are not scored; "
+            "run the same command again to ask them again.*",
+            "",
+        ]
     rows: list[tuple[str, Any]] = []
+    server = report.get("server")
+    if server:
+        rows += _server_rows(report, server)
     if model:
         rows += [
             ("Model file", f"{model['file_name']} ({model['size_bytes']:,} bytes)"),
@@ -171,21 +220,37 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ("Dataset", f"{report['dataset']['source']} ({report['dataset']['selected']} of {report['dataset']['tasks']})"),
         ("Dataset sha256", report["dataset"]["sha256"]),
         ("Per-task timeout", f"{settings['timeout_seconds']} s, {settings['workers']} workers"),
+        *([("Sandbox", report["sandbox"]["description"])] if report.get("sandbox") else []),
         ("Quillpad", software.get("quillpad")),
-        ("llama-cpp-python / llama.cpp", f"{software.get('llama_cpp_python')} / {software.get('llama_cpp')}"),
+        (
+            "llama-cpp-python / llama.cpp" + (" (this computer, not the server)" if server else ""),
+            f"{software.get('llama_cpp_python')} / {software.get('llama_cpp')}",
+        ),
         ("Hardware", _hardware_text(hardware)),
         (
             "Wall time",
             f"{report['wall_seconds']:.1f} s over {len(report['sessions'])} session(s)"
             + (
-                f", after loading the model in {report['model_load_seconds']:.1f} s"
+                f", after {'connecting' if server else 'loading the model'} in {report['model_load_seconds']:.1f} s"
                 if report.get("model_load_seconds")
                 else ""
             ),
         ),
         ("Mean thinking length", f"{report['summary']['thinking_chars_mean']:.0f} characters"),
     ]
+    if report.get("throughput"):
+        rows += _throughput_rows(report["throughput"])
     lines += ["| | |", "|---|---|", *[f"| {k} | {_cell(v)} |" for k, v in rows], ""]
+    if server:
+        lines += ["## The server", "", "Sent with every request (besides the messages):", ""]
+        lines += [f"- `{k}`: `{json.dumps(v)}`" for k, v in (server.get("request") or {}).items()]
+        lines += ["", "Not given by the server:", ""]
+        lines += [f"- {fact}" for fact in server.get("not_given") or []]
+        if server.get("models_entry"):
+            lines += ["", "Its /v1/models entry:", "", _fence(json.dumps(server["models_entry"], indent=2), "json")]
+        if server.get("props"):
+            lines += ["", "Its /props:", "", _fence(json.dumps(server["props"], indent=2), "json")]
+        lines += [""]
     lines += ["## Results by seed", "", "| seed | passed | pass@1 | 95% CI |", "|---|---|---|---|"]
     for seed, data in report["summary"]["per_seed"].items():
         low, high = data["ci95"]
@@ -218,6 +283,52 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         if record.get("stderr") and not record["passed"]:
             lines += ["Error output:", "", _fence(record["stderr"][-800:]), ""]
     return "\n".join(lines) + "\n"
+
+
+def _server_rows(report: Mapping[str, Any], server: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    settings = report["settings"]
+    rows: list[tuple[str, Any]] = [
+        ("Server", server.get("endpoint")),
+        ("Served model", server.get("model")),
+        ("Model ids in replies", ", ".join(server.get("reply_model_ids") or []) or "not sent"),
+        ("Context (max_model_len)", server.get("max_model_len", "not given")),
+        ("Server build / version", server.get("build") or server.get("version") or "not given"),
+        ("Model path on the server", server.get("model_path") or server.get("model_root") or "not given"),
+        ("system_fingerprint", ", ".join(server.get("system_fingerprints") or []) or "not given"),
+        ("Profile", report.get("profile")),
+        ("Thinking", "on" if settings["thinking"] else "off"),
+        ("Sent with every request", "see The server, below"),
+        ("Max tokens", settings["max_tokens"] or "the server's limit"),
+        (
+            "Concurrency, retries",
+            f"{server.get('concurrency')} in flight, up to {server.get('max_retries')} retries each "
+            f"({server.get('retries_used', 0)} used), request timeout "
+            + (f"{server['request_timeout']:g} s" if server.get("request_timeout") else "none"),
+        ),
+        ("Not given by the server", "; ".join(server.get("not_given") or []) or "-"),
+    ]
+    return rows
+
+
+def _throughput_rows(figures: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    lat = figures.get("latency_seconds") or {}
+    rows: list[tuple[str, Any]] = [
+        (
+            "Throughput",
+            f"{figures['requests_per_second']:.2f} requests/s, "
+            f"{figures['output_tokens_per_second']:.1f} output tokens/s "
+            f"({figures['requests']} requests, {figures['output_tokens']} tokens in {figures['seconds']:.1f} s)",
+        )
+    ]
+    if lat.get("count"):
+        rows.append(
+            (
+                "Latency per request",
+                f"mean {lat['mean']:.2f} s, p50 {lat['p50']:.2f} s, p90 {lat['p90']:.2f} s, "
+                f"p99 {lat['p99']:.2f} s, max {lat['max']:.2f} s",
+            )
+        )
+    return rows
 
 
 def _load_text(load: Mapping[str, Any] | None) -> str:
@@ -286,7 +397,10 @@ def recent_reports(root: str | Path, limit: int = 8) -> list[dict[str, Any]]:
 def run_label(report: Mapping[str, Any]) -> str:
     """A short name of a run: task, model file (or self-check), thinking, seeds."""
     model = report.get("model") or {}
-    who = model.get("file_name", "").removesuffix(".gguf") or report["mode"]
+    server = report.get("server") or {}
+    who = model.get("file_name", "").removesuffix(".gguf") or (
+        f"{server['model']} @ {server.get('host')}" if server.get("model") else report["mode"]
+    )
     thinking = report["settings"].get("thinking")
     think = "" if thinking is None else (" · think" if thinking else " · no-think")
     seeds = report["settings"]["seeds"]

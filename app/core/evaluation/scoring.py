@@ -110,14 +110,19 @@ os.write(1, b"\\n{nonce}\\n")
 """
 
 
-def run_code(task: EvalTask, code: str, timeout: float = DEFAULT_TIMEOUT) -> Score:
-    """Run ``code`` against ``task``'s tests in the sandbox within ``timeout`` seconds."""
+def run_code(task: EvalTask, code: str, timeout: float = DEFAULT_TIMEOUT, *, allow_unisolated: bool = False) -> Score:
+    """Run ``code`` against ``task``'s tests in the sandbox within ``timeout`` seconds.
+
+    Without isolation on this system it raises ``IsolationUnavailable`` unless
+    ``allow_unisolated`` (the user's ``--unsafe-no-isolation``).
+    """
     limits = SandboxLimits(wall_seconds=timeout, cpu_seconds=max(1, math.ceil(timeout)))
     nonce = f"quillpad-tests-finished-{secrets.token_hex(12)}"
     result = run_sandboxed(
         [sys.executable, "-I", "main.py"],
         files={"main.py": _LOADER.format(nonce=nonce), "program.py": program_for(task, code)},
         limits=limits,
+        allow_unisolated=allow_unisolated,
     )
     finished = result.stdout.rstrip().endswith(nonce)
     passed = result.exit_code == 0 and not result.timed_out and finished
@@ -132,12 +137,14 @@ def run_code(task: EvalTask, code: str, timeout: float = DEFAULT_TIMEOUT) -> Sco
     return Score(passed, reason, None, "", result.stderr[-STDERR_KEPT:], result.wall_seconds)
 
 
-def score_code_reply(task: EvalTask, reply: str, timeout: float = DEFAULT_TIMEOUT) -> Score:
+def score_code_reply(
+    task: EvalTask, reply: str, timeout: float = DEFAULT_TIMEOUT, *, allow_unisolated: bool = False
+) -> Score:
     """Extract the code of a model reply and run it against the tests."""
     extracted = extract_code(reply)
     if extracted.value is None:
         return Score(False, "no code in the reply", None, "")
-    score = run_code(task, extracted.value, timeout)
+    score = run_code(task, extracted.value, timeout, allow_unisolated=allow_unisolated)
     return Score(score.passed, score.reason, extracted.value, extracted.method, score.stderr, score.seconds)
 
 

@@ -1,7 +1,10 @@
 """The run folder: a manifest and one JSON line per finished task and seed.
 
 A line is written (and flushed to disk) as soon as a task is scored, so a
-killed run loses at most the task in progress; a torn last line is ignored.
+killed run loses at most the tasks in progress; a torn last line is ignored.
+A task that failed for the server's sake is stored with ``error`` set and
+runs again on resume; its later line replaces it (the last line of a task
+wins), so nothing is counted twice.
 Re-running with the same settings continues where it stopped; different
 settings are refused rather than mixed into one report.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,14 @@ def default_run_folder(kind: str, mode: str, model: str | None, thinking: bool |
     stem = Path(model).stem if model and mode == "model" else mode
     think = "" if mode != "model" else {None: "", True: "-think", False: "-nothink"}[thinking]
     return evaluations_folder() / f"{kind}-{stem}{think}"
+
+
+def server_run_folder(kind: str, model: str, thinking: bool | None) -> Path:
+    """One folder per task kind, served model and thinking mode, so the same command resumes
+    (wherever the server now listens)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    think = {None: "", True: "-think", False: "-nothink"}[thinking]
+    return evaluations_folder() / f"{kind}-server-{safe}{think}"
 
 
 class RunStoreError(QuillpadError):
@@ -111,7 +123,9 @@ class RunStore:
         return found
 
     def done(self, task_id: str, seed: int) -> bool:
-        return result_key(task_id, seed) in self.results
+        """Whether the task has a result; one that failed for the server's sake (``error``) runs again."""
+        record = self.results.get(result_key(task_id, seed))
+        return record is not None and not record.get("error")
 
     def append(self, record: dict[str, Any]) -> None:
         """Keep one finished task: in memory and, durably, on disk."""

@@ -8,11 +8,12 @@ checkable, and a badge for the final answer. ``render`` turns it into
 Markdown for the chat or text for the terminal.
 """
 
-from app.core.mathcheck.extract import Extraction, StepText, extract_steps, find_boxed, problem_formula
+from app.core.mathcheck.extract import Extraction, StepText, extract_steps, problem_formula
 from app.core.mathcheck.pool import CheckCancelled, CheckerError, CheckWorker
 from app.core.mathcheck.render import report_markdown, report_text
 from app.core.mathcheck.report import AnswerResult, Badge, CheckReport, Mark, StepResult
 from app.core.mathcheck.verify import CheckOptions, verify_solution
+from app.core.symbolic.text import find_boxed
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 

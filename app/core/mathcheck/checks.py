@@ -164,6 +164,9 @@ def equal(before: Any, after: Any, seconds: float, constant_in: Any = None) -> V
     except Unresolved as err:
         return "unchecked", str(err)
     if constant_in is not None:
+        # Real variables, so that d/dx ln|u| is 1/u and not a complex-analysis expression.
+        reals = {v: sympy.Symbol(v.name, real=True) for v in a.free_symbols | b.free_symbols if v.is_real is None}
+        a, b, constant_in = a.xreplace(reals), b.xreplace(reals), reals.get(constant_in, constant_in)
         da = attempt(seconds, lambda: sympy.diff(a, constant_in))
         db = attempt(seconds, lambda: sympy.diff(b, constant_in))
         if da is None or db is None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.symbolic.text import find_boxed
+
 _FRONT_MATTER = re.compile(r"\A(\+\+\+|---)\s*\n.*?\n\1\s*(\n|\Z)", re.S)
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.S)
 _ENV = re.compile(r"\\begin\{(align\*?|aligned|gather\*?|equation\*?|cases)\}(.*?)\\end\{\1\}", re.S)
@@ -47,19 +49,6 @@ class Extraction:
 def strip_front_matter(text: str) -> str:
     """Drop a leading ``+++``/``---`` front-matter block."""
     return _FRONT_MATTER.sub("", text, count=1)
-
-
-def find_boxed(text: str) -> list[tuple[int, int, str]]:
-    """Every ``\\boxed{…}`` as (start, end, content), braces balanced."""
-    found = []
-    for match in re.finditer(r"\\boxed\s*\{", text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            found.append((match.start(), i, text[match.end() : i - 1]))
-    return found
 
 
 def is_plain_formula(line: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.core.mathcheck.report import BADGE_WORDS, MARK_SYMBOLS, MARK_WORDS, CheckReport
+from app.core.symbolic.text import markdown_math, plain_text
 
 
 def _one_line(text: str) -> str:
@@ -19,11 +20,13 @@ def report_markdown(report: CheckReport, title: str = "Checked by SymPy") -> str
     if not report.steps:
         lines.append("No steps with mathematics were found.")
     answer = report.answer
-    shown = f" ${answer.answer}$" if answer.answer else ""
+    shown = f" {markdown_math(answer.answer)}" if answer.answer else ""
     why = f" — {_one_line(answer.reason)}" if answer.reason else ""
     lines += ["", f"> **{BADGE_WORDS[answer.badge]}**{shown}{why}"]
     verified, wrong, unchecked = report.count("verified"), report.count("wrong"), report.count("unchecked")
-    lines += ["", f"_{verified} verified, {wrong} wrong, {unchecked} not checkable._"]
+    follows = report.count("follows")
+    after = f", {follows} resting on a wrong step" if follows else ""
+    lines += ["", f"_{verified} verified, {wrong} wrong, {unchecked} not checkable{after}._"]
     return "\n".join(lines)
 
 
@@ -37,5 +40,5 @@ def report_text(report: CheckReport) -> str:
         )
     answer = report.answer
     why = f" ({_one_line(answer.reason)})" if answer.reason else ""
-    lines.append(f"Answer: {BADGE_WORDS[answer.badge]}: {answer.answer}{why}")
+    lines.append(f"Answer: {BADGE_WORDS[answer.badge]}: {plain_text(answer.answer)}{why}")
     return "\n".join(lines)

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Mark = Literal["given", "verified", "wrong", "unchecked"]
+Mark = Literal["given", "verified", "wrong", "unchecked", "follows"]
 Badge = Literal["verified", "wrong", "consistent", "unchecked", "missing"]
 
-MARK_SYMBOLS: dict[str, str] = {"given": "•", "verified": "✓", "wrong": "✗", "unchecked": "?"}
-MARK_WORDS: dict[str, str] = {"given": "given", "verified": "verified", "wrong": "wrong", "unchecked": "not checkable"}
+# "follows": the step is what an earlier wrong step gives, so it gets no tick.
+MARK_SYMBOLS: dict[str, str] = {"given": "•", "verified": "✓", "wrong": "✗", "unchecked": "?", "follows": "↳"}
+MARK_WORDS: dict[str, str] = {
+    "given": "given",
+    "verified": "verified",
+    "wrong": "wrong",
+    "unchecked": "not checkable",
+    "follows": "follows from a wrong step",
+}
 BADGE_WORDS: dict[str, str] = {
     "verified": "✓ answer verified",
     "wrong": "✗ answer wrong",

@@ -107,6 +107,10 @@ def _verify(text: str, problem: str, worker: CheckWorker, options: CheckOptions,
             except RequestTimeout:
                 mark, reason = "unchecked", f"took longer than {options.step_timeout:g} s, so it was not checked"
                 healthy = _replay(worker, options, problem, done)
+        wrong_before = next((r.index for r in results if r.mark == "wrong"), 0)
+        if wrong_before and mark == "verified":
+            # A step can be right from the line before and still rest on a mistake: no tick for it.
+            mark, reason = "follows", f"follows from step {wrong_before}, which is wrong"
         results.append(StepResult(step.index, step.line, step.text, cast(Mark, mark), reason))
         done.append(step)
     answer = _answer(worker, options, extraction.boxed, extraction.steps, healthy)
@@ -122,7 +126,8 @@ def _answer(
     if not boxed:
         if not steps:
             return AnswerResult("missing", "", "no mathematics was found")
-        shown = steps[-1].math[-1].lstrip("= ")
+        # "so $x = 4$ or $x = -2$": every formula of the last line is the answer.
+        shown = ", ".join(m.lstrip("= ") for m in steps[-1].math)
     if not healthy:
         return AnswerResult("unchecked", shown, "the checker had to be restarted")
     try:

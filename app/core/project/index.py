@@ -35,7 +35,7 @@ from app.core.project.symbols import Symbol
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: imports
 # bm25 column weights: a match in a defined name or the path says more than one in the body.
 _WEIGHTS = (2.0, 4.0, 1.0)
 
@@ -70,6 +70,11 @@ _SCHEMA = (
     )""",
     "CREATE INDEX symbols_by_file ON symbols(file_id)",
     "CREATE INDEX symbols_by_name ON symbols(name COLLATE NOCASE)",
+    """CREATE TABLE imports (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL
+    )""",
+    "CREATE INDEX imports_by_file ON imports(file_id)",
     "CREATE VIRTUAL TABLE chunk_text USING fts5(path, names, body, tokenize='porter unicode61 remove_diacritics 2')",
     "CREATE TRIGGER chunks_deleted AFTER DELETE ON chunks BEGIN DELETE FROM chunk_text WHERE rowid = old.id; END",
 )
@@ -106,17 +111,30 @@ class FileRecord:
     checked_ns: int
     chunks: Sequence[Chunk]
     symbols: Sequence[Symbol]
+    imports: Sequence[str] = ()  # dotted names (see ``imports``)
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked chunk; ``score`` is higher for better matches (negated bm25)."""
+    """One ranked chunk; ``score`` is higher for better matches.
+
+    ``reasons`` say why it was chosen, in words for the user (e.g. "definition of Repo", "named in the
+    question", "recently edited", "related by references", "matches the words"); ``definitions`` names the
+    definitions the chunk holds that the question asked about (empty when it was found by its words only).
+    """
 
     path: str
     start_line: int
     end_line: int
     text: str
     score: float
+    reasons: tuple[str, ...] = ()
+    definitions: tuple[str, ...] = ()
+
+    @property
+    def is_definition(self) -> bool:
+        """Whether the chunk holds a definition the question named."""
+        return bool(self.definitions)
 
 
 @dataclass(frozen=True)
@@ -316,6 +334,7 @@ class IndexStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             ((file_id, s.name, s.kind, s.signature, s.start_line, s.end_line, s.depth) for s in record.symbols),
         )
+        conn.executemany("INSERT INTO imports (file_id, name) VALUES (?, ?)", ((file_id, n) for n in record.imports))
 
     def clear(self) -> None:
         """Delete everything (the project folder is gone)."""
@@ -435,3 +454,103 @@ class IndexStore:
             for path, count in rows:
                 counts[str(path)] = counts.get(str(path), 0) + int(count)
         return counts
+
+    # --- ranking inputs (see ``ranking``) -------------------------------------------------------------------
+
+    def candidates(self, match: str, limit: int) -> list[ChunkRef]:
+        """The ``limit`` best chunks for ``match`` by bm25, without their text (best first)."""
+        if not match or limit <= 0:
+            return []
+        rows = self._read(
+            "WITH top AS (SELECT rowid AS id, bm25(chunk_text, ?, ?, ?) AS rank FROM chunk_text "
+            "WHERE chunk_text MATCH ? ORDER BY rank LIMIT ?) "
+            "SELECT top.id, f.path, ch.start_line, ch.end_line, top.rank, t.names FROM top "
+            "JOIN chunks ch ON ch.id = top.id JOIN files f ON f.id = ch.file_id "
+            "JOIN chunk_text t ON t.rowid = top.id ORDER BY top.rank",
+            (*_WEIGHTS, match, limit),
+        )
+        return [ChunkRef(int(i), str(p), int(s), int(e), -float(r), str(n)) for i, p, s, e, r, n in rows]
+
+    def definitions(self, names: Iterable[str], limit: int = 200, *, containers: bool = True) -> list[Definition]:
+        """Definitions whose name is one of ``names`` (case-insensitive), with the type they belong to
+        (``containers``; else ``container`` is None, which is quicker)."""
+        wanted = sorted({n for n in names if n})[:200]
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        container = (
+            "(SELECT p.name FROM symbols p WHERE s.depth > 0 AND p.file_id = s.file_id AND p.depth = 0 "
+            " AND p.start_line <= s.start_line AND p.end_line >= s.end_line ORDER BY p.start_line DESC LIMIT 1)"
+            if containers
+            else "NULL"
+        )
+        rows = self._read(
+            f"SELECT f.path, s.name, s.kind, s.start_line, s.end_line, s.depth, {container} "
+            f"FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.name COLLATE NOCASE IN ({marks}) LIMIT ?",
+            (*wanted, limit),
+        )
+        return [
+            Definition(str(p), str(n), str(k), int(a), int(b), int(d), None if c is None else str(c))
+            for p, n, k, a, b, d, c in rows
+        ]
+
+    def chunks_at(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRef]:
+        """For each (path, line), the first chunk of that file holding the line (one query for all)."""
+        wanted = list(dict.fromkeys(places))
+        out: dict[tuple[str, int], ChunkRef] = {}
+        for start in range(0, len(wanted), 300):
+            batch = wanted[start : start + 300]
+            values = ",".join("(?, ?)" * 1 for _ in batch)
+            params = [x for place in batch for x in place]
+            rows = self._read(
+                f"WITH wanted(path, line) AS (VALUES {values}) "
+                "SELECT w.path, w.line, ch.id, ch.start_line, ch.end_line FROM wanted w "
+                "JOIN files f ON f.path = w.path JOIN chunks ch ON ch.file_id = f.id "
+                "AND ch.start_line <= w.line AND ch.end_line >= w.line ORDER BY w.path, w.line, ch.start_line",
+                params,
+            )
+            for path, line, i, s, e in rows:
+                out.setdefault((str(path), int(line)), ChunkRef(int(i), str(path), int(s), int(e), 0.0))
+        return out
+
+    def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:
+        """The text of each chunk id."""
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            batch = list(ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            for rowid, body in self._read(f"SELECT rowid, body FROM chunk_text WHERE rowid IN ({marks})", batch):
+                out[int(rowid)] = str(body)
+        return out
+
+    def all_imports(self) -> dict[str, list[str]]:
+        """Every file's imported dotted names (files importing nothing are left out)."""
+        out: dict[str, list[str]] = {}
+        for path, name in self._read("SELECT f.path, i.name FROM imports i JOIN files f ON f.id = i.file_id"):
+            out.setdefault(str(path), []).append(str(name))
+        return out
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """A chunk without its text; ``score`` is the negated bm25 (0.0 where it was not matched)."""
+
+    id: int
+    path: str
+    start_line: int
+    end_line: int
+    score: float
+    names: str = ""  # the names defined in it, as indexed (with their split forms)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One outline entry found by name; ``container`` is the type a member belongs to."""
+
+    path: str
+    name: str
+    kind: str
+    start_line: int
+    end_line: int
+    depth: int
+    container: str | None

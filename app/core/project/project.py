@@ -22,20 +22,24 @@ import re
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from app.core.project.changes import ChangeTracker
 from app.core.project.errors import InvalidQueryError, ProjectError, ProjectFolderError
 from app.core.project.ignore import IgnoreRules
+from app.core.project.imports import pagerank, reference_graph
 from app.core.project.index import IndexStore, SearchHit
 from app.core.project.indexer import Indexer, UpdateResult
 from app.core.project.mentions import Mention, MentionResolver, find_mentions
 from app.core.project.query import build_match
+from app.core.project.ranking import RecencyHints, neighbours, rank
 from app.core.project.repo_map import build_repo_map
 from app.core.project.retrieval import AssembledContext, ContextSources, assemble_context
+from app.core.project.scanner import describe_skips
 from app.core.project.textread import FileText, NotText, read_text_file
 from app.core.project.tokens import TokenCounter
 from app.core.project.watch_mechanisms import MechanismFactory
@@ -51,7 +55,22 @@ from app.core.project.watcher import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+# A project of more files than this is most likely a home folder or a disk opened by mistake; the shallowest
+# files are indexed and the rest counted (indexing runs at a few hundred files a second).
+DEFAULT_MAX_FILES = 50_000
+# The reference graph is a prior: after changes it is rebuilt at most this often (rebuilding costs ~0.1 s per
+# 1,000 files), so a burst of saves does not rebuild it each time.
+GRAPH_REFRESH_SECONDS = 30.0
+RECENT_FILES = 20
 INDEX_FILE_NAME = "index.sqlite3"
+
+
+@dataclass(frozen=True)
+class _ReferenceGraph:
+    generation: int
+    built: float  # time.monotonic()
+    edges: dict[str, set[str]]
+    centrality: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -68,10 +87,15 @@ class IndexStats:
     unchanged: int
     skipped: int
     interrupted: bool = False
+    skipped_by: dict[str, int] = field(default_factory=dict)  # reason -> files (see ``scanner.SKIP_REASONS``)
 
-    def to_dict(self) -> dict[str, int | float | bool]:
+    def to_dict(self) -> dict[str, int | float | bool | dict[str, int]]:
         """The figures as a JSON-ready mapping."""
         return asdict(self)
+
+    def skipped_text(self) -> str:
+        """What was left out and why, e.g. "3 binary, 1 over the size limit" ("" when nothing was)."""
+        return describe_skips(self.skipped_by)
 
 
 def project_index_path(root: Path, data_dir: Path) -> Path:
@@ -91,6 +115,7 @@ class Project:
         data_dir: Path,
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_files: int | None = DEFAULT_MAX_FILES,
         debounce_seconds: float = DEFAULT_DEBOUNCE,
         max_delay_seconds: float = DEFAULT_MAX_DELAY,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -105,19 +130,23 @@ class Project:
         for ``debounce_seconds`` (at the latest ``max_delay_seconds`` after the first change), polls every
         ``poll_interval`` seconds when it has to poll, and uses at most ``max_watches`` inotify watches
         (None: the system's limit); ``watch_mechanisms`` replaces the ways of watching tried in order (see
-        ``watch_mechanisms.default_mechanisms``), ``force_polling`` keeps only the last one. Raises
-        ``ProjectFolderError`` when ``root`` is not an existing folder.
+        ``watch_mechanisms.default_mechanisms``), ``force_polling`` keeps only the last one. At most
+        ``max_files`` files are indexed (None: no limit; the rest are counted in ``IndexStats.skipped_by``).
+        Raises ``ProjectFolderError`` when ``root`` is not an existing folder.
         """
         resolved = Path(os.path.realpath(Path(root).expanduser()))
         if not resolved.is_dir():
             what = "does not exist" if not resolved.exists() else "is not a folder"
             raise ProjectFolderError(f"{root} {what}; choose an existing project folder.")
+        if max_files is not None and max_files <= 0:
+            raise InvalidQueryError(f"The file count limit must be a positive number (got {max_files}).")
         if max_file_bytes <= 0:
             raise InvalidQueryError(f"The file size limit must be a positive number of bytes (got {max_file_bytes}).")
         self.root = resolved
         self.name = resolved.name or str(resolved)
         self.data_dir = data_dir
         self.max_file_bytes = max_file_bytes
+        self.max_files = max_files
         self.index_path = project_index_path(resolved, data_dir)
         # A data folder inside the project must not be indexed: every index write would be a change to index.
         own = self.relative(Path(os.path.realpath(self.index_path.parent.parent)))
@@ -141,6 +170,8 @@ class Project:
         # Both are rebuilt when the index changes (the generation counts changes).
         self._symbol_counts: tuple[int, dict[str, int]] | None = None
         self._resolver: tuple[int, MentionResolver] | None = None
+        self._graph: _ReferenceGraph | None = None
+        self._recent: OrderedDict[str, str] = OrderedDict()
 
     # --- state ----------------------------------------------------------------------------------------------
 
@@ -179,7 +210,7 @@ class Project:
                 if store.notice:
                     self._note(store.notice)
                 self._store = store
-                self._indexer = Indexer(self.root, self.rules, store, self.max_file_bytes)
+                self._indexer = Indexer(self.root, self.rules, store, self.max_file_bytes, self.max_files)
             return self._indexer
 
     @property
@@ -207,6 +238,7 @@ class Project:
                 "and open the project again."
             ) from err
         self._changed(result, track=False)
+        self._reference_graph(refresh=True)
         totals = indexer.store.totals()
         return IndexStats(
             files=totals.files,
@@ -219,6 +251,7 @@ class Project:
             unchanged=result.unchanged,
             skipped=result.skipped,
             interrupted=result.interrupted,
+            skipped_by=dict(result.skipped_by),
         )
 
     def start_watching(
@@ -298,6 +331,17 @@ class Project:
     ) -> None:
         self.close()
 
+    def refresh(self, paths: Sequence[str]) -> list[str]:
+        """Index ``paths`` now (relative or absolute; others are ignored) and return those whose content
+        changed. The editor calls this after a save, so a saved file is searchable without waiting for the
+        watcher to notice (which then finds nothing left to do). Safe from any thread."""
+        rels = [r for r in (self.relative(p) for p in paths) if r is not None]
+        if not rels:
+            return []
+        result = self._ensure_index().update(rels, keep_text=True)
+        self._changed(result, track=True)
+        return sorted({change.path for change in result.changes})
+
     def _apply_batch(self, batch: Batch) -> None:
         indexer = self._ensure_index()
         if batch.full or batch.root_gone:
@@ -307,6 +351,9 @@ class Project:
         else:
             result = indexer.update(batch.files, batch.dirs, keep_text=True)
         self._changed(result, track=True)
+        if result.changes:
+            # After the write, so the change is searchable before the (throttled) rebuild of the prior.
+            self._reference_graph()
 
     def _changed(self, result: UpdateResult, *, track: bool) -> None:
         if not result.changes:
@@ -316,6 +363,9 @@ class Project:
             callback = self._on_change
         if track:
             self._tracker.record(result.changes)
+            for change in result.changes:
+                if change.kind != "removed":
+                    self.note_file(change.path, "edited")
             if callback is not None:
                 callback(sorted({change.path for change in result.changes}))
 
@@ -325,12 +375,68 @@ class Project:
         """Indexed files, as relative paths with ``/``, sorted (for ``@path`` completion)."""
         return self._index.paths()
 
-    def search(self, query: str, k: int = 10) -> list[SearchHit]:
-        """The ``k`` chunks that best match ``query`` (bm25), best first; [] for a query without words."""
+    def search(self, query: str, k: int = 10, *, current_file: str | None = None) -> list[SearchHit]:
+        """The ``k`` chunks that best answer ``query``, best first, each saying why it was chosen; [] for a
+        query without words. See ``ranking`` for how definitions, names, references and recency count;
+        ``current_file`` (relative) counts as opened, and the files it references as related."""
         if k <= 0:
             raise InvalidQueryError(f"The number of results must be at least 1 (got {k}).")
-        match = build_match(query)
+        with self._lock:
+            graph = self._graph
+            recent = dict(self._recent)
+        if graph is None:  # searching before open() finished: build it once; later the watcher refreshes it
+            graph = self._reference_graph(refresh=True)
+        if current_file:
+            recent.setdefault(current_file, "opened")
+        recency = RecencyHints(recent, neighbours(graph.edges, list(recent)) if recent else frozenset())
+        return rank(self._index, query, k, centrality=graph.centrality, recency=recency)
+
+    def search_words(self, query: str, k: int = 10) -> list[SearchHit]:
+        """Plain bm25 over the chunks' words (no code-aware ranking): the baseline the benchmarks compare with."""
+        if k <= 0:
+            raise InvalidQueryError(f"The number of results must be at least 1 (got {k}).")
+        match = build_match(query, compounds=False)
         return self._index.search(match, k) if match else []
+
+    def note_file(self, path: str, how: str = "opened") -> None:
+        """The user opened or edited ``path`` (relative or absolute): its chunks rank higher for a while.
+
+        ``how`` is "opened" or "edited" (shown as the reason); the last ``RECENT_FILES`` files are kept.
+        """
+        rel = self.relative(path)
+        if rel is None:
+            return
+        with self._lock:
+            if self._recent.get(rel) == "edited" and how == "opened":
+                how = "edited"  # edited says more than opened
+            self._recent[rel] = how
+            self._recent.move_to_end(rel)
+            while len(self._recent) > RECENT_FILES:
+                self._recent.popitem(last=False)
+
+    def recent_files(self) -> list[str]:
+        """Files noted with ``note_file`` (or changed while watching), most recent last."""
+        with self._lock:
+            return list(self._recent)
+
+    def _reference_graph(self, *, refresh: bool = False) -> _ReferenceGraph:
+        """The import graph and PageRank centrality, rebuilt when the index changed (at most every
+        ``GRAPH_REFRESH_SECONDS`` unless ``refresh``). Called by ``open()`` and after watcher batches, never
+        by a search that has a graph already, so no question waits for it."""
+        with self._lock:
+            cached, generation = self._graph, self._generation
+        now = time.monotonic()
+        if cached is not None and (
+            cached.generation == generation or (not refresh and now - cached.built < GRAPH_REFRESH_SECONDS)
+        ):
+            return cached
+        store = self._index
+        paths = store.paths()
+        edges = reference_graph(store.all_imports(), paths)
+        graph = _ReferenceGraph(generation, now, edges, pagerank(edges, paths))
+        with self._lock:
+            self._graph = graph
+        return graph
 
     def relative(self, path: str | Path) -> str | None:
         """``path`` relative to the root with ``/`` separators, or None when it is outside the project."""
@@ -417,8 +523,11 @@ class Project:
         count_tokens: Callable[[str], int] | None = None,
         current_text: str | None = None,
         selection_lines: tuple[int, int] | None = None,
+        cursor_line: int | None = None,
     ) -> AssembledContext:
         """What to attach to ``message`` within ``budget_tokens`` (see ``retrieval`` for the rules).
+
+        ``cursor_line`` (1-based) lets a big current file be attached as the lines around the cursor.
 
         ``current_file`` is relative to the root or absolute; ``current_text`` is the editor's text when it
         has unsaved changes (else the file is read). ``count_tokens`` defaults to an estimate of
@@ -438,7 +547,7 @@ class Project:
             project_name=self.name,
             read_file=self.read,
             resolve_mentions=self.mentions,
-            search=lambda query, k: self.search(query, k),
+            search=lambda query, k: self.search(query, k, current_file=current),
             changes=self._tracker.summary,
             repo_map=repo_map,
             has_files=store.totals().files > 0,
@@ -452,4 +561,5 @@ class Project:
             count_tokens=count_tokens,
             current_text=current_text,
             selection_lines=selection_lines,
+            cursor_line=cursor_line,
         )

@@ -9,9 +9,46 @@ becomes a phrase of its parts, which is how the index tokenises it.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 MAX_TERMS = 24
+MAX_COMPOUNDS = 6
+# Words that never start or end a compound name (joining them only adds terms that match nothing).
+_JOIN_SKIP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "are",
+        "how",
+        "does",
+        "what",
+        "where",
+        "which",
+        "when",
+        "why",
+        "this",
+        "that",
+        "with",
+        "from",
+        "into",
+        "its",
+        "was",
+        "were",
+        "has",
+        "have",
+        "can",
+        "not",
+        "you",
+        "your",
+        "our",
+        "their",
+        "there",
+        "then",
+        "than",
+    ]
+)
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -53,15 +90,33 @@ def _pick(text: str, stopwords: frozenset[str]) -> list[str]:
     return list(picked.values())
 
 
-def build_match(text: str) -> str:
+def build_match(text: str, *, compounds: bool = True) -> str:
     """An FTS5 MATCH expression for ``text``: its terms joined with OR ("" when there are none).
 
     A camelCase word also matches its parts side by side (``"file watcher"`` for FileWatcher), as a
-    phrase: separate parts would each match far more chunks and make ranking slow.
+    phrase: separate parts would each match far more chunks and make ranking slow. With ``compounds``,
+    neighbouring words are also searched written as one ("file name" finds filename).
     """
     terms: dict[str, None] = {}
     for word in _words(text):
         terms.setdefault(f'"{word.lower()}"')
         if _CAMEL.search(word):
             terms.setdefault('"' + _CAMEL.sub(" ", word).lower() + '"')
+    for joined in _compounds(text) if compounds else []:
+        terms.setdefault(f'"{joined}"')
     return " OR ".join(terms)
+
+
+def _compounds(text: str) -> list[str]:
+    """Neighbouring words written as one, as code names them: "file name" -> filename, "line numbers" -> linenumbers.
+
+    Only plain lower-case words, and at most a few, so a long message does not double its terms.
+    """
+    words = re.findall(r"[A-Za-z]+|[^A-Za-z\s]+", text)
+    out: list[str] = []
+    for first, second in itertools.pairwise(words):
+        joinable = first.isalpha() and first.islower() and second.isalpha() and second.islower()
+        joinable = joinable and len(first) >= 3 and len(second) >= 3
+        if joinable and first.lower() not in _JOIN_SKIP and second.lower() not in _JOIN_SKIP:
+            out.append((first + second).lower())
+    return out[:MAX_COMPOUNDS]

@@ -1,12 +1,15 @@
 """Assembling the project context for one message, within a token budget.
 
 Candidates, in priority order: the selection (or else the current file),
-the files mentioned with ``@path``, the chunks that best match the message
-(bm25, at most two per file, none from files already attached whole), the
+the files mentioned with ``@path``, the chunks that best answer the message
+(``ranking``: definitions named in it first, at most two per file, none from
+files already attached whole; the current file's references and recently
+touched files count), the
 changes since the last message, and the repository map. They are taken in
 that order while they fit; the first one that does not fit is cut down to
 the room left (at a line boundary, marked as truncated) when that room is
-worth having, and everything after it is dropped. The repository map is
+worth having, and everything after it is dropped. Every item says why it was
+chosen (``ContextItem.reasons``, shown on its chip). The repository map is
 drawn to fit whatever room is left. Every item that was left out, and every
 mention that was refused, is listed in ``dropped`` with its reason, and
 ``render()`` is exactly the text that goes into the prompt, so what the user
@@ -32,6 +35,10 @@ SEARCH_DEPTH = 30
 # Below this many tokens of room, cutting an item down leaves too little of it to be useful.
 MIN_TRUNCATED_TOKENS = 48
 MIN_REPO_MAP_TOKENS = 64
+# A current file costing more than this share of the budget is attached as the lines around the cursor
+# (when the cursor is known), so a big file cannot crowd out everything else.
+CURRENT_FILE_SHARE = 0.5
+CURSOR_CONTEXT_LINES = 40  # lines above and below the cursor
 TRUNCATION_MARK = "[... truncated to fit the context budget]"
 _SEPARATOR = "\n\n"
 _BACKTICKS = re.compile(r"`{3,}")
@@ -51,6 +58,15 @@ class ContextItem:
     start_line: int | None = None
     end_line: int | None = None
     truncated: bool = False
+    # Why it was attached, in words for its chip ("definition of Repo, named in the question", "recently
+    # edited", "related by references", "the current file"...).
+    reasons: tuple[str, ...] = ()
+    definitions: tuple[str, ...] = ()  # for chunks: the definitions the question asked about that it holds
+
+    @property
+    def why(self) -> str:
+        """The reasons as one short phrase for the chip ("" when there are none)."""
+        return "; ".join(self.reasons)
 
     def heading(self) -> str:
         """The section's title line."""
@@ -59,9 +75,9 @@ class ContextItem:
             lines = f", lines {self.start_line}-{self.end_line}"
         title = {
             "selection": f"Selected text{' in ' + self.path if self.path else ''}{lines}",
-            "file": f"Current file {self.path}",
+            "file": f"Current file {self.path}{lines}",
             "mention": f"{self.path} (mentioned)",
-            "chunk": f"{self.path}{lines}",
+            "chunk": f"{self.path}{lines}" + (f" (defines {', '.join(self.definitions)})" if self.definitions else ""),
             "changes": "Changed since your last message",
             "repo_map": "Repository map (definitions by file, most relevant first)",
         }.get(self.kind, self.label)
@@ -175,11 +191,27 @@ class _Fitter:
         return best
 
 
+_KIND_REASONS = {
+    "selection": ("selected in the editor",),
+    "file": ("the current file",),
+    "mention": ("mentioned with @",),
+    "changes": ("changed since your last message",),
+    "repo_map": ("the project's definitions, most relevant first",),
+}
+
+
 def _item(
-    kind: str, label: str, text: str, path: str | None = None, lines: tuple[int, int] | None = None
+    kind: str,
+    label: str,
+    text: str,
+    path: str | None = None,
+    lines: tuple[int, int] | None = None,
+    reasons: tuple[str, ...] | None = None,
+    definitions: tuple[str, ...] = (),
 ) -> ContextItem:
     start, end = lines if lines is not None else (None, None)
-    return ContextItem(kind, label, text, 0, path, start, end)
+    why = _KIND_REASONS.get(kind, ()) if reasons is None else reasons
+    return ContextItem(kind, label, text, 0, path, start, end, reasons=why, definitions=definitions)
 
 
 def _chunk_candidates(hits: list[SearchHit], skip_files: set[str]) -> list[ContextItem]:
@@ -190,10 +222,24 @@ def _chunk_candidates(hits: list[SearchHit], skip_files: set[str]) -> list[Conte
             continue
         per_file[hit.path] = per_file.get(hit.path, 0) + 1
         label = f"{hit.path}:{hit.start_line}-{hit.end_line}"
-        chosen.append(_item("chunk", label, hit.text, hit.path, (hit.start_line, hit.end_line)))
+        chosen.append(
+            _item("chunk", label, hit.text, hit.path, (hit.start_line, hit.end_line), hit.reasons, hit.definitions)
+        )
         if len(chosen) >= MAX_CHUNKS:
             break
     return chosen
+
+
+def _around_cursor(path: str, text: str, cursor_line: int) -> ContextItem:
+    """The lines around the cursor in the current file, as a "file" item with its line range."""
+    lines = text.split("\n")
+    line = min(max(1, cursor_line), len(lines))
+    first = max(1, line - CURSOR_CONTEXT_LINES)
+    last = min(len(lines), line + CURSOR_CONTEXT_LINES)
+    excerpt = "\n".join(lines[first - 1 : last])
+    return _item(
+        "file", f"{path}:{first}-{last}", excerpt, path, (first, last), ("around the cursor in the current file",)
+    )
 
 
 def assemble_context(
@@ -206,8 +252,13 @@ def assemble_context(
     count_tokens: TokenCounter | None = None,
     current_text: str | None = None,
     selection_lines: tuple[int, int] | None = None,
+    cursor_line: int | None = None,
 ) -> AssembledContext:
-    """The context for ``message`` (see the module docstring for the rules)."""
+    """The context for ``message`` (see the module docstring for the rules).
+
+    With ``cursor_line`` (1-based) a current file too big for half the budget is attached as the lines
+    around the cursor instead of its head.
+    """
     if budget_tokens <= 0:
         raise InvalidQueryError(f"The context budget must be a positive number of tokens (got {budget_tokens}).")
     count = count_tokens or estimate_tokens
@@ -233,8 +284,12 @@ def assemble_context(
         if text is not None:
             open_texts[current_file] = text
             if not selection:
-                candidates.append(_item("file", current_file, text, current_file))
-                whole_files.add(current_file)
+                whole = _item("file", current_file, text, current_file)
+                if cursor_line is not None and fitter.cost(whole) > CURRENT_FILE_SHARE * fitter.remaining:
+                    candidates.append(_around_cursor(current_file, text, cursor_line))
+                else:
+                    candidates.append(whole)
+                    whole_files.add(current_file)
 
     for mention in sources.resolve_mentions(message):
         if mention.problem is not None or mention.path is None:

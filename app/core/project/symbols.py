@@ -63,11 +63,19 @@ def _python_class(node: ast.ClassDef) -> Symbol:
     return Symbol(node.name, "class", clip_signature(f"class {node.name}{suffix}"), start, end, 0)
 
 
-def python_symbols(text: str) -> list[Symbol]:
-    """Top-level classes and functions, and the methods and nested classes of top-level classes."""
+def parse_python(text: str) -> ast.Module | None:
+    """The syntax tree of Python source, or None when it does not parse."""
     try:
-        tree = ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def python_symbols(text: str, tree: ast.Module | None = None) -> list[Symbol]:
+    """Top-level classes and functions, and the methods and nested classes of top-level classes."""
+    if tree is None:
+        tree = parse_python(text)
+    if tree is None:
         return []
     symbols: list[Symbol] = []
     for node in tree.body:
@@ -111,6 +119,30 @@ def markdown_symbols(text: str) -> list[Symbol]:
             Symbol(clip_signature(title), "section", clip_signature("#" * level + " " + title), first, end, 0)
         )
     return symbols
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A file's definitions and the dotted names it imports (see ``imports``)."""
+
+    symbols: list[Symbol]
+    imports: list[str]
+
+
+def extract_outline(language: str | None, text: str, path: str) -> Outline:
+    """Definitions and imports of the file ``path``; Python is parsed once for both."""
+    from app.core.project.imports import python_imports, text_imports
+
+    if language == "python":
+        tree = parse_python(text)
+        if tree is None:
+            return Outline([], [])
+        try:
+            imports = python_imports(tree, path)
+        except RecursionError:
+            imports = []
+        return Outline(python_symbols(text, tree), imports)
+    return Outline(extract_symbols(language, text), text_imports(language, text, path))
 
 
 def extract_symbols(language: str | None, text: str) -> list[Symbol]:

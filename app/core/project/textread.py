@@ -154,3 +154,39 @@ def read_text_file(path: Path, max_bytes: int) -> FileText | NotText:
     text, encoding = decoded
     # Size and time come from before the read: if the file changed meanwhile, the next check sees a difference.
     return FileText(normalise_newlines(text), info.st_size, info.st_mtime_ns, content_digest(data), encoding)
+
+
+# Lock files are generated, long, and say nothing a question needs.
+LOCK_FILE_NAMES = frozenset(
+    {
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "bun.lock",
+        "Cargo.lock",
+        "poetry.lock",
+        "Pipfile.lock",
+        "uv.lock",
+        "pdm.lock",
+        "Gemfile.lock",
+        "composer.lock",
+        "go.sum",
+        "flake.lock",
+        "mix.lock",
+        "pubspec.lock",
+        "Podfile.lock",
+    }
+)
+MINIFIED_LINE_CHARS = 2000  # no hand-written line is this long ...
+MINIFIED_SHARE = 0.5  # ... for this much of a file
+
+
+def looks_generated(name: str, text: str) -> bool:
+    """Lock files by name, and minified or machine-written text (most of it on very long lines)."""
+    if name.rpartition("/")[2] in LOCK_FILE_NAMES:
+        return True
+    if len(text) < 4 * MINIFIED_LINE_CHARS:
+        return False
+    long_chars = sum(len(line) for line in text.split("\n") if len(line) > MINIFIED_LINE_CHARS)
+    return long_chars > MINIFIED_SHARE * len(text)

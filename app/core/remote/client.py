@@ -16,6 +16,7 @@ answer, exactly like a local engine crash.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import queue
@@ -36,6 +37,8 @@ from app.core.engine.options import ChatRequest, InvalidOptionError
 from app.core.engine.streaming import ThinkSplitter
 from app.core.remote.config import RemoteConfig, RemoteServerError, is_loopback
 from app.core.remote.messages import (
+    is_transient,
+    retry_after_seconds,
     server_detail,
     status_message,
     transport_message,
@@ -46,6 +49,15 @@ log = logging.getLogger(__name__)
 
 MAX_ERROR_BODY = 64 * 1024
 JOIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ReplyFacts:
+    """What a server said about itself in one reply (for evaluation reports)."""
+
+    model: str | None = None  # the model id the reply names
+    system_fingerprint: str | None = None
+    finish_reason: str | None = None  # None: the stream ended without saying the reply finished
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,9 @@ class _End:
 @dataclass(frozen=True)
 class _Failure:
     message: str
+    transient: bool = False  # asking again may help (see ``EngineError.transient``)
+    status: int | None = None
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -186,9 +201,11 @@ class _ReplyStream:
                 else:
                     sock.shutdown(socket.SHUT_RDWR)
 
-    def _fail(self, message: str) -> None:
+    def _fail(
+        self, message: str, *, transient: bool = False, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         if not self._stopped.is_set():
-            self.items.put(_Failure(message))
+            self.items.put(_Failure(message, transient, status, retry_after))
 
     def _run(self) -> None:
         try:
@@ -206,7 +223,13 @@ class _ReplyStream:
                 if self._stopped.is_set():
                     return
                 if response.status_code >= 400:
-                    self._fail(self._status_failure(response))
+                    status = response.status_code
+                    self._fail(
+                        self._status_failure(response),
+                        transient=status in (408, 429) or status >= 500,
+                        status=status,
+                        retry_after=retry_after_seconds(response.headers.get("retry-after")),
+                    )
                     return
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
@@ -216,7 +239,10 @@ class _ReplyStream:
         except Exception as err:  # every failure becomes a message; after a stop, none matters
             if not self._stopped.is_set():
                 log.info("remote reply failed: %s: %s", type(err).__name__, err)
-                self._fail(transport_message(err, self._config, during_reply=self._response is not None))
+                self._fail(
+                    transport_message(err, self._config, during_reply=self._response is not None),
+                    transient=is_transient(err),
+                )
 
     def _read_events(self, response: httpx.Response) -> None:
         for event in EventSource(response).iter_sse():
@@ -233,18 +259,22 @@ class _ReplyStream:
             except ValueError:
                 self._fail(
                     f"The model server at {self._config.host} sent an event that is not valid JSON "
-                    f"({data[:60]!r}), so the reply was ended; the partial answer is kept."
+                    f"({data[:60]!r}), so the reply was ended; the partial answer is kept.",
+                    transient=True,
                 )
                 return
             if not isinstance(parsed, dict):
                 self._fail(
                     f"The model server at {self._config.host} sent an event that is not a JSON object, "
-                    "so the reply was ended; the partial answer is kept."
+                    "so the reply was ended; the partial answer is kept.",
+                    transient=True,
                 )
                 return
             if "error" in parsed and not parsed.get("choices"):
                 detail = server_detail(data.encode())
-                self._fail(f"The model server at {self._config.host} reported an error mid-reply: {detail}.")
+                self._fail(
+                    f"The model server at {self._config.host} reported an error mid-reply: {detail}.", transient=True
+                )
                 return
             self.items.put(_Chunk(parsed))
         if not self._stopped.is_set():
@@ -285,19 +315,26 @@ class _ReplyStream:
         )
 
 
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS context of every client, made once: loading the trusted certificates takes tens of
+    milliseconds, which a client per reply with many replies in flight cannot afford."""
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    return httpx.create_ssl_context()
+
+
 def make_client(config: RemoteConfig) -> httpx.Client:
     """An HTTP client for ``config``: auth header, timeouts, TLS trust."""
     headers = {"Accept": "text/event-stream, application/json"}
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
-    verify: ssl.SSLContext | bool = True
-    if config.ca_file:
-        try:
-            verify = ssl.create_default_context(cafile=config.ca_file)
-        except (OSError, ssl.SSLError) as err:
-            raise RemoteServerError(
-                f"The certificate authority file {config.ca_file} could not be read ({err}); check the path."
-            ) from None
+    try:
+        verify = _tls_context(config.ca_file)
+    except (OSError, ssl.SSLError) as err:
+        raise RemoteServerError(
+            f"The certificate authority file {config.ca_file} could not be read ({err}); check the path."
+        ) from None
     return httpx.Client(
         base_url=config.base_url + "/",
         headers=headers,
@@ -341,6 +378,7 @@ class RemoteBackend:
         self._state = EngineState.STOPPED
         self._lock = threading.Lock()
         self._current: _ReplyStream | None = None
+        self.last_reply = ReplyFacts()  # of the latest reply (set when it ends)
 
     @property
     def state(self) -> EngineState:
@@ -385,6 +423,19 @@ class RemoteBackend:
         self._remote = RemoteModel(self.config.base_url, self.config.host, model, available, context)
         self._state = EngineState.READY
         return self._remote
+
+    def sibling(self) -> RemoteBackend:
+        """Another backend on the same server and model, ready without asking the server again.
+
+        One backend writes one reply at a time; N siblings keep N requests in flight.
+        """
+        if self._remote is None:
+            raise InvalidOptionError("Not connected to a model server; connect to one first.")
+        other = RemoteBackend(self.config)
+        other._client = make_client(self.config)
+        other._remote = self._remote
+        other._state = EngineState.READY
+        return other
 
     def restart(self) -> RemoteModel:
         """Connect again (after the server came back)."""
@@ -456,6 +507,7 @@ class RemoteBackend:
         chunks = thinking_chunks = 0
         finish: str | None = None
         usage: dict[str, Any] = {}
+        facts: dict[str, str] = {}
 
         def emit(channel: str, text: str) -> EngineEvent:
             if channel == "thinking":
@@ -472,6 +524,9 @@ class RemoteBackend:
                 data = item.data
                 if isinstance(data.get("usage"), dict):
                     usage = data["usage"]
+                for key in ("model", "system_fingerprint"):
+                    if isinstance(data.get(key), str) and data[key]:
+                        facts[key] = data[key]
                 choices = data.get("choices") or []
                 choice = choices[0] if choices and isinstance(choices[0], dict) else {}
                 delta = choice.get("delta") or {}
@@ -502,16 +557,25 @@ class RemoteBackend:
                 continue
             for channel, text in splitter.finish():
                 yield emit(channel, text)
+            self.last_reply = ReplyFacts(facts.get("model"), facts.get("system_fingerprint"), finish)
             if isinstance(item, _Stopped):
                 final: EngineEvent = Done("cancelled", "".join(answer), "".join(thinking))
             elif isinstance(item, _Failure):
-                final = EngineError(item.message, answer="".join(answer), thinking="".join(thinking))
+                final = EngineError(
+                    item.message,
+                    answer="".join(answer),
+                    thinking="".join(thinking),
+                    transient=item.transient,
+                    status=item.status,
+                    retry_after=item.retry_after,
+                )
             elif finish is None and not item.saw_done:
                 final = EngineError(
                     f"The model server at {self.config.host} closed the stream before the reply finished "
                     "(it may have stopped or crashed); the partial answer is kept.",
                     answer="".join(answer),
                     thinking="".join(thinking),
+                    transient=True,
                 )
             else:
                 reason: DoneReason = "length" if finish == "length" else "stop"

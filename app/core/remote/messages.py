@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -132,3 +134,33 @@ def unknown_model_message(where: str, model: str, available: tuple[str, ...] | N
         shown = ", ".join(available[:10]) + (", …" if len(available) > 10 else "")
         return f"The model server at {where} has no model named {model!r}; it offers: {shown}."
     return f"The model server at {where} has no model named {model!r}; check the model name."
+
+
+def is_transient(err: Exception) -> bool:
+    """Whether a network-level failure may pass if asked again (a TLS or address problem will not)."""
+    if isinstance(err, httpx.TimeoutException):
+        return True
+    if isinstance(err, httpx.TransportError | httpx.StreamError | OSError):
+        if _is_tls(err):
+            return False
+        text = str(_root_cause(err)).lower()
+        return not ("name or service" in text or "nodename" in text or "getaddrinfo" in text)
+    return False
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header (seconds, or an HTTP date) in seconds from now; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)

@@ -142,3 +142,47 @@ def apply_key_edits(keys: KeyStore, old: ConnectionSettings, new: ConnectionSett
         if notice:
             notices.append(notice)
     return notices
+
+
+def chosen_server(
+    connections: ConnectionSettings,
+    keys: KeyStore,
+    *,
+    server: str | None,
+    profile: str | None,
+    model: str | None,
+    api_key: str | None,
+    read_timeout: float | None = None,
+    ca_file: str | None = None,
+) -> RemoteConfig | None:
+    """The server named by ``server`` or a remote ``profile`` (``None``: the local engine).
+
+    A key comes from ``api_key``, then the keyring (the profile's own key, or
+    for ``server`` one saved for that address). ``model`` is the server's
+    model name; empty keeps the profile's (or the server's first).
+    """
+    if profile:
+        chosen = find_profile(connections, profile)
+        if chosen.backend == "local":
+            return None  # this computer: the model is a GGUF file
+        config = profile_config(chosen, keys, api_key)
+        overrides: dict[str, object] = {}
+        if model:
+            overrides["model"] = model
+        if read_timeout is not None:
+            overrides["read_timeout"] = read_timeout
+        if ca_file:
+            overrides["ca_file"] = ca_file
+        return replace(config, **overrides)  # type: ignore[arg-type]
+    if not server:
+        return None
+    config = RemoteConfig(
+        server,
+        model or "",
+        api_key=api_key,
+        read_timeout=read_timeout if read_timeout is not None else 120.0,
+        ca_file=ca_file,
+    )
+    if config.api_key is None:  # perhaps saved from the GUI's settings
+        config = replace(config, api_key=key_for_server(connections, keys, config.base_url))
+    return config

@@ -1,4 +1,4 @@
-"""Running code the user did not write: limits, a throwaway folder, no network.
+"""Running code the user did not write: isolation, limits, a throwaway folder.
 
 ``run_sandboxed`` starts ``launcher.py`` in a new session (its own process
 group) with a scrubbed environment, no standard input and a fresh temporary
@@ -6,6 +6,14 @@ working directory; the launcher confines itself and execs the program. The
 parent enforces the wall-clock limit, caps what it keeps of the output (a
 program printing 100 MB costs a bounded amount of memory), and at the end
 kills the whole group and removes the folder, so nothing is left behind.
+
+How the program is isolated depends on the platform (``isolation``): on
+Linux, user, mount, network and PID namespaces for root and normal users
+alike (``namespaces``); on macOS, a ``sandbox-exec`` profile. Where neither
+is available only the resource limits apply ("limits-only"), and a run then
+needs the caller's explicit ``allow_unisolated=True``, else it raises
+``IsolationUnavailable`` with a sentence to show the user. Every result says
+which mode it ran in.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -26,16 +35,24 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from app.core.errors import QuillpadError
 from app.core.frozen import SANDBOX_LAUNCHER_ARG, is_frozen, user_code_python
+from app.core.sandbox import namespaces
+from app.core.sandbox.isolation import (
+    Isolation,
+    IsolationSupport,
+    IsolationUnavailable,
+    describe,
+    limits_only_notes,
+    support_from_facts,
+)
+from app.core.sandbox.isolation import SandboxError as SandboxError  # public here since the beginning
+from app.core.sandbox.macos import SANDBOX_EXEC, macos_profile
 
 MiB = 1024**2
 _PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
-_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
-
-
-class SandboxError(QuillpadError):
-    """The sandbox itself could not run (not the program inside it)."""
+# SYSTEMROOT and friends: Python on Windows cannot start (or open sockets) without them.
+_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "COMSPEC", "PATHEXT")
+_INODES = 20_000  # files and folders the work folder may hold (isolated runs)
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,9 @@ class SandboxLimits:
     file_size_bytes: int = 64 * MiB  # largest file it may write
     processes: int = 64
     output_bytes: int = 1 * MiB  # kept per stream; the rest is read and dropped
-    network: bool = False  # True allows network access
+    disk_bytes: int = 256 * MiB  # the work folder's size (isolated runs: a tmpfs)
+    open_files: int = 256
+    network: bool = False  # True keeps the network (no network namespace; limits-only runs have it anyway)
 
 
 @dataclass(frozen=True)
@@ -68,10 +87,16 @@ class SandboxResult:
     network_blocked: bool
     cpu_limit_hit: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    isolation: Isolation = "limits-only"
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def isolation_text(self) -> str:
+        """One line saying how the program was isolated (shown beside every run)."""
+        return describe(self.isolation)
 
     def summary(self) -> str:
         """One sentence on how the run ended."""
@@ -116,7 +141,7 @@ def _make_pids_cgroup(limit: int) -> str:
     Root ignores RLIMIT_NPROC, so without this a fork bomb run as root could
     exhaust the machine's process table before the wall-clock limit.
     """
-    if os.geteuid() != 0:
+    if _euid() != 0:
         return ""
     for root in _PIDS_CGROUP_ROOTS:
         if not os.path.exists(os.path.join(root, "pids.max")) and not os.path.isdir(root):
@@ -148,8 +173,86 @@ def _remove_cgroup(path: str) -> None:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """End the launcher and everything of the run.
+
+    SIGTERM first: the launcher then kills what escaped the process group
+    (its PID namespace, or the orphans it reaps in limits-only mode); then
+    SIGKILL to the whole group for anything that remains.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 1.0
+    with contextlib.suppress(ChildProcessError):
+        while os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _platform_isolation() -> Isolation:
+    if sys.platform.startswith("linux"):
+        return "namespaces"
+    if sys.platform == "darwin" and os.path.exists(SANDBOX_EXEC):
+        return "sandbox-exec"
+    if sys.platform == "win32":
+        return "job-object"
+    return "limits-only"
+
+
+def _euid() -> int:
+    """The effective user id (-1 on Windows, which has none)."""
+    return os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+_support_cache: dict[tuple[str, str, int, bool], tuple[IsolationSupport, float]] = {}
+_support_lock = threading.Lock()
+_RETRY_SECONDS = 30.0  # a failed probe is repeated after this long (it may have been a passing hiccup)
+
+
+def _simulated_failure() -> bool:
+    """Tests (and curious users) can make the namespace call fail, as where user namespaces are disabled."""
+    return os.environ.get(namespaces.SIMULATE_ENV, "") not in ("", "0")
+
+
+def isolation_support() -> IsolationSupport:
+    """The isolation sandboxed runs get on this machine.
+
+    Probed once per process, user and launcher; a failed probe is repeated
+    after a while rather than remembered for good.
+    """
+    key = (sys.platform, sys.executable, _euid(), _simulated_failure())
+    with _support_lock:
+        cached = _support_cache.get(key)
+        if cached is None or (not cached[0].isolated and time.monotonic() - cached[1] > _RETRY_SECONDS):
+            cached = (_probe(_platform_isolation()), time.monotonic())
+            _support_cache[key] = cached
+        return cached[0]
+
+
+def _probe(wanted: Isolation) -> IsolationSupport:
+    if wanted in ("limits-only", "job-object"):
+        reason = "" if wanted == "job-object" else f"no isolation is built for {sys.platform}"
+        return IsolationSupport(wanted, reason)
+    if wanted == "sandbox-exec":
+        return IsolationSupport("sandbox-exec")  # the run itself reports a profile that fails to apply
+    base = Path(tempfile.mkdtemp(prefix="quillpad-sandbox-"))
+    try:
+        (base / "work").mkdir()
+        (base / "root").mkdir()
+        spec = _spec(base, SandboxLimits(), {"PATH": "/usr/bin:/bin"}, "", wanted, probe=True)
+        process, report_read = _start(["true"], spec, base / "work")
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.communicate()
+        with os.fdopen(report_read, "rb") as report:
+            facts = _read_facts(report.read())
+        return support_from_facts(facts, wanted)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def run_sandboxed(
@@ -158,27 +261,48 @@ def run_sandboxed(
     files: Mapping[str, str | bytes] | None = None,
     limits: SandboxLimits | None = None,
     env: Mapping[str, str] | None = None,
+    allow_unisolated: bool = False,
 ) -> SandboxResult:
-    """Run ``argv`` in a fresh temporary folder holding ``files``, within ``limits``."""
+    """Run ``argv`` in a fresh temporary folder holding ``files``, within ``limits``.
+
+    Raises ``IsolationUnavailable`` when this system cannot isolate the
+    program, unless ``allow_unisolated`` (the user chose to run with limits
+    only).
+    """
     limits = limits or SandboxLimits()
     if not argv:
         raise SandboxError("There is no program to run; give the sandbox a command.")
-    workdir = Path(tempfile.mkdtemp(prefix="quillpad-sandbox-"))
+    support = isolation_support()
+    if not support.isolated and not allow_unisolated:
+        raise IsolationUnavailable(support)
+    base = Path(tempfile.mkdtemp(prefix="quillpad-sandbox-"))
+    workdir = base / "work"
     cgroup = _make_pids_cgroup(limits.processes)
     try:
+        workdir.mkdir()
+        (base / "root").mkdir()
         for name, content in (files or {}).items():
             target = (workdir / name).resolve()
             if workdir.resolve() not in target.parents:
                 raise SandboxError(f"The file name {name!r} points outside the sandbox folder; use a plain name.")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content.encode() if isinstance(content, str) else content)
-        return _run(list(argv), workdir, limits, _scrubbed_env(env, workdir), cgroup)
+        if support.mode == "job-object":
+            return _run_in_job(list(argv), workdir, limits, _scrubbed_env(env, workdir))
+        spec = _spec(base, limits, _scrubbed_env(env, workdir), cgroup, support.mode)
+        return _run(list(argv), spec, workdir, limits)
     finally:
         _remove_cgroup(cgroup)
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def run_python(code: str, *, limits: SandboxLimits | None = None, args: Sequence[str] = ()) -> SandboxResult:
+def run_python(
+    code: str,
+    *,
+    limits: SandboxLimits | None = None,
+    args: Sequence[str] = (),
+    allow_unisolated: bool = False,
+) -> SandboxResult:
     """Run Python source in the sandbox, isolated (-I): with this app's interpreter, or in the
     desktop binary (which has none) with Python 3 from PATH."""
     python = user_code_python()
@@ -186,7 +310,14 @@ def run_python(code: str, *, limits: SandboxLimits | None = None, args: Sequence
         raise SandboxError(
             "Running Python code needs a Python 3 interpreter; install Python 3 and make sure python3 is on PATH."
         )
-    return run_sandboxed([python, "-I", "main.py", *args], files={"main.py": code}, limits=limits)
+    return run_sandboxed(
+        [python, "-I", "main.py", *args], files={"main.py": code}, limits=limits, allow_unisolated=allow_unisolated
+    )
+
+
+def _code_root() -> str:
+    """The folder holding the ``app`` package (a plain folder when installed)."""
+    return str(Path(str(resources.files("app"))).resolve().parent)
 
 
 def _launcher_command(spec: str) -> tuple[list[str], dict[str, str]]:
@@ -197,46 +328,104 @@ def _launcher_command(spec: str) -> tuple[list[str], dict[str, str]]:
     """
     if is_frozen():
         return [sys.executable, SANDBOX_LAUNCHER_ARG, spec], {}
-    # The folder holding the ``app`` package (a plain folder when installed).
-    code_root = str(Path(str(resources.files("app"))).resolve().parent)
-    return [sys.executable, "-I", "-S", "-c", _LAUNCH, spec], {"PYTHONPATH": code_root}
+    return [sys.executable, "-I", "-S", "-c", _LAUNCH, spec], {"PYTHONPATH": _code_root()}
 
 
-def _run(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, str], cgroup: str) -> SandboxResult:
-    report_read, report_write = os.pipe()
-    spec = {
+def _homes() -> list[str]:
+    """The user's home folders, shown empty inside (``$HOME`` and the account's, if different)."""
+    found = {os.path.expanduser("~")}
+    with contextlib.suppress(ImportError, KeyError):
+        import pwd
+
+        found.add(pwd.getpwuid(os.geteuid()).pw_dir)
+    return sorted(home for home in found if home not in ("", "/"))
+
+
+def _interpreter_folders() -> list[str]:
+    """The folders an interpreter run inside needs besides the system's: this Python's prefixes.
+
+    A folder that holds a home (or is ``/``) is never exposed; a virtual
+    environment inside a home is, alone.
+    """
+    homes = _homes()
+    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    system = tuple(path + "/" for path in namespaces.SYSTEM_PATHS)
+    kept = []
+    for folder in sorted(folders):
+        if (
+            folder in ("", "/")
+            or (folder + "/").startswith(system)
+            or any((home + "/").startswith(folder.rstrip("/") + "/") for home in homes)
+        ):
+            continue
+        kept.append(folder)
+    return kept
+
+
+def _spec(
+    base: Path, limits: SandboxLimits, env: dict[str, str], cgroup: str, isolation: Isolation, probe: bool = False
+) -> dict[str, object]:
+    return {
         "limits": {
             "cpu": max(1, int(limits.cpu_seconds)),
             "memory": int(limits.memory_bytes),
             "file_size": int(limits.file_size_bytes),
             "processes": int(limits.processes),
+            "open_files": int(limits.open_files),
+            "disk": int(limits.disk_bytes),
+            "inodes": _INODES,
         },
-        "network": limits.network,
-        "cwd": str(workdir),
+        "isolation": "namespaces" if isolation == "namespaces" else "limits-only",
+        "simulate_failure": _simulated_failure(),
+        "probe": probe,
+        "cwd": str(base / "work"),
+        "staging": str(base / "root"),
+        "read_only": _interpreter_folders(),
+        "hidden": _homes(),
         "env": env,
-        "report_fd": report_write,
         "cgroup": cgroup,
+        "network": limits.network,
+        "sandbox_exec": isolation == "sandbox-exec",
     }
+
+
+def _start(argv: list[str], spec: dict[str, object], workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the launcher for ``argv``; returns the process and the read end of its report pipe."""
+    report_read, report_write = os.pipe()
+    spec = {**spec, "report_fd": report_write}
     launcher, launcher_extra = _launcher_command(json.dumps(spec))
-    launcher_env = {"PATH": env["PATH"], **launcher_extra}
-    started = time.monotonic()
+    if spec.get("sandbox_exec"):
+        readable = [*_interpreter_folders(), _code_root()]
+        profile = macos_profile(
+            os.path.realpath(workdir), [os.path.realpath(p) for p in readable], network=bool(spec.get("network"))
+        )
+        launcher = [SANDBOX_EXEC, "-p", profile, *launcher]
+    env = spec["env"]
+    assert isinstance(env, dict)
     try:
         process = subprocess.Popen(
             [*launcher, "--", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=launcher_env,
+            env={"PATH": env["PATH"], **launcher_extra},
             cwd=workdir,
             start_new_session=True,
             pass_fds=(report_write,),
         )
     except OSError as start_error:
+        os.close(report_read)
         raise SandboxError(
             f"The sandbox could not start ({start_error.strerror}); check that Python can run here."
         ) from None
     finally:
         os.close(report_write)
+    return process, report_read
+
+
+def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: SandboxLimits) -> SandboxResult:
+    started = time.monotonic()
+    process, report_read = _start(argv, spec, workdir)
     out, err = _Capped(limits.output_bytes), _Capped(limits.output_bytes)
     timed_out = _pump(process, out, err, started + limits.wall_seconds)
     _kill_group(process)  # children that outlived the program, in any case
@@ -244,15 +433,27 @@ def _run(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, s
     process.returncode = status
     with os.fdopen(report_read, "rb") as report:
         facts = _read_facts(report.read())
+    wanted: Isolation = (
+        "sandbox-exec"
+        if spec.get("sandbox_exec")
+        else ("namespaces" if spec["isolation"] == "namespaces" else "limits-only")
+    )
+    if wanted == "namespaces" and facts.get("isolation") != "namespaces":
+        # The probe said yes but this run could not be isolated: never fall back silently.
+        raise SandboxError(
+            f"The sandbox could not isolate the program ({facts.get('error') or 'no report'}); it was not run."
+        )
+    if wanted == "sandbox-exec" and not facts:
+        # sandbox-exec refused the profile before the launcher ran: nothing ran.
+        raise SandboxError(
+            f"The macOS sandbox could not start ({err.text().strip()[:200] or 'no reason given'}); nothing was run."
+        )
     cpu = usage.ru_utime + usage.ru_stime
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
-    notes = []
-    if not limits.network and not facts.get("network_blocked"):
-        notes.append("Network access is not blocked on this system (that needs root or user namespaces).")
-    if os.geteuid() == 0 and not facts.get("writes_confined"):
-        notes.append("Writes outside the sandbox folder are not blocked here (running as root without namespaces).")
-    if not facts.get("process_limit"):
+    isolated = wanted != "limits-only"
+    notes = [] if isolated else limits_only_notes(os.geteuid() == 0, bool(facts.get("process_limit")))
+    if isolated and not facts.get("process_limit"):
         notes.append("The process-count limit is not enforced here (running as root without a pids cgroup).")
     return SandboxResult(
         exit_code=exit_code,
@@ -265,20 +466,57 @@ def _run(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, s
         wall_seconds=time.monotonic() - started,
         cpu_seconds=cpu,
         max_rss_bytes=usage.ru_maxrss * 1024,
-        network_blocked=bool(facts.get("network_blocked")),
+        network_blocked=isolated and not limits.network,
         # Inside a PID namespace the program is init, which ignores SIGXCPU:
         # the hard limit's SIGKILL ends it instead.
         cpu_limit_hit=signal_name in ("SIGXCPU", "SIGKILL") and cpu >= limits.cpu_seconds - 0.05,
         notes=tuple(notes),
+        isolation=wanted,
     )
 
 
-def _read_facts(raw: bytes) -> dict[str, bool]:
+def _run_in_job(argv: list[str], workdir: Path, limits: SandboxLimits, env: dict[str, str]) -> SandboxResult:
+    """Windows: the limits of a job object, no isolation (the caller had the user's consent)."""
+    from app.core.sandbox import windows
+
+    out, err = _Capped(limits.output_bytes), _Capped(limits.output_bytes)
+    try:
+        run = windows.run_in_job(
+            argv,
+            cwd=str(workdir),
+            env=env,
+            limits=limits,
+            wall_seconds=limits.wall_seconds,
+            on_stdout=out.add,
+            on_stderr=err.add,
+        )
+    except OSError as error:
+        raise SandboxError(f"The sandbox could not start ({error}); check that Python can run here.") from None
+    cpu_hit = run.exit_code == windows.ERROR_NOT_ENOUGH_QUOTA and not run.timed_out
+    return SandboxResult(
+        exit_code=None if run.timed_out else run.exit_code,
+        signal=None,
+        timed_out=run.timed_out,
+        stdout=out.text(),
+        stderr=err.text(),
+        stdout_truncated=out.dropped > 0,
+        stderr_truncated=err.dropped > 0,
+        wall_seconds=run.wall_seconds,
+        cpu_seconds=0.0,  # the job's accounting is not read back
+        max_rss_bytes=0,
+        network_blocked=False,
+        cpu_limit_hit=cpu_hit,
+        notes=("Not isolated: the code could read your files and use the network (Windows job object limits only).",),
+        isolation="job-object",
+    )
+
+
+def _read_facts(raw: bytes) -> dict[str, object]:
     try:
         data = json.loads(raw.decode() or "{}")
     except ValueError:
         return {}
-    return {key: bool(value) for key, value in data.items()} if isinstance(data, dict) else {}
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def _pump(process: subprocess.Popen[bytes], out: _Capped, err: _Capped, deadline: float) -> bool:

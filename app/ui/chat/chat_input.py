@@ -126,6 +126,16 @@ class ChatInput(QPlainTextEdit):
 ContextItem = Attachment
 
 
+def _short(why: str) -> str:
+    """The first reason, in a few words, for the chip itself (the tooltip has them all)."""
+    first = why.split("; ")[0]
+    if first.startswith("definition of "):
+        named = first.endswith(", named in the question")
+        first = "defines " + first.removeprefix("definition of ").removesuffix(", named in the question")
+        first += " (asked)" if named else ""
+    return first if len(first) <= 40 else first[:39] + "…"
+
+
 class ContextChips(QWidget):
     """Shows what goes with the next message; each chip can be removed."""
 
@@ -173,8 +183,9 @@ class ContextChips(QWidget):
             row.setContentsMargins(6, 0, 0, 0)
             lines = item.text.count("\n") + 1
             icon = {"file": "📄", "selection": "✂", "mention": "@", "chunk": "🔎", "repo_map": "🗺", "changes": "Δ"}
-            label = QLabel(f"{icon.get(item.kind, '•')} {item.label} ({lines} lines)", chip)
-            label.setToolTip(item.text[:2000])
+            reason = f" · {_short(item.why)}" if item.why else ""
+            label = QLabel(f"{icon.get(item.kind, '•')} {item.label} ({lines} lines){reason}", chip)
+            label.setToolTip((f"Why: {item.why}\n\n" if item.why else "") + item.text[:2000])
             close = QToolButton(chip)
             close.setText("×")
             close.setToolTip("Do not send this with the message")

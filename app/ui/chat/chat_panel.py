@@ -49,6 +49,13 @@ def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def _confirm_limits_only(parent: QWidget, notice: str) -> bool:
+    answer = QMessageBox.question(
+        parent, "Run without isolation?", notice + "\n\nRun this code with limits only (for this session)?"
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def _reply_note(message: StoredMessage) -> str:
     if message.complete:
         return ""
@@ -85,6 +92,8 @@ class ChatPanel(QWidget):
         self._tasks: dict[int, Callable[[], None]] = {}
         # Asked before running code the safety scan flags; replaceable in tests.
         self.confirm_risky_run: Callable[[QWidget, list[str]], bool] = _confirm_risky_run
+        self.confirm_limits_only: Callable[[QWidget, str], bool] = _confirm_limits_only
+        self._limits_only_agreed = False  # asked once: where the system cannot isolate code
         # Gets the text first; True means it was a command and is handled.
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
@@ -112,6 +121,8 @@ class ChatPanel(QWidget):
         self.thinking = QCheckBox("Think", self)
         self.thinking.setToolTip("Let the model think step by step before answering (slower, often better)")
         self.thinking.setChecked(settings().engine.thinking)
+        self.session.thinking = self.thinking.isChecked()  # the box, not the saved default, decides each reply
+        self.thinking.toggled.connect(self._on_thinking_toggled)
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
@@ -196,6 +207,9 @@ class ChatPanel(QWidget):
     @request_overrides.setter
     def request_overrides(self, overrides: dict[str, object]) -> None:
         self.session.overrides = dict(overrides)
+
+    def _on_thinking_toggled(self, on: bool) -> None:
+        self.session.thinking = on
 
     def set_plugins(self, plugins: PluginManager) -> None:
         """Plugins whose system prompts and context providers go with every message."""
@@ -477,13 +491,26 @@ class ChatPanel(QWidget):
             if not self.confirm_risky_run(self, lines):
                 self.show_markdown("Not run: the code was left as it is.")
                 return
+        self._start_run(code)
+
+    def _start_run(self, code: str) -> None:
         self.notice.emit("Running the code in the sandbox…")
-        job = SandboxJob(code)
+        job = SandboxJob(code, allow_unisolated=self._limits_only_agreed)
         job.setAutoDelete(False)
         self._jobs.add(job)
         job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
         job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
+        job.signals.unisolated.connect(lambda notice, j=job: self._on_unisolated(j, notice))
         self.pool.start(job)
+
+    def _on_unisolated(self, job: SandboxJob, notice: str) -> None:
+        """This system cannot isolate code: say so once, and run with limits only if the user agrees."""
+        self._jobs.discard(job)
+        if self.confirm_limits_only(self, notice):
+            self._limits_only_agreed = True
+            self._start_run(job.code)
+        else:
+            self._on_ran(job, f"Not run: {notice}")
 
     def _on_ran(self, job: SandboxJob, markdown: str) -> None:
         self._jobs.discard(job)

@@ -58,6 +58,7 @@ class EditorTabs(QTabWidget):
     menu_extender: Callable[[QMenu, CodeEditor], None] | None = None
     selectionAction = Signal(str, str, str)  # ("ask" | "explain" | "edit", selected text, file name or "")
     positionChanged = Signal(int, int)  # line and column (from 1) of the cursor in the current editor
+    fileSaved = Signal(str)  # the path just written
 
     DRAFT_INTERVAL_MS = 3000
     DISK_CHECK_DELAY_MS = 200  # lets a program finish writing before we read its file
@@ -316,6 +317,7 @@ class EditorTabs(QTabWidget):
         if page is self.current_page():
             self.currentFileChanged.emit(target)
         self.notice.emit(f"Saved {page.name}.")
+        self.fileSaved.emit(target)
         return True
 
     # --- closing --------------------------------------------------------------------------------------

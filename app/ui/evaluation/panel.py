@@ -1,7 +1,10 @@
 """The Evaluate panel: choose a task and a model, run, watch, compare runs.
 
-The run happens in an ``EvalJob`` on a pool thread (see ``worker.py`` for
-why it has its own engine); the panel only draws the plain data it reports.
+The model runs on this computer (a GGUF file) or on a model server of a
+connection profile ("Run on", the active profile by default), with several
+requests in flight ("Requests at once"). The run happens in an ``EvalJob``
+on a pool thread (see ``worker.py`` for why it has its own engine or
+connections); the panel only draws the plain data it reports.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from PySide6.QtWidgets import (
 
 from app.core.engine.requests import load_options, sampling_overrides
 from app.core.evaluation.report import HTML_NAME, headline, recent_reports, run_label
-from app.core.evaluation.runner import EvalConfig, Mode, Progress
+from app.core.evaluation.runner import MAX_CONCURRENCY, EvalConfig, Mode, Progress
+from app.core.evaluation.server import DEFAULT_CONCURRENCY
 from app.core.evaluation.store import default_run_folder, evaluations_folder
 from app.core.evaluation.tasks import KINDS
-from app.core.settings import Settings
+from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.ui.evaluation.chart import ChartRun, RunsChart
 from app.ui.evaluation.worker import EvalJob, EvalRequest, progress_text
 
@@ -47,6 +51,7 @@ MODES: tuple[tuple[str, Mode], ...] = (
 )
 COLUMNS = ("Task", "Seed", "Result", "Answer", "Reason", "Thinking chars")
 CHART_RUNS = 8
+SERVER_REQUEST_TIMEOUT = 1800.0  # seconds one server request may take, as quillpad eval's default
 
 
 class EvaluatePanel(QWidget):
@@ -71,6 +76,7 @@ class EvaluatePanel(QWidget):
         self.history: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []  # of the table's rows, in order
         self._build()
+        self.refresh_connections()
         self.load_history()
         self._update_buttons()
 
@@ -82,10 +88,19 @@ class EvaluatePanel(QWidget):
         self.mode = QComboBox(self)
         for label, value in MODES:
             self.mode.addItem(label, value)
+        self.run_on = QComboBox(self)
+        self.run_on.setToolTip("This computer (a GGUF file) or a model server of a connection profile")
+        self.run_on.currentIndexChanged.connect(self._on_run_on_changed)
+        self.concurrency = QSpinBox(self)
+        self.concurrency.setRange(1, MAX_CONCURRENCY)
+        self.concurrency.setValue(1)
+        self.concurrency.setToolTip("Requests in flight at once (a model server; a local model answers one at a time)")
         self.model_path = QLineEdit(self)
         self.model_path.setPlaceholderText("GGUF model (default: the one loaded in the window)")
         self.data_path = QLineEdit(self)
-        self.data_path.setPlaceholderText("JSONL data (default: HumanEval's package data or the built-in sample)")
+        self.data_path.setPlaceholderText(
+            "JSONL or Parquet data (default: HumanEval's package data or the built-in sample)"
+        )
         self.limit = QSpinBox(self)
         self.limit.setRange(0, 100_000)
         self.limit.setSpecialValueText("all")
@@ -110,17 +125,19 @@ class EvaluatePanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.open_button = QPushButton("Open report", self)
         self.open_button.clicked.connect(self.open_report)
-        browse_model = QPushButton("…", self)
+        browse_model = self.browse_model = QPushButton("…", self)
         browse_model.clicked.connect(lambda: self._browse(self.model_path, "GGUF models (*.gguf)"))
         browse_data = QPushButton("…", self)
-        browse_data.clicked.connect(lambda: self._browse(self.data_path, "JSONL (*.jsonl *.jsonl.gz)"))
+        browse_data.clicked.connect(lambda: self._browse(self.data_path, "Data (*.jsonl *.jsonl.gz *.json *.parquet)"))
 
         form = QGridLayout()
         form.addWidget(QLabel("Task", self), 0, 0)
         form.addWidget(self.kind, 0, 1)
         form.addWidget(self.mode, 0, 2, 1, 2)
-        form.addWidget(QLabel("Model", self), 0, 4)
-        form.addWidget(self.model_path, 0, 5, 1, 4)
+        form.addWidget(QLabel("Run on", self), 0, 4)
+        form.addWidget(self.run_on, 0, 5)
+        form.addWidget(QLabel("Model", self), 0, 6)
+        form.addWidget(self.model_path, 0, 7, 1, 2)
         form.addWidget(browse_model, 0, 9)
         form.addWidget(QLabel("Limit", self), 1, 0)
         form.addWidget(self.limit, 1, 1)
@@ -130,7 +147,12 @@ class EvaluatePanel(QWidget):
         form.addWidget(self.data_path, 1, 5, 1, 4)
         form.addWidget(browse_data, 1, 9)
         row = QHBoxLayout()
-        for label, widget in (("Thinking", self.thinking), ("Max tokens", self.max_tokens), ("Workers", self.workers)):
+        for label, widget in (
+            ("Thinking", self.thinking),
+            ("Max tokens", self.max_tokens),
+            ("Workers", self.workers),
+            ("Requests at once", self.concurrency),
+        ):
             row.addWidget(QLabel(label, self))
             row.addWidget(widget)
         row.addStretch(1)
@@ -172,6 +194,38 @@ class EvaluatePanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
 
+    def refresh_connections(self) -> None:
+        """List this computer and the saved server profiles; select the active one (or keep the choice)."""
+        connections = self.settings().connections
+        previous = self.run_on.currentData() if self.run_on.count() else connections.active
+        self.run_on.blockSignals(True)
+        self.run_on.clear()
+        for profile in connections.profiles:
+            label = profile.name if profile.backend == "local" else f"{profile.name} (server)"
+            self.run_on.addItem(label, profile.name)
+        index = self.run_on.findData(previous)
+        self.run_on.setCurrentIndex(max(0, index if index >= 0 else self.run_on.findData(connections.active)))
+        self.run_on.blockSignals(False)
+        self._on_run_on_changed()
+
+    def _server_profile(self) -> ConnectionProfile | None:
+        """The server profile "Run on" names; None for this computer."""
+        profile = self.settings().connections.profile(str(self.run_on.currentData() or LOCAL_PROFILE))
+        return profile if profile is not None and profile.backend == "remote" else None
+
+    def _on_run_on_changed(self, *_: object) -> None:
+        server = self._server_profile()
+        self.browse_model.setEnabled(server is None)
+        self.concurrency.setEnabled(server is not None)
+        if server is None:
+            self.model_path.setPlaceholderText("GGUF model (default: the one loaded in the window)")
+            self.concurrency.setValue(1)
+        else:
+            shown = server.model or "the first it lists"
+            self.model_path.setPlaceholderText(f"model name on the server (default: {shown})")
+            if self.concurrency.value() == 1:
+                self.concurrency.setValue(DEFAULT_CONCURRENCY)
+
     def _browse(self, target: QLineEdit, pattern: str) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a file", target.text(), pattern)
         if path:
@@ -212,6 +266,7 @@ class EvaluatePanel(QWidget):
         except ValueError:
             raise InvalidOptionError("Seeds must be numbers separated by commas, like 1,2,3.") from None
         mode: Mode = self.mode.currentData()
+        server = self._server_profile() if mode == "model" else None
         config = EvalConfig(
             kind=self.kind.currentText(),  # type: ignore[arg-type]
             mode=mode,
@@ -220,15 +275,23 @@ class EvaluatePanel(QWidget):
             thinking=self.thinking.currentData(),
             max_tokens=self.max_tokens.value() or None,
             workers=self.workers.value(),
+            concurrency=self.concurrency.value() if server is not None else 1,
+            request_timeout=SERVER_REQUEST_TIMEOUT if server is not None else None,
         )
         config.validate()
+        settings = self.settings()
+        sampling = sampling_overrides(settings)
+        data = self.data_path.text().strip() or None
+        if server is not None:
+            # The served model's folder is known once connected (the worker reports it).
+            name = self.model_path.text().strip() or None
+            return EvalRequest(config, "", name, data, sampling=sampling, server=server)
         model = (self.model_path.text().strip() or self.loaded_model() or None) if mode == "model" else None
         if mode == "model" and not model:
             raise InvalidOptionError("Choose the GGUF model to evaluate (or load one in the window) first.")
-        settings = self.settings()
-        load, sampling = load_options(settings), sampling_overrides(settings)
+        load = load_options(settings)
         out = default_run_folder(config.kind, mode, model, config.thinking)
-        return EvalRequest(config, str(out), model, self.data_path.text().strip() or None, load, sampling)
+        return EvalRequest(config, str(out), model, data, load, sampling)
 
     def start(self) -> bool:
         """Start the run the form describes; False (with the reason shown) if it cannot."""
@@ -246,9 +309,10 @@ class EvaluatePanel(QWidget):
         self.detail.clear()
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.report = None
-        self.folder = Path(request.out)
+        self.folder = Path(request.out) if request.out else None
         job = EvalJob(request)
         job.signals.stage.connect(self.status.setText)
+        job.signals.folder.connect(self._on_folder)
         job.signals.progress.connect(self._on_progress)
         job.signals.finished.connect(self._on_finished)
         job.signals.failed.connect(self._on_failed)
@@ -269,6 +333,9 @@ class EvaluatePanel(QWidget):
         self.cancel()
         self.pool.waitForDone(60_000)
 
+    def _on_folder(self, folder: str) -> None:
+        self.folder = Path(folder)
+
     def _on_progress(self, progress: Progress) -> None:
         self.progress.setRange(0, max(1, progress.total))
         self.progress.setValue(progress.done)
@@ -282,7 +349,8 @@ class EvaluatePanel(QWidget):
             self.detail.clear()
             return
         record = self.records[row]
-        parts = [f"{record['task_id']} (seed {record['seed']}): {'pass' if record['passed'] else 'FAIL'}"]
+        verdict = "ERROR (asked again on the next run)" if record.get("error") else _verdict(record)
+        parts = [f"{record['task_id']} (seed {record['seed']}): {verdict}"]
         parts.append(f"Reason: {record['reason']}")
         if record.get("expected"):
             parts.append(f"Expected: {record['expected']}    Extracted: {record.get('extracted')}")
@@ -303,7 +371,7 @@ class EvaluatePanel(QWidget):
         values = (
             record["task_id"],
             str(record["seed"]),
-            "pass" if record["passed"] else "FAIL",
+            "ERROR" if record.get("error") else _verdict(record),
             (record.get("method") if code else record.get("extracted")) or "",
             record["reason"],
             str(record.get("thinking_chars", 0)),
@@ -323,7 +391,12 @@ class EvaluatePanel(QWidget):
             self.history = [r for r in self.history if r.get("fingerprint") != report["fingerprint"]] + [report]
             self._draw_chart()
             state = "Cancelled; run again to continue. " if cancelled else ""
-            self.status.setText(f"{state}{headline(report)}")
+            rates = report.get("throughput") or {}
+            speed = f" — {rates['requests_per_second']:.2f} requests/s" if report.get("server") and rates else ""
+            lost = (
+                f"; {len(report['errors'])} lost to the server, run again to ask them" if report.get("errors") else ""
+            )
+            self.status.setText(f"{state}{headline(report)}{speed}{lost}")
         else:
             self.status.setText("Cancelled before the run began.")
         self._update_buttons()
@@ -341,3 +414,7 @@ class EvaluatePanel(QWidget):
         """Open the last run's HTML report in the browser."""
         if self.report is not None and self.folder is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder / HTML_NAME)))
+
+
+def _verdict(record: dict[str, Any]) -> str:
+    return "pass" if record["passed"] else "FAIL"

@@ -7,13 +7,17 @@ engine may have been loaded with others and carries a conversation cache),
 and a crash during the run must not take the chat down. The weights are
 memory-mapped, so a second process on the same file shares them in the page
 cache; what it adds is its own KV cache.
+
+A run on a model server (a connection profile) opens its own connections,
+``concurrency`` of them, through the same core code as ``quillpad eval
+--profile``; the chat's connection is left alone.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
@@ -22,8 +26,10 @@ from app.core.engine.model_client import EngineModelClient
 from app.core.engine.owner import EngineOwner
 from app.core.engine.requests import RequestDefaults
 from app.core.errors import QuillpadError
-from app.core.evaluation.datasets import load_dataset
+from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.runner import EvalConfig, EvalRun, Progress, describe_loaded
+from app.core.evaluation.store import server_run_folder
+from app.core.settings import ConnectionProfile
 
 
 @dataclass(frozen=True)
@@ -36,12 +42,15 @@ class EvalRequest:
     data: str | None = None
     load: LoadOptions = field(default_factory=LoadOptions)
     sampling: SamplingOverrides = field(default_factory=SamplingOverrides)
+    server: ConnectionProfile | None = None  # a model server's profile; None: a local GGUF
 
 
 class EvalSignals(QObject):
-    """``stage`` (text), ``progress`` (Progress), ``finished`` (report dict, cancelled), ``failed`` (message)."""
+    """``stage`` (text), ``folder`` (the run's folder, once known), ``progress`` (Progress),
+    ``finished`` (report dict, cancelled), ``failed`` (message)."""
 
     stage = Signal(str)
+    folder = Signal(str)
     progress = Signal(object)
     finished = Signal(object, bool)
     failed = Signal(str)
@@ -87,6 +96,9 @@ class EvalJob(QRunnable):
         if request.config.mode != "model":
             self._start(EvalRun(request.config, dataset, request.out, on_progress=self.signals.progress.emit))
             return
+        if request.server is not None:
+            self._run_on_server(request, dataset, request.server)
+            return
         if not request.model:
             raise QuillpadError("Choose the GGUF model to evaluate, or run a self-check.")
         with EngineOwner() as engine:
@@ -106,6 +118,45 @@ class EvalJob(QRunnable):
             )
             self._start(run)
 
+    def _run_on_server(self, request: EvalRequest, dataset: Dataset, profile: ConnectionProfile) -> None:
+        from app.core.evaluation.server import connect_server
+        from app.core.remote.keys import KeyStore
+        from app.core.remote.profiles import profile_config
+
+        self.signals.stage.emit(f"Connecting to {profile.name}…")
+        config = profile_config(profile, KeyStore())
+        if request.model:
+            config = replace(config, model=request.model)
+        connection = connect_server(
+            config,
+            concurrency=request.config.concurrency,
+            thinking=request.config.thinking,
+            overrides=request.sampling,
+            max_tokens=request.config.max_tokens,
+            max_retries=request.config.max_retries,
+            request_timeout=request.config.request_timeout,
+        )
+        try:
+            with self._lock:
+                if self._cancelled:
+                    self.signals.finished.emit(None, True)
+                    return
+            out = request.out or str(
+                server_run_folder(request.config.kind, connection.remote.model, request.config.thinking)
+            )
+            self.signals.folder.emit(out)
+            run = EvalRun(
+                request.config,
+                dataset,
+                out,
+                clients=connection.clients,
+                setup=connection.setup,
+                on_progress=self.signals.progress.emit,
+            )
+            self._start(run)
+        finally:
+            connection.close()
+
     def _start(self, run: EvalRun) -> None:
         with self._lock:
             self._run = run
@@ -119,4 +170,10 @@ class EvalJob(QRunnable):
 def progress_text(progress: Progress) -> str:
     """``12/164 done, 10 passed`` (and how many were kept from an earlier run)."""
     text = f"{progress.done}/{progress.total} done, {progress.passed} passed"
-    return text + (f" ({progress.resumed} from an earlier run)" if progress.resumed else "")
+    text += f" ({progress.resumed} from an earlier run)" if progress.resumed else ""
+    if progress.errors:
+        text += f", {progress.errors} lost to the server (asked again on the next run)"
+    rates = progress.throughput
+    if rates.get("requests", 0) > 1:
+        text += f" — {rates['requests_per_second']:.2f} requests/s, {rates['output_tokens_per_second']:.0f} tokens/s"
+    return text

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.engine.model_client import ModelClient
 from app.core.errors import QuillpadError
 from app.core.git import (
     CommitMessage,
@@ -48,7 +49,6 @@ from app.core.git import (
     unstage,
 )
 from app.core.git.message import SUMMARY_LIMIT
-from app.core.plugins.services import ModelClient
 from app.ui.git.diff_view import unified_diff_html
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ reach the GUI through a queued signal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -48,6 +49,22 @@ class _OpenJob(QRunnable):
             self.signals.failed.emit(f"Indexing the project failed unexpectedly ({err}); see the log file.")
         else:
             self.signals.finished.emit(stats)
+
+
+class _RefreshJob(QRunnable):
+    """Index files the editor just saved, off the GUI thread."""
+
+    def __init__(self, project: Project, paths: list[str], done: Callable[[list[str]], None]) -> None:
+        super().__init__()
+        self.project = project
+        self.paths = paths
+        self.done = done  # called on the pool thread: it only emits a signal
+
+    def run(self) -> None:
+        try:
+            self.done(self.project.refresh(self.paths))
+        except Exception:  # the watcher catches up anyway; a save must not raise into the pool
+            log.exception("indexing a saved file failed")
 
 
 class ProjectController(QObject):
@@ -96,8 +113,10 @@ class ProjectController(QObject):
             return  # another folder was opened meanwhile
         self.progress.emit("")
         self._refresh_files()
+        skipped = stats.skipped_text()
         self.notice.emit(
-            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s."
+            f"Indexed {project.name}: {stats.files:,} files, {stats.chunks:,} chunks in {stats.seconds:.1f} s"
+            + (f"; left out: {skipped}." if skipped else ".")
         )
         try:
             project.start_watching(
@@ -121,6 +140,17 @@ class ProjectController(QObject):
         by_name = [f for f in self._files if Path(f).name.lower().startswith(needle)]
         by_path = [f for f in self._files if needle in f.lower() and f not in by_name]
         return (by_name + by_path)[:MAX_COMPLETIONS]
+
+    def file_saved(self, path: str) -> None:
+        """The editor saved ``path``: make it searchable now rather than when the watcher notices."""
+        project = self.project
+        if project is not None and path and project.relative(path) is not None:
+            self.pool.start(_RefreshJob(project, [path], lambda changed: self.filesChanged.emit(list(changed))))
+
+    def note_opened(self, path: str) -> None:
+        """The user switched to ``path`` in the editor: its chunks rank higher for a while."""
+        if self.project is not None and path:
+            self.project.note_file(path, "opened")
 
     def message_sent(self) -> None:
         """Start a new "changed since your last message" window."""

@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         self.tabs.notice.connect(self._notice)
         self.tabs.selectionAction.connect(self._on_selection_action)
         self.tabs.currentFileChanged.connect(self._on_current_file)
+        self.tabs.fileSaved.connect(self.project.file_saved)
         self.tabs.positionChanged.connect(lambda line, col: self.position_label.setText(f"Ln {line}, Col {col}"))
         self.tabs.dirtyChanged.connect(self.setWindowModified)
         self.chat.notice.connect(self._notice)
@@ -344,13 +345,14 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
-    def _editor_context(self) -> tuple[str | None, str | None, str | None]:
-        """The current file, its unsaved text (None when saved) and the selection."""
+    def _editor_context(self) -> tuple[str | None, str | None, str | None, int | None]:
+        """The current file, its unsaved text (None when saved), the selection and the cursor's line."""
         editor = self.tabs.current_editor()
         if editor is None:
-            return None, None, None
+            return None, None, None, None
         unsaved = editor.text() if editor.document().isModified() or not self.tabs.current_path() else None
-        return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None
+        line, _column = editor.cursor_position()
+        return self.tabs.current_path(), unsaved, self.tabs.selected_text() or None, line
 
     def _context_budget(self) -> int:
         """Project context per message, from the loaded model's context and tokenizer (see ``context_budget``)."""
@@ -368,6 +370,7 @@ class MainWindow(QMainWindow):
     def _on_current_file(self, path: str) -> None:
         # "[*]" is where Qt shows the unsaved-changes marker.
         self.setWindowTitle(f"{Path(path).name}[*] — Quillpad" if path else "Quillpad[*]")
+        self.project.note_opened(path)
 
     # -- editor <-> chat -----------------------------------------------------
 
@@ -480,6 +483,8 @@ class MainWindow(QMainWindow):
         if self.evaluation is None:
             self.evaluation = EvaluatePanel(lambda: self.models.loaded_path, lambda: self.settings, self)
             self.add_bottom_panel(self.evaluation, "Evaluate")
+        else:
+            self.evaluation.refresh_connections()  # profiles may have changed in the settings
         self.bottom_tabs.setCurrentWidget(self.evaluation)
         self.bottom_dock.show()
         return self.evaluation

@@ -125,14 +125,16 @@ def _sandbox_step() -> Step:
     if user_code_python() is None:  # the desktop binary on a machine without Python
         return Step("run code in sandbox", True, "not available here: no Python 3 on PATH to run code with")
     try:
-        result = run_python("print(6 * 7)")
+        # Our own trusted one-liner: it may run with limits only where the
+        # system cannot isolate code (the sandbox lines of selftest say so).
+        result = run_python("print(6 * 7)", allow_unisolated=True)
     except QuillpadError as err:
         return Step("run code in sandbox", False, str(err))
     ok = result.ok and result.stdout.strip() == "42"
     if not ok:
         said = result.stderr.strip().splitlines()[-1:] or [repr(result.stdout[:80])]
         return Step("run code in sandbox", False, f"{result.summary()} ({said[0]})")
-    return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s")
+    return Step("run code in sandbox", True, f"{result.wall_seconds:.2f} s, {result.isolation}")
 
 
 def _watch_step() -> Step:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.mathcheck import report_text
 from app.core.mathcheck.corpus import CorpusError, CorpusResult, load_corpus, load_solution, run_corpus
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "math_corpus"
@@ -72,3 +73,69 @@ def test_a_bad_corpus_file_is_refused(tmp_path: Path) -> None:
         load_solution(bad)
     with pytest.raises(CorpusError, match="not a folder"):
         load_corpus(tmp_path / "missing")
+
+
+STYLES = Path(__file__).parents[2] / "fixtures" / "math_corpus_styles"
+NOTATIONS = {
+    "derivative operator",
+    "Leibniz",
+    "primes",
+    "partial derivatives",
+    "substitution",
+    "definite integrals",
+    "plus-minus",
+    "inequalities",
+    "approx",
+    "operators",
+    "mixed numbers",
+    "percentages",
+    "units",
+    "chains",
+    "therefore",
+    "implies",
+}
+
+
+@pytest.fixture(scope="module")
+def styles() -> CorpusResult:
+    return run_corpus(load_corpus(STYLES))
+
+
+def test_the_second_corpus_covers_every_notation_in_three_styles() -> None:
+    solutions = load_corpus(STYLES)
+    assert len(solutions) >= 60
+    assert Counter(solution.topic for solution in solutions) == {"textbook": 20, "student": 20, "model": 20}
+    assert {notation for solution in solutions for notation in solution.notations} >= NOTATIONS
+    for solution in solutions:
+        (variant,) = solution.variants()
+        assert variant.text != solution.text and variant.marker
+
+
+def test_the_second_corpus_meets_the_bar(styles: CorpusResult) -> None:
+    assert styles.wrong_marked_verified == []
+    assert styles.ticked_after_wrong == [] and styles.after_wrong > 0
+    assert styles.correct_marked_wrong == []
+    assert styles.mistakes_caught == styles.mistakes == 60
+    assert styles.correct_verified / styles.correct_steps >= 0.85
+
+
+def test_every_notation_is_sound_on_the_second_corpus(styles: CorpusResult) -> None:
+    for notation, tally in styles.by_notation.items():
+        assert tally.correct_marked_wrong == [], notation
+        assert tally.mistakes_caught == tally.mistakes, notation
+        assert tally.ticked_after_wrong == [] and tally.wrong_marked_verified == [], notation
+
+
+def test_the_examples_of_the_issue(styles: CorpusResult) -> None:
+    product = styles.reports["textbook/01_product_rule_operator.md"]
+    assert [s.mark for s in product.steps[1:]] == ["verified"] * 3
+    substitution = styles.reports["textbook/05_substitution_exponential.md"]
+    assert all(s.mark == "verified" for s in substitution.steps[1:])
+    factoring = styles.reports["textbook/15_factor_quadratic.md"]
+    assert [s.mark for s in factoring.steps[1:3]] == ["verified", "verified"]
+    assert "\\text" not in report_text(factoring).splitlines()[-1]
+    boxed_only = styles.reports["student/19_shopping_boxed_only.md"]
+    assert boxed_only.steps[-1].mark == "verified" and boxed_only.answer.badge == "consistent"
+    wrong = styles.reports["student/17_linear_boxed.md#wrong1"]
+    assert [s.mark for s in wrong.steps[2:]] == ["wrong", "follows"]
+    assert wrong.steps[3].reason == "follows from step 3, which is wrong"

@@ -111,3 +111,9 @@ def test_an_unwritable_data_folder_keeps_the_index_in_memory(tmp_path: Path, how
     store.write([record("a.py", "def fib(): pass", "fib")])
     assert store.paths() == ["a.py"] and store.search(build_match("fib"), 3)[0].path == "a.py"
     store.close()
+
+
+def test_neighbouring_plain_words_are_also_searched_as_one() -> None:
+    assert build_match("the file name of it") == '"name" OR "filename"'
+    assert build_match("file name", compounds=False) == '"name"'  # "file" is a common word
+    assert "httpserverhandles" not in build_match("HTTPServer handles")  # names are never joined

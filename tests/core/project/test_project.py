@@ -146,6 +146,7 @@ def test_files_deleted_or_renamed_while_being_indexed(tmp_path: Path, make_proje
 
     stats = project.open(progress=meanwhile)
     assert stats.files == 200 and stats.skipped == 100 and not stats.interrupted
+    assert stats.skipped_by == {"gone": 100} and stats.skipped_text() == "100 deleted before they could be read"
     assert not set(moved) & set(project.files())  # not seen by that walk ...
     assert project.open().added == 50  # ... but by the next check
     assert_index_matches_disk(project)
@@ -191,3 +192,16 @@ def test_the_same_folder_through_a_link_shares_one_index(tree: Path, make_projec
     first.close()
     second = make_project(tree.parent / "alias")
     assert second.root == tree and second.open().added == 0
+
+
+def test_refresh_indexes_saved_files_at_once(tmp_path: Path, make_project: MakeProject) -> None:
+    root = write_tree(tmp_path / "p", {"a.py": "x = 1\n"})
+    project = make_project(root)
+    project.open()
+    (root / "a.py").write_text("def saved_now():\n    return 1\n")
+    (root / "b.py").write_text("y = 2\n")
+    assert project.refresh([str(root / "a.py"), "b.py", "/elsewhere/c.py"]) == ["a.py", "b.py"]
+    assert project.search("saved_now", 1)[0].path == "a.py"
+    assert project.refresh(["a.py"]) == []  # nothing changed since
+    assert sorted(project.changed_since_last_message()) == ["a.py", "b.py"]
+    assert_index_matches_disk(project)

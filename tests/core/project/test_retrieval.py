@@ -219,3 +219,20 @@ def test_a_budget_must_be_positive(tree: Path, make_project: MakeProject) -> Non
     with pytest.raises(InvalidQueryError, match="at least 1"):
         project.search("x", 0)
     assert project.search("!!!") == []
+
+
+def test_a_big_current_file_is_attached_around_the_cursor(tmp_path: Path, make_project: MakeProject) -> None:
+    body = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n" for i in range(400))
+    root = write_tree(tmp_path / "p", {"big.py": body, "small.py": "def tiny():\n    return 1\n"})
+    project = opened(make_project, root)
+    context = project.assemble_context(
+        "what does this do", current_file="big.py", selection=None, budget_tokens=1500, cursor_line=601
+    )
+    first = context.items[0]
+    assert first.kind == "file" and first.label == "big.py:561-641" and (first.start_line, first.end_line) == (561, 641)
+    assert "def helper_200(x):" in first.text and "def helper_0(x)" not in first.text
+    assert first.reasons == ("around the cursor in the current file",)
+    assert first.heading() == "### Current file big.py, lines 561-641"
+    # A file that fits in half the budget is still attached whole, cursor or not.
+    small = project.assemble_context("x", current_file="small.py", selection=None, budget_tokens=1500, cursor_line=1)
+    assert small.items[0].label == "small.py" and small.items[0].reasons == ("the current file",)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,9 @@ from app.core.engine import ChatMessage, ChatRequest, Done, EngineEvent
 from app.core.engine.events import AnswerText
 from app.core.engine.owner import EngineOwner, ReplyStream
 from app.ui.shell.main_window import MainWindow
-from tests.fixtures.sample_plugin import forget_sample_modules, install_sample
 from tests.ui.conftest import js, load_model
 
 MakeWindow = Callable[[], MainWindow]
-
-
-@pytest.fixture
-def sample_installed(tmp_path: Path) -> Iterator[None]:
-    """The sample third-party plugin, installed (a .dist-info on sys.path) before the window discovers plugins."""
-    site = tmp_path / "site"
-    site.mkdir()
-    install_sample(site)
-    sys.path.insert(0, str(site))
-    yield
-    sys.path.remove(str(site))
-    forget_sample_modules()
 
 
 def _recorded(owner: EngineOwner, monkeypatch: pytest.MonkeyPatch) -> list[ChatRequest]:
@@ -53,8 +39,10 @@ def test_a_third_party_plugins_system_prompt_and_context_reach_the_model_in_the_
     load_model(qtbot, window, qwen3_gguf)
     requests = _recorded(window.bridge.owner, monkeypatch)
     window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.thinking.setChecked(False)  # the Think box decides the reply's thinking
     window.chat.ask("hello")
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert requests[-1].thinking is False and requests[-1].max_tokens == 4
     prompt = window.bridge.owner.render(requests[-1]).text  # exactly what the engine evaluated
     assert "Answer like a sample." in prompt.split("<|im_end|>")[0]
     assert "Sample (sample):\n```\ncontext for hello\n```" in prompt

@@ -114,3 +114,67 @@ def test_the_window_opens_the_panel_from_the_model_menu(qtbot: QtBot, make_windo
     assert panel is not None and window.bottom_tabs.currentWidget() is panel
     assert window.open_evaluation() is panel  # created once
     assert window.bottom_dock.isVisible()
+    assert panel.run_on.currentText() == "This computer"  # the active connection
+    # A profile added in the settings is offered the next time the panel is opened.
+    from app.core.settings import ConnectionProfile
+
+    window.settings.connections.profiles.append(ConnectionProfile(name="GPU box", base_url="http://10.0.0.2:8000"))
+    window.open_evaluation()
+    assert panel.run_on.findText("GPU box (server)") >= 0
+    assert panel.run_on.currentText() == "This computer"  # the choice is kept
+
+
+def _with_server_profile(url: str, active: bool = True) -> Settings:
+    from app.core.settings import ConnectionProfile
+
+    settings = Settings()
+    settings.connections.profiles.append(ConnectionProfile(name="Team vLLM", base_url=url))
+    if active:
+        settings.connections.active = "Team vLLM"
+    return settings
+
+
+def test_a_run_on_the_active_server_profile_with_requests_in_flight(qtbot: QtBot) -> None:
+    from app.core.bench.fake_eval_server import FakeEvalServer
+
+    with FakeEvalServer(latency=0.05) as server:
+        settings = _with_server_profile(server.base_url)
+        panel = EvaluatePanel(lambda: None, lambda: settings)
+        qtbot.addWidget(panel)
+        panel.resize(1100, 420)
+        panel.show()
+        # The active connection is offered, with requests in flight; the GGUF browser is off.
+        assert panel.run_on.currentText() == "Team vLLM (server)"
+        assert panel.concurrency.isEnabled() and panel.concurrency.value() == 8
+        assert not panel.browse_model.isEnabled() and "model name on the server" in panel.model_path.placeholderText()
+        panel.kind.setCurrentText("gsm8k")
+        panel.limit.setValue(0)
+        panel.seeds.setText("1,2")
+        panel.concurrency.setValue(4)
+        report = run_and_wait(qtbot, panel)
+        assert server.max_in_flight > 1
+    assert isinstance(report, dict) and report["complete"] and report["tasks_finished"] == 20
+    assert report["server"]["model"] == "fake-qwen3" and report["server"]["concurrency"] == 4
+    assert panel.table.rowCount() == 20
+    assert "requests/s" in report_markdown(panel)
+    assert panel.folder is not None and panel.folder.name == "gsm8k-server-fake-qwen3"
+    # Back to this computer: one request at a time, the GGUF browser again.
+    panel.run_on.setCurrentIndex(panel.run_on.findData("This computer"))
+    assert not panel.concurrency.isEnabled() and panel.concurrency.value() == 1 and panel.browse_model.isEnabled()
+
+
+def test_a_server_that_is_down_is_one_sentence_in_the_panel(qtbot: QtBot) -> None:
+    from app.core.bench.llama_server import free_port
+
+    settings = _with_server_profile(f"http://127.0.0.1:{free_port()}/v1")
+    panel = EvaluatePanel(lambda: None, lambda: settings)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert run_and_wait(qtbot, panel) is None
+    assert "connection was refused" in panel.status.text()
+    assert panel.run_button.isEnabled() and not panel.running
+
+
+def report_markdown(panel: EvaluatePanel) -> str:
+    assert panel.folder is not None
+    return (panel.folder / "report.md").read_text(encoding="utf-8")

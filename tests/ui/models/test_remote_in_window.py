@@ -181,7 +181,9 @@ def test_switching_between_this_computer_and_a_server_profile(
     # A local model answers.
     load_model(qtbot, window, qwen3_gguf)
     assert window.model_label.text() != server_label
-    window.chat.request_overrides = {"max_tokens": 8}
+    # Random weights: a fixed seed and no thinking, so the 8 tokens are an answer, not all thinking.
+    window.chat.request_overrides = {"max_tokens": 8, "seed": 3}
+    window.chat.thinking.setChecked(False)
     window.chat.ask("hi")
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
     assert last_reply(window)

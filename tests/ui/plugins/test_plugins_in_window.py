@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.edits.proposal import replacement_proposal
 from app.core.plugins.contributions import CommandResult
 from app.ui.editor.document import QtEditor
 from app.ui.shell.main_window import MainWindow
-from tests.fixtures.sample_plugin import forget_sample_modules, install_sample
 from tests.ui.conftest import js, load_model
 
 MakeWindow = Callable[[], MainWindow]
-
-
-@pytest.fixture
-def sample_installed(tmp_path: Path) -> Iterator[None]:
-    """The sample third-party plugin, installed (a .dist-info on sys.path)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    install_sample(site)
-    sys.path.insert(0, str(site))
-    yield
-    sys.path.remove(str(site))
-    forget_sample_modules()
 
 
 def page_text(qtbot: QtBot, window: MainWindow) -> str:

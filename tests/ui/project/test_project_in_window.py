@@ -97,6 +97,52 @@ def test_attached_context_fits_a_model_with_a_greedy_tokenizer(
     assert reply.role == "assistant" and reply.content  # not refused as too long
 
 
+def test_where_is_x_defined_attaches_the_definition_and_says_why(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, qwen3_gguf: Path
+) -> None:
+    root = make_project(tmp_path)
+    (root / "shop" / "pricing.py").write_text("def compute_discount(total, rate):\n    return round(total * rate, 2)\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_pricing.py").write_text(
+        "from shop.pricing import compute_discount\n\n"
+        + "\n".join(f"def test_{i}():\n    assert compute_discount({i}, 0.5)\n" for i in range(40))
+    )
+    window = make_window()
+    open_project(qtbot, window, root)
+    load_model(qtbot, window, qwen3_gguf)
+    window.chat.input.setPlainText("where is compute_discount defined?")
+    window.chat.refresh_context_preview()
+    chunks = [item for item in window.chat.chips.items() if item.kind == "chunk"]
+    assert chunks[0].label.startswith("shop/pricing.py:")
+    assert chunks[0].why.startswith("definition of compute_discount, named in the question")
+    window.chat.request_overrides = {"max_tokens": 4}
+    window.chat.send()
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
+
+
+def test_a_file_saved_in_the_editor_is_searchable_without_the_watcher(
+    make_window: MakeWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = make_window()
+    root = make_project(tmp_path)
+    open_project(qtbot, window, root)
+    project = window.project.project
+    assert project is not None
+    project.stop()  # no watcher: only the editor's save can tell the index
+    assert window.tabs.open_file(str(root / "shop" / "tax.py"))
+    editor = window.tabs.current_editor()
+    assert editor is not None
+    editor.setPlainText("def vat(amount):\n    return amount * 0.2\n\n\ndef customs_duty(amount):\n    return 5\n")
+    with qtbot.waitSignal(window.project.filesChanged, timeout=30_000) as changed:
+        assert window.tabs.save_current()
+    assert changed.args == [["shop/tax.py"]]
+    hit = project.search("customs_duty", 1)[0]
+    assert hit.path == "shop/tax.py" and hit.is_definition
+    assert "recently edited" in hit.reasons
+
+
 def test_a_silent_watcher_is_replaced_and_the_status_bar_says_so(
     make_window: MakeWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

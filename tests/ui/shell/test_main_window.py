@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
+from app.core.sandbox.namespaces import SIMULATE_ENV
 from app.ui.shell.main_window import MainWindow
 from tests.fixtures.malformed_gguf import small_valid_bytes
 from tests.fixtures.tiny_gguf import QWEN3_CHAT_TEMPLATE, TinySpec, write_tiny_model
@@ -189,7 +191,33 @@ def test_run_button_runs_python_in_the_sandbox(make_window: MakeWindow, qtbot: Q
     with qtbot.waitSignal(window.chat.codeRan, timeout=60_000) as ran:
         js(qtbot, window, "document.querySelector('#m9 a.code-action[href*=\"/run/\"]').click(); true")
     assert "exited with code 0" in ran.args[0] and "42" in ran.args[0]
+    assert "Isolated (Linux namespaces)" in ran.args[0]  # every run says how it was isolated
     qtbot.waitUntil(lambda: "42" in str(js(qtbot, window, "document.querySelector('.msg.output').innerText")))
+
+
+def test_without_isolation_the_user_is_told_once_and_chooses(
+    make_window: MakeWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SIMULATE_ENV, "1")  # as where user namespaces are disabled
+    window = make_window()
+    asked: list[str] = []
+    answers = [False, True]
+
+    def answer(parent: object, notice: str) -> bool:
+        asked.append(notice)
+        return answers.pop(0)
+
+    window.chat.confirm_limits_only = answer
+    with qtbot.waitSignal(window.chat.codeRan, timeout=60_000) as declined:
+        window.chat.run_code("print(6 * 7)")
+    assert declined.args[0].startswith("Not run: This system does not let Quillpad isolate code")
+    assert "could read your files and use the network" in asked[0]
+    with qtbot.waitSignal(window.chat.codeRan, timeout=60_000) as ran:
+        window.chat.run_code("print(6 * 7)")
+    assert "42" in ran.args[0] and "Limits only" in ran.args[0] and "Not isolated" in ran.args[0]
+    with qtbot.waitSignal(window.chat.codeRan, timeout=60_000) as again:
+        window.chat.run_code("print(7 * 7)")
+    assert "49" in again.args[0] and len(asked) == 2  # agreed for the session: not asked again
 
 
 def test_risky_code_is_flagged_before_it_runs(make_window: MakeWindow, qtbot: QtBot) -> None:
