@@ -47,6 +47,9 @@ class ReplyFigures:
     p99_ms: float
     load: float
     bare_tps: dict[int, float] = field(default_factory=dict)  # threads -> tokens/s
+    # CPU ms per token while the window streamed: this process (GUI thread
+    # and helpers), the Qt WebEngine processes (renderer, GPU), the engine worker.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def best_bare(self) -> float:
@@ -67,14 +70,15 @@ class UiBenchResult:
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
             f"{'reply':>5}{'context':>9}{'window':>9}{'thr':>5}{bare_cols}{'ratio':>7}"
-            f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}",
+            f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}   CPU ms/token: app | web | engine",
         ]
         for r in self.replies:
             ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
             bare = "".join(f"{r.bare_tps.get(n, 0.0):>10.1f}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads:>5}{bare}{ratio:>7.2f}"
-                f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
+                f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}   "
+                + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine"))
             )
         if not self.replies:
             return "\n".join(lines)
@@ -140,6 +144,25 @@ class BareConversation:
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
         self.tokens = prompt + generated
         return rates
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time so far of this process, its WebEngine helper processes and the engine worker."""
+    import psutil
+
+    me = psutil.Process()
+    totals = {"app": sum(me.cpu_times()[:2]), "web": 0.0, "engine": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            name = " ".join(child.cmdline())
+            seconds = sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+        if "QtWebEngineProcess" in name:
+            totals["web"] += seconds
+        elif "multiprocessing" in name:
+            totals["engine"] += seconds
+    return totals
 
 
 def _busy_neighbour() -> subprocess.Popen[bytes]:
@@ -217,11 +240,13 @@ def _window_reply(
     heartbeat.timeout.connect(lambda t=ticks: t.append(time.perf_counter()))
     window.chat.render_seconds = 0.0
     last_stats.clear()
+    cpu_before = _cpu_seconds()
     heartbeat.start()
     window.chat.ask(text)
     if not wait_until(lambda: not window.chat.busy, timeout):
         raise QuillpadError(f"A reply did not finish within {timeout:.0f} s.")
     heartbeat.stop()
+    cpu_after = _cpu_seconds()
     if not last_stats:
         raise QuillpadError("A reply ended without figures; see the log.")
     stats = last_stats[-1]
@@ -236,4 +261,5 @@ def _window_reply(
         worst_ms=max(delays),
         p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],
         load=0.0,
+        cpu_ms={k: (cpu_after[k] - cpu_before[k]) * 1000 / max(1, stats.completion_tokens) for k in cpu_after},
     )
