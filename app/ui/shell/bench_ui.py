@@ -50,6 +50,7 @@ class ReplyFigures:
     # CPU ms per token while the window streamed: this process (GUI thread
     # and helpers), the Qt WebEngine processes (renderer, GPU), the engine worker.
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)  # resident memory after the reply: app, engine
 
     @property
     def best_bare(self) -> float:
@@ -70,14 +71,16 @@ class UiBenchResult:
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
             f"{'reply':>5}{'context':>9}{'window':>9}{'thr':>5}{bare_cols}{'ratio':>7}"
-            f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}   CPU ms/token: app | web | engine",
+            f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'RSS MB app':>11}{'engine':>8}"
+            "   CPU ms/token: app | web | engine",
         ]
         for r in self.replies:
             ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
             bare = "".join(f"{r.bare_tps.get(n, 0.0):>10.1f}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads:>5}{bare}{ratio:>7.2f}"
-                f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}   "
+                f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
+                f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
                 + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine"))
             )
         if not self.replies:
@@ -165,6 +168,21 @@ def _cpu_seconds() -> dict[str, float]:
     return totals
 
 
+def _rss_mb() -> dict[str, float]:
+    """Resident memory of this process (with the window) and of the engine worker, in MB."""
+    import psutil
+
+    me = psutil.Process()
+    found = {"app": me.memory_info().rss / 2**20, "engine": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            if "multiprocessing" in " ".join(child.cmdline()):
+                found["engine"] += child.memory_info().rss / 2**20
+        except psutil.Error:
+            continue
+    return found
+
+
 def _busy_neighbour() -> subprocess.Popen[bytes]:
     """One CPU-bound process, as any other program on the user's machine."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -215,6 +233,7 @@ def run_ui_bench(
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(window, text, tokens, timeout, wait_until, last_stats)
             figures.number = number
+            figures.rss_mb = _rss_mb()  # before bare runs in this process
             progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
             figures.bare_tps = bare.reply(text, min(tokens, 200), bare_threads)
             figures.load = os.getloadavg()[0]
