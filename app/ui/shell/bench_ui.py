@@ -238,6 +238,8 @@ def run_ui_bench(
             figures.bare_tps = bare.reply(text, min(tokens, 200), bare_threads)
             figures.load = os.getloadavg()[0]
             result.replies.append(figures)
+            # Each row as it comes: a run cut short on a busy machine still leaves its figures.
+            progress(result.report().splitlines()[3 + len(result.replies)])
     finally:
         if neighbour is not None:
             neighbour.kill()
