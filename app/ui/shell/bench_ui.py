@@ -239,7 +239,7 @@ def run_ui_bench(
             figures.load = os.getloadavg()[0]
             result.replies.append(figures)
             # Each row as it comes: a run cut short on a busy machine still leaves its figures.
-            progress(result.report().splitlines()[3 + len(result.replies)])
+            progress(result.report().splitlines()[2 + len(result.replies)])
     finally:
         if neighbour is not None:
             neighbour.kill()

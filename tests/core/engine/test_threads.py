@@ -7,23 +7,37 @@ import time
 from app.core.engine.threads import PROBE_TOKENS, REPROBE_EVERY, ThreadPolicy, candidates
 
 
-def run(policy: ThreadPolicy, seconds_per_token: dict[int, float], n: int) -> None:
+def run(policy: ThreadPolicy, seconds_per_token: dict[int, float], n: int) -> list[int]:
+    used = []
     for _ in range(n):
+        used.append(policy.current)
         time.sleep(seconds_per_token[policy.current])
         policy.token()
+    return used
 
 
-def test_keeps_the_faster_count_and_reprobes() -> None:
+def test_keeps_the_faster_count_and_tries_again_later() -> None:
     applied: list[int] = []
     policy = ThreadPolicy(cores=2, fixed=None, apply=applied.append)
     policy.start_reply()
-    busy = {2: 0.004, 1: 0.001}  # one fewer thread wins on a busy machine
-    run(policy, busy, 2 * (PROBE_TOKENS + 1) + 2)
-    assert policy.current == 1
-    quiet = {2: 0.001, 1: 0.004}  # the machine became quiet: all cores win again
-    run(policy, quiet, REPROBE_EVERY + 2 * (PROBE_TOKENS + 1) + 2)
-    assert policy.current == 2
+    busy = {2: 0.008, 1: 0.002}  # one fewer thread wins on a busy machine
+    run(policy, busy, 3 * PROBE_TOKENS)
+    assert policy.winner == 1 and policy.current == 1
+    quiet = {2: 0.002, 1: 0.008}  # the machine became quiet: all cores win again
+    run(policy, quiet, REPROBE_EVERY + 3 * PROBE_TOKENS)
+    assert policy.winner == 2
     assert set(applied) == {1, 2}
+
+
+def test_a_much_slower_trial_is_given_up_at_once_and_backs_off() -> None:
+    policy = ThreadPolicy(cores=2, fixed=None, apply=lambda _n: None)
+    policy.start_reply()
+    policy.winner = 1
+    policy._switch(1)
+    used = run(policy, {1: 0.002, 2: 0.02}, 4 * REPROBE_EVERY)
+    # Each trial of the slow count costs two tokens (the switch, one timed), then waits twice as long.
+    assert used.count(2) <= 2 * 3
+    assert policy.winner == 1
 
 
 def test_fixed_count_never_changes() -> None:
