@@ -12,12 +12,18 @@ Everything here is free of Qt, so every plugin also runs headless; a panel
 is declared as a factory that the GUI alone calls. Command handlers must not
 block: to ask the model they return a ``ModelTurn``; other slow work they
 return as ``BackgroundWork``, which the app runs off the GUI thread (Stop and
-closing the window cancel it through its ``CancelToken``). A command gets the
+closing the window cancel it through its ``CancelToken``, whose ``on_cancel``
+hooks stop work that blocks elsewhere). A panel runs its own slow work with
+``PluginContext.run_in_background``, on the window's task helper. A command gets the
 chat's ``conversation_id``; options declared in ``PluginInfo.settings`` appear
-in Settings ▸ Plugins and are read with ``PluginContext.option``. What is not
+in Settings ▸ Plugins and are read with ``PluginContext.option``. Tools for
+agent mode come from the ``quillpad_tools`` hook as ``Tool`` objects (read-only
+unless ``acting``); their ``run`` gets a ``ToolInvocation`` whose ``token`` Stop
+and the time limit set. What is not
 exported here is not part of the API and may change.
 """
 
+from app.core.agent.paths import project_path
 from app.core.edits.diff import DiffLine, Hunk
 from app.core.edits.document import Document, Editor, Selection
 from app.core.edits.grammar import edit_grammar
@@ -71,6 +77,7 @@ from app.core.plugins.services import (
     NoticeLevel,
     Notifier,
     ProjectAccess,
+    RepoMapAccess,
     RunResult,
     Sandbox,
     SearchHit,
@@ -81,6 +88,7 @@ from app.core.sandbox.runner import SandboxError, SandboxLimits, SandboxResult, 
 from app.core.testing.junit import CaseResult, TestReport
 from app.core.testing.nodes import node_at_line
 from app.core.testing.runner import TestRun, TestRunError, TestRunResult
+from app.core.toolcalls.tools import Tool, ToolInvocation, ToolResult
 
 __all__ = [
     "API_VERSION",
@@ -135,6 +143,7 @@ __all__ = [
     "PluginSetting",
     "ProjectAccess",
     "QuillpadError",
+    "RepoMapAccess",
     "RepoState",
     "ResultSink",
     "RunResult",
@@ -154,6 +163,9 @@ __all__ = [
     "TestRunError",
     "TestRunResult",
     "ThinkingText",
+    "Tool",
+    "ToolInvocation",
+    "ToolResult",
     "build_edit_proposal",
     "edit_grammar",
     "extract_steps",
@@ -161,6 +173,7 @@ __all__ = [
     "hookimpl",
     "node_at_line",
     "parse_edits",
+    "project_path",
     "replacement_proposal",
     "report_markdown",
     "run_python",

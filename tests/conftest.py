@@ -34,6 +34,31 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_installed_starter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only a fake starter package they install themselves, never one the venv has
+    from the ``starter`` extra (a developer's venv may; CI's does not)."""
+    import site
+    import sysconfig
+    from importlib import metadata
+
+    from app.core.models import starter
+
+    installed = {Path(folder).resolve() for folder in [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]}
+
+    class TestMetadata:
+        PackageNotFoundError = metadata.PackageNotFoundError
+
+        @staticmethod
+        def version(name: str) -> str:
+            dist = metadata.distribution(name)  # the first on sys.path: a test's fake comes first
+            if Path(str(dist.locate_file(""))).resolve() in installed:
+                raise metadata.PackageNotFoundError(name)
+            return str(dist.version)
+
+    monkeypatch.setattr(starter, "metadata", TestMetadata)
+
+
 def _python_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Protocol
+
+from app.cli.common import EXIT_OK, SubParsers, progress
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``bench`` and its targets on the main parser."""
     bench = sub.add_parser("bench", help="measure performance side by side")
     targets = bench.add_subparsers(title="targets", metavar="TARGET", required=True)
@@ -89,6 +91,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
     evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
+    refs = targets.add_parser(
+        "refs", help="code referencing: recall and precision on disguised copies, index size, latency"
+    )
+    refs.add_argument("--index", metavar="PATH", help="reuse (and update) this index file instead of a temporary one")
+    refs.add_argument("--packages", metavar="NAMES", help="comma-separated distributions (default: all installed)")
+    refs.add_argument("--samples", type=int, default=60, help="functions planted per transformation (default 60)")
+    refs.add_argument("--seed", type=int, default=28, help="random seed of the sample (default 28)")
+    refs.add_argument("--json", action="store_true", help="print one JSON object")
+    refs.set_defaults(handler=run_refs)
 
 
 MODEL_HELP = (
@@ -101,12 +112,39 @@ QUANT_CHOICES = ("Q8_0", "Q4_0")
 def _model(args: argparse.Namespace) -> str:
     from app.core.bench.model_shapes import resolve_model
 
-    return resolve_model(args.model, args.quant, progress=_progress)
+    return resolve_model(args.model, args.quant, progress=progress)
 
 
-def _progress(message: str) -> None:
-    """Progress goes to stderr, so the figures on stdout stay clean for scripts."""
-    print(f"... {message}", file=sys.stderr, flush=True)
+def run_refs(args: argparse.Namespace) -> int:
+    """Run the code-reference bench and print its tables."""
+    import json
+    from pathlib import Path
+
+    from app.core.bench.refs_bench import run_refs_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.samples < 1:
+        raise InvalidOptionError("Use --samples of at least 1.")
+    packages = [name.strip() for name in args.packages.split(",") if name.strip()] if args.packages else None
+    result = run_refs_bench(
+        index_path=Path(args.index) if args.index else None,
+        packages=packages,
+        samples=args.samples,
+        seed=args.seed,
+        progress=progress,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.report())
+    return 0
+
+
+class _Figures(Protocol):
+    def report(self) -> str: ...
+
+
+def _show(result: _Figures) -> int:
+    """The figures on stdout (progress went to stderr), so scripts can keep them."""
+    print(result.report())
+    return EXIT_OK
 
 
 def run_engine(args: argparse.Namespace) -> int:
@@ -116,15 +154,9 @@ def run_engine(args: argparse.Namespace) -> int:
 
     if args.tokens < 2 or args.rounds < 1:
         raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
-    result = run_engine_bench(
-        _model(args),
-        tokens=args.tokens,
-        rounds=args.rounds,
-        threads=args.threads,
-        progress=_progress,
+    return _show(
+        run_engine_bench(_model(args), tokens=args.tokens, rounds=args.rounds, threads=args.threads, progress=progress)
     )
-    print(result.report())
-    return 0
 
 
 def run_ui(args: argparse.Namespace) -> int:
@@ -143,11 +175,16 @@ def run_ui(args: argparse.Namespace) -> int:
         raise InvalidOptionError("Use --bare-threads of at least 1.")
     model = _model(args)
     application(headless=True)
-    result = run_ui_bench(
-        model, tokens=args.tokens, replies=args.replies, busy=args.busy, bare_threads=bare_threads, progress=_progress
+    return _show(
+        run_ui_bench(
+            model,
+            tokens=args.tokens,
+            replies=args.replies,
+            busy=args.busy,
+            bare_threads=bare_threads,
+            progress=progress,
+        )
     )
-    print(result.report())
-    return 0
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -157,9 +194,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
     if args.history < 100 or args.tokens < 1:
         raise InvalidOptionError("Use --history of at least 100 tokens and --tokens of at least 1.")
-    result = run_resume_bench(_model(args), history_tokens=args.history, tokens=args.tokens, progress=_progress)
-    print(result.report())
-    return 0
+    return _show(run_resume_bench(_model(args), history_tokens=args.history, tokens=args.tokens, progress=progress))
 
 
 def run_shapes(args: argparse.Namespace) -> int:
@@ -167,8 +202,8 @@ def run_shapes(args: argparse.Namespace) -> int:
     from app.core.bench.model_shapes import ensure_shape
 
     for name in args.names or ["qwen3-0.6b", "qwen3-1.7b"]:
-        print(ensure_shape(name, args.quant, progress=_progress))
-    return 0
+        print(ensure_shape(name, args.quant, progress=progress))
+    return EXIT_OK
 
 
 def run_context(args: argparse.Namespace) -> int:
@@ -187,14 +222,13 @@ def run_context(args: argparse.Namespace) -> int:
     result = run_context_bench(
         Path(args.dir),
         edits=args.edits,
-        progress=_progress,
+        progress=progress,
         burst=args.burst,
         compare=args.compare_watchers,
         max_files=args.max_files,
         force_polling=args.force_polling,
     )
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def run_retrieval(args: argparse.Namespace) -> int:
@@ -203,7 +237,7 @@ def run_retrieval(args: argparse.Namespace) -> int:
 
     from app.core.bench.retrieval_bench import run_retrieval_bench
 
-    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=_progress)
+    result = run_retrieval_bench(Path(args.dir), Path(args.queries), progress=progress)
     print(result.report(show_misses=not args.quiet))
     return 0
 
@@ -217,14 +251,7 @@ def run_git(args: argparse.Namespace) -> int:
 
     if args.touch < 1 or args.checkpoints < 1:
         raise InvalidOptionError("Use --touch and --checkpoints of at least 1.")
-    result = run_git_bench(
-        Path(args.dir),
-        touch=args.touch,
-        checkpoints=args.checkpoints,
-        progress=_progress,
-    )
-    print(result.report())
-    return 0
+    return _show(run_git_bench(Path(args.dir), touch=args.touch, checkpoints=args.checkpoints, progress=progress))
 
 
 def run_remote(args: argparse.Namespace) -> int:
@@ -246,10 +273,9 @@ def run_remote(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rounds=args.rounds,
         threads=args.threads,
-        progress=_progress,
+        progress=progress,
     )
-    print(result.report())
-    return 0
+    return _show(result)
 
 
 def run_eval_server(args: argparse.Namespace) -> int:
@@ -267,17 +293,17 @@ def run_eval_server(args: argparse.Namespace) -> int:
         raise InvalidOptionError(
             "--concurrency must start with 1 (the baseline) and stay between 1 and 256, like 1,8,32."
         )
-    result = run_eval_server_bench(
-        latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=_progress
+    return _show(
+        run_eval_server_bench(
+            latency=args.latency, levels=levels, rounds=args.rounds, repeats=args.repeats, progress=progress
+        )
     )
-    print(result.report())
-    return 0
 
 
 DEFAULT_MATH_CORPORA = ("tests/fixtures/math_corpus", "tests/fixtures/math_corpus_styles")
 
 
-def add_math_parser(targets: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_math_parser(targets: SubParsers) -> None:
     """Register ``bench math``."""
     math = targets.add_parser("math", help="the math checker on the worked-solution corpus: counts and times")
     math.add_argument(
@@ -303,7 +329,7 @@ def run_math(args: argparse.Namespace) -> int:
     failed = False
     for folder, solutions in corpora:
         print(f"== {folder}")
-        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=_progress)
+        result = run_corpus(solutions, CheckOptions(limit=args.limit), progress=progress)
         print(result.report())
         for line in result.problems():
             print(line)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.chat_commands import NOT_APPLIED, cli_plugins, is_command, proposal_diff
+from app.cli.common import SubParsers, add_server_options, notice, server_config
 from app.core.chat import ChatSession
 from app.core.chat.inline import InlineChat
 from app.core.chat.project_context import ProjectContextSource, context_budget, measure_tokens_per_char
@@ -27,13 +27,17 @@ from app.core.paths import app_paths
 from app.core.settings import load_settings
 
 if TYPE_CHECKING:
+    from app.core.agent.permissions import Decision
+    from app.core.agent.run import ToolStep
+    from app.core.edits.proposal import EditProposal
+    from app.core.plugins.manager import PluginManager
     from app.core.project import Project
-    from app.core.remote import RemoteConfig
+    from app.core.settings import Settings
 
 DIM, RESET = "\033[2m", "\033[0m"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``chat`` on the main parser."""
     chat = sub.add_parser(
         "chat",
@@ -46,15 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     chat.add_argument("prompts", nargs="+", metavar="PROMPT")
     chat.add_argument("--model", help="path to a .gguf file; with --server or --profile, the server's model name")
-    where = chat.add_mutually_exclusive_group()
-    where.add_argument(
-        "--server", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1"
-    )
-    where.add_argument(
-        "--profile", metavar="NAME", help="a connection profile saved in the app's settings (its server, model, key)"
-    )
-    chat.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    chat.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(chat)
     chat.add_argument(
         "--read-timeout", type=float, help="seconds of server silence before giving up (default: the profile's, or 120)"
     )
@@ -84,7 +80,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="store_true",
         help="print the exact prompt the local model evaluates for each message (JSON: a 'prompt' event)",
     )
+    chat.add_argument(
+        "--agent",
+        action="store_true",
+        help="agent mode: the model may use tools (the project's files, search, git, tests, sandbox, edits, MCP "
+        "servers); every step is printed",
+    )
+    chat.add_argument(
+        "--allow",
+        metavar="TOOL,…",
+        default="",
+        help="acting tools the model may run without asking (others are refused); edits are never written",
+    )
     chat.set_defaults(handler=run_chat)
+
+
+# Prints one engine event of the numbered turn.
+EventPrinter = Callable[[int, EngineEvent], None]
 
 
 class _PlainPrinter:
@@ -116,7 +128,7 @@ class _PlainPrinter:
             self.out.flush()
 
 
-def _json_printer(out: TextIO) -> object:
+def _json_printer(out: TextIO) -> EventPrinter:
     def emit(turn: int, event: EngineEvent) -> None:
         out.write(json.dumps({**event_to_dict(event), "turn": turn}) + "\n")
         out.flush()
@@ -127,7 +139,7 @@ def _json_printer(out: TextIO) -> object:
 @contextlib.contextmanager
 def _open_backend(args: argparse.Namespace) -> Iterator[tuple[EngineOwner, list[str]]]:
     """The owner of the local engine with the model loaded, or of a connected model server; and notices."""
-    config = _server_config(args)
+    config = server_config(args, read_timeout=args.read_timeout)
     with EngineOwner() as owner:
         if config is not None:
             connected = owner.connect_remote(config)
@@ -160,47 +172,21 @@ def _opened_project(folder: str | None, notice: Callable[[str], None]) -> Iterat
         yield project
 
 
-def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
-    """The server named by ``--server`` or a remote ``--profile``; ``None`` for the local engine.
-
-    A key comes from ``--api-key``, then the environment, then the keyring
-    (the profile's own key, or for ``--server`` one saved for that address).
-    """
-    if not args.server and not args.profile:
-        return None
-    from app.core.paths import app_paths
-    from app.core.remote.config import API_KEY_ENV
-    from app.core.remote.keys import KeyStore
-    from app.core.remote.profiles import chosen_server
-    from app.core.settings import load_settings
-
-    return chosen_server(
-        load_settings(app_paths()).settings.connections,
-        KeyStore(),
-        server=args.server,
-        profile=args.profile,
-        model=args.model,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        read_timeout=args.read_timeout,
-        ca_file=args.ca_file,
-    )
-
-
 def _notice_printer(args: argparse.Namespace) -> Callable[[str], None]:
-    def notice(message: str) -> None:
+    def show(message: str) -> None:
         if args.json:
             print(json.dumps(event_to_dict(Notice(message))), flush=True)
         else:
-            print(f"quillpad: {message}", file=sys.stderr)
+            notice(message)
 
-    return notice
+    return show
 
 
-def _run_command(chat: InlineChat, prompt: str, turn: int, emit: object, as_json: bool) -> None:
+def _run_command(chat: InlineChat, prompt: str, turn: int, emit: EventPrinter, as_json: bool) -> None:
     """One slash command: its replies and the model's answers printed in order, a proposal as a diff."""
 
     def on_event(event: EngineEvent) -> None:
-        emit(turn, event)  # type: ignore[operator]
+        emit(turn, event)
 
     def on_message(text: str) -> None:
         if as_json:
@@ -217,7 +203,8 @@ def _run_command(chat: InlineChat, prompt: str, turn: int, emit: object, as_json
         else:
             sys.stdout.write(diff)
             sys.stdout.flush()
-            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+            notice(NOT_APPLIED)
+        _print_references(proposal, turn, as_json)
 
 
 def _show_prompt(text: str, turn: int, as_json: bool) -> None:
@@ -228,6 +215,33 @@ def _show_prompt(text: str, turn: int, as_json: bool) -> None:
         print(f"quillpad: the prompt for turn {turn}:\n{text}", file=sys.stderr)
 
 
+def _print_references(proposal: EditProposal, turn: int, as_json: bool) -> None:
+    """Where the proposal's new code may come from, as the app's review shows it (when an index exists)."""
+    from app.core.paths import app_paths
+    from app.core.refs import project_exclusions
+    from app.core.refs.edits import proposal_matches
+    from app.core.refs.index import existing_index
+    from app.core.settings import load_settings
+
+    paths = app_paths()
+    settings = load_settings(paths).settings.refs
+    if not settings.enabled:
+        return
+    exclusions = project_exclusions(Path.cwd())  # the folder quillpad runs in is the user's own code
+    with existing_index(paths) as index:
+        if index is None:
+            return
+        found = proposal_matches(
+            lambda text, name: index.check(text, filename=name, exclusions=exclusions, min_tokens=settings.min_tokens),
+            proposal,
+        )
+    for key, match in found:
+        if as_json:
+            print(json.dumps({"type": "reference", "file": key, **match.to_dict(), "turn": turn}), flush=True)
+        else:
+            notice(f"{key} lines {match.lines[0]}-{match.lines[1]}: {match.describe()}")
+
+
 def run_chat(args: argparse.Namespace) -> int:
     """Load the model (or connect to the server), then answer each prompt in turn as one conversation.
 
@@ -236,7 +250,7 @@ def run_chat(args: argparse.Namespace) -> int:
     providers, project context (``--project``) and slash commands. It is kept
     in a scratch history, not in the app's.
     """
-    emit = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
+    emit: EventPrinter = _json_printer(sys.stdout) if args.json else _PlainPrinter(sys.stdout, sys.stderr)
     notice = _notice_printer(args)
     loaded = load_settings(app_paths())
     settings = loaded.settings
@@ -272,6 +286,8 @@ def run_chat(args: argparse.Namespace) -> int:
             {key: value for key, value in (("max_tokens", args.max_tokens), ("seed", args.seed)) if value is not None}
         )
         chat = InlineChat(session)
+        if args.agent:
+            return _run_agent(args, session, plugins, project, settings, emit, notice)
         for turn, prompt in enumerate(args.prompts, start=1):
             try:
                 if is_command(prompt):
@@ -281,13 +297,94 @@ def run_chat(args: argparse.Namespace) -> int:
                 if args.show_prompt and owner.remote is None:
                     _show_prompt(owner.render(reply.request).text, turn, args.json)
                 for event in session.stream(reply):
-                    emit(turn, event)  # type: ignore[operator]
+                    emit(turn, event)
                     if isinstance(event, EngineError):
                         if not args.json:
-                            print(f"quillpad: {event.message}", file=sys.stderr)
+                            notice(event.message)
                         return 2
             except KeyboardInterrupt:
                 session.stop()
                 print("\nquillpad: stopped.", file=sys.stderr)
                 return 130
     return 0
+
+
+def _run_agent(
+    args: argparse.Namespace,
+    session: ChatSession,
+    plugins: PluginManager,
+    project: Project | None,
+    settings: Settings,
+    emit: object,
+    notice: Callable[[str], None],
+) -> int:
+    """Each PROMPT answered in agent mode; steps printed as they happen. Acting tools not in ``--allow``
+    are refused with a sentence, and an edit is printed as a diff, never written."""
+    from app.core.agent.permissions import ApprovalRequest, allow_list
+    from app.core.agent.run import AgentEnded, AgentRun, ToolStep
+    from app.core.agent.setup import agent_mode, mcp_hub
+    from app.core.plugins.background import CancelToken
+    from app.core.plugins.project_access import ProjectAccessAdapter
+
+    if project is not None:
+        plugins.host.project = ProjectAccessAdapter(project)
+    allowed = [name.strip() for name in args.allow.split(",") if name.strip()]
+    permit = allow_list(allowed)
+
+    def approver(request: ApprovalRequest, stop: CancelToken) -> Decision:
+        decision = permit(request, stop)
+        if decision == "deny":
+            notice(
+                f"{request.tool} was refused: it acts, and the CLI runs acting tools only with --allow {request.tool}."
+            )
+        return decision
+
+    def reviewer(proposal: EditProposal) -> tuple[bool, str]:
+        diff = proposal_diff(proposal)
+        if args.json:
+            print(json.dumps({"type": "proposal", "diff": diff, "applied": False}), flush=True)
+        else:
+            sys.stdout.write(diff)
+            print(f"quillpad: {NOT_APPLIED}", file=sys.stderr)
+        return False, "The edit was shown to the user but not applied: the command line never writes files."
+
+    with mcp_hub(app_paths(), notice) as hub:
+        mode = agent_mode(
+            plugins, hub, lambda: settings, project.root if project is not None else None, approver, reviewer
+        )
+        for turn, prompt in enumerate(args.prompts, start=1):
+            run = AgentRun(session, mode)
+            try:
+                for event in run.run(prompt):
+                    if isinstance(event, ToolStep):
+                        _print_step(event, turn, args.json)
+                    elif isinstance(event, AgentEnded):
+                        if not args.json:
+                            print(flush=True)
+                        if event.message:
+                            notice(event.message)
+                        if event.reason == "error":
+                            return 2
+                    else:
+                        emit(turn, event)  # type: ignore[operator]
+            except KeyboardInterrupt:
+                run.stop()
+                print("\nquillpad: stopped.", file=sys.stderr)
+                return 130
+    return 0
+
+
+def _print_step(step: ToolStep, turn: int, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "type": "tool",
+            "tool": step.call.name,
+            "arguments": step.call.arguments,
+            "state": step.state,
+            "result_chars": step.result_chars,
+            "acting": step.acting,
+            "turn": turn,
+        }
+        print(json.dumps(record), flush=True)
+    elif step.state not in ("running", "waiting"):
+        print(f"[tool] {step.summary()}", flush=True)

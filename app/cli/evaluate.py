@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.cli.common import SubParsers, add_server_options, notice, server_config
 from app.core.engine import LoadOptions, SamplingOverrides
 from app.core.engine.model_client import EngineModelClient
 from app.core.engine.options import InvalidOptionError
@@ -28,7 +28,7 @@ DEFAULT_SERVER_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT = 1800.0  # a big model thinking through a hard problem takes minutes
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``eval`` (with one sub-command per task kind, and ``compare``) on the main parser."""
     evaluate = sub.add_parser(
         "eval",
@@ -60,11 +60,7 @@ def _add_run_options(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument(
         "--model", help="GGUF model file (not needed with --canonical or --empty); with a server, its model name"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--server", metavar="URL", help="an OpenAI-compatible model server (vLLM, llama-server)")
-    where.add_argument("--profile", metavar="NAME", help="a connection profile saved in the app's settings")
-    parser.add_argument("--api-key", help="the server's API key (better: QUILLPAD_API_KEY, kept out of shell history)")
-    parser.add_argument("--ca-file", help="a certificate authority to trust for an https:// server")
+    add_server_options(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -175,7 +171,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """Load the data (and the model), run, write the report, print the headline."""
     kind: TaskKind = args.kind
     mode: Mode = args.mode
-    server = _server_config(args) if mode == "model" else None
+    server = server_config(args) if mode == "model" else None
     if mode == "model" and server is None and not args.model:
         raise InvalidOptionError(
             "Give the model to evaluate with --model FILE, or --server URL / --profile NAME for a model server "
@@ -230,31 +226,10 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model, LoadOptions(context_length=args.ctx, threads=args.threads, gpu_layers=args.gpu_layers)
         )
         for warning in loaded.warnings:
-            print(f"quillpad: {warning}", file=sys.stderr)
+            notice(warning)
         setup = describe_loaded(loaded, args.thinking, overrides, time.monotonic() - loading)
         client = EngineModelClient(engine, RequestDefaults(sampling=overrides), purpose="evaluation")
         return _finish(args, EvalRun(config, dataset, out, client=client, setup=setup, on_progress=show))
-
-
-def _server_config(args: argparse.Namespace) -> RemoteConfig | None:
-    """The server of ``--server`` or a remote ``--profile`` (``None``: a local GGUF)."""
-    if not args.server and not args.profile:
-        return None
-    from app.core.paths import app_paths
-    from app.core.remote.config import API_KEY_ENV
-    from app.core.remote.keys import KeyStore
-    from app.core.remote.profiles import chosen_server
-    from app.core.settings import load_settings
-
-    return chosen_server(
-        load_settings(app_paths()).settings.connections,
-        KeyStore(),
-        server=args.server,
-        profile=args.profile,
-        model=args.model,
-        api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-        ca_file=args.ca_file,
-    )
 
 
 def _run_on_server(
@@ -343,7 +318,7 @@ def _finish(args: argparse.Namespace, run: EvalRun) -> int:
                 file=sys.stderr,
             )
     if outcome.cancelled:
-        print("quillpad: cancelled; run the same command again to continue.", file=sys.stderr)
+        notice("cancelled; run the same command again to continue.")
         return 130
     return 0
 

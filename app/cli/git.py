@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli.common import SubParsers, notice
 from app.core.engine import LoadOptions
 from app.core.engine.model_client import AskOptions, EngineModelClient
 from app.core.engine.owner import EngineOwner
@@ -13,7 +14,7 @@ from app.core.errors import QuillpadError
 from app.core.git import GIT_MISSING, diff_budget, find_repository, git_available, propose_message, staged_diff
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``git-message`` on the main parser."""
     parser = sub.add_parser(
         "git-message",
@@ -50,6 +51,6 @@ def run_git_message(args: argparse.Namespace) -> int:
         budget = diff_budget(loaded.context_length - args.max_tokens)
         message = propose_message(client, diff, options, budget)
     if message.notice:
-        print(f"quillpad: {message.notice}", file=sys.stderr)
+        notice(message.notice)
     sys.stdout.write(message.text)
     return 0

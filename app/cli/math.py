@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from app.cli.common import SubParsers
 from app.core.errors import QuillpadError
 from app.core.mathcheck import MATH_INSTRUCTION, CheckOptions, report_text, verify_solution
 from app.core.text_files import load_text_file
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``math check`` and ``math steps`` on the main parser."""
     math = sub.add_parser("math", help="check worked solutions step by step with SymPy")
     actions = math.add_subparsers(title="actions", metavar="ACTION", required=True)
@@ -52,13 +53,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_steps(args: argparse.Namespace) -> int:
     """Load the model, ask for a step-by-step solution, print it and its checked steps."""
-    from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError
+    from app.core.engine import ChatMessage, ChatRequest, Done, EngineError, EngineOwner
 
     if not args.problem.strip():
         raise QuillpadError("Give a problem, for example: quillpad math steps --model M.gguf 'Solve 2x + 3 = 7'.")
     messages = (ChatMessage("user", f"{args.problem}\n\n{MATH_INSTRUCTION}"),)
     answer = ""
-    with Engine() as engine:
+    with EngineOwner() as engine:
         engine.load(args.model)
         request = ChatRequest(messages, thinking=args.thinking, max_tokens=args.max_tokens, seed=args.seed)
         for event in engine.chat(request):

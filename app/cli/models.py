@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from app.cli.common import SubParsers
 from app.core.errors import QuillpadError
 from app.core.gguf_info import human_size
 from app.core.models.download import Progress, set_hub_offline
@@ -20,7 +21,7 @@ from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings, save_settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``models`` and its actions on the main parser."""
     models = sub.add_parser(
         "models",

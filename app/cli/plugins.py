@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from app.cli.common import SubParsers
 from app.core.paths import app_paths
 from app.core.plugins.context import PluginHost
 from app.core.plugins.manager import PluginManager
@@ -14,7 +15,7 @@ from app.core.plugins.records import PluginRecord
 from app.core.plugins.state import PluginStateStore
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``plugins`` on the main parser."""
     plugins = sub.add_parser(
         "plugins",

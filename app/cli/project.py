@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.cli.common import SubParsers, notice
 from app.core.paths import app_paths
 from app.core.project import IndexStats, InvalidQueryError, Project, SearchHit
 from app.core.project.model_tokens import model_token_counter
@@ -23,7 +24,7 @@ from app.core.project.textread import human_size
 PREVIEW_LINES = 4
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``index``, ``search`` and ``context`` on the main parser."""
     index = sub.add_parser(
         "index",
@@ -68,7 +69,7 @@ def _opened(folder: str) -> Iterator[tuple[Project, IndexStats]]:
     with Project(Path(folder), app_paths().data_dir) as project:
         stats = project.open()
         if project.notice:
-            print(f"quillpad: {project.notice}", file=sys.stderr)
+            notice(project.notice)
         yield project, stats
 
 
@@ -172,9 +173,9 @@ def run_context(args: argparse.Namespace) -> int:
     sys.stdout.write(context.render() + ("\n" if context.items else ""))
     counted = f"counted by {Path(args.model).name}" if args.model else "estimated"
     summary = f"{len(context.items)} items, {context.total_tokens:,} of {args.budget:,} tokens ({counted})"
-    print(f"quillpad: {summary}.", file=sys.stderr)
+    notice(f"{summary}.")
     for item in context.items:
-        print(f"quillpad: attached {item.label}: {item.why or item.kind}", file=sys.stderr)
+        notice(f"attached {item.label}: {item.why or item.kind}")
     for reason in context.dropped:
-        print(f"quillpad: left out: {reason}", file=sys.stderr)
+        notice(f"left out: {reason}")
     return 0

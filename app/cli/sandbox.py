@@ -8,13 +8,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from app.cli.common import SubParsers, notice
 from app.core.errors import QuillpadError
 from app.core.sandbox.isolation import IsolationUnavailable
 from app.core.sandbox.probes import BASIC, PROBES, check_isolation
 from app.core.sandbox.runner import SandboxLimits, run_python
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``sandbox check`` and ``sandbox run`` on the main parser."""
     sandbox = sub.add_parser("sandbox", help="what the sandbox isolates on this machine; run a Python file in it")
     actions = sandbox.add_subparsers(title="actions", metavar="ACTION", required=True)
@@ -57,7 +58,7 @@ def run_file(args: argparse.Namespace) -> int:
         raise QuillpadError(f"{err} To run it anyway, pass --unsafe-no-isolation.") from None
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    print(f"quillpad: {result.summary()} {result.isolation_text}", file=sys.stderr)
+    notice(f"{result.summary()} {result.isolation_text}")
     for note in result.notes:
-        print(f"quillpad: {note}", file=sys.stderr)
+        notice(note)
     return result.exit_code if result.exit_code is not None else 1

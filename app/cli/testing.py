@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 
+from app.cli.common import SubParsers, notice
 from app.core.testing.runner import TestRun
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: SubParsers) -> None:
     """Register ``test`` on the main parser."""
     test = sub.add_parser(
         "test",
@@ -55,5 +55,5 @@ def run_tests(args: argparse.Namespace) -> int:
             first_line = case.message.splitlines()[0] if case.message else ""
             print(f"{case.outcome.upper()} {case.nodeid} ({where}): {first_line}")
         if result.message:
-            print(f"quillpad: {result.message}", file=sys.stderr)
+            notice(result.message)
     return 0 if result.exit_code == 0 else 1

@@ -33,7 +33,7 @@ def _probe_child(conn: Connection, path: str) -> None:
     try:
         import llama_cpp
 
-        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # llama_cpp has no type information
         def _collect(level: int, text: bytes, user_data: object) -> None:
             logs.append(text.decode("utf-8", errors="replace"))
 

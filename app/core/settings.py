@@ -121,10 +121,13 @@ class ConnectionSettings(_Section):
         return found
 
 
+ThemeName = Literal["system", "light", "dark"]
+
+
 class UISettings(_Section):
     """How the window looks."""
 
-    theme: Literal["system", "light", "dark"] = "system"
+    theme: ThemeName = "system"
     editor_font_size: int = Field(default=11, ge=6, le=72)
     editor_font_family: str = ""  # empty: the system's fixed-width font
 
@@ -145,10 +148,32 @@ class ChatSettings(_Section):
     context_providers_off: list[str] = Field(default_factory=list)
 
 
+class AgentSettings(_Section):
+    """Agent mode (Settings ▸ Tools): limits, switched-off tools, MCP tools trusted as read-only."""
+
+    step_limit: int = Field(default=12, ge=1, le=200, description="tool calls per message")
+    tool_timeout: float = Field(default=30.0, gt=0, le=3600, description="seconds a tool may run")
+    tools_off: list[str] = Field(default_factory=list)  # tool names the model is not offered
+    # MCP tools are acting (asked about) unless named here.
+    read_only_tools: list[str] = Field(default_factory=list)
+
+
 class ModelsSettings(_Section):
     """Model downloads."""
 
     offline: bool = Field(default=False, description="True: never reach the network; downloads are refused")
+
+
+class RefsSettings(_Section):
+    """Code referencing: matching generated code against code installed on this computer."""
+
+    enabled: bool = True
+    # Folders of someone else's code to compare against too (a library checkout, say).
+    folders: list[str] = Field(default_factory=list, max_length=100)
+    # Normalised tokens a match must cover; the default (about 150 characters) comes from `quillpad bench refs`.
+    min_tokens: int = Field(default=40, ge=20, le=2000)
+    # Ask a second time before applying an edit that matches indexed code.
+    confirm_matches: bool = False
 
 
 class Settings(_Section):
@@ -163,6 +188,8 @@ class Settings(_Section):
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    refs: RefsSettings = Field(default_factory=RefsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.
     plugins: dict[str, dict[str, bool | int | str]] = Field(default_factory=dict)
 

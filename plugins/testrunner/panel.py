@@ -1,6 +1,7 @@
 """The Tests panel (Qt): run, re-run failed, run the test at the cursor, stop,
-jump to a failure, and fix it with the model. Runs happen on a thread pool;
-results come back as plain data through signals."""
+jump to a failure, and fix it with the model. Runs happen off the GUI thread
+(``context.run_in_background``); results come back as plain data, output lines
+through a queued signal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api import CaseResult, PluginContext, QuillpadError, TestRun, TestRunResult, node_at_line
+from app.api import CancelToken, CaseResult, PluginContext, QuillpadError, TestRun, TestRunResult, node_at_line
 from plugins.testrunner.fix import fix_turn
 from plugins.testrunner.summary import summary_markdown
 
@@ -35,35 +36,12 @@ def failure_line(case: CaseResult) -> int:
     return int(lines[-1]) if lines else (case.line or 1)
 
 
-class _Signals(QObject):
-    output = Signal(str)
-    finished = Signal(object)  # TestRunResult
-    failed = Signal(str)
-
-
-class _RunJob(QRunnable):
-    def __init__(self, run: TestRun) -> None:
-        super().__init__()
-        self.test_run = run
-        self.signals = _Signals()
-        run.on_output = self.signals.output.emit
-
-    def run(self) -> None:
-        try:
-            result = self.test_run.run()
-        except QuillpadError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # one sentence for the user, never a traceback
-            self.signals.failed.emit(f"The test run failed unexpectedly ({err}); see the log file.")
-        else:
-            self.signals.finished.emit(result)
-
-
 class TestsPanel(QWidget):
     """Results as a tree (file, class, test), the output beside it."""
 
     __test__ = False
     runFinished = Signal(object)  # TestRunResult
+    outputArrived = Signal(str)  # emitted on the run's thread, shown on the GUI thread
 
     def __init__(self, context: PluginContext, plugin: Any) -> None:
         super().__init__()
@@ -71,9 +49,6 @@ class TestsPanel(QWidget):
         self.plugin = plugin
         self.result: TestRunResult | None = None
         self._run: TestRun | None = None
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._jobs: set[_RunJob] = set()
         self.buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
         for key, label, slot in (
@@ -102,6 +77,7 @@ class TestsPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
+        self.outputArrived.connect(self._on_output)
         self._update_buttons()
 
     # -- running ------------------------------------------------------------------
@@ -135,13 +111,13 @@ class TestsPanel(QWidget):
         self._run = test_run
         self.output.clear()
         self.summary.setText("Running…")
-        job = _RunJob(test_run)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.output.connect(self._on_output)
-        job.signals.finished.connect(lambda result, j=job: self._on_finished(j, result))
-        job.signals.failed.connect(lambda message, j=job: self._on_failed(j, message))
-        self.pool.start(job)
+        test_run.on_output = self.outputArrived.emit
+
+        def work(token: CancelToken) -> TestRunResult:
+            token.on_cancel(test_run.stop)  # the window is closing
+            return test_run.run()
+
+        self.context.run_in_background(work, self._on_finished, self._on_failed)
         self._update_buttons()
         return True
 
@@ -172,8 +148,7 @@ class TestsPanel(QWidget):
         self.output.moveCursor(self.output.textCursor().MoveOperation.End)
         self.output.insertPlainText(text)
 
-    def _on_finished(self, job: _RunJob, result: TestRunResult) -> None:
-        self._jobs.discard(job)
+    def _on_finished(self, result: TestRunResult) -> None:
         self._run = None
         self.result = result
         self.plugin.last = result
@@ -187,8 +162,7 @@ class TestsPanel(QWidget):
         self._update_buttons()
         self.runFinished.emit(result)
 
-    def _on_failed(self, job: _RunJob, message: str) -> None:
-        self._jobs.discard(job)
+    def _on_failed(self, message: str) -> None:
         self._run = None
         self.summary.setText(message)
         self.context.notify(message)

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -72,9 +71,8 @@ def test_refusals_as_a_user_sees_them(case_name: str, tmp_path: Path) -> None:
     case = next(c for c in corpus(small_valid_bytes()) if c.name == case_name)
     path = tmp_path / "bad.gguf"
     path.write_bytes(case.data)
-    started = time.monotonic()
-    result = run_cli("inspect", str(path), timeout=30)
-    assert time.monotonic() - started < 5  # a hang guard, generous for a loaded machine
+    # A hang shows as the subprocess timeout; no wall-clock assertion (the machine may be busy).
+    result = run_cli("inspect", str(path), timeout=60)
     assert result.returncode == 2
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
@@ -105,7 +103,7 @@ def test_unexpected_error_goes_to_log_not_user(monkeypatch: pytest.MonkeyPatch, 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr("app.cli.entry.inspect_model", boom)
+    monkeypatch.setattr("app.cli.inspect.inspect_model", boom)
     assert main(["inspect", "x.gguf"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "details are in" in err

@@ -80,6 +80,16 @@ def test_fork_bomb_is_contained_and_nothing_is_left() -> None:
     assert _processes_in(result.stdout.split()[0]) == []
 
 
+def test_a_stop_request_ends_the_program_and_its_children() -> None:
+    """Stop (an agent run's, a time limit's): the program and what it started end, the result says so."""
+    code = "import os, time\nprint(os.getcwd(), flush=True)\nos.fork()\ntime.sleep(120)\n"
+    printed: list[str] = []
+    limits = SandboxLimits(wall_seconds=120)
+    result = run_python(code, limits=limits, stop_requested=lambda: printed.append("asked") or len(printed) > 30)
+    assert not result.timed_out and not result.ok and result.notes[0] == "Stopped."
+    assert _processes_in(result.stdout.split()[0]) == []
+
+
 def test_children_of_an_exited_program_are_killed() -> None:
     code = "import os, time\nprint(os.getcwd(), flush=True)\nif os.fork() == 0:\n    time.sleep(120)\nprint('done')\n"
     result = run_python(code, limits=FAST)

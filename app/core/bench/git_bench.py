@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from app.core.errors import QuillpadError
 from app.core.git import CheckpointStore, diff_worktree, find_repository, read_status, stage, staged_diff
 from app.core.git.checkpoints import GitBackend
 
 READS = 7
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class GitBenchResult:
         )
 
 
-def _timed(action: Callable[[], object]) -> tuple[float, object]:
+def _timed(action: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     value = action()
     return time.perf_counter() - start, value
@@ -118,7 +120,7 @@ def run_git_bench(
             staged_seconds=staged_seconds,
             checkpoint_seconds=checkpoint_seconds,
             undo_seconds=undo_seconds,
-            checkpoints=len(changes),  # type: ignore[arg-type]
+            checkpoints=len(changes),
             list_seconds=list_seconds,
         )
     finally:

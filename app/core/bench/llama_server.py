@@ -88,8 +88,8 @@ class LlamaServer:
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
         finally:
-            if log is not subprocess.DEVNULL:
-                log.close()  # type: ignore[union-attr]
+            if not isinstance(log, int):  # a file we opened, not DEVNULL
+                log.close()
         self._wait_ready()
         return self
 

@@ -88,17 +88,34 @@ class ProjectContextSource:
 
     def __call__(self, message: str) -> AssembledContext | None:
         """What goes with ``message``; None without a project (a failure is a notice, not an error)."""
+        return self.prepare(message)()
+
+    def prepare(self, message: str) -> Callable[[], AssembledContext | None]:
+        """Read the editor now (the GUI thread) and return the retrieval, which may run on any thread."""
         project = self._project()
         if project is None or not message.strip() or message.startswith("/"):
-            return None
+            return lambda: None
         path, text, selection, cursor_line = self._editor()
+        budget = self._budget()
+        return lambda: self._assemble(project, message, path, text, selection, cursor_line, budget)
+
+    def _assemble(
+        self,
+        project: Project,
+        message: str,
+        path: str | None,
+        text: str | None,
+        selection: str | None,
+        cursor_line: int | None,
+        budget: int,
+    ) -> AssembledContext | None:
         try:
             return project.assemble_context(
                 message,
                 current_file=path,
                 current_text=text,
                 selection=selection or None,
-                budget_tokens=self._budget(),
+                budget_tokens=budget,
                 cursor_line=cursor_line,
             )
         except QuillpadError as err:

@@ -32,6 +32,7 @@ from app.core.plugins.manager import PluginManager
 from app.core.project import AssembledContext
 from app.core.settings import Settings
 
+TOOL_CALL_KIND = "tool_call"  # the attachment of a stored tool result: label the tool, text the call's id
 PERSIST_SECONDS = 1.0  # how often a streaming reply is saved
 TITLE_LENGTH = 60
 CONTEXT_PROVIDER_SECONDS = 2.0  # a slower provider is left out of that message
@@ -113,6 +114,10 @@ class ChatSession:
         self.overrides: dict[str, object] = {}
         self.reply: Reply | None = None
         self._editing_last = False
+        # Agent mode (``app.core.agent``): the tools offered with every chat request while it is on,
+        # and the acting tools the user allowed for this conversation (emptied when it changes).
+        self.tools: Callable[[], tuple[dict[str, object], ...]] | None = None
+        self.allowed_tools: set[str] = set()
 
     # -- the conversation -------------------------------------------------------
 
@@ -127,6 +132,7 @@ class ChatSession:
         self.stop()
         self.conversation_id = None
         self._editing_last = False
+        self.allowed_tools = set()
 
     def open(self, conversation_id: int) -> list[StoredMessage]:
         """Continue a stored conversation; returns its messages (user ones with their attachments)."""
@@ -134,6 +140,7 @@ class ChatSession:
         self.stop()
         self.conversation_id = conversation_id
         self._editing_last = False
+        self.allowed_tools = set()
         return messages
 
     def _ensure_conversation(self, title: str) -> int:
@@ -205,11 +212,28 @@ class ChatSession:
         return self.start_reply()
 
     def history(self) -> tuple[ChatMessage, ...]:
-        """The conversation as the model reads it (attachments in their messages, empty replies left out)."""
-        return tuple(
-            ChatMessage(m.role, model_text(m.content, m.attachments) if m.role == "user" else m.content)  # type: ignore[arg-type]  # role is one of the three
-            for m in self.messages()
-            if m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content)
+        """The conversation as the model reads it (attachments in their messages, empty replies left out,
+        tool results as ``tool`` messages naming their call)."""
+        out: list[ChatMessage] = []
+        for m in self.messages():
+            if m.role == "tool":
+                call = next((a for a in m.attachments if a.kind == TOOL_CALL_KIND), None)
+                out.append(
+                    ChatMessage(
+                        "tool", m.content, tool_call_id=call.text if call else "", name=call.label if call else ""
+                    )
+                )
+            elif m.role in ("system", "user", "assistant") and (m.role != "assistant" or m.content):
+                content = model_text(m.content, m.attachments) if m.role == "user" else m.content
+                out.append(ChatMessage(m.role, content))  # type: ignore[arg-type]  # role is one of the three
+        return tuple(out)
+
+    def add_tool_result(self, call_id: str, tool: str, text: str) -> int:
+        """Keep a tool's result as the next message (the model reads it as a ``tool`` message)."""
+        if self.conversation_id is None:
+            raise QuillpadError("There is no conversation to add a tool result to.")
+        return self.store.add_message(
+            self.conversation_id, "tool", text, attachments=(Attachment(TOOL_CALL_KIND, tool, call_id),)
         )
 
     def build_request(
@@ -223,9 +247,11 @@ class ChatSession:
         if self.thinking is not None:
             defaults = replace(defaults, thinking=self.thinking)
         options = options or AskOptions()
+        plugin_turn = messages is not None
         if messages is None:
             system = self.system_prompt()
             messages = ((ChatMessage("system", system),) if system else ()) + self.history()
+        tools = self.tools() if self.tools is not None and not plugin_turn else ()
         request = defaults.request(
             messages,
             thinking=options.thinking,
@@ -233,6 +259,8 @@ class ChatSession:
             seed=options.seed,
             grammar=options.grammar,
         )
+        if tools:
+            request = replace(request, tools=tools)
         if self.overrides.get("ignore_eos"):
             request = replace(request, ignore_eos=True)
         return request

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter
 
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "github-dark"
@@ -101,7 +101,8 @@ def _variables(dark: bool) -> str:
 
 def _token_colours(style: str) -> str:
     # Only the rules under .highlight: Pygments also styles bare ``pre`` and line numbers, not wanted here.
-    defs = str(HtmlFormatter(style=style).get_style_defs(".highlight"))
+    formatter = HtmlFormatter(style=style)
+    defs = str(formatter.get_style_defs(".highlight"))  # type: ignore[no-untyped-call]  # unannotated in types-Pygments
     return "\n".join(line for line in defs.splitlines() if line.startswith(".highlight ")) + "\n"
 
 

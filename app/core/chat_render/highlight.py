@@ -6,10 +6,10 @@ import functools
 import html
 from typing import Any
 
-from pygments import highlight  # type: ignore[import-untyped]
-from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
-from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
-from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 
 # Pygments' guess_lexer weighs all ~600 lexers and calls Python "teratermmacro" and print(1) "scdoc";
 # guessing only among languages a coding assistant meets keeps the guess rare but right.

@@ -128,7 +128,18 @@ class RenderedPrompt:
     notices: tuple[str, ...] = ()
 
 
-EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | Done | EngineError
+@dataclass(frozen=True)
+class ToolCalls:
+    """Tool calls a model server returned natively (OpenAI ``tool_calls``), before ``Done``.
+
+    The local engine never sends this: Qwen3 writes its calls into the answer
+    text, and agent mode reads them from there.
+    """
+
+    calls: tuple[tuple[str, str, str], ...]  # (id, function name, arguments as JSON text)
+
+
+EngineEvent = ThinkingText | AnswerText | Notice | Queued | Stats | ToolCalls | Done | EngineError
 
 
 def event_to_dict(event: EngineEvent) -> dict[str, object]:
@@ -145,6 +156,8 @@ def event_to_dict(event: EngineEvent) -> dict[str, object]:
         return {"type": "stats", **event.to_dict()}
     if isinstance(event, Done):
         return {"type": "done", "reason": event.reason}
+    if isinstance(event, ToolCalls):
+        return {"type": "tool_calls", "calls": [{"id": i, "name": n, "arguments": a} for i, n, a in event.calls]}
     return {
         "type": "error",
         "message": event.message,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from app.core.errors import QuillpadError
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 class InvalidOptionError(QuillpadError):
@@ -110,10 +110,18 @@ class SamplingOverrides:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One turn of a conversation."""
+    """One turn of a conversation.
+
+    A ``tool`` message carries a tool's result back to the model; ``tool_call_id``
+    and ``name`` say which call it answers (model servers need the id). An
+    assistant turn that called tools keeps the calls in its text as the model
+    wrote them (Qwen3's ``<tool_call>`` blocks), so every backend reads them the same way.
+    """
 
     role: Role
     content: str
+    tool_call_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,15 +137,18 @@ class ChatRequest:
     ignore_eos: bool = False
     # A llama.cpp GBNF grammar the output must follow (thinking included).
     grammar: str | None = None
+    # Tools the model may call, as OpenAI-style function schemas ({"type": "function", "function": {...}}):
+    # rendered by the chat template's ``tools`` variable locally, sent as ``tools`` to a model server.
+    tools: tuple[dict[str, object], ...] = ()
 
     def validate(self) -> None:
         if not self.messages:
             raise InvalidOptionError("There is nothing to answer: the conversation has no messages.")
-        if self.messages[-1].role != "user":
+        if self.messages[-1].role not in ("user", "tool"):
             raise InvalidOptionError("The last message must be the user's; write a message before sending.")
         for message in self.messages:
-            if message.role not in ("system", "user", "assistant"):
-                raise InvalidOptionError(f"Unknown message role {message.role!r}; use system, user or assistant.")
+            if message.role not in ("system", "user", "assistant", "tool"):
+                raise InvalidOptionError(f"Unknown message role {message.role!r}; use system, user, assistant or tool.")
         if self.max_tokens is not None and self.max_tokens <= 0:
             raise InvalidOptionError(f"Maximum answer length must be at least 1 token (got {self.max_tokens}).")
         if self.seed is not None and self.seed < -1:

@@ -9,6 +9,7 @@ ChatML with a notice; a model with no template gets a plain transcript.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -90,7 +91,10 @@ class PromptBuilder:
             content = message.content
             if message.role == "assistant":
                 content = strip_thinking(content, self.profile)
-            out.append({"role": message.role, "content": content})
+            item = {"role": message.role, "content": content}
+            if message.role == "tool" and message.name:
+                item["name"] = message.name
+            out.append(item)
         if self.profile.soft_switch and not switch_in_template:
             # Qwen3's soft switch: the last /think or /no_think in the
             # conversation wins, so it goes into the system message.
@@ -101,8 +105,15 @@ class PromptBuilder:
                 out.insert(0, {"role": "system", "content": switch})
         return out
 
-    def build(self, messages: tuple[ChatMessage, ...], thinking: bool) -> BuiltPrompt:
-        """Render ``messages`` with the generation prompt for the next reply."""
+    def build(
+        self, messages: tuple[ChatMessage, ...], thinking: bool, tools: Sequence[Mapping[str, object]] = ()
+    ) -> BuiltPrompt:
+        """Render ``messages`` with the generation prompt for the next reply.
+
+        ``tools`` (OpenAI-style function schemas) go to the template's ``tools``
+        variable, which Qwen3's template turns into its ``<tools>`` system block;
+        without them the variable is left undefined, as templates expect.
+        """
         if not self.template_source:
             return self._transcript(messages, thinking)
         dicts = self._messages(messages, thinking, self.has_thinking_switch)
@@ -110,12 +121,14 @@ class PromptBuilder:
         text: str | None = None
         if self._template is not None:
             try:
+                extra: dict[str, object] = {"tools": [dict(tool) for tool in tools]} if tools else {}
                 text = self._template.render(
                     messages=dicts,
                     add_generation_prompt=True,
                     enable_thinking=thinking,
                     bos_token=self.bos_token,
                     eos_token=self.eos_token,
+                    **extra,
                 )
             except jinja2.exceptions.SecurityError as err:
                 notices.append(
@@ -154,7 +167,7 @@ class PromptBuilder:
             content = message.content
             if message.role == "assistant":
                 content = strip_thinking(content, self.profile)
-            label = {"system": "System", "user": "User", "assistant": "Assistant"}[message.role]
+            label = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}[message.role]
             parts.append(f"{label}: {content.strip()}\n")
         text = "\n".join(parts) + "\nAssistant:"
         return BuiltPrompt(text=text, stops=TRANSCRIPT_STOPS, starts_in_thinking=False, thinking=thinking)

@@ -277,7 +277,7 @@ class ModelSession:
         thinking = profile.thinking_default if request.thinking is None else request.thinking
         fitted = fit_to_context(
             request.messages,
-            lambda msgs: self.builder.build(msgs, thinking),
+            lambda msgs: self.builder.build(msgs, thinking, request.tools),
             self.tokenize,
             self.n_ctx,
             request.max_tokens,
@@ -496,7 +496,7 @@ def worker_main(conn: Connection, stop_flag: Any, log_path: str) -> None:
     log = _Log(stream)
     import llama_cpp
 
-    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # llama_cpp has no type information
     def _on_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         log.write(text.decode("utf-8", errors="replace"))
 

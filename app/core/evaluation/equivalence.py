@@ -2,24 +2,22 @@
 
 Three steps, cheapest first: the normalised LaTeX strings match; both are
 numbers within a tolerance; SymPy finds the difference of the two parsed
-expressions to be zero. SymPy runs in a child process under a time limit,
-because ``simplify`` can take unbounded time on hostile input and a thread
-cannot be stopped. The LaTeX is read by the reader the math checker uses
-(``app.core.symbolic.reader``, loosely: any construct SymPy's ANTLR parser
-knows), needing ``antlr4-python3-runtime`` 4.11.
+expressions to be zero. SymPy runs in the math checker's worker process
+(``app.core.mathcheck.pool``) under a time limit, because ``simplify`` can
+take unbounded time on hostile input and a thread cannot be stopped. The
+LaTeX is read by the reader the math checker uses (``app.core.symbolic.reader``,
+loosely: any construct SymPy's ANTLR parser knows), needing ``antlr4-python3-runtime`` 4.11.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from multiprocessing.connection import Connection
 
-from app.core.supervised import ChildError, ChildTimeout, SupervisedChild
+from app.core.mathcheck.pool import CheckerError, CheckWorker, RequestTimeout
 
 REL_TOLERANCE = 1e-6
 ABS_TOLERANCE = 1e-9
@@ -131,8 +129,9 @@ class AnswerJudge:
     def __init__(self, sympy_seconds: float = SYMPY_SECONDS) -> None:
         self.sympy_seconds = sympy_seconds
         self._lock = threading.Lock()
-        self._child = SupervisedChild(_sympy_main, name="quillpad-sympy")
-        self._warm = False  # the child has imported SymPy
+        # The math checker's worker process: started on the first SymPy question, killed and
+        # replaced when one overruns.
+        self.worker = CheckWorker()
 
     def __enter__(self) -> AnswerJudge:
         return self
@@ -140,16 +139,10 @@ class AnswerJudge:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def child_pid(self) -> int | None:
-        """The SymPy child's process id while one runs (None before the first symbolic question)."""
-        return self._child.pid
-
     def close(self) -> None:
         """End the SymPy child, if it was started."""
         with self._lock:
-            self._child.discard()
-            self._warm = False
+            self.worker.close()
 
     def equivalent(self, answer: str | None, reference: str, *, symbolic: bool = True) -> Verdict:
         """Whether ``answer`` means ``reference`` (``symbolic=False``: text and numbers only)."""
@@ -187,38 +180,10 @@ class AnswerJudge:
 
     def _sympy(self, a: str, b: str) -> Verdict:
         with self._lock:
-            if not self._child.alive:
-                self._warm = False
-            # The first question also pays for importing SymPy in the child.
-            grace = 0.0 if self._warm else 30.0
             try:
-                equal, how = self._child.request((a, b), self.sympy_seconds, start_grace=grace)
-            except ChildTimeout:
-                self._warm = False
+                equal, how = self.worker.request("equivalent", {"a": a, "b": b}, timeout=self.sympy_seconds)
+            except RequestTimeout:
                 return Verdict(False, "sympy timed out")
-            except ChildError:
-                self._warm = False
+            except CheckerError:
                 return Verdict(False, "sympy failed")
-            self._warm = True
             return Verdict(bool(equal), str(how))
-
-
-def _sympy_main(conn: Connection) -> None:  # pragma: no cover - runs in the child process
-    from sympy import simplify
-
-    from app.core.symbolic.reader import read_answer
-
-    while True:
-        try:
-            a, b = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            x, y = read_answer(a), read_answer(b)
-            same = bool(simplify(x - y) == 0)
-            if not same:
-                with contextlib.suppress(Exception):
-                    same = bool(x.equals(y))
-            conn.send((same, "sympy"))
-        except Exception as err:
-            conn.send((False, f"sympy could not parse ({type(err).__name__})"))

@@ -261,6 +261,12 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     if report["summary"]["failure_reasons"]:
         lines += ["", "## Why tasks failed", "", "| reason | tasks |", "|---|---|"]
         lines += [f"| {_cell(k)} | {v} |" for k, v in report["summary"]["failure_reasons"].items()]
+    references = report.get("references")
+    if references:
+        lines += ["", "## Matches with indexed code (a contamination hint)", "", references["note"], ""]
+        lines += [f"- {_cell(r['task_id'])} (seed {r['seed']}): {_cell(r['match'])}" for r in references["matching"]]
+        if not references["matching"]:
+            lines.append("No answer matches indexed code.")
     lines += [
         "",
         "## Tasks",

@@ -40,6 +40,8 @@ from app.core.evaluation.scoring import DEFAULT_TIMEOUT, Score, run_code, score_
 from app.core.evaluation.store import RunStore, fingerprint, result_key
 from app.core.evaluation.tasks import EvalTask, TaskKind
 from app.core.evaluation.throughput import throughput
+from app.core.paths import app_paths
+from app.core.refs.contamination import add_reference_hints, index_check
 from app.core.sandbox.runner import isolation_support
 
 Mode = Literal["model", "canonical", "empty"]
@@ -294,6 +296,9 @@ class EvalRun:
             manifest["sessions"] = sessions
             self.store.write_manifest(manifest)
         report = build_report(manifest, self.dataset, tasks, self.store.results)
+        with index_check(app_paths()) as check:
+            if check is not None:
+                report = add_reference_hints(report, check)
         write_report(self.store.folder, report)
         if crash is not None:
             raise type(crash)(f"{crash} The results so far are in {self.store.folder}; run again to continue.")

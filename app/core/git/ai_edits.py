@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.core.edits.commit import AppliedChange
 from app.core.edits.proposal import EditProposal
-from app.core.git.checkpoints import Checkpoint, CheckpointStore
+from app.core.git.checkpoints import Buffers, Checkpoint, CheckpointStore
 from app.core.git.commits import commit_paths
 from app.core.git.provenance import auto_commit_message
 from app.core.git.repository import GitRepo
@@ -40,7 +40,7 @@ def checkpoint_before_apply(
     proposal: EditProposal,
     accepted: Mapping[str, Iterable[int]],
     model: str | None,
-    buffers: Mapping[str | Path, str] | None = None,
+    buffers: Buffers | None = None,
 ) -> Checkpoint | None:
     """Record the files ``accepted`` would touch; None when it touches none on disk (unsaved buffers only).
 

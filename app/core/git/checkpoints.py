@@ -52,6 +52,9 @@ _IDENTITY = {
     "GIT_COMMITTER_EMAIL": "quillpad@localhost",
 }
 CheckpointKind = Literal["ai", "undo"]
+# Unsaved editor texts by file path. A union of two mappings, not Mapping[str | Path, str]:
+# a Mapping is invariant in its key, so the editor's dict[str, str] would not fit that.
+Buffers = Mapping[str, str] | Mapping[Path, str]
 
 
 class CheckpointError(QuillpadError):
@@ -289,7 +292,7 @@ class CheckpointStore:
         except ValueError:
             raise CheckpointError(f"{path} is outside {self.root}; no checkpoint was recorded for it.") from None
 
-    def _capture_buffers(self, rels: Sequence[str], buffers: Mapping[str | Path, str] | None) -> dict[str, str]:
+    def _capture_buffers(self, rels: Sequence[str], buffers: Buffers | None) -> dict[str, str]:
         """The keys of the unsaved editor texts of ``rels`` (texts of other files are not recorded)."""
         wanted = set(rels)
         keys: dict[str, str] = {}
@@ -331,7 +334,7 @@ class CheckpointStore:
         model: str | None = None,
         kind: CheckpointKind = "ai",
         undoes: Sequence[str] = (),
-        buffers: Mapping[str | Path, str] | None = None,
+        buffers: Buffers | None = None,
     ) -> Checkpoint:
         """Save the current state of ``paths`` (existing or not) as a checkpoint.
 
@@ -413,14 +416,14 @@ class CheckpointStore:
         undone = {i for c in everything if c.kind == "undo" for i in c.undoes}
         return [AIChange(c, c.id in undone) for c in everything if c.kind == "ai"]
 
-    def undo_last(self, buffers: Mapping[str | Path, str] | None = None) -> RestoreResult:
+    def undo_last(self, buffers: Buffers | None = None) -> RestoreResult:
         """Take back the newest AI change that is not undone yet (``buffers``: as for ``restore``)."""
         pending = [change for change in self.ai_changes() if not change.undone]
         if not pending:
             raise CheckpointError("There is no AI change left to undo.")
         return self.restore(pending[0].checkpoint.id, buffers)
 
-    def restore(self, checkpoint_id: str, buffers: Mapping[str | Path, str] | None = None) -> RestoreResult:
+    def restore(self, checkpoint_id: str, buffers: Buffers | None = None) -> RestoreResult:
         """Take back the AI change ``checkpoint_id`` and every later one not undone yet.
 
         Each file goes back to its state before the earliest of those changes

@@ -9,6 +9,7 @@ Everything else is "unchecked".
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import signal
 import threading
@@ -84,7 +85,7 @@ def _symbolic_zero(diff: Any, seconds: float) -> bool:
     if diff == 0:
         return True
     for simplifier in (sympy.expand, sympy.cancel, sympy.simplify):
-        result = attempt(seconds, lambda s=simplifier: s(diff))  # type: ignore[misc]
+        result = attempt(seconds, functools.partial(simplifier, diff))
         if result is not None and result == 0:
             return True
     return False
@@ -272,10 +273,14 @@ def equations_equivalent(f_before: Any, f_after: Any, seconds: float, var: Any =
     return mark, reason
 
 
+def _simplified_at(f: Any, solution: dict[Any, Any]) -> Any:
+    return sympy.simplify(f.subs(solution))
+
+
 def holds_at(f: Any, solutions: list[dict[Any, Any]], seconds: float) -> Verdict:
     """Whether ``f = 0`` holds at every solution of the system."""
     for solution in solutions:
-        value = attempt(seconds, lambda s=solution: sympy.simplify(f.subs(s)))  # type: ignore[misc]
+        value = attempt(seconds, functools.partial(_simplified_at, f, solution))
         if value is None or value.free_symbols:
             return UNCHECKED
         if value != 0:

@@ -8,6 +8,7 @@ a number that satisfies one statement and not the other, checked exactly.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,7 @@ def statement_set(text: str, var: Any, parse: Callable[[str], Any], seconds: flo
     result: Any = sympy.S.Reals
     for left, op, right in zip(exprs, ops, exprs[1:], strict=False):
         relation = _op(op)(left, right)
-        solved = checks.attempt(seconds, lambda r=relation: sympy.solveset(r, var, sympy.S.Reals))  # type: ignore[misc]
+        solved = checks.attempt(seconds, functools.partial(sympy.solveset, relation, var, sympy.S.Reals))
         if solved is None or isinstance(solved, sympy.ConditionSet):
             raise Unparseable("SymPy could not solve the inequality")
         result = sympy.Intersection(result, solved)

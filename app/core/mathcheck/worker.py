@@ -7,6 +7,7 @@ overruns, because a call stuck in C code ignores signals.
 
 from __future__ import annotations
 
+import contextlib
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,7 +24,26 @@ def _handle(session: Any, op: str, payload: dict[str, Any]) -> Any:
         return session.step(payload["words"], list(payload["math"]))
     if op == "answer":
         return session.answer(payload["answer"])
+    if op == "equivalent":
+        return _equivalent(payload["a"], payload["b"])
     raise ValueError(f"unknown request {op!r}")
+
+
+def _equivalent(a: str, b: str) -> tuple[bool, str]:
+    """Whether two final answers (LaTeX) are the same value: the evaluation's MATH comparison."""
+    from sympy import simplify
+
+    from app.core.symbolic.reader import read_answer
+
+    try:
+        x, y = read_answer(a), read_answer(b)
+        same = bool(simplify(x - y) == 0)
+        if not same:
+            with contextlib.suppress(Exception):
+                same = bool(x.equals(y))
+        return same, "sympy"
+    except Exception as err:
+        return False, f"sympy could not parse ({type(err).__name__})"
 
 
 def serve(conn: Connection) -> None:

@@ -11,12 +11,15 @@ user pressed Stop or closed the window) and may raise ``Cancelled``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import QuillpadError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.core.plugins.contributions import CommandResult
@@ -34,10 +37,30 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        """Ask the work to stop as soon as it can."""
-        self._event.set()
+        """Ask the work to stop as soon as it can; its ``on_cancel`` hooks run once, here."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # one failing hook must not keep the others from stopping their work
+                log.exception("a cancel hook failed")
+
+    def on_cancel(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on cancel (at once if already cancelled): for work that blocks
+        in something that has its own stop (a subprocess, a test run, a download)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._hooks.append(hook)
+                return
+        hook()
 
     @property
     def cancelled(self) -> bool:
@@ -63,6 +86,27 @@ class BackgroundWork:
 
     title: str
     run: Callable[[CancelToken], CommandResult]
+
+
+# Runs a panel's slow work off the GUI thread: ``runner(work, on_result, on_error)``
+# starts ``work(token)`` on a worker thread and calls ``on_result`` or ``on_error``
+# (one sentence) back on the GUI thread; it returns the token that cancels the work.
+# The window provides one; ``run_inline`` is the one without a window.
+BackgroundRunner = Callable[[Callable[[CancelToken], Any], Callable[[Any], None], Callable[[str], None]], CancelToken]
+
+
+def run_inline(
+    work: Callable[[CancelToken], Any], on_result: Callable[[Any], None], on_error: Callable[[str], None]
+) -> CancelToken:
+    """A ``BackgroundRunner`` without a GUI: the work runs at once, on the caller's thread."""
+    token = CancelToken()
+    try:
+        result = work(token)
+    except QuillpadError as err:
+        on_error(str(err))
+    else:
+        on_result(result)
+    return token
 
 
 class PluginFailure(QuillpadError):

@@ -15,12 +15,13 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.core.edits.document import Document, Editor
 from app.core.engine.events import EngineEvent
 from app.core.engine.options import ChatMessage
 from app.core.errors import QuillpadError
+from app.core.plugins.background import BackgroundRunner, CancelToken, run_inline
 from app.core.plugins.contributions import AskOptions, Capability, CommandResult, OptionValue, PluginSetting
 from app.core.plugins.model import answer_from_events
 from app.core.plugins.notify import LogNotifier
@@ -34,6 +35,8 @@ from app.core.plugins.services import (
     Sandbox,
     SettingsSection,
 )
+
+T = TypeVar("T")
 
 _NEEDS: dict[Capability, str] = {
     "model": "a loaded model; load a model first",
@@ -80,6 +83,8 @@ class PluginHost:
     sandbox: Sandbox | None = None
     # Where declared plugin options live: the app's settings in the GUI, memory otherwise.
     options: OptionStore = field(default_factory=MemoryOptions)
+    # Runs a panel's slow work off the GUI thread: the window's task helper, inline otherwise.
+    background: BackgroundRunner = run_inline
 
     def available(self, capability: Capability) -> bool:
         """Whether the service is there (for the model: loaded and ready)."""
@@ -191,6 +196,17 @@ class PluginContext:
     def notify(self, message: str, level: NoticeLevel = "info") -> None:
         """Show the user a short notice."""
         self.host.notifier.notify(message, level)
+
+    def run_in_background(
+        self,
+        work: Callable[[CancelToken], T],
+        on_result: Callable[[T], None],
+        on_error: Callable[[str], None],
+    ) -> CancelToken:
+        """Run ``work(token)`` off the GUI thread (a panel's slow work); ``on_result`` or
+        ``on_error`` (one sentence) is called back on the GUI thread. Returns the token that
+        cancels it; ``work`` should look at ``token.cancelled`` between slow steps."""
+        return self.host.background(work, on_result, on_error)
 
     def carry_out(self, result: CommandResult, on_applied: Callable[[list[str]], None] | None = None) -> None:
         """Let the app carry out ``result`` as if a command had returned it (from a panel, say).

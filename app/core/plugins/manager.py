@@ -60,6 +60,8 @@ from app.core.plugins.slash import (
     suggestion,
 )
 from app.core.plugins.state import PluginStateStore
+from app.core.toolcalls.registry import RegisteredTool
+from app.core.toolcalls.tools import TOOL_NAME_RE, Tool
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class _Contributions:
     prompts: list[SystemPrompt]
     providers: list[ContextProvider]
     panels: list[PanelSpec]
+    tools: list[Tool]
 
 
 class _ProviderTimeout(QuillpadError):
@@ -261,10 +264,15 @@ class PluginManager:
             providers = self._hook(plugin_id, hook, ContextProvider)
             hook = "quillpad_panels"
             panels = self._hook(plugin_id, hook, PanelSpec)
+            hook = "quillpad_tools"
+            tools = self._hook(plugin_id, hook, Tool)
+            for tool in tools:
+                if not TOOL_NAME_RE.match(tool.name):
+                    raise ValueError(f"tool name {tool.name!r} is not a letter then letters, digits, _, . or -")
         except _PLUGIN_ERRORS as err:
             self._fail(plugin_id, f"in {hook}", err)
             return None
-        return _Contributions(commands, actions, prompts, providers, panels)
+        return _Contributions(commands, actions, prompts, providers, panels, tools)
 
     def _report_clashes(self, plugin_id: str, contributions: _Contributions) -> None:
         for command in contributions.commands:
@@ -560,6 +568,14 @@ class PluginManager:
                     pieces.append(replace(piece, source=entry.plugin_id))
                     budget -= len(piece.text)
         return pieces
+
+    def registered_tools(self) -> list[RegisteredTool]:
+        """Every tool the enabled plugins offer to agent mode (a ``ToolSource``)."""
+        return [
+            RegisteredTool(plugin_id, tool, self.context_for(plugin_id))
+            for plugin_id, contributions in self._contributions.items()
+            for tool in contributions.tools
+        ]
 
     def panels(self) -> list[RegisteredPanel]:
         """Every panel plugins offer (for the GUI)."""

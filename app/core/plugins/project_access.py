@@ -43,3 +43,6 @@ class ProjectAccessAdapter:
     def assemble_context(self, query: str, max_chars: int) -> str:
         budget = max(64, int(max_chars / CHARS_PER_TOKEN))
         return self.project.assemble_context(query, current_file=None, selection=None, budget_tokens=budget).render()
+
+    def repo_map(self, query: str = "", budget_tokens: int = 1024) -> str:
+        return self.project.repo_map(query, budget_tokens=budget_tokens)

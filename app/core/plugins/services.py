@@ -127,3 +127,12 @@ class SettingsSection(Protocol):
     def values(self) -> dict[str, Any]:
         """A copy of every stored value."""
         ...
+
+
+@runtime_checkable
+class RepoMapAccess(Protocol):
+    """A project that can also draw its repository map (the app's own project does)."""
+
+    def repo_map(self, query: str = "", budget_tokens: int = 1024) -> str:
+        """The files and their main symbols, ranked for ``query``, within ``budget_tokens``."""
+        ...

@@ -24,7 +24,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,17 @@ import httpx
 from httpx_sse import EventSource
 
 from app.core.engine.client import EngineBusyError, EngineState
-from app.core.engine.events import AnswerText, Done, DoneReason, EngineError, EngineEvent, Stats, ThinkingText
-from app.core.engine.options import ChatRequest, InvalidOptionError
+from app.core.engine.events import (
+    AnswerText,
+    Done,
+    DoneReason,
+    EngineError,
+    EngineEvent,
+    Stats,
+    ThinkingText,
+    ToolCalls,
+)
+from app.core.engine.options import ChatMessage, ChatRequest, InvalidOptionError
 from app.core.engine.streaming import ThinkSplitter
 from app.core.remote.config import RemoteConfig, RemoteServerError, is_loopback
 from app.core.remote.messages import (
@@ -44,6 +53,7 @@ from app.core.remote.messages import (
     transport_message,
     unknown_model_message,
 )
+from app.core.toolcalls.parser import CALL_OPEN, ToolCall, split_answer
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +124,40 @@ def _context_length(entry: dict[str, Any]) -> int | None:
     return None
 
 
+def openai_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The conversation in chat-completions form. An assistant turn keeps its tool calls as Qwen3's
+    ``<tool_call>`` blocks in the text (the one stored form); here they become ``tool_calls`` with the
+    ids of the ``tool`` messages that answer them."""
+    out: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        if message.role == "tool":
+            out.append({"role": "tool", "content": message.content, "tool_call_id": message.tool_call_id})
+            continue
+        if message.role != "assistant" or CALL_OPEN not in message.content:
+            out.append({"role": message.role, "content": message.content})
+            continue
+        answers = []
+        for later in messages[index + 1 :]:
+            if later.role != "tool":
+                break
+            answers.append(later.tool_call_id)
+        pieces = split_answer(message.content)
+        text = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
+        calls = [piece for piece in pieces if isinstance(piece, ToolCall)]
+        entry: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if calls:
+            entry["tool_calls"] = [
+                {
+                    "id": answers[n] if n < len(answers) and answers[n] else call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                }
+                for n, call in enumerate(calls)
+            ]
+        out.append(entry)
+    return out
+
+
 def request_body(request: ChatRequest, model: str) -> dict[str, Any]:
     """The chat-completions body for ``request``.
 
@@ -124,10 +168,12 @@ def request_body(request: ChatRequest, model: str) -> dict[str, Any]:
     """
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": openai_messages(request.messages),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if request.tools:
+        body["tools"] = [dict(tool) for tool in request.tools]
     if request.thinking is not None:
         body["chat_template_kwargs"] = {"enable_thinking": request.thinking}
     if request.max_tokens is not None:
@@ -508,6 +554,7 @@ class RemoteBackend:
         finish: str | None = None
         usage: dict[str, Any] = {}
         facts: dict[str, str] = {}
+        calls: dict[int, dict[str, str]] = {}  # native tool calls, assembled from their streamed fragments
 
         def emit(channel: str, text: str) -> EngineEvent:
             if channel == "thinking":
@@ -552,6 +599,7 @@ class RemoteBackend:
                         first_token = time.monotonic()
                 for channel, text in pieces:
                     yield emit(channel, text)
+                _collect_tool_calls(delta.get("tool_calls"), calls)
                 if choice.get("finish_reason"):
                     finish = str(choice["finish_reason"])
                 continue
@@ -580,6 +628,10 @@ class RemoteBackend:
             else:
                 reason: DoneReason = "length" if finish == "length" else "stop"
                 final = Done(reason, "".join(answer), "".join(thinking))
+            if calls and isinstance(final, Done) and final.reason != "cancelled":
+                yield ToolCalls(
+                    tuple((c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}") for i, c in sorted(calls.items()))
+                )
             if not isinstance(item, _Stopped | _Failure) or chunks:
                 yield self._stats(started, first_token, chunks, thinking_chunks, usage)
             release()
@@ -608,3 +660,22 @@ class RemoteBackend:
             prompt_seconds=first - started,
             decode_seconds=max(0.0, now - first),
         )
+
+
+def _collect_tool_calls(deltas: object, calls: dict[int, dict[str, str]]) -> None:
+    """Add one chunk's ``tool_calls`` fragments (by index: id and name once, arguments in pieces)."""
+    if not isinstance(deltas, list):
+        return
+    for position, delta in enumerate(deltas):
+        if not isinstance(delta, dict):
+            continue
+        index = delta.get("index", position)
+        entry = calls.setdefault(index if isinstance(index, int) else position, {"id": "", "name": "", "arguments": ""})
+        if isinstance(delta.get("id"), str):
+            entry["id"] = delta["id"]
+        function = delta.get("function")
+        if isinstance(function, dict):
+            if isinstance(function.get("name"), str):
+                entry["name"] += function["name"]
+            if isinstance(function.get("arguments"), str):
+                entry["arguments"] += function["arguments"]

@@ -166,14 +166,13 @@ def chosen_server(
         if chosen.backend == "local":
             return None  # this computer: the model is a GGUF file
         config = profile_config(chosen, keys, api_key)
-        overrides: dict[str, object] = {}
         if model:
-            overrides["model"] = model
+            config = replace(config, model=model)
         if read_timeout is not None:
-            overrides["read_timeout"] = read_timeout
+            config = replace(config, read_timeout=read_timeout)
         if ca_file:
-            overrides["ca_file"] = ca_file
-        return replace(config, **overrides)  # type: ignore[arg-type]
+            config = replace(config, ca_file=ca_file)
+        return config
     if not server:
         return None
     config = RemoteConfig(

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -262,12 +262,15 @@ def run_sandboxed(
     limits: SandboxLimits | None = None,
     env: Mapping[str, str] | None = None,
     allow_unisolated: bool = False,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> SandboxResult:
     """Run ``argv`` in a fresh temporary folder holding ``files``, within ``limits``.
 
     Raises ``IsolationUnavailable`` when this system cannot isolate the
     program, unless ``allow_unisolated`` (the user chose to run with limits
-    only).
+    only). ``stop_requested`` is polled while the program runs (a Stop
+    button, an agent's time limit): once it is true the program and its
+    children are killed and the result says "Stopped.".
     """
     limits = limits or SandboxLimits()
     if not argv:
@@ -290,7 +293,7 @@ def run_sandboxed(
         if support.mode == "job-object":
             return _run_in_job(list(argv), workdir, limits, _scrubbed_env(env, workdir))
         spec = _spec(base, limits, _scrubbed_env(env, workdir), cgroup, support.mode)
-        return _run(list(argv), spec, workdir, limits)
+        return _run(list(argv), spec, workdir, limits, stop_requested)
     finally:
         _remove_cgroup(cgroup)
         shutil.rmtree(base, ignore_errors=True)
@@ -302,6 +305,7 @@ def run_python(
     limits: SandboxLimits | None = None,
     args: Sequence[str] = (),
     allow_unisolated: bool = False,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> SandboxResult:
     """Run Python source in the sandbox, isolated (-I): with this app's interpreter, or in the
     desktop binary (which has none) with Python 3 from PATH."""
@@ -311,7 +315,11 @@ def run_python(
             "Running Python code needs a Python 3 interpreter; install Python 3 and make sure python3 is on PATH."
         )
     return run_sandboxed(
-        [python, "-I", "main.py", *args], files={"main.py": code}, limits=limits, allow_unisolated=allow_unisolated
+        [python, "-I", "main.py", *args],
+        files={"main.py": code},
+        limits=limits,
+        allow_unisolated=allow_unisolated,
+        stop_requested=stop_requested,
     )
 
 
@@ -423,11 +431,18 @@ def _start(argv: list[str], spec: dict[str, object], workdir: Path) -> tuple[sub
     return process, report_read
 
 
-def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: SandboxLimits) -> SandboxResult:
+def _run(
+    argv: list[str],
+    spec: dict[str, object],
+    workdir: Path,
+    limits: SandboxLimits,
+    stop_requested: Callable[[], bool] | None = None,
+) -> SandboxResult:
     started = time.monotonic()
     process, report_read = _start(argv, spec, workdir)
     out, err = _Capped(limits.output_bytes), _Capped(limits.output_bytes)
-    timed_out = _pump(process, out, err, started + limits.wall_seconds)
+    stopped: list[bool] = []
+    timed_out = _pump(process, out, err, started + limits.wall_seconds, stop_requested, stopped)
     _kill_group(process)  # children that outlived the program, in any case
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = status
@@ -453,12 +468,14 @@ def _run(argv: list[str], spec: dict[str, object], workdir: Path, limits: Sandbo
     signal_name = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
     isolated = wanted != "limits-only"
     notes = [] if isolated else limits_only_notes(os.geteuid() == 0, bool(facts.get("process_limit")))
+    if stopped:
+        notes.insert(0, "Stopped.")
     if isolated and not facts.get("process_limit"):
         notes.append("The process-count limit is not enforced here (running as root without a pids cgroup).")
     return SandboxResult(
         exit_code=exit_code,
         signal=signal_name,
-        timed_out=timed_out,
+        timed_out=timed_out and not stopped,
         stdout=out.text(),
         stderr=err.text(),
         stdout_truncated=out.dropped > 0,
@@ -519,8 +536,16 @@ def _read_facts(raw: bytes) -> dict[str, object]:
     return dict(data) if isinstance(data, dict) else {}
 
 
-def _pump(process: subprocess.Popen[bytes], out: _Capped, err: _Capped, deadline: float) -> bool:
-    """Drain both pipes until they close or the deadline passes; True on timeout."""
+def _pump(
+    process: subprocess.Popen[bytes],
+    out: _Capped,
+    err: _Capped,
+    deadline: float,
+    stop_requested: Callable[[], bool] | None = None,
+    stopped: list[bool] | None = None,
+) -> bool:
+    """Drain both pipes until they close, the deadline passes or a stop is requested (noted in
+    ``stopped``); True when the program was ended early."""
     assert process.stdout is not None and process.stderr is not None
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ, out)
@@ -529,10 +554,15 @@ def _pump(process: subprocess.Popen[bytes], out: _Capped, err: _Capped, deadline
     try:
         while open_streams:
             remaining = deadline - time.monotonic()
+            if stop_requested is not None and stop_requested():
+                if stopped is not None:
+                    stopped.append(True)
+                _kill_group(process)
+                return True
             if remaining <= 0:
                 _kill_group(process)
                 return True
-            for key, _ in selector.select(timeout=min(remaining, 0.5)):
+            for key, _ in selector.select(timeout=min(remaining, 0.5 if stop_requested is None else 0.1)):
                 chunk = os.read(key.fd, 65536)
                 if chunk:
                     key.data.add(chunk)
@@ -543,7 +573,9 @@ def _pump(process: subprocess.Popen[bytes], out: _Capped, err: _Capped, deadline
         # streams, or a child holds none): wait for it within the deadline.
         # WNOWAIT: look without reaping, so wait4 can still collect its usage.
         while os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-            if time.monotonic() > deadline:
+            if stop_requested is not None and stop_requested() and stopped is not None:
+                stopped.append(True)
+            if time.monotonic() > deadline or stopped:
                 _kill_group(process)
                 return True
             time.sleep(0.01)

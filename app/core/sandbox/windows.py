@@ -118,11 +118,11 @@ class JobRun:
 
 
 def _kernel32() -> Any:
-    return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]  # Windows-only in the stubs
 
 
 def _fail(what: str) -> OSError:
-    return OSError(f"{what} failed (Windows error {ctypes.get_last_error()})")  # type: ignore[attr-defined,unused-ignore]
+    return OSError(f"{what} failed (Windows error {ctypes.get_last_error()})")  # type: ignore[attr-defined,unused-ignore]  # Windows-only in the stubs
 
 
 def run_in_job(

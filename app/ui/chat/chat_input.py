@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
-from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
 
 from app.core.conversations import Attachment
 
@@ -41,6 +41,9 @@ class ChatInput(QPlainTextEdit):
         self.completer.setWidget(self)
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.activated.connect(self._insert_completion)
+        popup = self.completer.popup()  # Qt makes its list view now; None only after setPopup(None)
+        assert popup is not None
+        self._popup: QAbstractItemView = popup
         self._token: tuple[str, int] | None = None  # trigger, start position
 
     def set_completion_source(self, trigger: str, source: CompletionSource | None) -> None:
@@ -67,15 +70,15 @@ class ChatInput(QPlainTextEdit):
         source = self.sources.get(token[0]) if token else None
         candidates = source(token[1])[:50] if token and source else []
         if not token or not candidates:
-            self.completer.popup().hide()
+            self._popup.hide()
             self._token = None
             return
         self._token = (token[0], token[2])
         self._model.setStringList(candidates)
         rect = self.cursorRect()
-        rect.setWidth(max(240, self.completer.popup().sizeHintForColumn(0) + 24))
+        rect.setWidth(max(240, self._popup.sizeHintForColumn(0) + 24))
         self.completer.complete(rect)
-        self.completer.popup().setCurrentIndex(self._model.index(0))
+        self._popup.setCurrentIndex(self._model.index(0))
 
     def _insert_completion(self, text: str) -> None:
         if self._token is None:
@@ -89,7 +92,7 @@ class ChatInput(QPlainTextEdit):
         self._token = None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        popup = self.completer.popup()
+        popup = self._popup
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
@@ -174,7 +177,8 @@ class ContextChips(QWidget):
 
     def _rebuild(self) -> None:
         while self._layout.count() > 1:
-            widget = self._layout.takeAt(0).widget()
+            taken = self._layout.takeAt(0)
+            widget = taken.widget() if taken is not None else None
             if widget is not None:
                 widget.deleteLater()
         for item in self._items:

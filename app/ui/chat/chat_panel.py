@@ -8,10 +8,11 @@ view and the engine bridge, which runs the reply on the engine thread.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,24 +24,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.permissions import ApprovalRequest
+from app.core.agent.run import AgentEnded, AgentMode, ToolStep
 from app.core.chat import ChatSession, Finished, Reply
-from app.core.chat.project_context import project_attachments
+from app.core.chat.project_context import ProjectContextSource, project_attachments
+from app.core.chat.session import TOOL_CALL_KIND
 from app.core.chat_render import CodeBlock
-from app.core.conversations import ConversationStore, StoredMessage
+from app.core.conversations import Attachment, ConversationStore, StoredMessage
+from app.core.edits.proposal import EditProposal
 from app.core.edits.safety import scan_python
-from app.core.engine import ChatMessage, Done, EngineError, EngineEvent
+from app.core.engine import AnswerText, ChatMessage, Done, EngineError, EngineEvent, Notice, Stats, ThinkingText
 from app.core.engine.model_client import AskOptions
 from app.core.errors import QuillpadError
 from app.core.plugins.manager import PluginManager
 from app.core.project import AssembledContext
+from app.core.refs import RefMatch
+from app.core.sandbox.isolation import IsolationUnavailable
+from app.core.sandbox.runner import run_python
 from app.core.settings import Settings
+from app.core.toolcalls.parser import ToolCall, split_answer
+from app.ui.chat.agent_job import AgentJob
+from app.ui.chat.approval_bar import ApprovalBar
 from app.ui.chat.chat_input import ChatInput, ContextChips, ContextItem
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.history_page import HistoryPage
-from app.ui.chat.sandbox_job import SandboxJob, result_markdown
+from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.refs.controller import RefsController
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
+
+# The project context for a message: called on the GUI thread with the text, it
+# reads what it needs from the window (current file, selection) and returns the
+# retrieval itself, which runs off the GUI thread.
+ContextSource = Callable[[str], Callable[[], AssembledContext | None]]
 
 
 def _confirm_risky_run(parent: QWidget, findings: list[str]) -> bool:
@@ -73,6 +91,7 @@ class ChatPanel(QWidget):
     busyChanged = Signal(bool)
     attachFileRequested = Signal()
     codeRan = Signal(str)  # what a sandbox run showed, as Markdown
+    contextPreviewed = Signal()  # the chips now show the project context for the typed text
 
     def __init__(
         self,
@@ -98,15 +117,21 @@ class ChatPanel(QWidget):
         self.command_handler: Callable[[str], bool] | None = None
         # The project context for a message (None without a project), and what
         # to do once a message went out; set by the window.
+        # Code referencing under the code blocks of finished replies (set by the window).
+        self.refs: RefsController | None = None
         self._preview: tuple[str, AssembledContext | None] | None = None
         self._removed: set[str] = set()  # retrieval items the user took off this message
         # Seconds spent handling reply batches on the GUI thread (benchmarks).
         self.render_seconds = 0.0
-        self.pool = QThreadPool(self)
-        self._jobs: set[SandboxJob] = set()
+        self.sandbox_tasks = TaskRunner(self, threads=2)
+        # One thread: a newer preview cancels the older, queued or running.
+        self.preview_tasks = TaskRunner(self)
+        self.agent_tasks = TaskRunner(self, threads=1)  # one agent run at a time
+        self._preview_task: Task[AssembledContext | None] | None = None
 
         self.view = ChatView(self, dark=dark)
         self.view.codeAction.connect(self._on_code_action)
+        self.view.replyCodeBlocks.connect(self._check_code_blocks)
         self.chips = ContextChips(self)
         self.input = ChatInput(self)
         self._preview_timer = QTimer(self)
@@ -123,6 +148,21 @@ class ChatPanel(QWidget):
         self.thinking.setChecked(settings().engine.thinking)
         self.session.thinking = self.thinking.isChecked()  # the box, not the saved default, decides each reply
         self.thinking.toggled.connect(self._on_thinking_toggled)
+        self.agent_box = QCheckBox("Agent", self)
+        self.agent_box.setToolTip(
+            "Agent mode: the model may use tools (project files, search, git, tests, sandbox, edits, MCP servers). "
+            "Read-only steps run at once; acting ones wait for your Allow."
+        )
+        # Builds the agent mode for a job (the window sets it: plugins, MCP servers, project, settings).
+        self.agent_setup: Callable[[AgentJob], AgentMode] | None = None
+        # Reviews an edit the model proposed (the window's diff review); (accepted, what to tell the model).
+        self.review_proposal: Callable[[EditProposal], tuple[bool, str]] | None = None
+        self.agent_job: AgentJob | None = None
+        self.tool_steps: dict[str, ToolStep] = {}  # the last run's steps, by call id (plain data for tests)
+        self._step_ids: dict[str, int] = {}  # call id -> the view's message showing it
+        self._agent_message: int | None = None  # the assistant message streaming in the run
+        self.approval = ApprovalBar(self)
+        self.approval.decided.connect(self._on_decided)
         self.send_button = QPushButton("Send", self)
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop", self)
@@ -143,6 +183,7 @@ class ChatPanel(QWidget):
         top.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.thinking)
+        buttons.addWidget(self.agent_box)
         buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate_button)
@@ -154,17 +195,18 @@ class ChatPanel(QWidget):
         chat_layout.setContentsMargins(0, 0, 0, 0)
         chat_layout.addLayout(top)
         chat_layout.addWidget(self.view, 1)
+        chat_layout.addWidget(self.approval)
         chat_layout.addWidget(self.chips)
         chat_layout.addWidget(self.input)
         chat_layout.addLayout(buttons)
 
+        self.pages = QStackedWidget(self)
         self.history = HistoryPage(store, self)
         self.history.openRequested.connect(self.open_conversation)
         self.history.closeRequested.connect(lambda: self.pages.setCurrentIndex(0))
         self.history.notice.connect(self.notice)
         self.history.deleted.connect(self._on_deleted)
 
-        self.pages = QStackedWidget(self)
         self.pages.addWidget(chat_page)
         self.pages.addWidget(self.history)
         layout = QVBoxLayout(self)
@@ -220,8 +262,12 @@ class ChatPanel(QWidget):
         return self.session.reply
 
     @property
+    def agent_running(self) -> bool:
+        return self.agent_job is not None
+
+    @property
     def busy(self) -> bool:
-        return self.session.busy or bool(self._tasks)
+        return self.session.busy or bool(self._tasks) or self.agent_job is not None
 
     def set_model_ready(self, ready: bool) -> None:
         self.model_ready = ready
@@ -256,11 +302,21 @@ class ChatPanel(QWidget):
             self.notice.emit(str(err))
             return
         self.view.clear()
+        calls: list[ToolCall] = []  # an agent turn's calls, answered in order by the tool messages after it
         for message in messages:
             if message.role == "user":
                 self.view.add_user_message(message.id, message.content, message.attachments)
             elif message.role == "assistant":
-                self.view.add_assistant_message(message.id, message.content, message.thinking, _reply_note(message))
+                pieces = split_answer(message.content)
+                calls = [piece for piece in pieces if isinstance(piece, ToolCall)]
+                text = "".join(piece for piece in pieces if isinstance(piece, str)).strip()
+                if text or message.thinking or not calls:
+                    self.view.add_assistant_message(message.id, text, message.thinking, _reply_note(message))
+            elif message.role == "tool":
+                name = next((a.label for a in message.attachments if a.kind == TOOL_CALL_KIND), "tool")
+                call = calls.pop(0) if calls and calls[0].name == name else ToolCall("", name, {})
+                step = ToolStep(call, name, False, "done", message.content, len(message.content))
+                self.view.add_tool_step(message.id, step.summary(), call.arguments, message.content, "done")
         self.pages.setCurrentIndex(0)
         self._update_buttons()
 
@@ -289,13 +345,36 @@ class ChatPanel(QWidget):
         return self.session.project_preview(text)
 
     def refresh_context_preview(self) -> None:
-        """Show as chips what the project would attach to the message typed so far."""
+        """Show as chips what the project would attach to the message typed so far.
+
+        The retrieval runs off the GUI thread; the chips change when it lands
+        (``contextPreviewed``), unless the text changed meanwhile.
+        """
         text = self.input.toPlainText().strip()
-        assembled = self.session.project_preview(text)
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+            self._preview_task = None
+        source = self.session.project_context
+        if source is None or not text or text.startswith("/"):
+            self.chips.set_project_items([])
+            return
+        # The editor is read now (GUI thread); the retrieval runs on the preview thread.
+        retrieve = source.prepare(text) if isinstance(source, ProjectContextSource) else (lambda: source(text))
+        self._preview_task = self.preview_tasks.submit(
+            lambda token: retrieve(),
+            on_result=lambda assembled: self._show_preview(text, assembled),
+            on_error=lambda err: self._show_notice(failure_text(err, "Finding the project context")),
+        )
+
+    def _show_preview(self, text: str, assembled: AssembledContext | None) -> None:
+        self._preview_task = None
+        if self.input.toPlainText().strip() != text:
+            return  # typed on meanwhile: the next pause brings a newer preview
         self._preview = (text, assembled)
         self.chips.set_project_items(
             [item for item in project_attachments(assembled, self._removed) if item.kind != "project"]
         )
+        self.contextPreviewed.emit()
 
     def _on_chip_removed(self, item: ContextItem) -> None:
         if item.from_project:
@@ -314,6 +393,9 @@ class ChatPanel(QWidget):
             return
         manual = [item for item in self.chips.items() if not item.from_project]
         project = project_attachments(self._project_context(text), self._removed)
+        if self.agent_box.isChecked():
+            self._send_agent(text, (*manual, *project))
+            return
         dropped = self.session.deleted_on_edit()
         try:
             reply = self.session.send(text, (*manual, *project))
@@ -368,7 +450,9 @@ class ChatPanel(QWidget):
 
     def stop(self) -> None:
         """Stop the reply being written (only it), or the background work under way."""
-        if self._tasks:
+        if self.agent_job is not None:
+            self.agent_job.stop()
+        elif self._tasks:
             for cancel in list(self._tasks.values()):
                 cancel()
         else:
@@ -495,32 +579,132 @@ class ChatPanel(QWidget):
 
     def _start_run(self, code: str) -> None:
         self.notice.emit("Running the code in the sandbox…")
-        job = SandboxJob(code, allow_unisolated=self._limits_only_agreed)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda result, j=job: self._on_ran(j, result_markdown(result)))
-        job.signals.failed.connect(lambda message, j=job: self._on_ran(j, message))
-        job.signals.unisolated.connect(lambda notice, j=job: self._on_unisolated(j, notice))
-        self.pool.start(job)
+        allow = self._limits_only_agreed
+        self.sandbox_tasks.submit(
+            lambda token: result_markdown(run_python(code, allow_unisolated=allow)),
+            on_result=self._on_ran,
+            on_error=lambda err: self._on_run_failed(code, err),
+        )
 
-    def _on_unisolated(self, job: SandboxJob, notice: str) -> None:
-        """This system cannot isolate code: say so once, and run with limits only if the user agrees."""
-        self._jobs.discard(job)
+    def _check_code_blocks(self, message_id: int, blocks: list[CodeBlock]) -> None:
+        """Look for each block's code in the code-reference index; matches are shown under the block."""
+        if self.refs is None:
+            return
+        for block in blocks:
+            annotate = functools.partial(self._annotate_block, block.index)
+            self.refs.check(block.code, annotate, language=block.language or None)
+
+    def _annotate_block(self, index: int, matches: list[RefMatch]) -> None:
+        self.view.annotate_code(index, matches)
+
+    def _on_run_failed(self, code: str, err: BaseException) -> None:
+        if not isinstance(err, IsolationUnavailable):
+            self._on_ran(failure_text(err, "The sandbox"))
+            return
+        # This system cannot isolate code (nothing ran): say so once, run with limits only if the user agrees.
+        notice = err.support.notice
         if self.confirm_limits_only(self, notice):
             self._limits_only_agreed = True
-            self._start_run(job.code)
+            self._start_run(code)
         else:
-            self._on_ran(job, f"Not run: {notice}")
+            self._on_ran(f"Not run: {notice}")
 
-    def _on_ran(self, job: SandboxJob, markdown: str) -> None:
-        self._jobs.discard(job)
+    def _on_ran(self, markdown: str) -> None:
         self.view.add_output(next(_notice_ids), markdown)
         self.codeRan.emit(markdown)
 
+    # -- agent mode ------------------------------------------------------------
+
+    def _send_agent(self, text: str, attachments: Sequence[Attachment]) -> None:
+        """Send ``text`` in agent mode: the run goes on a pool thread, its steps come back as signals."""
+        if self.agent_setup is None:
+            self._show_notice("Agent mode is not available in this window.")
+            return
+        self.tool_steps.clear()
+        job = AgentJob(self.session, text, attachments)
+        job.start_with(self.agent_setup(job))
+        job.signals.events.connect(self._on_agent_events)
+        job.signals.step.connect(self._on_step)
+        job.signals.question.connect(self._on_question)
+        job.signals.review.connect(self._on_review)
+        job.signals.ended.connect(self._on_agent_ended)
+        self.agent_job = job
+        self.input.clear()
+        self.chips.clear()
+        self._preview = None
+        self._removed.clear()
+        self.view.add_user_message(next(_notice_ids), text, attachments)
+        self._update_buttons()
+        self.busyChanged.emit(True)
+        # The job reports through its own queued signals; errors it cannot report are logged.
+        self.agent_tasks.submit(lambda _token: job.run())
+
+    def _finish_agent_message(self) -> None:
+        if self._agent_message is not None:
+            self.view.finish_reply(self._agent_message)
+            self._agent_message = None
+
+    def _on_agent_events(self, message_id: int, events: list[EngineEvent]) -> None:
+        if message_id != self._agent_message:
+            self._finish_agent_message()
+            self._agent_message = message_id
+        for event in events:
+            if isinstance(event, ThinkingText):
+                self.view.append_thinking(message_id, event.text)
+            elif isinstance(event, AnswerText):
+                self.view.append_answer(message_id, event.text)
+            elif isinstance(event, Notice):
+                self._show_notice(event.message)
+            elif isinstance(event, Stats):
+                self.statsChanged.emit(event)
+
+    def _on_step(self, step: ToolStep) -> None:
+        """Show a step folded: its line says tool, arguments and result size; the result is inside."""
+        self._finish_agent_message()
+        key = step.call.id  # unique within a run (call_TURN_N)
+        self.tool_steps[key] = step
+        old = self._step_ids.get(key)
+        if old is not None:
+            self.view.remove_message(old)
+        message_id = next(_notice_ids)
+        self._step_ids[key] = message_id
+        self.view.add_tool_step(message_id, step.summary(), step.call.arguments, step.result, step.state)
+
+    def _on_question(self, request: ApprovalRequest) -> None:
+        self.approval.ask(request)
+
+    def _on_decided(self, decision: str) -> None:
+        if self.agent_job is not None:
+            self.agent_job.answer(decision)  # type: ignore[arg-type]  # one of the bar's three
+
+    def _on_review(self, proposal: EditProposal) -> None:
+        job = self.agent_job
+        if job is None:
+            return
+        if self.review_proposal is None:
+            job.reviewed(False, "This window cannot review edits; nothing was written.")
+            return
+        accepted, note = self.review_proposal(proposal)
+        job.reviewed(accepted, note)
+
+    def _on_agent_ended(self, ended: AgentEnded) -> None:
+        self._finish_agent_message()
+        self._step_ids.clear()
+        self.approval.hide()
+        if ended.message:
+            self._show_notice(ended.message)
+        self.agent_job = None
+        self._update_buttons()
+        self.busyChanged.emit(False)
+
     def shutdown(self) -> None:
         """Save a streaming reply as it stands (the app is closing)."""
+        if self.agent_job is not None:
+            self.agent_job.stop()
         try:
             self.session.save_partial()
         except QuillpadError as err:
             self.notice.emit(str(err))
-        self.pool.waitForDone(60_000)
+        self.preview_tasks.shutdown()
+        self.agent_tasks.shutdown(60_000)
+        self.sandbox_tasks.shutdown(60_000)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.chat_render import CodeBlock, StreamingMarkdown, StreamUpdate, chat_css, render_markdown
 from app.core.conversations import Attachment
+from app.core.refs import RefMatch
 
 
 def _page_template() -> str:
@@ -73,6 +74,7 @@ class ChatView(QWebEngineView):
     """The conversation pane. Call order for a reply: start_reply, append_*, finish_reply."""
 
     codeAction = Signal(str, object)  # "copy" | "insert" | "newfile", CodeBlock
+    replyCodeBlocks = Signal(int, list)  # message id, the CodeBlocks of its finished answer
     ready = Signal()
 
     def __init__(self, parent: QWidget | None = None, dark: bool = False) -> None:
@@ -88,6 +90,7 @@ class ChatView(QWebEngineView):
         self._pending: list[str] = []
         self._code_blocks: dict[int, CodeBlock] = {}
         self._streams: dict[int, _Streaming] = {}
+        self._answer_start: dict[int, int] = {}  # message id -> its answer's first code-block index
         self.loadFinished.connect(self._on_loaded)
         nonce = secrets.token_hex(16)
         page = (
@@ -176,6 +179,18 @@ class ChatView(QWebEngineView):
         """A system line in the conversation (errors, dropped turns)."""
         self._call("addMessage", message_id, "notice", f'<p class="plain">{html.escape(text)}</p>', "")
 
+    def add_tool_step(self, message_id: int, summary: str, arguments: object, result: str, state: str) -> None:
+        """One agent tool step, folded: the line says tool, arguments and result size; unfolding
+        shows the arguments and the result."""
+        args = json.dumps(arguments, indent=2, ensure_ascii=False)
+        body = (
+            f'<details class="tool {html.escape(state)}"><summary>{html.escape(summary)}</summary>'
+            f'<pre class="plain">{html.escape(args)}</pre>'
+            + (f'<pre class="plain">{html.escape(result)}</pre>' if result else "")
+            + "</details>"
+        )
+        self._call("addMessage", message_id, "notice", body, "")
+
     def remove_message(self, message_id: int) -> None:
         self._call("removeMessage", message_id)
 
@@ -214,6 +229,7 @@ class ChatView(QWebEngineView):
             # Thinking is over once the answer starts; its last block is final.
             self._finish_thinking(message_id, stream)
             stream.answer = StreamingMarkdown(self._next_code_index())
+            self._answer_start[message_id] = self._next_code_index()
         stream.answer_text.append(text)
         self._apply(message_id, "appendAnswer", stream.answer.feed(text))
 
@@ -224,6 +240,26 @@ class ChatView(QWebEngineView):
             self._finish_thinking(message_id, stream)
             self._apply(message_id, "appendAnswer", stream.answer.finish())
         self._call("finishReply", message_id, note, state)
+        start = self._answer_start.pop(message_id, None)
+        if start is not None:
+            blocks = [block for index, block in sorted(self._code_blocks.items()) if index >= start]
+            if blocks:
+                self.replyCodeBlocks.emit(message_id, blocks)
+
+    def annotate_code(self, index: int, matches: list[RefMatch]) -> None:
+        """Under a code block: where its code may come from, and the matching lines highlighted."""
+        if not matches:
+            return
+        items = "".join(
+            f"<li>{html.escape(m.describe())} <span class='code-refs-lines'>(lines {m.lines[0]}–{m.lines[1]} "
+            "of this block)</span></li>"
+            for m in matches[:5]
+        )
+        more = f"<li>and {len(matches) - 5} more</li>" if len(matches) > 5 else ""
+        body = (
+            f"<b>Reproduces code found on this computer</b> — check the licence before using it:<ul>{items}{more}</ul>"
+        )
+        self._call("annotateCode", index, body, [list(m.lines) for m in matches])
 
     def dispose(self) -> None:
         """Delete the page now: Qt WebEngine warns if a page outlives its profile."""

@@ -1,9 +1,10 @@
 """Reviewing a proposed edit: every file's hunks, accepted or rejected one by one,
-with the safety scan's findings next to the code they concern."""
+with the safety scan's findings and the code-reference matches next to the code they concern."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGroupBox,
     QLabel,
+    QMessageBox,
     QScrollArea,
     QTextBrowser,
     QVBoxLayout,
@@ -18,20 +20,29 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.edits.proposal import EditProposal, FileChange
+from app.core.refs import RefMatch, matched_lines
+from app.core.refs.edits import change_matches
+from app.ui.refs.controller import RefsController
 
 _COLOURS = {"+": "#1b5e20", "-": "#b71c1c", " ": "#555555"}
 _BACKGROUNDS = {"+": "#e8f5e9", "-": "#ffebee", " ": "transparent"}
+_MATCHED_BACKGROUND = "#fff3c4"  # added lines that reproduce indexed code
+CHECKING = "Looking for matches with code installed on this computer…"
 
 
-def hunk_html(change: FileChange, index: int) -> str:
-    """One hunk as coloured, escaped HTML."""
+def hunk_html(change: FileChange, index: int, matched: set[int] | None = None) -> str:
+    """One hunk as coloured, escaped HTML; ``matched`` new-line numbers are highlighted."""
     hunk = change.hunks[index]
     rows = [f"<div style='color:#1565c0'>{html.escape(hunk.header)}</div>"]
     for line in hunk.lines:
         kind = line.kind if line.kind in _COLOURS else " "
+        background = _BACKGROUNDS[kind]
+        marker = " "
+        if matched and kind == "+" and line.new_number in matched:
+            background, marker = _MATCHED_BACKGROUND, "≈"
         rows.append(
-            f"<div style='color:{_COLOURS[kind]};background:{_BACKGROUNDS[kind]};white-space:pre'>"
-            f"{html.escape(kind + ' ' + line.text)}</div>"
+            f"<div style='color:{_COLOURS[kind]};background:{background};white-space:pre'>"
+            f"{html.escape(kind + marker + line.text)}</div>"
         )
     return "<div style='font-family:monospace'>" + "".join(rows) + "</div>"
 
@@ -50,15 +61,64 @@ def findings_html(change: FileChange) -> str:
     return "<p style='color:#b71c1c'><b>Risky code in this change:</b></p><ul>" + "".join(items) + "</ul>"
 
 
-class DiffPreviewDialog(QDialog):
-    """Shows a proposal; ``accepted()`` tells which hunks of which files to apply."""
+def matches_html(matches: list[RefMatch], caveat: str = "") -> str:
+    """Where the change's new code may come from, or a plain "no match" line (with ``caveat`` if any)."""
+    if not matches:
+        extra = f" {html.escape(caveat)}" if caveat else ""
+        return (
+            "<p style='color:#555555'>No match with code installed on this computer "
+            f"(not proof of originality: only that code is compared).{extra}</p>"
+        )
+    items = [
+        f"<li><b>lines {m.lines[0]}–{m.lines[1]}</b>: {html.escape(m.describe())}<br>"
+        f"<small>{html.escape(m.path)}</small></li>"
+        for m in matches
+    ]
+    return (
+        "<p style='color:#8a5a00'><b>This change reproduces code found on this computer</b> "
+        "(highlighted ≈ below); check its licence before using it:</p><ul>" + "".join(items) + "</ul>"
+    )
 
-    def __init__(self, proposal: EditProposal, parent: QWidget | None = None) -> None:
+
+def _ask(parent: QWidget, text: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        "Apply code that matches existing code?",
+        text,
+        QMessageBox.StandardButton.Apply | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Apply
+
+
+class DiffPreviewDialog(QDialog):
+    """Shows a proposal; ``accepted()`` tells which hunks of which files to apply.
+
+    With ``refs``, each file's new code is checked against the code-reference
+    index in the background; with ``confirm_matches`` applying a change that
+    matches asks a second time (``confirm`` is replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        proposal: EditProposal,
+        parent: QWidget | None = None,
+        *,
+        refs: RefsController | None = None,
+        confirm_matches: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Review the proposed changes")
         self.resize(900, 700)
         self.proposal = proposal
+        self.refs = refs if refs is not None and refs.enabled else None
+        self.confirm_matches = confirm_matches
+        self.confirm: Callable[[QWidget, str], bool] = _ask
         self.boxes: dict[str, list[QCheckBox]] = {}
+        self.views: dict[str, list[QTextBrowser]] = {}
+        self.ref_labels: dict[str, QLabel] = {}
+        self.matches: dict[str, list[RefMatch]] = {}
+        self._callbacks: list[Callable[[list[RefMatch]], None]] = []
         body = QWidget()
         layout = QVBoxLayout(body)
         summary = QLabel(html.escape(proposal.summary()))
@@ -80,6 +140,9 @@ class DiffPreviewDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.addWidget(scroll, 1)
         outer.addWidget(buttons)
+        self.finished.connect(self._forget)
+        for change in proposal.changes:
+            self._start_check(change)
 
     def _file_box(self, change: FileChange) -> QGroupBox:
         title = f"{change.key} (new file)" if change.is_new else change.key
@@ -92,7 +155,14 @@ class DiffPreviewDialog(QDialog):
             warning = QLabel(risky)
             warning.setWordWrap(True)
             layout.addWidget(warning)
+        if self.refs is not None and change.added_lines():
+            label = QLabel(f"<i>{CHECKING}</i>")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(label.textInteractionFlags())
+            layout.addWidget(label)
+            self.ref_labels[change.key] = label
         checks: list[QCheckBox] = []
+        views: list[QTextBrowser] = []
         for index, hunk in enumerate(change.hunks):
             check = QCheckBox(f"Apply change {index + 1} (+{hunk.added} −{hunk.removed})")
             check.setChecked(True)
@@ -102,8 +172,68 @@ class DiffPreviewDialog(QDialog):
             layout.addWidget(check)
             layout.addWidget(view)
             checks.append(check)
+            views.append(view)
         self.boxes[change.key] = checks
+        self.views[change.key] = views
         return box
+
+    # -- code references ------------------------------------------------------
+
+    def _start_check(self, change: FileChange) -> None:
+        if self.refs is None or change.key not in self.ref_labels:
+            return
+
+        def done(matches: list[RefMatch], change: FileChange = change) -> None:
+            self.show_matches(change, change_matches(lambda _text, _name: matches, change))
+
+        self._callbacks.append(done)
+        self.refs.check(change.proposed, done, filename=change.key)
+
+    def show_matches(self, change: FileChange, matches: list[RefMatch]) -> None:
+        """Show a file's matches beside its findings and highlight the matching new lines."""
+        self.matches[change.key] = matches
+        label = self.ref_labels.get(change.key)
+        if label is not None:
+            label.setText(matches_html(matches, self.refs.caveat() if self.refs is not None else ""))
+        if matches:
+            lines = matched_lines(matches)
+            for index, view in enumerate(self.views.get(change.key, [])):
+                view.setHtml(hunk_html(change, index, lines))
+
+    def _check_now(self, text: str, filename: str) -> list[RefMatch]:
+        return self.refs.check_now(text, filename=filename) if self.refs is not None else []
+
+    def _forget(self) -> None:
+        if self.refs is not None:
+            for callback in self._callbacks:
+                self.refs.forget(callback)
+
+    def _accepted_matches(self) -> list[RefMatch]:
+        found: list[RefMatch] = []
+        chosen = self.accepted_hunks()
+        for change in self.proposal.changes:
+            if change.key not in self.ref_labels or not chosen.get(change.key):
+                continue
+            if change.key not in self.matches and self.refs is not None:
+                # Apply pressed before the background check came back: check now (milliseconds).
+                self.show_matches(change, change_matches(self._check_now, change))
+            added = change.added_lines(chosen[change.key])
+            found += [m for m in self.matches.get(change.key, []) if added & set(range(m.lines[0], m.lines[1] + 1))]
+        return found
+
+    def accept(self) -> None:
+        """With ``confirm_matches``, applying code that reproduces indexed code is asked about again."""
+        if self.confirm_matches and self.refs is not None:
+            matches = self._accepted_matches()
+            if matches:
+                listed = "\n".join(f"• {m.describe()}" for m in matches[:5])
+                text = (
+                    "The selected changes reproduce code found on this computer:\n\n"
+                    f"{listed}\n\nApply them anyway? Check the licence first."
+                )
+                if not self.confirm(self, text):
+                    return
+        super().accept()
 
     def accepted_hunks(self) -> dict[str, set[int]]:
         """file key -> indices of the hunks left ticked."""

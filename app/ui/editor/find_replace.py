@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRegularExpression, QRegularExpressionMatch, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QLineEdit, QPushButton, QToolButton, QWidget
 
@@ -44,9 +44,9 @@ def build_regex(needle: str, options: SearchOptions) -> QRegularExpression:
     return regex
 
 
-def expand_replacement(template: str, match: object) -> str:
+def expand_replacement(template: str, match: QRegularExpressionMatch) -> str:
     """``template`` with ``\\1``/``$1`` (groups), ``\\0``/``$0``, ``\\n``, ``\\t`` and ``\\\\`` filled in."""
-    captured = match.captured  # type: ignore[attr-defined]
+    captured = match.captured
     out: list[str] = []
     index = 0
     while index < len(template):
@@ -64,7 +64,9 @@ def expand_replacement(template: str, match: object) -> str:
     return "".join(out)
 
 
-def match_at(document: QTextDocument, regex: QRegularExpression, start: int, end: int) -> object | None:
+def match_at(
+    document: QTextDocument, regex: QRegularExpression, start: int, end: int
+) -> QRegularExpressionMatch | None:
     """The regex match covering exactly document positions [start, end), or None.
 
     It is matched against the whole line, so look-behinds and word
@@ -267,7 +269,7 @@ class FindReplaceBar(QWidget):
 
     # --- replacing ------------------------------------------------------------------------------------
 
-    def _replacement(self, match: object) -> str:
+    def _replacement(self, match: QRegularExpressionMatch) -> str:
         template = self.replace_edit.text()
         return expand_replacement(template, match) if self.regex_box.isChecked() else template
 

@@ -47,6 +47,11 @@ _DESCRIPTIONS: dict[StatusKind, str] = {
 }
 
 
+def _plain(index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+    """A delegate may be handed a persistent index; the model's methods take a plain one."""
+    return index if isinstance(index, QModelIndex) else index.sibling(index.row(), index.column())
+
+
 class GitStatusDelegate(QStyledItemDelegate):
     """Draws a row's name with its git mark and colour."""
 
@@ -56,13 +61,13 @@ class GitStatusDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
-        kind = self.view.git_kind(QModelIndex(index))
+        kind = self.view.git_kind(_plain(index))
         if kind is None:
             return
-        option.text = f"{option.text}  {MARKS[kind]}"  # type: ignore[attr-defined]
-        palette = option.palette  # type: ignore[attr-defined]
+        option.text = f"{option.text}  {MARKS[kind]}"
+        palette = option.palette
         palette.setColor(QPalette.ColorRole.Text, QColor(STATUS_COLOURS[kind]))
-        option.palette = palette  # type: ignore[attr-defined]
+        option.palette = palette
 
     def helpEvent(
         self,
@@ -71,10 +76,10 @@ class GitStatusDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> bool:
-        kind = self.view.git_kind(QModelIndex(index))
+        kind = self.view.git_kind(_plain(index))
         if event.type() == QEvent.Type.ToolTip and kind is not None:
             QToolTip.showText(
-                event.globalPos(), f"{self.view.fs_model.fileName(QModelIndex(index))}: {_DESCRIPTIONS[kind]}", view
+                event.globalPos(), f"{self.view.fs_model.fileName(_plain(index))}: {_DESCRIPTIONS[kind]}", view
             )
             return True
         return super().helpEvent(event, view, option, index)

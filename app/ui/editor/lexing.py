@@ -106,7 +106,8 @@ def _transition(stack: list[str], new_state: Any) -> None:
 
 def _regex_step(lexer: RegexLexer, text: str, pos: int, stack: list[str]) -> tuple[TokenList, int]:
     """One iteration of ``RegexLexer.get_tokens_unprocessed``: (tokens, new position); ``stack`` changes in place."""
-    for rexmatch, action, new_state in lexer._tokens[stack[-1]]:
+    # The compiled token table: what Pygments' own loop reads (see the module docstring for why we copy it).
+    for rexmatch, action, new_state in lexer._tokens[stack[-1]]:  # type: ignore[attr-defined]  # not in the stubs
         m = rexmatch(text, pos)
         if m:
             tokens: TokenList = []
@@ -127,7 +128,7 @@ def _regex_step(lexer: RegexLexer, text: str, pos: int, stack: list[str]) -> tup
 def _context_step(lexer: ExtendedRegexLexer, ctx: LexerContext) -> TokenList:
     """One iteration of ``ExtendedRegexLexer.get_tokens_unprocessed``; ``ctx`` changes in place."""
     text = ctx.text
-    for rexmatch, action, new_state in lexer._tokens[ctx.stack[-1]]:
+    for rexmatch, action, new_state in lexer._tokens[ctx.stack[-1]]:  # type: ignore[attr-defined]  # as in _regex_step
         m = rexmatch(text, ctx.pos, ctx.end)
         if m:
             tokens: TokenList = []
@@ -308,7 +309,7 @@ class LexRun:
                 setattr(ctx, field, value)
             ctx.stack = stack
             self._ctx = ctx
-        elif owner.mode == "regex+own":
+        elif owner.mode == "regex+own" and isinstance(lexer, RegexLexer):
             self._own = iter(lexer.get_tokens_unprocessed(text, stack=tuple(stack)))
 
     def _state_now(self) -> int:

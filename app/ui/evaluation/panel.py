@@ -2,9 +2,9 @@
 
 The model runs on this computer (a GGUF file) or on a model server of a
 connection profile ("Run on", the active profile by default), with several
-requests in flight ("Requests at once"). The run happens in an ``EvalJob``
-on a pool thread (see ``worker.py`` for why it has its own engine or
-connections); the panel only draws the plain data it reports.
+requests in flight ("Requests at once"). The run is an ``EvalWork`` off the
+GUI thread (see ``worker.py`` for why it has its own engine or connections);
+the panel only draws the plain data it reports.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -42,7 +42,8 @@ from app.core.evaluation.store import default_run_folder, evaluations_folder
 from app.core.evaluation.tasks import KINDS
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.ui.evaluation.chart import ChartRun, RunsChart
-from app.ui.evaluation.worker import EvalJob, EvalRequest, progress_text
+from app.ui.evaluation.worker import EvalRequest, EvalWork, RunFolder, progress_text
+from app.ui.tasks import TaskRunner, failure_text
 
 MODES: tuple[tuple[str, Mode], ...] = (
     ("Model", "model"),
@@ -68,9 +69,8 @@ class EvaluatePanel(QWidget):
         super().__init__(parent)
         self.loaded_model = loaded_model
         self.settings = settings
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.job: EvalJob | None = None
+        self.tasks = TaskRunner(self)
+        self.job: EvalWork | None = None
         self.report: dict[str, Any] | None = None
         self.folder: Path | None = None  # of the last run started
         self.history: list[dict[str, Any]] = []
@@ -268,7 +268,7 @@ class EvaluatePanel(QWidget):
         mode: Mode = self.mode.currentData()
         server = self._server_profile() if mode == "model" else None
         config = EvalConfig(
-            kind=self.kind.currentText(),  # type: ignore[arg-type]
+            kind=KINDS[self.kind.currentIndex()],  # the combo lists KINDS in order
             mode=mode,
             seeds=seeds,
             limit=self.limit.value() or None,
@@ -310,15 +310,15 @@ class EvaluatePanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.report = None
         self.folder = Path(request.out) if request.out else None
-        job = EvalJob(request)
-        job.signals.stage.connect(self.status.setText)
-        job.signals.folder.connect(self._on_folder)
-        job.signals.progress.connect(self._on_progress)
-        job.signals.finished.connect(self._on_finished)
-        job.signals.failed.connect(self._on_failed)
-        self.job = job
+        work = EvalWork(request)
+        self.job = work
+        self.tasks.submit(
+            work,
+            on_result=lambda outcome: self._on_finished(*outcome),
+            on_error=lambda err: self._on_failed(failure_text(err, "The evaluation")),
+            on_progress=self._on_report,
+        )
         self._update_buttons()
-        self.pool.start(job)
         return True
 
     def cancel(self) -> None:
@@ -331,7 +331,15 @@ class EvaluatePanel(QWidget):
     def shutdown(self) -> None:
         """Cancel any run and wait for it to end (the app is closing)."""
         self.cancel()
-        self.pool.waitForDone(60_000)
+        self.tasks.shutdown(60_000)
+
+    def _on_report(self, value: object) -> None:
+        if isinstance(value, Progress):
+            self._on_progress(value)
+        elif isinstance(value, RunFolder):
+            self._on_folder(value.path)
+        else:
+            self.status.setText(str(value))  # the stage: "Loading the model…"
 
     def _on_folder(self, folder: str) -> None:
         self.folder = Path(folder)

@@ -1,4 +1,4 @@
-"""One evaluation run on a pool thread, reporting plain data through signals.
+"""One evaluation run off the GUI thread (through ``app.ui.tasks``), reporting plain data.
 
 The run has its own ``EngineOwner`` (its own worker process) rather than the
 window's: a run of hundreds of tasks must not hold the chat's engine for an
@@ -18,8 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
-
-from PySide6.QtCore import QObject, QRunnable, Signal
+from typing import Any
 
 from app.core.engine import LoadOptions, SamplingOverrides
 from app.core.engine.model_client import EngineModelClient
@@ -30,6 +29,7 @@ from app.core.evaluation.datasets import Dataset, load_dataset
 from app.core.evaluation.runner import EvalConfig, EvalRun, Progress, describe_loaded
 from app.core.evaluation.store import server_run_folder
 from app.core.settings import ConnectionProfile
+from app.ui.tasks import TaskToken
 
 
 @dataclass(frozen=True)
@@ -45,32 +45,31 @@ class EvalRequest:
     server: ConnectionProfile | None = None  # a model server's profile; None: a local GGUF
 
 
-class EvalSignals(QObject):
-    """``stage`` (text), ``folder`` (the run's folder, once known), ``progress`` (Progress),
-    ``finished`` (report dict, cancelled), ``failed`` (message)."""
-
-    stage = Signal(str)
-    folder = Signal(str)
-    progress = Signal(object)
-    finished = Signal(object, bool)
-    failed = Signal(str)
+# What a run ends with: its report (None when cancelled before it began) and whether it was cancelled.
+EvalOutcome = tuple[dict[str, Any] | None, bool]
 
 
-class EvalJob(QRunnable):
-    """Runs one ``EvalRequest``; ``cancel()`` is safe from the GUI thread at any stage."""
+@dataclass(frozen=True)
+class RunFolder:
+    """Reported once a server run knows its folder (the served model's name is in it)."""
+
+    path: str
+
+
+class EvalWork:
+    """One ``EvalRequest`` as work for ``app.ui.tasks``: it reports stage texts (str),
+    ``Progress`` and, for a server run, its ``RunFolder``; ``cancel()`` is safe from the GUI
+    thread at any stage."""
 
     def __init__(self, request: EvalRequest) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
         self.request = request
-        self.signals = EvalSignals()
         self._lock = threading.Lock()
         self._cancelled = False
         self._engine: EngineOwner | None = None
         self._run: EvalRun | None = None
 
     def cancel(self) -> None:
-        """Stop the run (finished tasks are kept); while the model loads, end the engine."""
+        """Stop the run (finished tasks are kept, and reported); while the model loads, end the engine."""
         with self._lock:
             self._cancelled = True
             if self._run is not None:
@@ -78,52 +77,47 @@ class EvalJob(QRunnable):
             elif self._engine is not None:
                 self._engine.kill()
 
-    def run(self) -> None:
+    def __call__(self, token: TaskToken) -> EvalOutcome:
+        token.on_cancel(self.cancel)  # closing the window
         try:
-            self._work()
-        except QuillpadError as err:
-            if self._cancelled:
-                self.signals.finished.emit(None, True)
-            else:
-                self.signals.failed.emit(str(err))
-        except Exception as err:  # shown as one sentence, never a traceback
-            self.signals.failed.emit(f"The evaluation stopped unexpectedly ({err}); see the log file.")
+            return self._work(token)
+        except QuillpadError:
+            if self._cancelled:  # the killed engine's error: the cancel, not a failure
+                return None, True
+            raise
 
-    def _work(self) -> None:
+    def _work(self, token: TaskToken) -> EvalOutcome:
         request = self.request
-        self.signals.stage.emit("Reading the tasks…")
+        token.report("Reading the tasks…")
         dataset = load_dataset(request.config.kind, request.data)
         if request.config.mode != "model":
-            self._start(EvalRun(request.config, dataset, request.out, on_progress=self.signals.progress.emit))
-            return
+            return self._start(EvalRun(request.config, dataset, request.out, on_progress=token.report), token)
         if request.server is not None:
-            self._run_on_server(request, dataset, request.server)
-            return
+            return self._run_on_server(request, dataset, request.server, token)
         if not request.model:
             raise QuillpadError("Choose the GGUF model to evaluate, or run a self-check.")
         with EngineOwner() as engine:
             with self._lock:
                 if self._cancelled:
-                    self.signals.finished.emit(None, True)
-                    return
+                    return None, True
                 self._engine = engine
-            self.signals.stage.emit("Loading the model…")
+            token.report("Loading the model…")
             loading = time.monotonic()
             loaded = engine.load(request.model, request.load)
-            self.signals.stage.emit("Hashing the model file…")
+            token.report("Hashing the model file…")
             setup = describe_loaded(loaded, request.config.thinking, request.sampling, time.monotonic() - loading)
             client = EngineModelClient(engine, RequestDefaults(sampling=request.sampling), purpose="evaluation")
-            run = EvalRun(
-                request.config, dataset, request.out, client=client, setup=setup, on_progress=self.signals.progress.emit
-            )
-            self._start(run)
+            run = EvalRun(request.config, dataset, request.out, client=client, setup=setup, on_progress=token.report)
+            return self._start(run, token)
 
-    def _run_on_server(self, request: EvalRequest, dataset: Dataset, profile: ConnectionProfile) -> None:
+    def _run_on_server(
+        self, request: EvalRequest, dataset: Dataset, profile: ConnectionProfile, token: TaskToken
+    ) -> EvalOutcome:
         from app.core.evaluation.server import connect_server
         from app.core.remote.keys import KeyStore
         from app.core.remote.profiles import profile_config
 
-        self.signals.stage.emit(f"Connecting to {profile.name}…")
+        token.report(f"Connecting to {profile.name}…")
         config = profile_config(profile, KeyStore())
         if request.model:
             config = replace(config, model=request.model)
@@ -139,32 +133,31 @@ class EvalJob(QRunnable):
         try:
             with self._lock:
                 if self._cancelled:
-                    self.signals.finished.emit(None, True)
-                    return
+                    return None, True
             out = request.out or str(
                 server_run_folder(request.config.kind, connection.remote.model, request.config.thinking)
             )
-            self.signals.folder.emit(out)
+            token.report(RunFolder(out))
             run = EvalRun(
                 request.config,
                 dataset,
                 out,
                 clients=connection.clients,
                 setup=connection.setup,
-                on_progress=self.signals.progress.emit,
+                on_progress=token.report,
             )
-            self._start(run)
+            return self._start(run, token)
         finally:
             connection.close()
 
-    def _start(self, run: EvalRun) -> None:
+    def _start(self, run: EvalRun, token: TaskToken) -> EvalOutcome:
         with self._lock:
             self._run = run
             if self._cancelled:
                 run.cancel()
-        self.signals.stage.emit("Running…")
+        token.report("Running…")
         outcome = run.run()
-        self.signals.finished.emit(outcome.report, outcome.cancelled)
+        return outcome.report, outcome.cancelled
 
 
 def progress_text(progress: Progress) -> str:

@@ -12,11 +12,10 @@ queued jobs and waits for the running one."""
 from __future__ import annotations
 
 import html
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -48,10 +47,11 @@ from app.core.git import (
     staged_diff,
     unstage,
 )
+from app.core.git.diff import DiffBase
 from app.core.git.message import SUMMARY_LIMIT
 from app.ui.git.diff_view import unified_diff_html
+from app.ui.tasks import TaskRunner, failure_text
 
-log = logging.getLogger(__name__)
 _KIND_WORDS = {
     "modified": "modified",
     "added": "added",
@@ -76,56 +76,6 @@ def read_snapshot(repo: GitRepo) -> Snapshot:
     return Snapshot(repo.state(), tuple(read_status(repo, ignored=False)), has_staged(repo))
 
 
-class _GitSignals(QObject):
-    done = Signal(int, object)  # ticket, the job's result
-    failed = Signal(int, str)
-
-
-class _GitJob(QRunnable):
-    """One piece of git work on the dialog's pool thread; its result travels back as plain data."""
-
-    def __init__(self, ticket: int, work: Callable[[], object], what: str) -> None:
-        super().__init__()
-        self.ticket, self.work, self.what = ticket, work, what
-        self.signals = _GitSignals()
-
-    def run(self) -> None:
-        try:
-            result = self.work()
-        except QuillpadError as err:
-            self.signals.failed.emit(self.ticket, str(err))
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("%s failed", self.what)
-            self.signals.failed.emit(self.ticket, f"{self.what} failed ({err}); see the log file.")
-        else:
-            self.signals.done.emit(self.ticket, result)
-
-
-class _MessageSignals(QObject):
-    done = Signal(object)  # CommitMessage
-    failed = Signal(str)
-
-
-class _MessageJob(QRunnable):
-    """Asks the model for a commit message; the model blocks, so this runs on a pool thread."""
-
-    def __init__(self, model: ModelClient, diff: str, budget: int) -> None:
-        super().__init__()
-        self.model, self.diff, self.budget = model, diff, budget
-        self.signals = _MessageSignals()
-
-    def run(self) -> None:
-        try:
-            message = propose_message(self.model, self.diff, budget=self.budget)
-        except QuillpadError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("writing the commit message failed")
-            self.signals.failed.emit(f"The model could not write a message ({err}); see the log file.")
-        else:
-            self.signals.done.emit(message)
-
-
 class CommitDialog(QDialog):
     """Stage, write (or have written), commit."""
 
@@ -144,13 +94,9 @@ class CommitDialog(QDialog):
         self.repo = repo
         self.model = model
         self.budget = budget
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.model_tasks = TaskRunner(self)
         # One thread: git jobs run, and report, in the order they were asked for.
-        self.git_pool = QThreadPool(self)
-        self.git_pool.setMaxThreadCount(1)
-        self._jobs: set[_MessageJob] = set()
-        self._git_jobs: dict[int, _GitJob] = {}
+        self.git_tasks = TaskRunner(self)
         self._ticket = 0
         self._busy: dict[int, str] = {}  # ticket -> "Staging…" for jobs that change or re-read the status
         self._diff_ticket = 0
@@ -239,19 +185,17 @@ class CommitDialog(QDialog):
     ) -> int:
         self._ticket += 1
         ticket = self._ticket
-        job = _GitJob(ticket, work, what)
-        job.setAutoDelete(False)
-        self._git_jobs[ticket] = job
-        job.signals.done.connect(lambda t, result: self._finished(t, lambda: on_done(result)))
-        job.signals.failed.connect(lambda t, text: self._finished(t, lambda: on_failed(text)))
         if busy is not None:
             self._busy[ticket] = busy
             self._show_busy()
-        self.git_pool.start(job)
+        self.git_tasks.submit(
+            lambda token: work(),
+            on_result=lambda result: self._finished(ticket, lambda: on_done(result)),
+            on_error=lambda err: self._finished(ticket, lambda: on_failed(failure_text(err, what))),
+        )
         return ticket
 
     def _finished(self, ticket: int, then: Callable[[], None]) -> None:
-        self._git_jobs.pop(ticket, None)
         was_busy = self._busy.pop(ticket, None) is not None
         if self._closed:
             return  # the dialog is gone: a late result is dropped
@@ -357,7 +301,7 @@ class CommitDialog(QDialog):
             self.diff_view.setHtml("<p><i>Nothing to commit: the working tree is clean.</i></p>")
             return
         path = item.data(Qt.ItemDataRole.UserRole)
-        base = "staged" if item.checkState() == Qt.CheckState.Checked else "head"
+        base: DiffBase = "staged" if item.checkState() == Qt.CheckState.Checked else "head"
         repo, wanted = self.repo, self._diff_ticket
 
         def shown(result: object) -> None:
@@ -389,31 +333,28 @@ class CommitDialog(QDialog):
         def got_diff(result: object) -> None:
             diff = str(result)
             if not diff.strip():
-                self._on_message_failed(None, "Nothing is staged; tick the files to commit first.")
+                self._on_message_failed("Nothing is staged; tick the files to commit first.")
                 return
-            job = _MessageJob(model, diff, self.budget())
-            job.setAutoDelete(False)
-            self._jobs.add(job)
-            job.signals.done.connect(lambda message, j=job: self._on_message(j, message))
-            job.signals.failed.connect(lambda text, j=job: self._on_message_failed(j, text))
-            self.pool.start(job)
+            budget = self.budget()
+            self.model_tasks.submit(
+                lambda token: propose_message(model, diff, budget=budget),
+                on_result=self._on_message,
+                on_error=lambda err: self._on_message_failed(failure_text(err, "Writing the commit message")),
+            )
 
         self._submit(
             lambda: staged_diff(self.repo),
             "Reading the staged diff",
             got_diff,
-            lambda text: self._on_message_failed(None, text),
+            self._on_message_failed,
         )
 
-    def _on_message(self, job: _MessageJob, message: CommitMessage) -> None:
-        self._jobs.discard(job)
+    def _on_message(self, message: CommitMessage) -> None:
         self.message.setPlainText(message.text.rstrip("\n"))
         self._show_notice(message.notice)
         self._writing_done()
 
-    def _on_message_failed(self, job: _MessageJob | None, text: str) -> None:
-        if job is not None:
-            self._jobs.discard(job)
+    def _on_message_failed(self, text: str) -> None:
         self._show_notice(text)
         self._writing_done()
 
@@ -446,7 +387,9 @@ class CommitDialog(QDialog):
         else:
             self.commit_button.setToolTip("")
         writing = self.write_button.text() != "Write with AI"
-        self.write_button.setEnabled(not self._jobs and not writing and not self._busy and state.can_commit and staged)
+        self.write_button.setEnabled(
+            not self.model_tasks.busy and not writing and not self._busy and state.can_commit and staged
+        )
 
     def do_commit(self) -> None:
         """Commit the staged files with the message as written."""
@@ -465,12 +408,10 @@ class CommitDialog(QDialog):
         """End all work (idempotent): queued git jobs are dropped, running ones are waited for."""
         self._closed = True
         model = self.model()
-        if self._jobs and model is not None:
+        if self.model_tasks.busy and model is not None:
             model.stop()
-        self.git_pool.clear()
-        self.git_pool.waitForDone(30_000)
-        self.pool.waitForDone(30_000)
-        self._git_jobs.clear()
+        self.git_tasks.shutdown(30_000)
+        self.model_tasks.shutdown(30_000)
         self._busy.clear()
 
     def done(self, result: int) -> None:

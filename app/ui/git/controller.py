@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
 
@@ -51,33 +51,15 @@ from app.ui.editor.tabs import EditorTabs
 from app.ui.git.ai_changes_dialog import AIChangesDialog
 from app.ui.git.commit_dialog import CommitDialog
 from app.ui.git.diff_view import GitDiffDialog
+from app.ui.tasks import TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 250
 
 
-class _StatusSignals(QObject):
-    done = Signal(int, object, object)  # generation, RepoState, StatusMap
-    failed = Signal(int, str)
-
-
-class _StatusJob(QRunnable):
-    def __init__(self, repo: GitRepo, generation: int) -> None:
-        super().__init__()
-        self.repo, self.generation = repo, generation
-        self.signals = _StatusSignals()
-
-    def run(self) -> None:
-        try:
-            state = self.repo.state()
-            status = StatusMap(read_status(self.repo))
-        except QuillpadError as err:
-            self.signals.failed.emit(self.generation, str(err))
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("reading the git status failed")
-            self.signals.failed.emit(self.generation, f"Reading the git status failed ({err}); see the log file.")
-        else:
-            self.signals.done.emit(self.generation, state, status)
+def _read_state_and_status(repo: GitRepo) -> tuple[RepoState, StatusMap]:
+    """What the window shows of the repository (blocking: git runs)."""
+    return repo.state(), StatusMap(read_status(repo))
 
 
 class GitController(QObject):
@@ -112,10 +94,8 @@ class GitController(QObject):
         self.status: StatusMap | None = None
         self._stores: dict[str, CheckpointStore] = {}
         self._generation = 0
-        self._jobs: set[_StatusJob] = set()
         self._commit_dialog: CommitDialog | None = None
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.tasks = TaskRunner(self)  # one thread: status reads land in order
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
@@ -202,8 +182,8 @@ class GitController(QObject):
         dialog, self._commit_dialog = self._commit_dialog, None
         if dialog is not None:  # its git thread works on the repository being closed
             dialog.reject()
-        self.pool.waitForDone(30_000)
-        self._jobs.clear()
+        self.tasks.cancel_all()
+        self.tasks.wait(30_000)
         if self.repo is not None:
             self.repo.repo.close()  # gitpython's long-lived cat-file processes
         for store in self._stores.values():
@@ -233,15 +213,14 @@ class GitController(QObject):
         if self.repo is None:
             return
         self._generation += 1
-        job = _StatusJob(self.repo, self._generation)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.done.connect(lambda gen, state, status, j=job: self._on_status(j, gen, state, status))
-        job.signals.failed.connect(lambda gen, message, j=job: self._on_status_failed(j, gen, message))
-        self.pool.start(job)
+        repo, generation = self.repo, self._generation
+        self.tasks.submit(
+            lambda token: _read_state_and_status(repo),
+            on_result=lambda result: self._on_status(generation, *result),
+            on_error=lambda err: self._on_status_failed(generation, failure_text(err, "Reading the git status")),
+        )
 
-    def _on_status(self, job: _StatusJob, generation: int, state: RepoState, status: StatusMap) -> None:
-        self._jobs.discard(job)
+    def _on_status(self, generation: int, state: RepoState, status: StatusMap) -> None:
         if generation != self._generation or self.repo is None:
             return  # a newer read is coming, or the folder was closed
         self.state, self.status = state, status
@@ -252,8 +231,7 @@ class GitController(QObject):
         self.stateChanged.emit(state)
         self.statusChanged.emit()
 
-    def _on_status_failed(self, job: _StatusJob, generation: int, message: str) -> None:
-        self._jobs.discard(job)
+    def _on_status_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.notice.emit(message)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.gguf_info import ModelInfo, human_count, human_size
 from app.core.models.hardware import FitLabel, Hardware, ModelShape, assess_fit, hardware_is_cheap, probe_hardware
-from app.ui.models.hardware_worker import HardwareJob
+from app.ui.tasks import TaskRunner
 
 FIT_COLOURS = {FitLabel.FITS: "#2e7d32", FitLabel.TIGHT: "#ef6c00", FitLabel.WONT_FIT: "#c62828"}
 
@@ -74,8 +74,7 @@ class ModelBanner(QFrame):
         layout.addWidget(self.text)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
-        self.pool = QThreadPool(self)
-        self._measuring: set[HardwareJob] = set()
+        self.tasks = TaskRunner(self)
         self._model: tuple[ModelInfo, int | None] | None = None  # shown, waiting for the fit
         self.clear()
 
@@ -102,19 +101,17 @@ class ModelBanner(QFrame):
             return
         self._show(describe_model(info, context_length), confirm=True)
         self._model = (info, context_length)
-        if not self._measuring:  # one measurement serves every model shown meanwhile
-            job = HardwareJob()
-            job.setAutoDelete(False)
-            self._measuring.add(job)
-            # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
-            job.signals.finished.connect(self._measured)
-            self.pool.start(job)
+        if not self.tasks.busy:  # one measurement serves every model shown meanwhile
+            self.tasks.submit(lambda token: probe_hardware(), on_result=self._measured)
 
-    def _measured(self, job: HardwareJob, hardware: Hardware) -> None:
-        self._measuring.discard(job)
+    def _measured(self, hardware: Hardware) -> None:
         if self._model is not None:  # still showing a model (not loading, cleared or a problem)
             info, context_length = self._model
             self._show(describe_model(info, context_length, hardware), confirm=True)
+
+    def shutdown(self) -> None:
+        """Wait for a running measurement (nvidia-smi is stopped after 5 s); show nothing more."""
+        self.tasks.shutdown()
 
     def show_loading(self, name: str) -> None:
         self._show(f"Loading <b>{html.escape(name)}</b>…", progress=True)

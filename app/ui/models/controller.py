@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.engine import LoadedModel
 from app.core.engine.requests import load_options
-from app.core.gguf_info import ModelInfo
+from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.settings import Settings
 from app.ui.models.banner import ModelBanner
 from app.ui.models.engine_bridge import EngineBridge
-from app.ui.models.inspect_worker import InspectJob
+from app.ui.tasks import TaskRunner, failure_text
 
 MAX_RECENT = 10
 
@@ -48,11 +48,10 @@ class ModelController(QObject):
         self.banner = banner
         self.settings = settings
         self.ask_path: Callable[[QWidget], str | None] = _ask_model_path
-        self.pool = QThreadPool(self)
+        self.tasks = TaskRunner(self, threads=2)
         self.pending: ModelInfo | None = None
         self.loaded_path: str | None = None
         self.auto_load = False  # load right after inspecting (command line, screenshot)
-        self._jobs: set[InspectJob] = set()
         banner.loadRequested.connect(self.load_pending)
         banner.cancelRequested.connect(self._cancel)
         banner.restartRequested.connect(self.restart)
@@ -67,22 +66,19 @@ class ModelController(QObject):
     def inspect(self, path: str) -> None:
         """Read the model's facts in the background, then offer to load it."""
         self.banner.show_inspecting(path)
-        job = InspectJob(path)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda info, j=job: self._on_inspected(j, info))
-        job.signals.failed.connect(lambda message, j=job: self._on_inspect_failed(j, message))
-        self.pool.start(job)
+        self.tasks.submit(
+            lambda token: inspect_model(path),
+            on_result=self._on_inspected,
+            on_error=lambda err: self._on_inspect_failed(failure_text(err, f"Inspecting {path}")),
+        )
 
-    def _on_inspected(self, job: InspectJob, info: ModelInfo) -> None:
-        self._jobs.discard(job)
+    def _on_inspected(self, info: ModelInfo) -> None:
         self.pending = info
         self.banner.show_model(info, self.settings().engine.context_length)
         if self.auto_load:
             self.load_pending()
 
-    def _on_inspect_failed(self, job: InspectJob, message: str) -> None:
-        self._jobs.discard(job)
+    def _on_inspect_failed(self, message: str) -> None:
         self.banner.show_problem(message)
         self.notice.emit(message)
 
@@ -125,4 +121,5 @@ class ModelController(QObject):
         self.modelReady.emit("", 0)
 
     def shutdown(self) -> None:
-        self.pool.waitForDone(30_000)
+        self.tasks.shutdown(30_000)
+        self.banner.shutdown()

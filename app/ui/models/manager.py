@@ -1,10 +1,10 @@
 """The model manager: installed models and the Qwen3 catalogue with hardware fit, downloads with progress.
 
 The dialog only shows plain data from ``app.core.models``. Downloads, checks
-and assembling the starter model run on their own ``QThread`` (``_Task``);
-they report through signals and cancel through a ``threading.Event``, so the
-GUI never waits on the network or on hashing, and closing the window cancels
-and waits for them.
+and assembling the starter model run through ``app.ui.tasks``, one at a time;
+progress arrives as the token's reports and Cancel sets a ``threading.Event``
+the download watches, so the GUI never waits on the network or on hashing,
+and closing the window cancels and waits for them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,14 +36,14 @@ from app.core.engine import LoadedModel
 from app.core.errors import QuillpadError
 from app.core.gguf_info import human_count, human_size
 from app.core.models.download import Progress, set_hub_offline
-from app.core.models.hardware import Fit, FitLabel, Hardware, cached_hardware, gpu_memory_measurable
+from app.core.models.hardware import Fit, FitLabel, Hardware, cached_hardware, gpu_memory_measurable, probe_hardware
 from app.core.models.library import ModelLibrary
 from app.core.models.registry import InstalledModel
 from app.core.models.starter import DESCRIPTION as STARTER_DESCRIPTION
 from app.core.models.starter import STARTER_ID, find_starter, starter_model
 from app.core.paths import AppPaths
 from app.core.settings import Settings
-from app.ui.models.hardware_worker import HardwareJob
+from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +51,6 @@ FIT_COLOURS = {FitLabel.FITS: "#2e7d32", FitLabel.TIGHT: "#ef6c00", FitLabel.WON
 ROLE_KIND = Qt.ItemDataRole.UserRole
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 WAIT_ON_CLOSE_MS = 40_000  # a read blocked on a silent server ends at the 30 s read timeout
-
-
-class _Task(QThread):
-    """Runs one function off the GUI thread; reports progress, a result or a message."""
-
-    progressed = Signal(object)
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, work: Callable[[_Task], Any], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.work = work
-        self.cancel = threading.Event()
-
-    def run(self) -> None:
-        try:
-            result = self.work(self)
-        except QuillpadError as err:
-            self.failed.emit(str(err))
-        except Exception as err:  # shown as a message, never a traceback
-            log.exception("model manager task failed")
-            self.failed.emit(f"That failed unexpectedly ({err}); see the log file.")
-        else:
-            self.succeeded.emit(result)
 
 
 def _fit_text(fit: Fit | None) -> tuple[str, str]:
@@ -103,10 +79,13 @@ class ModelManagerDialog(QDialog):
         self.context_length = context_length
         # What is known now; opening the window measures GPU memory again, off the GUI thread.
         self.hardware: Hardware = cached_hardware()
-        self.hardware_pool = QThreadPool(self)
-        self._measuring: set[HardwareJob] = set()
-        self.task: _Task | None = None
+        self.hardware_tasks = TaskRunner(self)
+        # Downloads, checks and preparing a model: one at a time, with progress.
+        self.tasks = TaskRunner(self)
+        self.task: Task[Any] | None = None
         self.task_kind = ""
+        # Set by Cancel: the download stops and says so (the token is for closing the window).
+        self.cancel_requested = threading.Event()
 
         self.hardware_label = QLabel(self)
         self.hardware_label.setWordWrap(True)
@@ -161,15 +140,9 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(buttons)
         self.refresh()
         if gpu_memory_measurable():
-            job = HardwareJob(refresh_gpu=True)
-            job.setAutoDelete(False)
-            self._measuring.add(job)
-            # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
-            job.signals.finished.connect(self._measured)
-            self.hardware_pool.start(job)
+            self.hardware_tasks.submit(lambda token: probe_hardware(refresh_gpu=True), on_result=self._measured)
 
-    def _measured(self, job: HardwareJob, hardware: Hardware) -> None:
-        self._measuring.discard(job)
+    def _measured(self, hardware: Hardware) -> None:
         self.hardware = hardware
         self.refresh()
 
@@ -249,9 +222,9 @@ class ModelManagerDialog(QDialog):
     def _select(self, kind: str, item_id: str) -> bool:
         for n in range(self.tree.topLevelItemCount()):
             root = self.tree.topLevelItem(n)
-            for c in range(root.childCount()):
-                child = root.child(c)
-                if child.data(0, ROLE_KIND) == kind and child.data(0, ROLE_ID) == item_id:
+            for c in range(root.childCount() if root is not None else 0):
+                child = root.child(c) if root is not None else None
+                if child is not None and child.data(0, ROLE_KIND) == kind and child.data(0, ROLE_ID) == item_id:
                     self.tree.setCurrentItem(child)
                     return True
         return False
@@ -285,16 +258,23 @@ class ModelManagerDialog(QDialog):
         self.offlineChanged.emit(offline)
         self._update_buttons()
 
-    def _start(self, kind: str, work: Callable[[_Task], Any], on_done: Callable[[Any], None]) -> _Task:
-        task = _Task(work, self)
-        self.task, self.task_kind = task, kind
-        task.progressed.connect(self._on_progress)
-        task.succeeded.connect(on_done)
-        task.failed.connect(self._on_failed)
-        task.finished.connect(self._on_task_finished)
+    def _start(self, kind: str, work: Callable[[TaskToken], Any], on_done: Callable[[Any], None]) -> Task[Any]:
+        self.task_kind = kind
+        self.task = self.tasks.submit(
+            work,
+            on_result=lambda result: self._ended(on_done, result),
+            on_error=lambda err: self._ended(self._on_failed, failure_text(err, "That")),
+            on_cancelled=lambda: self._ended(self._on_failed, "Stopped."),
+            on_progress=self._on_progress,
+        )
         self._update_buttons()
-        task.start()
-        return task
+        return self.task
+
+    def _ended(self, then: Callable[[Any], None], value: object) -> None:
+        then(value)
+        self.task, self.task_kind = None, ""
+        self.progress.hide()
+        self._update_buttons()
 
     def download_selected(self) -> None:
         """Download the selected catalogue file on a worker thread, with progress below the list."""
@@ -313,8 +293,11 @@ class ModelManagerDialog(QDialog):
         self.progress.show()
         self.status.setText(f"Downloading {entry.file.filename} from {entry.model.repo}…")
 
-        def work(task: _Task) -> Path:
-            return downloader.download(entry, task.progressed.emit, task.cancel)
+        stop = self.cancel_requested = threading.Event()
+
+        def work(token: TaskToken) -> Path:
+            token.on_cancel(stop.set)  # closing the window stops the download too
+            return downloader.download(entry, token.report, stop)
 
         self._start("download", work, lambda path: self._on_downloaded(entry.id, path))
 
@@ -335,17 +318,10 @@ class ModelManagerDialog(QDialog):
             self.downloadEnded.emit(f"The download stopped: {message}")
         self.refresh()
 
-    def _on_task_finished(self) -> None:
-        task, self.task, self.task_kind = self.task, None, ""
-        if task is not None:
-            task.deleteLater()
-        self.progress.hide()
-        self._update_buttons()
-
     def cancel(self) -> None:
         """Ask the running download to stop; the partial file is kept for later."""
         if self.task is not None:
-            self.task.cancel.set()
+            self.cancel_requested.set()
             self.status.setText("Cancelling…")
 
     def _installed(self) -> InstalledModel | None:
@@ -359,7 +335,7 @@ class ModelManagerDialog(QDialog):
         if model is None or self.task is not None:
             return
         self.status.setText(f"Preparing {model.id}…")
-        self._start("load", lambda _t: self.library.usable_path(model), self._on_usable)
+        self._start("load", lambda token: self.library.usable_path(model), self._on_usable)
 
     def _on_usable(self, path: Path) -> None:
         self.status.setText(f"Loading {path.name}: see the banner above the chat.")
@@ -375,8 +351,8 @@ class ModelManagerDialog(QDialog):
         self.progress.show()
         total = max(model.size, 1)
 
-        def work(task: _Task) -> InstalledModel:
-            return self.library.verify(model.id, lambda n: task.progressed.emit(Progress("verifying", n, total)))
+        def work(token: TaskToken) -> InstalledModel:
+            return self.library.verify(model.id, lambda n: token.report(Progress("verifying", n, total)))
 
         self._start("verify", work, lambda m: self.status.setText(f"{m.id}: the sha256 matches the hub's."))
 
@@ -408,12 +384,11 @@ class ModelManagerDialog(QDialog):
 
     def shutdown(self) -> None:
         """Cancel what runs and wait for it (at most a read timeout)."""
-        self.hardware_pool.waitForDone(WAIT_ON_CLOSE_MS)  # nvidia-smi is stopped after 5 s
-        task = self.task
-        if task is not None:
-            task.cancel.set()
-            if not task.wait(WAIT_ON_CLOSE_MS):
-                log.warning("a model task did not end within %d ms", WAIT_ON_CLOSE_MS)
+        self.hardware_tasks.shutdown(WAIT_ON_CLOSE_MS)  # nvidia-smi is stopped after 5 s
+        self.tasks.shutdown(WAIT_ON_CLOSE_MS)
+        if self.tasks.active_threads():
+            log.warning("a model task did not end within %d ms", WAIT_ON_CLOSE_MS)
+        self.task, self.task_kind = None, ""
 
 
 class ModelManagerController(QObject):
@@ -436,7 +411,7 @@ class ModelManagerController(QObject):
         self.save_settings = save_settings
         self.inspect = inspect
         self.dialog: ModelManagerDialog | None = None
-        self._starter_task: _Task | None = None
+        self.tasks = TaskRunner(self)  # assembling the starter file
         set_hub_offline(settings().models.offline)
 
     def library(self) -> ModelLibrary:
@@ -487,24 +462,18 @@ class ModelManagerController(QObject):
 
     def use_starter(self) -> None:
         """Assemble the starter file if needed (off the GUI thread), then inspect it for loading."""
-        if self._starter_task is not None:
+        if self.tasks.busy:
             return
         library = self.library()
         model = starter_model(library.folder)
         if model is None:
             self.notice.emit('The starter model is not installed; install it with pip install "quillpad[starter]".')
             return
-        task = _Task(lambda _t: library.usable_path(model), self)
-        self._starter_task = task
-        task.succeeded.connect(lambda path: self.inspect(str(path)))
-        task.failed.connect(self.notice)
-        task.finished.connect(self._starter_done)
-        task.start()
-
-    def _starter_done(self) -> None:
-        task, self._starter_task = self._starter_task, None
-        if task is not None:
-            task.deleteLater()
+        self.tasks.submit(
+            lambda token: library.usable_path(model),
+            on_result=lambda path: self.inspect(str(path)),
+            on_error=lambda err: self.notice.emit(failure_text(err, "Preparing the starter model")),
+        )
 
     def model_loaded(self, loaded: LoadedModel) -> None:
         """Remember a GGUF opened from elsewhere as a linked model (never copied)."""
@@ -516,5 +485,4 @@ class ModelManagerController(QObject):
     def shutdown(self) -> None:
         if self.dialog is not None:
             self.dialog.shutdown()
-        if self._starter_task is not None:
-            self._starter_task.wait(WAIT_ON_CLOSE_MS)
+        self.tasks.shutdown(WAIT_ON_CLOSE_MS)

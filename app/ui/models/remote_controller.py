@@ -60,9 +60,9 @@ class RemoteController(QObject):
     def start(self) -> None:
         """At startup: connect if the active profile is a server."""
         if self.active and self.settings().connections.current.base_url:
-            self.connect()
+            self.connect_server()
 
-    def connect(self) -> None:
+    def connect_server(self) -> None:
         """(Re)connect to the active profile's server."""
         try:
             config = remote_config(self.settings(), self.keys)
@@ -83,7 +83,7 @@ class RemoteController(QObject):
         before, after = old.connections.current, new.connections.current
         if after.backend == "remote":
             if after.name in edits.entered or after != before or self.connected is None:
-                self.connect()
+                self.connect_server()
         elif before.backend == "remote":
             self.connected = None
             self.bridge.use_local()

@@ -6,8 +6,8 @@ rules as ``quillpad chat``) on this window's surface: its message goes into
 the chat, its model turn streams into the chat (and its answer goes to the
 plugin's ``then``), its edit proposal opens the diff preview, and only
 accepted hunks are applied, each file as one undo step. Its background work
-runs in a thread pool (never touching a widget; the result comes back as
-plain data through a queued signal) while the chat shows its title; the
+runs through ``app.ui.tasks`` (never touching a widget; the result comes
+back as plain data through a queued signal) while the chat shows its title; the
 chat's Stop and closing the window cancel it.
 """
 
@@ -17,8 +17,9 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -49,6 +50,8 @@ from app.ui.editor.diff_dialog import DiffPreviewDialog
 from app.ui.editor.document import QtEditor
 from app.ui.editor.tabs import EditorTabs
 from app.ui.models.engine_bridge import EngineBridge
+from app.ui.refs.controller import RefsController
+from app.ui.tasks import Task, TaskRunner, failure_text
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +65,6 @@ class GuiNotifier(QObject):
         self.notified.emit(message, level)
 
 
-class _JobSignals(QObject):
-    done = Signal(object, object)  # the job; the CommandResult, or the exception the work raised
-
-
 @dataclass(eq=False)
 class _Continuation:
     """What the GUI thread needs once the work is done: where it began, what follows."""
@@ -73,25 +72,6 @@ class _Continuation:
     task: int  # the progress line in the chat
     conversation: int | None
     on_done: Callable[[CommandResult | BaseException], None]
-
-
-class BackgroundJob(QRunnable):
-    """Runs a plugin's ``BackgroundWork`` on a pool thread; reports plain data, touches no widget."""
-
-    def __init__(self, work: BackgroundWork, token: CancelToken, then: _Continuation) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.work = work
-        self.token = token
-        self.then = then
-        self.signals = _JobSignals()
-
-    def run(self) -> None:
-        try:
-            outcome: object = self.work.run(self.token)
-        except BaseException as err:  # handed to the GUI thread, which decides what to show
-            outcome = err
-        self.signals.done.emit(self, outcome)
 
 
 class _WindowSurface:
@@ -113,11 +93,6 @@ class _WindowSurface:
 
     def review(self, proposal: EditProposal, on_applied: Applied | None) -> None:
         self.controller.review_and_apply(proposal, on_applied)
-
-
-def _review(proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
-    dialog = DiffPreviewDialog(proposal, parent)
-    return dialog.accepted_hunks() if dialog.exec() else None
 
 
 def _ask_text(parent: QWidget, label: str) -> str | None:
@@ -155,13 +130,18 @@ class PluginController(QObject):
         )
         if options is not None:
             self.host.options = options  # before discovery, so old plugins.json options migrate into it
-        self.pool = QThreadPool(self)
-        self._jobs: set[BackgroundJob] = set()  # background work running
+        self.tasks = TaskRunner(self, threads=4)  # plugins' background work
+        self.panel_tasks = TaskRunner(self, threads=2)  # panels' slow work (a test run)
+        self.host.background = self._run_for_panel
+        self._running: dict[Task[CommandResult], _Continuation] = {}
         self._closing = False
         self.host.results = self
         self.manager = PluginManager(self.host, PluginStateStore.for_app(paths))
         # Questions and the review dialog, replaceable in tests.
-        self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = _review
+        self.review: Callable[[EditProposal, QWidget], dict[str, set[int]] | None] = self._review
+        # Code referencing beside the safety scan in the review (set by the window).
+        self.refs: RefsController | None = None
+        self.confirm_matches: Callable[[], bool] = lambda: False
         self.ask_text: Callable[[QWidget, str], str | None] = _ask_text
         # Git: a checkpoint right before every AI edit (raising refuses the edit), a commit after it.
         self.before_apply: Callable[[EditProposal, dict[str, set[int]]], None] | None = None
@@ -209,38 +189,54 @@ class PluginController(QObject):
     ) -> None:
         if self._closing:
             return
-        task = self.chat.begin_task(work.title or "Working…", token.cancel)
-        job = BackgroundJob(work, token, _Continuation(task, self.chat.conversation_id, on_done))
-        self._jobs.add(job)
-        # A bound method of this GUI-thread object: the pool thread's emit is queued to the GUI thread.
-        job.signals.done.connect(self._finished)
-        self.pool.start(job)
+        handle: Task[CommandResult]
+        line = self.chat.begin_task(work.title or "Working…", lambda: handle.cancel())
+        then = _Continuation(line, self.chat.conversation_id, on_done)
+        handle = self.tasks.submit(
+            work.run,
+            on_result=lambda result: self._finished(handle, result),
+            on_error=lambda err: self._finished(handle, err),
+            on_cancelled=lambda: self._cancelled(handle),
+        )
+        self._running[handle] = then
 
-    def _finished(self, job: BackgroundJob, outcome: object) -> None:
-        if job not in self._jobs:
-            return  # dropped at shutdown
-        self._jobs.discard(job)
-        then = job.then
+    def _cancelled(self, handle: Task[CommandResult]) -> None:
+        then = self._running.pop(handle)
         self.chat.end_task(then.task)
-        if job.token.cancelled and self.chat.conversation_id != then.conversation:
-            return  # stopped, and the user has moved on to another chat: nothing to say there
+        if self.chat.conversation_id == then.conversation:
+            self.chat.show_markdown("Stopped.")
+
+    def _finished(self, handle: Task[CommandResult], outcome: object) -> None:
+        then = self._running.pop(handle)
+        self.chat.end_task(then.task)
         if isinstance(outcome, CommandResult | BaseException):
             then.on_done(outcome)
+
+    def _run_for_panel(
+        self, work: Callable[[CancelToken], Any], on_result: Callable[[Any], None], on_error: Callable[[str], None]
+    ) -> CancelToken:
+        task = self.panel_tasks.submit(
+            work, on_result=on_result, on_error=lambda err: on_error(failure_text(err, "The plugin's work"))
+        )
+        return task.token
 
     @property
     def working(self) -> bool:
         """Whether background work is running."""
-        return bool(self._jobs)
+        return self.tasks.busy
 
     def shutdown(self) -> None:
         """Cancel background work and wait for it (the window is closing); idempotent."""
         self._closing = True
-        for job in list(self._jobs):
-            job.token.cancel()
-        self.pool.waitForDone(30_000)
-        for job in list(self._jobs):
-            self.chat.end_task(job.then.task)
-        self._jobs.clear()  # their results, still queued, are dropped (see _finished)
+        self.panel_tasks.shutdown(30_000)
+        self.tasks.shutdown(30_000)  # cancels, waits; their results, still queued, are dropped
+        for then in self._running.values():
+            self.chat.end_task(then.task)
+        self._running.clear()
+
+    def _review(self, proposal: EditProposal, parent: QWidget) -> dict[str, set[int]] | None:
+        dialog = DiffPreviewDialog(proposal, parent, refs=self.refs, confirm_matches=self.confirm_matches())
+        return dialog.accepted_hunks() if dialog.exec() else None
 
     def review_and_apply(self, proposal: EditProposal, on_applied: Applied | None) -> None:
         """Show the diff preview; apply the accepted hunks (a checkpoint first, a commit after if set)."""

@@ -1,70 +1,28 @@
 """The open project in the window: indexing in the background, the watcher,
 ``@file`` completion, and the context attached to each message.
 
-Indexing runs on a thread pool (the app stays usable, and search works on
-what is indexed so far); the watcher's callbacks arrive on its own thread and
+Indexing runs off the GUI thread through ``app.ui.tasks`` (the app stays
+usable, and search works on what is indexed so far); the watcher's callbacks arrive on its own thread and
 reach the GUI through a queued signal.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.context import PluginHost
 from app.core.plugins.project_access import ProjectAccessAdapter
 from app.core.project import IndexStats, Project
+from app.ui.tasks import TaskRunner, TaskToken, failure_text
 
 log = logging.getLogger(__name__)
 
 MAX_COMPLETIONS = 50
-
-
-class _OpenSignals(QObject):
-    progress = Signal(int, int)
-    finished = Signal(object)  # IndexStats
-    failed = Signal(str)
-
-
-class _OpenJob(QRunnable):
-    """Index (or catch up on) a project off the GUI thread."""
-
-    def __init__(self, project: Project) -> None:
-        super().__init__()
-        self.project = project
-        self.signals = _OpenSignals()
-
-    def run(self) -> None:
-        try:
-            stats = self.project.open(progress=lambda done, total: self.signals.progress.emit(done, total))
-        except QuillpadError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # a sentence for the user, the traceback for the log
-            log.exception("indexing failed")
-            self.signals.failed.emit(f"Indexing the project failed unexpectedly ({err}); see the log file.")
-        else:
-            self.signals.finished.emit(stats)
-
-
-class _RefreshJob(QRunnable):
-    """Index files the editor just saved, off the GUI thread."""
-
-    def __init__(self, project: Project, paths: list[str], done: Callable[[list[str]], None]) -> None:
-        super().__init__()
-        self.project = project
-        self.paths = paths
-        self.done = done  # called on the pool thread: it only emits a signal
-
-    def run(self) -> None:
-        try:
-            self.done(self.project.refresh(self.paths))
-        except Exception:  # the watcher catches up anyway; a save must not raise into the pool
-            log.exception("indexing a saved file failed")
 
 
 class ProjectController(QObject):
@@ -80,9 +38,8 @@ class ProjectController(QObject):
         self.paths = paths
         self.host = host
         self.project: Project | None = None
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._jobs: set[_OpenJob] = set()
+        self.tasks = TaskRunner(self)  # indexing
+        self.save_tasks = TaskRunner(self, threads=1)  # files the editor saved, in order
         self._files: list[str] = []
         self.filesChanged.connect(self._refresh_files)
 
@@ -96,19 +53,21 @@ class ProjectController(QObject):
         self.close()
         self.project = project
         self.host.project = ProjectAccessAdapter(project)
-        job = _OpenJob(project)
-        job.setAutoDelete(False)
-        self._jobs.add(job)
-        job.signals.progress.connect(lambda done, total: self.progress.emit(f"Indexing {done:,}/{total:,} files…"))
-        job.signals.finished.connect(lambda stats, j=job, p=project: self._on_indexed(j, p, stats))
-        job.signals.failed.connect(lambda message, j=job: self._on_failed(j, message))
+
+        def index(token: TaskToken) -> IndexStats:
+            return project.open(progress=lambda done, total: token.report((done, total)))
+
         self.progress.emit(f"Indexing {project.name}…")
-        self.pool.start(job)
+        self.tasks.submit(
+            index,
+            on_result=lambda stats: self._on_indexed(project, stats),
+            on_error=lambda err: self._on_failed(failure_text(err, "Indexing the project")),
+            on_progress=lambda counts: self.progress.emit(f"Indexing {counts[0]:,}/{counts[1]:,} files…"),
+        )
         self.opened.emit(str(project.root))
         return True
 
-    def _on_indexed(self, job: _OpenJob, project: Project, stats: IndexStats) -> None:
-        self._jobs.discard(job)
+    def _on_indexed(self, project: Project, stats: IndexStats) -> None:
         if project is not self.project:
             return  # another folder was opened meanwhile
         self.progress.emit("")
@@ -126,8 +85,7 @@ class ProjectController(QObject):
         except QuillpadError as err:
             self.notice.emit(str(err))
 
-    def _on_failed(self, job: _OpenJob, message: str) -> None:
-        self._jobs.discard(job)
+    def _on_failed(self, message: str) -> None:
         self.progress.emit("")
         self.notice.emit(message)
 
@@ -145,7 +103,12 @@ class ProjectController(QObject):
         """The editor saved ``path``: make it searchable now rather than when the watcher notices."""
         project = self.project
         if project is not None and path and project.relative(path) is not None:
-            self.pool.start(_RefreshJob(project, [path], lambda changed: self.filesChanged.emit(list(changed))))
+            # On failure the watcher catches up anyway; the error is only logged.
+            self.save_tasks.submit(
+                lambda _token: project.refresh([path]),
+                on_result=lambda changed: self.filesChanged.emit(list(changed)),
+                on_error=lambda _err: log.warning("indexing a saved file failed", exc_info=_err),
+            )
 
     def note_opened(self, path: str) -> None:
         """The user switched to ``path`` in the editor: its chunks rank higher for a while."""
@@ -164,9 +127,13 @@ class ProjectController(QObject):
         self._files = []
         if project is not None:
             project.stop()
-        self.pool.waitForDone(30_000)
+        for runner in (self.tasks, self.save_tasks):
+            runner.cancel_all()  # what the stopped indexing reports is not shown
+            runner.wait(30_000)
         if project is not None:
             project.close()
 
     def shutdown(self) -> None:
         self.close()
+        self.save_tasks.shutdown()
+        self.tasks.shutdown()

@@ -11,9 +11,10 @@ import contextlib
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QStackedWidget,
     QTabWidget,
@@ -28,17 +30,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.agent.mcp_config import CONFIG_NAME
+from app.core.agent.run import AgentMode
+from app.core.agent.setup import agent_mode, mcp_hub
 from app.core.chat.project_context import ProjectContextSource, context_budget
 from app.core.chat_render import CodeBlock
 from app.core.conversations import ConversationStore, database_path
 from app.core.drafts import DraftStore
+from app.core.edits.proposal import EditProposal
 from app.core.engine import Engine, Stats
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.plugins.options import SettingsOptions
 from app.core.project import CHARS_PER_TOKEN
+from app.core.refs.sources import project_environments
 from app.core.remote.profiles import KeyEdits
-from app.core.settings import LoadedSettings, Settings, save_settings
+from app.core.settings import LoadedSettings, Settings, ThemeName, save_settings
+from app.ui.chat.agent_job import AgentJob
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
@@ -53,12 +61,16 @@ from app.ui.models.manager import ModelManagerController
 from app.ui.models.remote_controller import RemoteController
 from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController
+from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.theme import apply_theme
+from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
+# The code-reference index's first update waits this long after the window opens.
+REFS_START_DELAY_MS = 15_000
 SELECTION_PROMPTS = {
     "ask": "About this code: ",
     "explain": "Explain what this code does, step by step.",
@@ -150,6 +162,10 @@ class MainWindow(QMainWindow):
             options=SettingsOptions(lambda: self.settings, self.save_settings),
         )
         self.project = ProjectController(paths, self.plugins.host, self)
+        self.refs = RefsController(paths, lambda: self.settings.refs, self)
+        self.chat.refs = self.refs
+        self.plugins.refs = self.refs
+        self.plugins.confirm_matches = lambda: self.settings.refs.confirm_matches
         # The project context goes with a message as in ``quillpad chat --project``: the core's one assembler.
         project_context = ProjectContextSource(
             lambda: self.project.project, self._context_budget, self._editor_context, self.project.notice.emit
@@ -163,6 +179,10 @@ class MainWindow(QMainWindow):
             self, paths, self.plugins.host, self.tabs, self.tree, lambda: self.settings, self.save_settings
         )
         self.plugins.before_apply, self.plugins.after_apply = self.git.before_apply, self.git.after_apply
+        # Agent mode: the plugins' tools and the MCP servers of mcp.json (each started on first use).
+        self.mcp = mcp_hub(paths, self._mcp_notice)
+        self.chat.agent_setup = self._agent_mode
+        self.chat.review_proposal = self._review_agent_edit
         self._connect()
         self._restore_layout()
         self._notice(loaded_settings.notice)
@@ -195,19 +215,25 @@ class MainWindow(QMainWindow):
         for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
-    def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
+    def _action(
+        self,
+        menu_name: str,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
         menu = self._menus.get(menu_name)
         if menu is None:
             menu = self._menus[menu_name] = self.menuBar().addMenu(menu_name)
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)  # type: ignore[arg-type]
+        action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_menus(self) -> None:
-        self._menus: dict[str, object] = {}
+        self._menus: dict[str, QMenu] = {}
         a = self._action
         a("&File", "New file", self.new_file, QKeySequence.StandardKey.New)
         a("&File", "Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
@@ -220,7 +246,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
         a("&Model", "Unload model", self.models.unload)
-        self._menus["&Model"].addMenu(self.switcher.menu)  # type: ignore[attr-defined]
+        self._menus["&Model"].addMenu(self.switcher.menu)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         a("&Model", "Plugins…", self.plugins.show_dialog)
         a("&Model", "Evaluate…", self.open_evaluation)
@@ -233,7 +259,7 @@ class MainWindow(QMainWindow):
         a("&View", "System theme", lambda: self.set_theme("system"))
         view_menu = self._menus["&View"]
         for dock in (self.chat_dock, self.tree_dock, self.bottom_dock):
-            view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+            view_menu.addAction(dock.toggleViewAction())
 
     def _connect(self) -> None:
         self.tabs.notice.connect(self._notice)
@@ -260,6 +286,10 @@ class MainWindow(QMainWindow):
         self.project.notice.connect(self._notice)
         self.project.progress.connect(self._on_index_progress)
         self.project.filesChanged.connect(self.git.schedule_refresh)
+        self.refs.notice.connect(self._notice)
+        self.refs.progress.connect(self._on_index_progress)
+        # The first update waits until the window has settled; later ones follow the environment.
+        QTimer.singleShot(REFS_START_DELAY_MS, self._start_refs_update)
         self.git.notice.connect(self._notice)
         self.welcome.openModelRequested.connect(self.models.choose_file)
         self.welcome.openRecentRequested.connect(self.models.inspect)
@@ -338,6 +368,13 @@ class MainWindow(QMainWindow):
             self.tree_dock.show()
             self.project.open(folder)
             self.git.open(folder)
+            self.refs.project = Path(folder)
+            if project_environments(Path(folder)):
+                self.refs.start_update()  # the project's own environment joins the index
+
+    def _start_refs_update(self) -> None:
+        if not getattr(self, "_shut_down", False):
+            self.refs.start_update()
 
     def _on_index_progress(self, text: str) -> None:
         if text:
@@ -419,8 +456,8 @@ class MainWindow(QMainWindow):
         except OSError as err:
             self._notice(f"Settings could not be saved ({err.strerror}); check that the config folder is writable.")
 
-    def set_theme(self, theme: str) -> None:
-        self.settings.ui.theme = theme  # type: ignore[assignment]
+    def set_theme(self, theme: ThemeName) -> None:
+        self.settings.ui.theme = theme
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         self.dark = apply_theme(app, theme)
@@ -430,11 +467,46 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def open_settings(self) -> None:
+        mcp_file = self.paths.config_dir / CONFIG_NAME
+        try:
+            mcp_text = mcp_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            mcp_text = ""
         dialog = SettingsDialog(
-            self.settings, self, keyed=self.remote.keyed_profiles(), plugin_pages=self.plugins.settings_pages()
+            self.settings,
+            self,
+            keyed=self.remote.keyed_profiles(),
+            plugin_pages=self.plugins.settings_pages(),
+            refs_status=self.refs.status,
+            tool_rows=self._tool_rows(),
+            mcp_text=mcp_text,
         )
         if dialog.exec():
             self.apply_settings(dialog.result_settings(), dialog.key_edits())
+            if dialog.tools_page.mcp_text() != mcp_text:
+                self._replace_mcp_config(mcp_file, dialog.tools_page.mcp_text())
+
+    def _tool_rows(self) -> list[ToolRow]:
+        """The plugins' tools, and the MCP tools of servers used so far (listing never starts one here)."""
+        rows = [
+            ToolRow(entry.tool.name, entry.source, entry.tool.acting, entry.tool.description)
+            for entry in self.plugins.manager.registered_tools()
+        ]
+        rows += [
+            ToolRow(info.qualified, f"mcp:{info.server}", True, info.description) for info in self.mcp.known_tools()
+        ]
+        return rows
+
+    def _replace_mcp_config(self, path: Path, text: str) -> None:
+        """Save ``mcp.json``; the running servers stop and the new ones start on first use."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            self._notice(f"mcp.json could not be saved ({err.strerror}); check the config folder's permissions.")
+            return
+        self.mcp.close()
+        self.mcp = mcp_hub(self.paths, self._mcp_notice)
 
     def use_profile(self, name: str) -> None:
         """Switch to the connection profile ``name``: its server, or this computer's engine."""
@@ -459,6 +531,8 @@ class MainWindow(QMainWindow):
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
         self.switcher.refresh(settings.connections)
         self.remote.apply(old, settings, keys)
+        if settings.refs.enabled and (settings.refs.folders != old.refs.folders or not old.refs.enabled):
+            self.refs.start_update()
 
     # -- drag and drop -----------------------------------------------------------
 
@@ -514,6 +588,29 @@ class MainWindow(QMainWindow):
         except OSError:
             log.warning("could not save the window layout to %s", self._layout_file)
 
+    def _mcp_notice(self, message: str) -> None:
+        """An MCP problem, from any thread: through the plugins' notifier, which queues to the GUI thread."""
+        self.plugins.host.notifier.notify(message, "warning")
+
+    def _agent_mode(self, job: AgentJob) -> AgentMode:
+        project = self.project.project
+        return agent_mode(
+            self.plugins.manager,
+            self.mcp,
+            lambda: self.settings,
+            project.root if project is not None else None,
+            job.approve,
+            job.review,
+        )
+
+    def _review_agent_edit(self, proposal: EditProposal) -> tuple[bool, str]:
+        """The diff review every edit gets (checkpoint first); what the model is told afterwards."""
+        applied: list[str] = []
+        self.plugins.review_and_apply(proposal, applied.extend)
+        if applied:
+            return True, "The user accepted the edit; changed: " + ", ".join(applied) + "."
+        return False, "The user did not accept the edit; nothing was written."
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.tabs.maybe_close_all():
             event.ignore()
@@ -531,10 +628,12 @@ class MainWindow(QMainWindow):
             self.evaluation.shutdown()
         self.plugins.shutdown()
         self.chat.shutdown()
+        self.mcp.close()
         self.chat.view.dispose()
         self.models.shutdown()
         self.model_manager.shutdown()
         self.project.shutdown()
+        self.refs.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()
         with contextlib.suppress(QuillpadError):

@@ -11,12 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 
 from app.core.paths import app_paths
 from app.core.settings import load_settings
 from app.ui.shell.application import application
+
+if TYPE_CHECKING:
+    from app.ui.shell.main_window import MainWindow
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,10 @@ def run_scripted_session(
     return steps
 
 
-def _plugins_step(window: object) -> Step:
+def _plugins_step(window: MainWindow) -> Step:
     """Plugins come from entry points: in a broken install (or a binary built without
     the app's metadata) none are found, and a failed one is turned off."""
-    records = window.plugins.manager.records()  # type: ignore[attr-defined]
+    records = window.plugins.manager.records()
     failed = [f"{r.name}: {r.error}" for r in records if r.state == "failed"]
     if failed:
         return Step("load plugins", False, "; ".join(failed))
@@ -151,8 +155,8 @@ def _plain(html_text: str) -> str:
     return re.sub(r"<[^>]+>", "", html_text)
 
 
-def _last_answer(window: object) -> str:
-    chat = window.chat  # type: ignore[attr-defined]
+def _last_answer(window: MainWindow) -> str:
+    chat = window.chat
     if chat.conversation_id is None:
         return ""
     messages = chat.store.messages(chat.conversation_id)

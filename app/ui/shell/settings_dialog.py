@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFontComboBox,
     QFormLayout,
     QGroupBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -32,6 +34,7 @@ from app.core.plugins.contributions import OptionValue, PluginSetting
 from app.core.plugins.options import effective
 from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_profiles, same_server
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
+from app.ui.shell.tools_page import ToolRow, ToolsPage
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -116,6 +119,9 @@ class SettingsDialog(QDialog):
         *,
         keyed: frozenset[str] | set[str] = frozenset(),
         plugin_pages: Sequence[PluginPage] = (),
+        refs_status: str = "",
+        tool_rows: Sequence[ToolRow] = (),
+        mcp_text: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -194,18 +200,18 @@ class SettingsDialog(QDialog):
         self.theme = QComboBox()
         self.theme.addItems(["system", "light", "dark"])
         self.theme.setCurrentText(ui.theme)
-        self.font = QFontComboBox()
-        self.font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
+        self.editor_font = QFontComboBox()
+        self.editor_font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
         if ui.editor_font_family:
-            self.font.setCurrentText(ui.editor_font_family)
-        self._font_shown = self.font.currentText()
+            self.editor_font.setCurrentText(ui.editor_font_family)
+        self._font_shown = self.editor_font.currentText()
         self.font_size = QSpinBox()
         self.font_size.setRange(6, 72)
         self.font_size.setValue(ui.editor_font_size)
         look_box = QGroupBox("Appearance")
         look_form = QFormLayout(look_box)
         look_form.addRow("Theme:", self.theme)
-        look_form.addRow("Editor font:", self.font)
+        look_form.addRow("Editor font:", self.editor_font)
         look_form.addRow("Editor font size:", self.font_size)
 
         self.models_dir = QLineEdit(settings.models_dir or "")
@@ -216,6 +222,8 @@ class SettingsDialog(QDialog):
         models_form = QFormLayout(models_box)
         models_form.addRow("Models folder:", self.models_dir)
         models_form.addRow(self.offline)
+
+        refs_box = self._build_refs_box(settings, refs_status)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -228,9 +236,12 @@ class SettingsDialog(QDialog):
             ("Model", [engine_box, sampling_box]),
             ("Appearance", [look_box]),
             ("Models", [models_box]),
+            ("Code references", [refs_box]),
         ]
         if plugin_pages:
             pages.append(("Plugins", [self._build_plugins_box(settings, plugin_pages)]))
+        self.tools_page = ToolsPage(settings.agent, tool_rows, mcp_text)
+        pages.append(("Tools", [self.tools_page]))
         for title, boxes in pages:
             page = QWidget()
             column = QVBoxLayout(page)
@@ -241,6 +252,47 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+
+    def _build_refs_box(self, settings: Settings, status: str) -> QGroupBox:
+        refs = settings.refs
+        self.refs_enabled = QCheckBox("Check generated code against code installed on this computer")
+        self.refs_enabled.setChecked(refs.enabled)
+        self.refs_confirm = QCheckBox("Ask again before applying an edit that matches indexed code")
+        self.refs_confirm.setChecked(refs.confirm_matches)
+        self.refs_min_tokens = QSpinBox()
+        self.refs_min_tokens.setRange(20, 2000)
+        self.refs_min_tokens.setValue(refs.min_tokens)
+        self.refs_min_tokens.setToolTip(
+            "Normalised tokens a match must cover; 40 is about 150 characters of Python, 50 ignores more boilerplate"
+        )
+        self.refs_folders = QPlainTextEdit("\n".join(refs.folders))
+        self.refs_folders.setPlaceholderText("one folder per line, e.g. a checkout of a library you care about")
+        self.refs_folders.setMaximumHeight(90)
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self._add_refs_folder)
+        self.refs_status = QLabel(status or "The index is built in the background when the app starts.")
+        self.refs_status.setWordWrap(True)
+        explain = QLabel(
+            "Installed Python packages (Quillpad's and the open project's environments) and the folders "
+            "below are indexed. Only code on this computer is compared: no match is not proof of originality."
+        )
+        explain.setWordWrap(True)
+        box = QGroupBox("Code references")
+        form = QFormLayout(box)
+        form.addRow(self.refs_enabled)
+        form.addRow(self.refs_confirm)
+        form.addRow("Minimum match (tokens):", self.refs_min_tokens)
+        form.addRow("Also index these folders:", self.refs_folders)
+        form.addRow("", add)
+        form.addRow(explain)
+        form.addRow("Index:", self.refs_status)
+        return box
+
+    def _add_refs_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of code to compare against")
+        if folder:
+            lines = [line for line in self.refs_folders.toPlainText().splitlines() if line.strip()]
+            self.refs_folders.setPlainText("\n".join([*lines, folder]))
 
     def _build_plugins_box(self, settings: Settings, pages: Sequence[PluginPage]) -> QGroupBox:
         box = QGroupBox("Plugins")
@@ -454,6 +506,12 @@ class SettingsDialog(QDialog):
         except ProfileError as err:
             self._problem(str(err))
             return
+        problem = self.tools_page.mcp_problem()
+        self.tools_page.problem.setText(problem or "")
+        self.tools_page.problem.setVisible(problem is not None)
+        if problem is not None:
+            self.tabs.setCurrentIndex(self.tabs.count() - 1)  # Tools is the last tab
+            return
         super().accept()
 
     def result_settings(self) -> Settings:
@@ -486,13 +544,20 @@ class SettingsDialog(QDialog):
             # Untouched means "the system's fixed-width font", not whatever the box showed.
             editor_font_family=(
                 self._original.ui.editor_font_family
-                if self.font.currentText() == self._font_shown
-                else self.font.currentText()
+                if self.editor_font.currentText() == self._font_shown
+                else self.editor_font.currentText()
             ),
             editor_font_size=self.font_size.value(),
         )
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
+        data["refs"] = {
+            "enabled": self.refs_enabled.isChecked(),
+            "confirm_matches": self.refs_confirm.isChecked(),
+            "min_tokens": self.refs_min_tokens.value(),
+            "folders": [line.strip() for line in self.refs_folders.toPlainText().splitlines() if line.strip()],
+        }
+        data["agent"] = {**data["agent"], **self.tools_page.agent_values()}
         for plugin_id, widgets in self.plugin_options.items():
             data["plugins"][plugin_id] = {
                 **data["plugins"].get(plugin_id, {}),

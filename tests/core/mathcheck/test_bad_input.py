@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from app.core.mathcheck import CheckOptions, CheckWorker, verify_solution
@@ -26,26 +24,24 @@ BAD_STEPS = {
 }
 
 
+@pytest.mark.timeout(120)  # a hang guard; each step is bounded by CheckOptions.limit itself
 @pytest.mark.parametrize("name", sorted(BAD_STEPS))
 def test_a_bad_step_is_not_checkable_with_a_reason(name: str) -> None:
     step, reason = BAD_STEPS[name]
     text = f"Simplify $x + 1$.\n\n$= {step}$\n\n$= x + 1$\n"
-    started = time.monotonic()
     with CheckWorker() as worker:
         report = verify_solution(text, worker=worker, options=CheckOptions(limit=1.0))
-    assert time.monotonic() - started < 60
     assert report.steps[1].mark == "unchecked" and reason in report.steps[1].reason
     assert all(s.mark != "wrong" for s in report.steps)
     assert report.answer.badge != "wrong"
 
 
+@pytest.mark.timeout(120)  # a hang guard; the step is bounded by CheckOptions.limit itself
 def test_a_step_sympy_cannot_finish_is_cut_off_and_the_rest_is_checked() -> None:
     hard = "\\int_0^1 e^{t^{3}} \\sin(t^{7})\\,dt"
     text = f"Simplify $x + 1$.\n\n$= x + 1 + {hard} - {hard}$\n\n$= 1 + x$\n"
-    started = time.monotonic()
     with CheckWorker() as worker:
         report = verify_solution(text, worker=worker, options=CheckOptions(limit=1.0))
-    assert time.monotonic() - started < 60
     assert report.steps[1].mark == "unchecked" and report.steps[1].reason
     assert report.steps[2].mark != "wrong"
 

@@ -19,6 +19,8 @@ from app.api import (
     QuillpadError,
     SlashCommand,
     SystemPrompt,
+    Tool,
+    ToolInvocation,
     hookimpl,
 )
 from app.core.edits.document import MemoryDocument, MemoryEditor
@@ -70,6 +72,13 @@ class Tools:
     @hookimpl
     def quillpad_panels(self) -> list[PanelSpec]:
         return [PanelSpec("tools.panel", "Tools", lambda context: ("widget", context.plugin_id))]
+
+    @hookimpl
+    def quillpad_tools(self, context: PluginContext) -> list[Tool]:
+        def count(invocation: ToolInvocation) -> str:
+            return str(len(invocation.arguments))
+
+        return [Tool("count_arguments", "Counts its arguments.", count)]
 
 
 @pytest.fixture
@@ -214,3 +223,23 @@ def test_bad_declarations(manager: PluginManager) -> None:
     assert "unknown services" in (manager.record("warp").error or "")
     with pytest.raises(PluginError, match="already registered"):
         manager.register(Tools(), "warp")
+
+
+def test_tools_come_with_their_plugin_and_its_context(manager: PluginManager, tools: Tools) -> None:
+    (entry,) = manager.registered_tools()
+    assert (entry.source, entry.tool.name, entry.tool.acting) == ("tools", "count_arguments", False)
+    assert entry.context is manager.context_for("tools")
+    manager.set_enabled("tools", False)
+    assert manager.registered_tools() == []
+
+
+def test_a_badly_named_tool_fails_its_plugin(manager: PluginManager) -> None:
+    class BadTool:
+        info = INFO
+
+        @hookimpl
+        def quillpad_tools(self) -> list[Tool]:
+            return [Tool("no spaces allowed", "x", lambda invocation: "")]
+
+    record = manager.register(BadTool(), "badtool")
+    assert record.state == "failed" and "quillpad_tools" in (record.error or "")

@@ -88,7 +88,7 @@ def test_stop_in_the_chat_ends_only_the_chat_reply_not_a_commit_message(
     assert first.text is not None
     window.chat.request_overrides = {"max_tokens": 400, "ignore_eos": True}
     window.chat.ask("hello")  # queued behind the commit message: its position is shown
-    qtbot.waitUntil(lambda: owner.waiting() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: owner.waiting() == 2, timeout=30_000)
     qtbot.waitUntil(
         lambda: "Waiting for the model: 1 request is ahead" in str(js(qtbot, window, "document.body.innerText"))
     )

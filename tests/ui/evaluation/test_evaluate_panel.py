@@ -77,7 +77,7 @@ def test_cancel_stops_the_run_and_leaves_nothing_running(qtbot: QtBot, qwen3_ggu
     assert 2 <= report["tasks_finished"] < 100
     assert panel.status.text().startswith("Cancelled")
     assert not panel.running and panel.run_button.isEnabled()
-    panel.pool.waitForDone(10_000)  # the job's thread ends; its engine process is gone (no_leftovers checks)
+    panel.tasks.wait(10_000)  # the job's thread ends; its engine process is gone (no_leftovers checks)
 
 
 def test_cancel_while_the_model_loads(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -86,7 +86,7 @@ def test_cancel_while_the_model_loads(qtbot: QtBot, qwen3_gguf: Path) -> None:
         assert panel.start()
         panel.cancel()
     assert not panel.running
-    panel.pool.waitForDone(10_000)
+    panel.tasks.wait(10_000)
 
 
 def test_bad_input_is_refused_with_a_message(qtbot: QtBot, tmp_path: Path) -> None:

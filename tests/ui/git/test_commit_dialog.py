@@ -129,6 +129,6 @@ def test_closing_during_a_job_leaves_nothing_running(
     dialog.refresh()  # queued behind the running job: dropped by the close
     gate.release.set()
     window.git.close()  # the window's folder closes: so does the dialog, after its running job
-    assert not dialog.isVisible() and dialog.git_pool.activeThreadCount() == 0
+    assert not dialog.isVisible() and dialog.git_tasks.active_threads() == 0
     QCoreApplication.processEvents()  # a result already queued for the GUI thread must not be applied
     assert late == [] and _staged(repo) == {"cart.py"}

@@ -31,7 +31,7 @@ def test_banner_updates_share_one_background_probe(
         banner.show_model(info, context)
         assert "Proposed:" in banner.text.text()
     assert fake_nvidia_smi.runs == 1
-    banner.pool.waitForDone()
+    banner.tasks.shutdown()
 
 
 def test_a_result_arriving_after_loading_began_does_not_bring_the_offer_back(
@@ -45,6 +45,6 @@ def test_a_result_arriving_after_loading_began_does_not_bring_the_offer_back(
     qtbot.addWidget(banner)
     banner.show_model(info, None)
     banner.show_loading(info.display_name)
-    qtbot.waitUntil(lambda: not banner._measuring, timeout=30_000)
+    qtbot.waitUntil(lambda: not banner.tasks.busy, timeout=30_000)
     assert banner.text.text().startswith("Loading") and not banner.load_button.isVisible()
-    banner.pool.waitForDone()
+    banner.tasks.shutdown()

@@ -111,7 +111,7 @@ def test_shutdown_during_a_download_cancels_it_and_waits(
     task = dialog.task
     assert task is not None
     dialog.shutdown()
-    assert task.isFinished() and task.cancel.is_set()
+    assert not task.pending and dialog.cancel_requested.is_set() and dialog.tasks.active_threads() == 0
     assert dialog.library.registry.partial_dir.joinpath(FILENAME + ".part").stat().st_size > 0
 
 

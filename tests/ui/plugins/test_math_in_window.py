@@ -27,7 +27,10 @@ def test_check_shows_marks_and_badge_in_the_chat(
 
     qtbot.waitUntil(lambda: "answer wrong" in shown(), timeout=30_000)
     text = shown()
-    assert "✗ wrong" in text and "✓ verified" in text and "given" in text
+    assert "✗ wrong" in text and "given" in text
+    # Issue 21: a step resting on a wrong one shows no tick; it says which wrong step it follows from.
+    assert "↳ follows from a wrong step" in text and "follows from step 2, which is wrong" in text
+    assert "✓ verified" not in text
     assert float(str(js(qtbot, window, "document.querySelectorAll('math').length"))) >= 4
     window.grab().save(str(tmp_path / "math.png"))
     assert (tmp_path / "math.png").stat().st_size > 0

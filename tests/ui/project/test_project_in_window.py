@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from app.core.project import watcher
+from app.core.chat.project_context import ProjectContextSource
+from app.core.project import AssembledContext, watcher
 from app.core.project.watch_mechanisms import native_mechanism, polling_mechanism
 from app.ui.shell.main_window import MainWindow
 from tests.fixtures.watch_mechanisms import silent_inotify
@@ -52,7 +55,8 @@ def test_context_chips_can_be_removed_before_sending(
     open_project(qtbot, window, root)
     load_model(qtbot, window, qwen3_gguf)
     window.chat.input.setPlainText("How is the total_price computed? See @shop/tax.py")
-    window.chat.refresh_context_preview()
+    with qtbot.waitSignal(window.chat.contextPreviewed, timeout=30_000):
+        window.chat.refresh_context_preview()
     labels = [item.label for item in window.chat.chips.items()]
     assert any("tax.py" in label for label in labels)
     assert any("cart.py" in label for label in labels)  # found by search
@@ -111,14 +115,17 @@ def test_where_is_x_defined_attaches_the_definition_and_says_why(
     open_project(qtbot, window, root)
     load_model(qtbot, window, qwen3_gguf)
     window.chat.input.setPlainText("where is compute_discount defined?")
-    window.chat.refresh_context_preview()
+    with qtbot.waitSignal(window.chat.contextPreviewed, timeout=30_000):
+        window.chat.refresh_context_preview()
     chunks = [item for item in window.chat.chips.items() if item.kind == "chunk"]
     assert chunks[0].label.startswith("shop/pricing.py:")
     assert chunks[0].why.startswith("definition of compute_discount, named in the question")
     window.chat.request_overrides = {"max_tokens": 4}
     window.chat.send()
     qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
-    sent = window.chat.store.messages(window.chat.conversation_id)[0].content  # type: ignore[arg-type]
+    stored = window.chat.store.messages(window.chat.conversation_id)[0]  # type: ignore[arg-type]
+    sent = "\n\n".join(a.as_markdown() for a in stored.attachments)  # kept apart from the typed text
+    assert stored.content == "where is compute_discount defined?"
     assert "def compute_discount(total, rate):" in sent and "(defines compute_discount)" in sent
 
 
@@ -141,6 +148,62 @@ def test_a_file_saved_in_the_editor_is_searchable_without_the_watcher(
     hit = project.search("customs_duty", 1)[0]
     assert hit.path == "shop/tax.py" and hit.is_definition
     assert "recently edited" in hit.reasons
+
+
+def test_the_context_preview_runs_off_the_gui_thread(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    # The retrieval is held at a gate until the GUI thread has gone on ticking a
+    # heartbeat: were it on the GUI thread, no tick could happen while it waits.
+    window = make_window()
+    open_project(qtbot, window, make_project(tmp_path))
+    source = window.chat.context_source
+    assert isinstance(source, ProjectContextSource)
+    prepare = source.prepare
+    gate, entered, finished = threading.Event(), threading.Event(), threading.Event()
+    ran_on: list[int] = []
+
+    def gated(text: str) -> Callable[[], AssembledContext | None]:
+        retrieve = prepare(text)  # reads the editor here, on the GUI thread
+
+        def run() -> AssembledContext | None:
+            ran_on.append(threading.get_ident())
+            entered.set()
+            gate.wait(30)
+            try:
+                return retrieve()
+            finally:
+                finished.set()
+
+        return run
+
+    source.prepare = gated  # type: ignore[method-assign]  # the gate around the real retrieval
+    ticks: list[int] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(lambda: ticks.append(1))
+    heartbeat.start()
+    window.chat.input.setPlainText("How is the total_price computed?")
+    window.chat.refresh_context_preview()  # returns at once
+    assert entered.wait(30)
+    before = len(ticks)
+    qtbot.waitUntil(lambda: len(ticks) >= before + 10)  # the GUI ticks while retrieval is held
+    assert not finished.is_set() and not window.chat.chips.items()
+    with qtbot.waitSignal(window.chat.contextPreviewed, timeout=30_000):
+        gate.set()
+    heartbeat.stop()
+    assert ran_on and ran_on[0] != threading.get_ident()
+    assert any("cart.py" in item.label for item in window.chat.chips.items())
+
+
+def test_a_newer_preview_replaces_an_older_one(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path) -> None:
+    window = make_window()
+    open_project(qtbot, window, make_project(tmp_path))
+    window.chat.input.setPlainText("How is the total_price computed?")
+    window.chat.refresh_context_preview()
+    window.chat.input.setPlainText("What is the vat on an amount?")
+    with qtbot.waitSignal(window.chat.contextPreviewed, timeout=30_000):
+        window.chat.refresh_context_preview()
+    labels = [item.label for item in window.chat.chips.items()]
+    assert any("tax.py" in label for label in labels)
 
 
 def test_a_silent_watcher_is_replaced_and_the_status_bar_says_so(
