@@ -152,8 +152,8 @@ class SettingsDialog(QDialog):
         self.state_disk.setSuffix(" MB")
         self.state_disk.setSpecialValueText("off")
         self.state_disk.setValue(engine.state_disk_mb)
-        for box in (self.state_ram, self.state_disk):
-            box.setToolTip(
+        for budget in (self.state_ram, self.state_disk):
+            budget.setToolTip(
                 "After each reply the model's memory of the chat is kept, so switching back to a chat, "
                 "reloading the model or reopening the app reads only your new message instead of the whole "
                 "conversation. A 3,000-token chat with Qwen3-1.7B takes about 350 MB. The least recently used "
