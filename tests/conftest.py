@@ -116,3 +116,11 @@ def readable_app() -> Iterator[str]:
     folder = readable_app_copy()
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def coder_gguf(tiny_models_dir: Path) -> Path:
+    """A tiny Qwen2.5-Coder-shaped model with the FIM and repository tokens (and their metadata keys)."""
+    from tests.fixtures.tiny_gguf import TINY_CODER, write_coder_model
+
+    return write_coder_model(tiny_models_dir / "tiny-qwen2.5-coder.gguf", TINY_CODER)

@@ -91,6 +91,24 @@ def add_parser(sub: SubParsers) -> None:
     evals.add_argument("--repeats", type=int, default=3, help="runs per level, the median shown (default 3)")
     evals.set_defaults(handler=run_eval_server)
     add_math_parser(targets)
+    complete = targets.add_parser("complete", help="inline completion replayed over real source files")
+    complete.add_argument(
+        "--model",
+        required=True,
+        help="a FIM-capable .gguf, or qwen2.5-coder-0.5b (random weights, that shape)",
+    )
+    complete.add_argument("dir", metavar="DIR", nargs="?", help="source files to replay (default: pygments' sources)")
+    complete.add_argument("--files", type=int, default=6, help="files to visit (default 6)")
+    complete.add_argument("--positions", type=int, default=2, help="cursor positions per file (default 2)")
+    complete.add_argument("--keystrokes", type=int, default=12, help="characters typed at each position (default 12)")
+    complete.add_argument("--interval", type=float, default=0.12, help="seconds between keystrokes (default 0.12)")
+    complete.add_argument("--burst", type=int, default=3, help="keystrokes before each request (default 3)")
+    complete.add_argument(
+        "--pause", type=float, default=1.0, help="seconds the user reads a suggestion before typing on (default 1)"
+    )
+    complete.add_argument("--threads", type=int, help="CPU threads (default: as the editor, half the cores)")
+    complete.add_argument("--prompt-tokens", type=int, default=1024, help="prompt budget in tokens (default 1024)")
+    complete.set_defaults(handler=run_complete)
     refs = targets.add_parser(
         "refs", help="code referencing: recall and precision on disguised copies, index size, latency"
     )
@@ -336,3 +354,37 @@ def run_math(args: argparse.Namespace) -> int:
         print()
         failed = failed or bool(result.wrong_marked_verified or result.ticked_after_wrong)
     return 1 if failed else 0
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    """Run the completion bench and print its figures."""
+    from pathlib import Path
+
+    from app.core.bench.coder_gguf import CODER_SHAPES, ensure_coder_shape
+    from app.core.bench.complete_bench import run_completion_bench
+    from app.core.completion.engine import default_threads
+    from app.core.engine.options import InvalidOptionError
+    from app.core.paths import app_paths
+
+    if min(args.files, args.positions, args.keystrokes, args.threads or 1) < 1 or args.interval <= 0:
+        raise InvalidOptionError("Use --files, --positions, --keystrokes, --threads of at least 1, --interval > 0.")
+    if args.prompt_tokens < 64:
+        raise InvalidOptionError("Use --prompt-tokens of at least 64.")
+    model = args.model
+    if model.lower() in CODER_SHAPES:
+        model = str(ensure_coder_shape(model, app_paths().cache_dir / "bench-models", progress=progress))
+    result = run_completion_bench(
+        model,
+        Path(args.dir) if args.dir else None,
+        files=args.files,
+        per_file=args.positions,
+        keystrokes=args.keystrokes,
+        interval=args.interval,
+        threads=args.threads or default_threads(),
+        prompt_tokens=args.prompt_tokens,
+        burst=max(1, args.burst),
+        read_pause=max(0.0, args.pause),
+        progress=progress,
+    )
+    print(result.report())
+    return 0

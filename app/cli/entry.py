@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli import (
         bench,
         chat,
+        complete,
         evaluate,
         git,
         inspect,
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_parser(sub)
     gui.add_parser(sub)
     chat.add_parser(sub)
+    complete.add_parser(sub)
     project.add_parser(sub)
     testing.add_parser(sub)
     plugins.add_parser(sub)

@@ -164,6 +164,17 @@ class ModelsSettings(_Section):
     offline: bool = Field(default=False, description="True: never reach the network; downloads are refused")
 
 
+class CompletionSettings(_Section):
+    """Inline code completion in the editor (off until the user chooses a model)."""
+
+    # A GGUF with fill-in-the-middle tokens (Qwen2.5-Coder, Qwen3-Coder …); None: completion is off.
+    model: str | None = None
+    debounce_ms: int = Field(default=300, ge=50, le=5000)
+    max_tokens: int = Field(default=64, ge=1, le=512)
+    max_lines: int = Field(default=8, ge=1, le=100)
+    threads: int | None = Field(default=None, gt=0, description="None: chosen from the cores")
+
+
 class RefsSettings(_Section):
     """Code referencing: matching generated code against code installed on this computer."""
 
@@ -188,6 +199,7 @@ class Settings(_Section):
     models_dir: str | None = None
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    completion: CompletionSettings = Field(default_factory=CompletionSettings)
     refs: RefsSettings = Field(default_factory=RefsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     # Options plugins declare (PluginInfo.settings), by plugin id; checked against the declarations on use.

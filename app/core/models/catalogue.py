@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -64,6 +64,8 @@ class CatalogueModel(_Strict):
     context_length: int = Field(gt=0)
     default_quant: str
     recommendation: str = Field(min_length=10, max_length=200)
+    # "chat" for the chat model; "completion" for a fill-in-the-middle model for the editor's inline completion.
+    purpose: Literal["chat", "completion"] = "chat"
     files: tuple[CatalogueFile, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

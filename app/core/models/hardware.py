@@ -20,13 +20,14 @@ proposed GPU layers follow from the GPU budget above (0 without offload).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 
@@ -276,6 +277,18 @@ def _place(shape: ModelShape, context: int, hardware: Hardware) -> tuple[int, in
     return needed, needed - int(layers * per_layer), layers
 
 
+def completion_reserve(model_path: str | None) -> int:
+    """RAM the completion model needs beside the chat model: its file, a 4k-token KV cache
+    allowance and the runtime (0 when completion is off or the file is gone)."""
+    if not model_path:
+        return 0
+    try:
+        size = os.stat(model_path).st_size
+    except OSError:
+        return 0
+    return size + RUNTIME_OVERHEAD_BYTES
+
+
 def _label(in_ram: int, hardware: Hardware) -> FitLabel:
     if in_ram <= hardware.available_ram * FITS_SHARE_OF_AVAILABLE:
         return FitLabel.FITS
@@ -289,11 +302,16 @@ def assess_fit(
     hardware: Hardware,
     context_length: int | None = None,
     steps: Sequence[int] = CONTEXT_STEPS,
+    reserved: int = 0,
 ) -> Fit:
     """Label a model for this hardware and propose a context length and GPU layers.
 
     ``context_length`` is the one the user chose (None: 8k tokens, capped by the trained context).
+    ``reserved`` is RAM another model loaded beside it needs (the completion model beside the
+    chat model): the fit counts both.
     """
+    if reserved > 0:
+        hardware = replace(hardware, available_ram=max(0, hardware.available_ram - reserved))
     candidates = sorted({min(step, shape.trained_context) for step in steps}, reverse=True)
     proposed = candidates[-1]
     for candidate in candidates:
@@ -313,4 +331,8 @@ def assess_fit(
         )
     else:
         reason = f"{_gb(in_ram)} in RAM is more than 90 % of this computer's {_gb(hardware.total_ram)}"
+    if reserved > 0:
+        reason += f" (after {_gb(reserved)} for the completion model)"
+        if label is FitLabel.WONT_FIT or in_ram + reserved > hardware.total_ram * TIGHT_SHARE_OF_TOTAL:
+            label = FitLabel.WONT_FIT
     return Fit(label, context, needed, in_ram, gpu_layers, proposed, reason)

@@ -12,7 +12,7 @@ from app.core.errors import QuillpadError
 from app.core.gguf_info import ModelInfo, inspect_model
 from app.core.models.catalogue import Catalogue, CatalogueEntry, load_catalogue
 from app.core.models.download import Downloader
-from app.core.models.hardware import Fit, Hardware, ModelShape, assess_fit
+from app.core.models.hardware import Fit, Hardware, ModelShape, assess_fit, completion_reserve
 from app.core.models.registry import InstalledModel, ModelRegistry, models_dir
 from app.core.models.starter import STARTER_ID, ensure_starter_file, starter_model
 from app.core.paths import AppPaths
@@ -64,14 +64,32 @@ def fit_dict(fit: Fit) -> dict[str, Any]:
 class ModelLibrary:
     """The models folder, the catalogue, the starter and the offline switch together."""
 
-    def __init__(self, folder: Path, *, offline: bool = False, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        offline: bool = False,
+        catalogue: Catalogue | None = None,
+        completion_model: str | None = None,
+    ) -> None:
         self.registry = ModelRegistry(folder)
         self.offline = offline
         self.catalogue = catalogue or load_catalogue()
+        # The fit of a chat model counts the completion model loaded beside it, and the other way round.
+        self.completion_model = completion_model
 
     @classmethod
     def from_settings(cls, paths: AppPaths, settings: Settings) -> ModelLibrary:
-        return cls(models_dir(paths, settings), offline=settings.models.offline)
+        return cls(
+            models_dir(paths, settings), offline=settings.models.offline, completion_model=settings.completion.model
+        )
+
+    def _reserved(self, filename: str | None = None) -> int:
+        """RAM for the completion model unless ``filename`` is that model itself."""
+        chosen = self.completion_model
+        if not chosen or (filename is not None and Path(chosen).name == filename):
+            return 0
+        return completion_reserve(chosen)
 
     @property
     def folder(self) -> Path:
@@ -117,7 +135,9 @@ class ModelLibrary:
         downloader = self.downloader()
         rows = []
         for entry in self.catalogue.entries():
-            fit = assess_fit(ModelShape.from_catalogue(entry), hardware, context_length)
+            fit = assess_fit(
+                ModelShape.from_catalogue(entry), hardware, context_length, reserved=self._reserved(entry.file.filename)
+            )
             rows.append(CatalogueRow(entry, by_path.get(entry.file.filename), downloader.partial_size(entry), fit))
         return rows
 
@@ -132,7 +152,8 @@ class ModelLibrary:
         except QuillpadError as err:
             log.info("cannot inspect %s: %s", model.path, err)
             return None, None
-        return info, assess_fit(ModelShape.from_info(info), hardware, context_length)
+        reserved = self._reserved(Path(model.path).name)
+        return info, assess_fit(ModelShape.from_info(info), hardware, context_length, reserved=reserved)
 
     def installed_fit(self, model: InstalledModel, hardware: Hardware, context_length: int | None = None) -> Fit | None:
         """The fit of an installed file from its GGUF metadata (None if it cannot be read)."""

@@ -19,6 +19,8 @@ from PySide6.QtGui import (
     QFontDatabase,
     QKeyEvent,
     QKeySequence,
+    QPainter,
+    QPaintEvent,
     QPalette,
     QResizeEvent,
     QTextCharFormat,
@@ -29,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from app.ui.editor import prompts
+from app.ui.editor.ghost import GhostText
 from app.ui.editor.gutter import LineNumberArea
 from app.ui.editor.highlighter import PygmentsHighlighter
 from app.ui.editor.indentation import (
@@ -114,6 +117,7 @@ class CodeEditor(QPlainTextEdit):
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
         self.cursorPositionChanged.connect(self._highlight_current_line)
+        self.ghost = GhostText(self)  # the inline-completion suggestion, if any
         self._apply_font()
         self._apply_theme()
 
@@ -309,12 +313,27 @@ class CodeEditor(QPlainTextEdit):
 
     def event(self, event: QEvent) -> bool:
         # Claim our shortcuts before window-level actions with the same keys see them.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and _command(event):
-            event.accept()
-            return True
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            ghost_keys = (_Key.Key_Tab, _Key.Key_Escape, _Key.Key_Right)
+            if _command(event) or (self.ghost.text and event.key() in ghost_keys):
+                event.accept()
+                return True
         return super().event(event)
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.ghost.text:
+            painter = QPainter(self.viewport())
+            colour = QColor(self.palette().text().color())
+            colour.setAlpha(110)
+            self.ghost.paint(painter, colour)
+            painter.end()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.isReadOnly() and self.ghost.handle_key(event):
+            event.accept()
+            self.ensureCursorVisible()
+            return
         command = _command(event)
         if command is not None:
             self._run(command)

@@ -50,6 +50,7 @@ from app.ui.chat.agent_job import AgentJob
 from app.ui.chat.chat_input import ContextItem
 from app.ui.chat.chat_panel import ChatPanel
 from app.ui.editor.folder_view import FolderView
+from app.ui.editor.inline_completion import InlineCompletion
 from app.ui.editor.tabs import EditorTabs
 from app.ui.evaluation import EvaluatePanel
 from app.ui.git.controller import GitController
@@ -173,6 +174,10 @@ class MainWindow(QMainWindow):
         self.chat.context_source = project_context
         self.chat.on_message_sent = project_context.message_sent
         self.chat.input.set_completion_source("@", self.project.complete_file)
+        # Inline completion: its own model in its own process, off until one is chosen.
+        self.completion = InlineCompletion(self.settings.completion, self)
+        self.completion.notice.connect(self._notice)
+        self.completion.open_files = self._other_open_files
         self._build_status_bar()
         self._build_menus()
         self.git = GitController(
@@ -211,7 +216,7 @@ class MainWindow(QMainWindow):
         self.context_meter.setToolTip("How full the model's context was after the last reply")
         self.speed_label = QLabel("", self)
         self.position_label = QLabel("", self)
-        widgets = (self.position_label, self.switcher.combo, self.model_label, self.state_label)
+        widgets = (self.position_label, self.completion.label, self.switcher.combo, self.model_label, self.state_label)
         for widget in (*widgets, self.context_meter, self.speed_label):
             bar.addPermanentWidget(widget)
 
@@ -245,6 +250,7 @@ class MainWindow(QMainWindow):
         a("&Model", "Open GGUF model…", self.models.choose_file, "Ctrl+M")
         a("&Model", "Manage models…", self.model_manager.show_dialog, "Ctrl+Shift+M")
         a("&Model", "Restart engine", self.models.restart)
+        a("&Model", "Restart completion model", self.completion.restart)
         a("&Model", "Unload model", self.models.unload)
         self._menus["&Model"].addMenu(self.switcher.menu)
         a("&Model", "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
@@ -369,6 +375,7 @@ class MainWindow(QMainWindow):
             self.project.open(folder)
             self.git.open(folder)
             self.refs.project = Path(folder)
+            self.completion.root = Path(folder)
             if project_environments(Path(folder)):
                 self.refs.start_update()  # the project's own environment joins the index
 
@@ -404,10 +411,24 @@ class MainWindow(QMainWindow):
         if self.tabs.current_editor() is not None:
             self.tabs.save_as()
 
+    def _other_open_files(self) -> list[tuple[Path, str]]:
+        """The files open in the other tabs, for inline completion's related files (first 64 KB each)."""
+        current = self.tabs.current_editor()
+        return [
+            (Path(page.path), page.editor.toPlainText()[:65_536])
+            for page in self.tabs.pages()
+            if page.path and page.editor is not current
+        ]
+
     def _on_current_file(self, path: str) -> None:
         # "[*]" is where Qt shows the unsaved-changes marker.
         self.setWindowTitle(f"{Path(path).name}[*] — Quillpad" if path else "Quillpad[*]")
         self.project.note_opened(path)
+        editor = self.tabs.current_editor()
+        if editor is not None:
+            self.completion.attach(editor, path or None)
+        else:
+            self.completion.detach()
 
     # -- editor <-> chat -----------------------------------------------------
 
@@ -531,6 +552,7 @@ class MainWindow(QMainWindow):
             self._notice("Model settings changed: they apply when the model is next loaded (Model ▸ Restart engine).")
         self.switcher.refresh(settings.connections)
         self.remote.apply(old, settings, keys)
+        self.completion.apply_settings(settings.completion)
         if settings.refs.enabled and (settings.refs.folders != old.refs.folders or not old.refs.enabled):
             self.refs.start_update()
 
@@ -633,6 +655,7 @@ class MainWindow(QMainWindow):
         self.models.shutdown()
         self.model_manager.shutdown()
         self.project.shutdown()
+        self.completion.shutdown()
         self.refs.shutdown()
         self.git.shutdown()
         self.bridge.shutdown()

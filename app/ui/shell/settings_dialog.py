@@ -223,6 +223,29 @@ class SettingsDialog(QDialog):
         models_form.addRow("Models folder:", self.models_dir)
         models_form.addRow(self.offline)
 
+        completion = settings.completion
+        self.completion_model = QLineEdit(completion.model or "")
+        self.completion_model.setPlaceholderText("off: no completion model (a GGUF with fill-in-the-middle tokens)")
+        self.completion_model.setToolTip(
+            "Inline suggestions in the editor need a coding model trained for fill-in-the-middle, "
+            "such as Qwen2.5-Coder 1.5B (Models window, 'for completion'). Empty turns completion off."
+        )
+        self.completion_debounce = QSpinBox()
+        self.completion_debounce.setRange(50, 5000)
+        self.completion_debounce.setSuffix(" ms")
+        self.completion_debounce.setValue(completion.debounce_ms)
+        self.completion_tokens = QSpinBox()
+        self.completion_tokens.setRange(1, 512)
+        self.completion_tokens.setValue(completion.max_tokens)
+        self.completion_lines = QSpinBox()
+        self.completion_lines.setRange(1, 100)
+        self.completion_lines.setValue(completion.max_lines)
+        completion_box = QGroupBox("Inline completion (Tab accepts, Ctrl+→ accepts a word, Esc dismisses)")
+        completion_form = QFormLayout(completion_box)
+        completion_form.addRow("Completion model:", self.completion_model)
+        completion_form.addRow("Wait after typing:", self.completion_debounce)
+        completion_form.addRow("Longest suggestion (tokens):", self.completion_tokens)
+        completion_form.addRow("Longest suggestion (lines):", self.completion_lines)
         refs_box = self._build_refs_box(settings, refs_status)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -236,6 +259,7 @@ class SettingsDialog(QDialog):
             ("Model", [engine_box, sampling_box]),
             ("Appearance", [look_box]),
             ("Models", [models_box]),
+            ("Completion", [completion_box]),
             ("Code references", [refs_box]),
         ]
         if plugin_pages:
@@ -551,6 +575,12 @@ class SettingsDialog(QDialog):
         )
         data["models_dir"] = self.models_dir.text().strip() or None
         data["models"]["offline"] = self.offline.isChecked()
+        data["completion"].update(
+            model=self.completion_model.text().strip() or None,
+            debounce_ms=self.completion_debounce.value(),
+            max_tokens=self.completion_tokens.value(),
+            max_lines=self.completion_lines.value(),
+        )
         data["refs"] = {
             "enabled": self.refs_enabled.isChecked(),
             "confirm_matches": self.refs_confirm.isChecked(),

@@ -16,7 +16,8 @@ from tests.core.models.conftest import tiny_catalogue_data
 
 def test_shipped_catalogue_has_the_qwen3_family() -> None:
     catalogue = load_catalogue()
-    assert [m.id for m in catalogue.models] == [
+    chat = [m for m in catalogue.models if m.purpose == "chat"]
+    assert [m.id for m in chat] == [
         "qwen3-0.6b",
         "qwen3-1.7b",
         "qwen3-4b",
@@ -25,11 +26,36 @@ def test_shipped_catalogue_has_the_qwen3_family() -> None:
         "qwen3-32b",
         "qwen3-30b-a3b",
     ]
-    for model in catalogue.models:
+    for model in chat:
         assert model.repo == f"Qwen/{model.name.split(' (')[0].replace(' ', '-')}-GGUF"
         assert model.licence == "Apache-2.0"
         for entry in model.files:
             assert re.fullmatch(rf"{model.repo.split('/')[1][:-5]}-{entry.quant}\.gguf", entry.filename)
+
+
+def test_shipped_catalogue_has_completion_models() -> None:
+    completion = {m.id: m for m in load_catalogue().models if m.purpose == "completion"}
+    assert list(completion) == [
+        "qwen2.5-coder-0.5b",
+        "qwen2.5-coder-1.5b",
+        "qwen2.5-coder-3b",
+        "qwen2.5-coder-7b",
+        "qwen3-coder-30b-a3b",
+    ]
+    for model in completion.values():
+        assert "(for completion)" in model.name
+        if model.repo.startswith("Qwen/Qwen2.5-Coder-"):
+            size = model.repo.split("-")[2].lower()  # "1.5b"
+            assert model.repo == f"Qwen/Qwen2.5-Coder-{size.upper()}-Instruct-GGUF"
+            for entry in model.files:
+                assert entry.filename == f"qwen2.5-coder-{size}-instruct-{entry.quant.lower()}.gguf"
+    assert completion["qwen3-coder-30b-a3b"].files[0].filename == "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf"
+
+
+def test_shipped_ram_figures() -> None:
+    catalogue = load_catalogue()
+    for model in catalogue.models:
+        for entry in model.files:
             # ram_gb agrees with weights + KV cache at 8k + the runtime allowance.
             computed = entry.size_gb * 1e9 + model.kv_bytes_per_token() * 8192 + RUNTIME_OVERHEAD_BYTES
             assert abs(entry.ram_gb * 1e9 - computed) < 0.1e9

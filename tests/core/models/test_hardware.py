@@ -63,3 +63,26 @@ def test_fit_from_real_gguf_metadata_and_this_machine(qwen3_gguf: Path) -> None:
     assert fit.label is FitLabel.FITS
     assert fit.needed == info.estimate_ram(fit.context_length).total
     assert fit.proposed_context == min(32_768, info.context_length or 4096)
+
+
+def test_the_fit_counts_the_completion_model_beside_the_chat_model(tmp_path: Path) -> None:
+    from app.core.models.hardware import completion_reserve
+    from app.core.models.library import ModelLibrary
+
+    catalogue = load_catalogue()
+    eight = ModelShape.from_catalogue(catalogue.resolve("qwen3-8b"))
+    laptop = _cpu(16, 9)
+    alone = assess_fit(eight, laptop)
+    coder = tmp_path / "coder.gguf"
+    with coder.open("wb") as handle:  # a sparse 2 GB file: only its size matters here
+        handle.truncate(2 * GiB)
+    reserve = completion_reserve(str(coder))
+    assert reserve > 2 * GiB and completion_reserve(None) == 0 and completion_reserve(str(tmp_path / "gone")) == 0
+    beside = assess_fit(eight, laptop, reserved=reserve)
+    assert alone.label is FitLabel.FITS and beside.label is FitLabel.TIGHT
+    assert "for the completion model" in beside.reason
+    # The library passes the reserve for every chat model, not for the completion model itself.
+    library = ModelLibrary(tmp_path / "models", completion_model=str(coder))
+    rows = {row.entry.id: row.fit for row in library.catalogue_rows(laptop)}
+    assert rows["qwen3-8b-q4_k_m"].label is FitLabel.TIGHT
+    assert "completion model" not in ModelLibrary(tmp_path / "m2").catalogue_rows(laptop)[3].fit.reason
