@@ -13,16 +13,37 @@ def add_parser(sub: SubParsers) -> None:
     bench = sub.add_parser("bench", help="measure performance side by side")
     targets = bench.add_subparsers(title="targets", metavar="TARGET", required=True)
     engine = targets.add_parser("engine", help="the engine against bare llama-cpp-python")
-    engine.add_argument("--model", required=True, help="path to a .gguf file")
+    engine.add_argument("--model", required=True, help=MODEL_HELP)
+    engine.add_argument("--quant", default="Q8_0", choices=QUANT_CHOICES, help="quantisation of a shape (default Q8_0)")
     engine.add_argument("--tokens", type=int, default=256, help="tokens decoded per reply (default 256)")
     engine.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     engine.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     engine.set_defaults(handler=run_engine)
     ui = targets.add_parser("ui", help="GUI responsiveness while a reply streams into the chat")
-    ui.add_argument("--model", required=True, help="path to a .gguf file (a small, fast one)")
-    ui.add_argument("--tokens", type=int, default=2000, help="tokens per reply (default 2000)")
+    ui.add_argument("--model", required=True, help=MODEL_HELP)
+    ui.add_argument("--quant", default="Q8_0", choices=QUANT_CHOICES, help="quantisation of a shape (default Q8_0)")
+    ui.add_argument("--tokens", type=int, default=400, help="tokens per reply (default 400)")
     ui.add_argument("--replies", type=int, default=20, help="replies in the conversation (default 20)")
+    ui.add_argument(
+        "--busy", action="store_true", help="run one CPU-bound process beside it (a busy machine), all replies long"
+    )
+    ui.add_argument(
+        "--bare-threads",
+        default="",
+        metavar="N,N",
+        help="thread counts for the bare llama-cpp-python column (default: all cores; with --busy, also one fewer)",
+    )
     ui.set_defaults(handler=run_ui)
+    resume = targets.add_parser("resume", help="time to first token after reopening or switching back to a long chat")
+    resume.add_argument("--model", default="qwen3-1.7b", help=MODEL_HELP + " (default qwen3-1.7b)")
+    resume.add_argument("--quant", default="Q8_0", choices=QUANT_CHOICES, help="quantisation of a shape (default Q8_0)")
+    resume.add_argument("--history", type=int, default=3000, help="prompt tokens of the conversation (default 3000)")
+    resume.add_argument("--tokens", type=int, default=32, help="tokens per reply (default 32)")
+    resume.set_defaults(handler=run_resume)
+    shapes = targets.add_parser("shapes", help="write the random-weight real-size model shapes (cached)")
+    shapes.add_argument("names", nargs="*", metavar="SHAPE", help="shapes to write (default: qwen3-0.6b qwen3-1.7b)")
+    shapes.add_argument("--quant", default="Q8_0", choices=QUANT_CHOICES, help="quantisation (default Q8_0)")
+    shapes.set_defaults(handler=run_shapes)
     context = targets.add_parser("context", help="project index: build time, memory, query latency, save-to-searchable")
     context.add_argument("dir", metavar="DIR", help="a large source tree (copied to a temporary folder; only read)")
     context.add_argument("--edits", type=int, default=50, help="saves timed while the watcher runs (default 50)")
@@ -99,6 +120,19 @@ def add_parser(sub: SubParsers) -> None:
     refs.set_defaults(handler=run_refs)
 
 
+MODEL_HELP = (
+    "a .gguf file, or a real model's shape with random weights, written once into the cache: "
+    "qwen3-0.6b, qwen3-1.7b, qwen3-8b, qwen3-30b-a3b"
+)
+QUANT_CHOICES = ("Q8_0", "Q4_0")
+
+
+def _model(args: argparse.Namespace) -> str:
+    from app.core.bench.model_shapes import resolve_model
+
+    return resolve_model(args.model, args.quant, progress=progress)
+
+
 def run_refs(args: argparse.Namespace) -> int:
     """Run the code-reference bench and print its tables."""
     import json
@@ -139,7 +173,7 @@ def run_engine(args: argparse.Namespace) -> int:
     if args.tokens < 2 or args.rounds < 1:
         raise InvalidOptionError("Use --tokens of at least 2 and --rounds of at least 1.")
     return _show(
-        run_engine_bench(args.model, tokens=args.tokens, rounds=args.rounds, threads=args.threads, progress=progress)
+        run_engine_bench(_model(args), tokens=args.tokens, rounds=args.rounds, threads=args.threads, progress=progress)
     )
 
 
@@ -151,8 +185,43 @@ def run_ui(args: argparse.Namespace) -> int:
 
     if args.tokens < 1 or args.replies < 1:
         raise InvalidOptionError("Use --tokens and --replies of at least 1.")
+    try:
+        bare_threads = tuple(int(n) for n in args.bare_threads.split(",") if n.strip())
+    except ValueError as err:
+        raise InvalidOptionError("Use --bare-threads with whole numbers, e.g. 2,1.") from err
+    if any(n < 1 for n in bare_threads):
+        raise InvalidOptionError("Use --bare-threads of at least 1.")
+    model = _model(args)
     application(headless=True)
-    return _show(run_ui_bench(args.model, tokens=args.tokens, replies=args.replies))
+    return _show(
+        run_ui_bench(
+            model,
+            tokens=args.tokens,
+            replies=args.replies,
+            busy=args.busy,
+            bare_threads=bare_threads,
+            progress=progress,
+        )
+    )
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """Run the saved-state bench and print its table."""
+    from app.core.bench.resume_bench import run_resume_bench
+    from app.core.engine.options import InvalidOptionError
+
+    if args.history < 100 or args.tokens < 1:
+        raise InvalidOptionError("Use --history of at least 100 tokens and --tokens of at least 1.")
+    return _show(run_resume_bench(_model(args), history_tokens=args.history, tokens=args.tokens, progress=progress))
+
+
+def run_shapes(args: argparse.Namespace) -> int:
+    """Write (or find) the named shapes and print their paths."""
+    from app.core.bench.model_shapes import ensure_shape
+
+    for name in args.names or ["qwen3-0.6b", "qwen3-1.7b"]:
+        print(ensure_shape(name, args.quant, progress=progress))
+    return EXIT_OK
 
 
 def run_context(args: argparse.Namespace) -> int:

@@ -43,7 +43,12 @@ class EngineSettings(_Section):
     """How the local model runs."""
 
     context_length: int | None = Field(default=None, gt=0, le=1_048_576, description="None: the profile's default")
-    threads: int | None = Field(default=None, gt=0, description="None: one per physical core")
+    threads: int | None = Field(
+        default=None, gt=0, description="generation threads; None: all cores or one fewer, whichever measures faster"
+    )
+    threads_batch: int | None = Field(default=None, gt=0, description="prompt threads; None: one per physical core")
+    state_ram_mb: int = Field(default=1024, ge=0, description="saved chat states kept in RAM; 0: none")
+    state_disk_mb: int = Field(default=4096, ge=0, description="saved chat states on disk; 0: none written")
     gpu_layers: int = Field(default=0, ge=-1, description="-1: all layers, 0: CPU only")
     flash_attention: bool = False
     seed: int = Field(default=-1, ge=-1, description="-1: a new random seed per reply")

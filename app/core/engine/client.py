@@ -88,6 +88,7 @@ def resolve_load_options(
         )
         context = trained
     threads = options.threads or physical_cores()
+    state_folder = app_paths().cache_dir / "prompt-states"
     load = WorkerLoad(
         path=info.path,
         context_length=context,
@@ -98,6 +99,11 @@ def resolve_load_options(
         profile=profile,
         chat_template=info.chat_template,
         tensor_split=options.tensor_split,
+        threads_batch=options.threads_batch or physical_cores(),
+        auto_threads=options.threads is None,
+        state_folder=str(state_folder) if options.state_disk_mb > 0 else None,
+        state_ram_bytes=options.state_ram_mb * 1024 * 1024,
+        state_disk_bytes=options.state_disk_mb * 1024 * 1024,
     )
     return load, threads, warnings
 
@@ -161,11 +167,15 @@ class Engine:
         self.worker_pid = message.pid
         self._set_state(EngineState.IDLE)
 
-    def close(self) -> None:
-        """Stop the worker and wait for it to end."""
+    def close(self, grace: float = 5.0) -> None:
+        """Stop the worker and wait for it to end (``grace`` seconds, then it is killed).
+
+        The worker finishes writing saved states first; a write cut short by
+        the kill leaves only a ``.part`` file, removed the next time.
+        """
         if self._child.alive:
             self._stop_flag.value = 1
-        self._child.close(Quit())
+        self._child.close(Quit(), grace=grace)
         self.worker_pid = None
         self._set_state(EngineState.STOPPED)
         self._loaded = None

@@ -52,6 +52,7 @@ class Stats:
     prompt_seconds: float
     decode_seconds: float
     dropped_turns: int = 0
+    threads: int = 0  # generation threads at the end of the reply (0: not known, e.g. a server)
 
     @property
     def decode_tokens_per_second(self) -> float:
@@ -71,6 +72,7 @@ class Stats:
             "decode_seconds": round(self.decode_seconds, 4),
             "decode_tokens_per_second": round(self.decode_tokens_per_second, 2),
             "dropped_turns": self.dropped_turns,
+            "threads": self.threads,
         }
 
 

@@ -25,6 +25,11 @@ class WorkerLoad:
     profile: FamilyProfile
     chat_template: str | None
     tensor_split: tuple[float, ...] | None = None
+    threads_batch: int = 0  # prompt processing; 0: same as ``threads``
+    auto_threads: bool = False  # choose the generation thread count by measured speed (``threads.py``)
+    state_folder: str | None = None  # saved states on disk (``state_cache.py``); None: RAM only
+    state_ram_bytes: int = 0
+    state_disk_bytes: int = 0
 
 
 # -- parent -> worker ---------------------------------------------------------

@@ -37,12 +37,16 @@ class LoadOptions:
     """How to load a model. ``None`` means "choose for me"."""
 
     context_length: int | None = None  # None: profile default, capped by the model's training context
-    threads: int | None = None  # None: physical cores
+    threads: int | None = None  # generation; None: chosen by measured speed (all cores or one fewer)
+    threads_batch: int | None = None  # prompt processing; None: physical cores
     gpu_layers: int = 0  # 0: CPU only, -1: all
     flash_attention: bool = False
     batch_size: int = 512
     allow_longer_context: bool = False  # beyond the training context (quality drops)
     tensor_split: tuple[float, ...] | None = None  # share of the model per GPU; None: llama.cpp decides
+    # Saved engine states (no prompt processed twice): RAM and disk budgets in MB; 0 turns a level off.
+    state_ram_mb: int = 1024
+    state_disk_mb: int = 0
 
     @property
     def uses_gpu(self) -> bool:
@@ -60,6 +64,12 @@ class LoadOptions:
             )
         if self.threads is not None and self.threads <= 0:
             raise InvalidOptionError(f"Threads must be at least 1 (got {self.threads}); leave it empty for automatic.")
+        if self.threads_batch is not None and self.threads_batch <= 0:
+            raise InvalidOptionError(
+                f"Prompt threads must be at least 1 (got {self.threads_batch}); leave it empty for automatic."
+            )
+        if self.state_ram_mb < 0 or self.state_disk_mb < 0:
+            raise InvalidOptionError("Saved-state budgets must be 0 (off) or a positive number of MB.")
         if self.gpu_layers < -1:
             raise InvalidOptionError(
                 f"GPU layers must be -1 (all), 0 (CPU only) or a positive count (got {self.gpu_layers})."

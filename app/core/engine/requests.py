@@ -22,6 +22,9 @@ def load_options(settings: Settings) -> LoadOptions:
     return LoadOptions(
         context_length=engine.context_length,
         threads=engine.threads,
+        threads_batch=engine.threads_batch,
+        state_ram_mb=engine.state_ram_mb,
+        state_disk_mb=engine.state_disk_mb,
         gpu_layers=engine.gpu_layers,
         flash_attention=engine.flash_attention,
     )

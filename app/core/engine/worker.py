@@ -17,6 +17,7 @@ import faulthandler
 import os
 import random
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -50,10 +51,14 @@ from app.core.engine.messages import (
 )
 from app.core.engine.options import ChatRequest
 from app.core.engine.prompt import PromptBuilder
+from app.core.engine.state_cache import CacheConfig, StateCache, model_sha256
+from app.core.engine.state_files import StateIdentity
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
+from app.core.engine.threads import ThreadPolicy
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
+HASH_WAIT_SECONDS = 2.0
 
 Send = Callable[[Any], None]
 
@@ -69,6 +74,10 @@ class _Log:
         self.stream.write(text)
         self.stream.flush()
         self.tail.extend(line for line in text.splitlines() if line.strip())
+
+    def line(self, text: str) -> None:
+        """One line of Quillpad's own (safe from any thread of the worker)."""
+        self.write(f"quillpad: {text}\n")
 
 
 def eog_token_ids(llm: Any) -> list[int]:
@@ -116,7 +125,7 @@ class ModelSession:
             model_path=load.path,
             n_ctx=load.context_length,
             n_threads=load.threads,
-            n_threads_batch=load.threads,
+            n_threads_batch=load.threads_batch or load.threads,
             n_gpu_layers=load.gpu_layers,
             tensor_split=list(load.tensor_split) if load.tensor_split is not None else None,
             flash_attn=load.flash_attention,
@@ -141,8 +150,89 @@ class ModelSession:
         # Kept on self: ctypes callbacks must outlive their registration.
         self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: bool(self.stop_flag.value))
         self._no_abort_cb = llama_cpp.ggml_abort_callback()
+        batch_threads = load.threads_batch or load.threads
+        self.threads = ThreadPolicy(
+            cores=load.threads,
+            fixed=None if load.auto_threads else load.threads,
+            apply=lambda n: llama_cpp.llama_set_n_threads(self.llm.ctx, n, batch_threads),
+        )
+        # Recurrent and hybrid models cannot cut a saved state short: only a
+        # state whose tokens all prefix the prompt is restored.
+        self.whole_states_only = bool(
+            llama_cpp.llama_model_is_recurrent(self.llm.model) or llama_cpp.llama_model_is_hybrid(self.llm.model)
+        )
+        self._identity: StateIdentity | None = None
+        folder = Path(load.state_folder) if load.state_folder else None
+        self.states = StateCache(
+            CacheConfig(folder, load.state_ram_bytes, load.state_disk_bytes), lambda: self._identity, log.line
+        )
+        self._hashing: threading.Thread | None = None
+        if folder is not None:
+            self._hashing = threading.Thread(target=self._hash_model, args=(folder,), name="model-hash", daemon=True)
+            self._hashing.start()
+
+    def _hash_model(self, folder: Path) -> None:
+        """The saved states' identity; the model file's sha256 is read once, off the reply's path."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            digest = model_sha256(Path(self.load.path), folder)
+        except OSError as err:
+            self.states.disable_disk(err)
+            return
+        self._identity = StateIdentity(
+            model_sha256=digest,
+            llama_build=self._llama_cpp.__version__,
+            context_length=self.n_ctx,
+            kv_settings=f"flash_attention={self.load.flash_attention}",
+        )
+
+    def restore_state(self, tokens: list[int]) -> None:
+        """Restore the saved state that covers most of ``tokens``, if it beats the live KV cache."""
+        import numpy as np
+        from llama_cpp import LlamaState
+
+        if self._hashing is not None:
+            # A remembered hash takes milliseconds; a model file never seen
+            # before is hashed in the background and its first reply does
+            # not wait long for it (its states are then only in RAM).
+            self._hashing.join(HASH_WAIT_SECONDS)
+        live = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
+        found = self.states.best(tokens, live, self.whole_states_only)
+        if found is None:
+            return
+        saved, payload = found
+        input_ids = np.zeros(self.n_ctx, dtype=np.intc)
+        input_ids[: len(saved)] = saved
+        state = LlamaState(
+            input_ids=input_ids,
+            scores=np.zeros((1, self.llm.n_vocab()), dtype=np.single),  # the next decode refreshes them
+            n_tokens=len(saved),
+            llama_state=payload,
+            llama_state_size=len(payload),
+            seed=0,
+        )
+        try:
+            self.llm.load_state(state)
+        except (RuntimeError, ValueError) as err:
+            self.log.line(f"a saved state could not be restored, the prompt is computed again: {err}")
+            self.llm.reset()
+
+    def save_state(self) -> None:
+        """Hand the KV cache's state after a reply to the state cache (RAM now, disk in the background)."""
+        llama_cpp = self._llama_cpp
+        if self.llm.n_tokens == 0 or (self.states.config.ram_bytes <= 0 and self.states.config.disk_bytes <= 0):
+            return
+        ctx = self.llm.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        if written <= 0 or written > size:
+            self.log.line("the engine state could not be saved (llama.cpp returned no data)")
+            return
+        self.states.remember(self.llm.input_ids[: self.llm.n_tokens].copy(), bytes(buffer)[:written])
 
     def close(self) -> None:
+        self.states.close()
         self.llm.close()
 
     def _abort_on_stop(self, enabled: bool) -> None:
@@ -209,7 +299,7 @@ class ModelSession:
         except ContextOverflowError as err:
             send(EngineError(str(err)))
             return
-        for notice in fitted.prompt.notices:
+        for notice in (*fitted.prompt.notices, *self.states.take_notices()):
             send(Notice(notice))
         if fitted.dropped_turns:
             send(
@@ -218,7 +308,9 @@ class ModelSession:
                     "conversation fits the model's context."
                 )
             )
+        self.restore_state(fitted.tokens)
         _Reply(self, request, fitted.prompt, fitted.tokens, fitted.dropped_turns, thinking, started).run(send)
+        self.save_state()
 
 
 class _Reply:
@@ -321,6 +413,7 @@ class _Reply:
                 send(EngineError(f"The output grammar is not valid GBNF ({err}); fix the grammar or leave it out."))
                 return
         s._abort_on_stop(True)
+        s.threads.start_reply()
         generator = llm.generate(
             self.tokens,
             top_k=p.top_k,
@@ -344,6 +437,7 @@ class _Reply:
                     reason = "stop"
                     break
                 completion += 1
+                s.threads.token()
                 last_token_at = time.monotonic()
                 if self.splitter.in_thinking:
                     thinking_tokens += 1
@@ -376,6 +470,7 @@ class _Reply:
                 prompt_seconds=prompt_done - prompt_started,
                 decode_seconds=max(0.0, last_token_at - prompt_done) if first_token_at else 0.0,
                 dropped_turns=self.dropped_turns,
+                threads=s.threads.current,
             )
         )
         send(Done(reason, "".join(self.answer), "".join(self.thinking)))

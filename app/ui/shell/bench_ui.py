@@ -1,21 +1,33 @@
-"""``quillpad bench ui``: does streaming keep the window responsive?
+"""``quillpad bench ui``: does the window stream at full speed and stay responsive?
 
-A real window streams fixed-length replies from a model at full speed while
-a 5 ms heartbeat timer runs on the GUI thread. A late heartbeat is a stall
-the user would feel. The GUI-thread cost of handling each token is measured
-at the first and the last reply, to show it does not grow with the length
+A real window streams fixed-length replies from a model while a 5 ms
+heartbeat timer runs on the GUI thread; a late heartbeat is a stall the user
+would feel. After each reply, bare llama-cpp-python (in this process, the
+window open and idle) decodes at the same context length: its conversation
+grows by the same number of tokens per reply, so both pay the same attention
+cost. Window and bare alternate reply by reply so machine noise hits both.
+With ``busy``, one CPU-bound process runs beside both all along, and bare is
+measured at each thread count asked for (all cores and one fewer by default)
+to compare the window against the best of them. The GUI-thread cost of each
+token is measured at every reply, to show it does not grow with the length
 of the conversation.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
+from app.core.engine.events import Stats
 from app.core.errors import QuillpadError
 
 HEARTBEAT_MS = 5
@@ -23,39 +35,67 @@ HEARTBEAT_MS = 5
 
 @dataclass
 class ReplyFigures:
-    """One streamed reply."""
+    """One streamed reply and the bare rates at its context length."""
 
     number: int
     tokens: int
-    seconds: float
+    context: int  # prompt tokens of the window's reply
+    window_tps: float
+    threads: int
     render_us_per_token: float
     worst_ms: float
     p99_ms: float
+    load: float
+    bare_tps: dict[int, float] = field(default_factory=dict)  # threads -> tokens/s
+    # CPU ms per token while the window streamed: this process (GUI thread
+    # and helpers), the Qt WebEngine processes (renderer, GPU), the engine worker.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)  # resident memory after the reply: app, engine
+
+    @property
+    def best_bare(self) -> float:
+        return max(self.bare_tps.values(), default=0.0)
 
 
 @dataclass
 class UiBenchResult:
     model: str
+    busy: bool
+    bare_threads: tuple[int, ...]
     replies: list[ReplyFigures] = field(default_factory=list)
 
     def report(self) -> str:
+        bare_cols = "".join(f"{f'bare {n}t':>10}" for n in self.bare_threads)
         lines = [
-            f"model: {self.model}   heartbeat: every {HEARTBEAT_MS} ms on the GUI thread",
+            f"model: {self.model}   heartbeat: every {HEARTBEAT_MS} ms on the GUI thread   "
+            f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
-            f"{'reply':>5}{'tokens':>8}{'tok/s':>9}{'GUI µs/token':>14}{'worst stall ms':>16}{'p99 ms':>8}",
+            f"{'reply':>5}{'context':>9}{'window':>9}{'thr':>5}{bare_cols}{'ratio':>7}"
+            f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'RSS MB app':>11}{'engine':>8}"
+            "   CPU ms/token: app | web | engine",
         ]
         for r in self.replies:
-            rate = r.tokens / r.seconds if r.seconds else 0.0
+            ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
+            bare = "".join(f"{r.bare_tps.get(n, 0.0):>10.1f}" for n in self.bare_threads)
             lines.append(
-                f"{r.number:>5}{r.tokens:>8}{rate:>9.0f}{r.render_us_per_token:>14.1f}{r.worst_ms:>16.1f}{r.p99_ms:>8.1f}"
+                f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads:>5}{bare}{ratio:>7.2f}"
+                f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
+                f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
+                + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine"))
             )
-        worst = max((r.worst_ms for r in self.replies), default=0.0)
+        if not self.replies:
+            return "\n".join(lines)
+        worst = max(r.worst_ms for r in self.replies)
+        ratios = [r.window_tps / r.best_bare for r in self.replies if r.best_bare]
         first, last = self.replies[0], self.replies[-1]
         growth = last.render_us_per_token / first.render_us_per_token if first.render_us_per_token else 0.0
+        target = 0.8 if self.busy else 0.85
         lines += [
             "",
+            "window and bare are decode rates (tokens/s) at the same context; ratio: window / best bare",
+            f"lowest ratio over the replies: {min(ratios, default=0.0):.2f}   target >= {target}",
             f"worst stall over all replies: {worst:.1f} ms   target < 50 ms",
-            f"GUI cost per token, reply {last.number} vs reply {first.number}: {growth:.2f}x   target: no growth (~1x)",
+            f"GUI cost per token, reply {last.number} vs reply {first.number}: {growth:.2f}x   target <= 1.2x",
         ]
         return "\n".join(lines)
 
@@ -65,18 +105,117 @@ def _delays(ticks: list[float]) -> list[float]:
     return [max(0.0, (b - a) * 1000 - HEARTBEAT_MS) for a, b in itertools.pairwise(ticks)]
 
 
-def run_ui_bench(model: str, tokens: int = 2000, replies: int = 20, timeout: float = 300.0) -> UiBenchResult:
-    """Stream ``replies`` replies of ``tokens`` tokens each; measure the 1st and the last."""
+class BareConversation:
+    """Bare llama-cpp-python keeping a conversation as long as the window's, in its own KV cache."""
+
+    def __init__(self, model: str, context: int, threads: int, batch_threads: int) -> None:
+        import llama_cpp
+
+        from app.core.engine.worker import banned_tokens_processor, eog_token_ids
+
+        self._llama_cpp = llama_cpp
+        self.batch_threads = batch_threads
+        self.llm = llama_cpp.Llama(
+            model_path=model, n_ctx=context, n_threads=threads, n_threads_batch=batch_threads, verbose=False
+        )
+        self.no_eog = banned_tokens_processor(eog_token_ids(self.llm))
+        self.tokens: list[int] = []
+
+    def close(self) -> None:
+        self.llm.close()
+
+    def reply(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]) -> dict[int, float]:
+        """Add a user turn, decode ``n_tokens`` at each thread count from the same point; keep the last."""
+        llm = self.llm
+        turn = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
+        prompt = self.tokens + list(llm.tokenize(turn, add_bos=not self.tokens, special=True))
+        rates: dict[int, float] = {}
+        generated: list[int] = []
+        for threads in thread_counts:
+            self._llama_cpp.llama_set_n_threads(llm.ctx, threads, self.batch_threads)
+            llm.set_seed(1234)
+            generated = []
+            first = last = 0.0
+            for token in llm.generate(prompt, temp=0.7, top_k=20, top_p=0.8, logits_processor=self.no_eog):
+                llm.detokenize([token])  # a real app turns tokens into text too
+                last = time.perf_counter()
+                if not generated:
+                    first = last
+                generated.append(token)
+                if len(generated) >= n_tokens:
+                    break
+            rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
+        self.tokens = prompt + generated
+        return rates
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time so far of this process, its WebEngine helper processes and the engine worker."""
+    import psutil
+
+    me = psutil.Process()
+    totals = {"app": sum(me.cpu_times()[:2]), "web": 0.0, "engine": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            name = " ".join(child.cmdline())
+            seconds = sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+        if "QtWebEngineProcess" in name:
+            totals["web"] += seconds
+        elif "multiprocessing" in name:
+            totals["engine"] += seconds
+    return totals
+
+
+def _rss_mb() -> dict[str, float]:
+    """Resident memory of this process (with the window) and of the engine worker, in MB."""
+    import psutil
+
+    me = psutil.Process()
+    found = {"app": me.memory_info().rss / 2**20, "engine": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            if "multiprocessing" in " ".join(child.cmdline()):
+                found["engine"] += child.memory_info().rss / 2**20
+        except psutil.Error:
+            continue
+    return found
+
+
+def _busy_neighbour() -> subprocess.Popen[bytes]:
+    """One CPU-bound process, as any other program on the user's machine."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def run_ui_bench(
+    model: str,
+    tokens: int = 400,
+    replies: int = 20,
+    timeout: float = 600.0,
+    busy: bool = False,
+    bare_threads: tuple[int, ...] = (),
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> UiBenchResult:
+    """Stream ``replies`` replies of ``tokens`` tokens each; see the module docstring."""
+    from app.core.engine.options import physical_cores
     from app.core.paths import app_paths
     from app.core.settings import load_settings
     from app.ui.shell.main_window import MainWindow
     from app.ui.shell.scripted_session import wait_until
 
+    cores = physical_cores()
+    if not bare_threads:
+        bare_threads = (cores, cores - 1) if busy and cores > 1 else (cores,)
+    neighbour = _busy_neighbour() if busy else None
     paths = app_paths()
     window = MainWindow(paths, load_settings(paths))
     window.resize(1400, 860)
     window.show()
-    result = UiBenchResult(model=model)
+    result = UiBenchResult(model=os.path.basename(model), busy=busy, bare_threads=bare_threads)
+    bare: BareConversation | None = None
+    last_stats: list[Stats] = []
+    window.chat.statsChanged.connect(last_stats.append)
     try:
         if not wait_until(lambda: window.chat.view.is_ready, 30):
             raise QuillpadError("The chat view did not load, so nothing could be measured.")
@@ -86,34 +225,62 @@ def run_ui_bench(model: str, tokens: int = 2000, replies: int = 20, timeout: flo
             raise QuillpadError("The model did not load in time.")
         if not window.chat.model_ready:
             raise QuillpadError(f"The model could not be loaded: {window.banner.text.text()}")
+        context = int(getattr(window, "context_length", 0) or 8192)
+        bare = BareConversation(model, context, cores, cores)
         window.chat.request_overrides = {"max_tokens": tokens, "ignore_eos": True, "thinking": False}
         for number in range(1, replies + 1):
-            ticks: list[float] = []
-            heartbeat = QTimer()
-            heartbeat.setInterval(HEARTBEAT_MS)
-            heartbeat.timeout.connect(lambda t=ticks: t.append(time.perf_counter()))
-            window.chat.render_seconds = 0.0
-            started = time.perf_counter()
-            heartbeat.start()
-            window.chat.ask(f"Reply {number}: write as much as you can.")
-            if not wait_until(lambda: not window.chat.busy, timeout):
-                raise QuillpadError(f"Reply {number} did not finish in time.")
-            heartbeat.stop()
-            seconds = time.perf_counter() - started
-            if number in (1, replies):
-                delays = _delays(ticks) or [0.0]
-                result.replies.append(
-                    ReplyFigures(
-                        number=number,
-                        tokens=tokens,
-                        seconds=seconds,
-                        render_us_per_token=window.chat.render_seconds / tokens * 1e6,
-                        worst_ms=max(delays),
-                        p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],
-                    )
-                )
+            text = f"Reply {number}: write as much as you can."
+            progress(f"reply {number}/{replies}: window")
+            figures = _window_reply(window, text, tokens, timeout, wait_until, last_stats)
+            figures.number = number
+            figures.rss_mb = _rss_mb()  # before bare runs in this process
+            progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
+            figures.bare_tps = bare.reply(text, min(tokens, 200), bare_threads)
+            figures.load = os.getloadavg()[0]
+            result.replies.append(figures)
+            # Each row as it comes: a run cut short on a busy machine still leaves its figures.
+            progress(result.report().splitlines()[2 + len(result.replies)])
     finally:
+        if neighbour is not None:
+            neighbour.kill()
+            neighbour.wait()
+        if bare is not None:
+            bare.close()
         window.shutdown()
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return result
+
+
+def _window_reply(
+    window: Any, text: str, tokens: int, timeout: float, wait_until: Any, last_stats: list[Stats]
+) -> ReplyFigures:
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(lambda t=ticks: t.append(time.perf_counter()))
+    window.chat.render_seconds = 0.0
+    last_stats.clear()
+    cpu_before = _cpu_seconds()
+    heartbeat.start()
+    window.chat.ask(text)
+    if not wait_until(lambda: not window.chat.busy, timeout):
+        raise QuillpadError(f"A reply did not finish within {timeout:.0f} s.")
+    heartbeat.stop()
+    cpu_after = _cpu_seconds()
+    if not last_stats:
+        raise QuillpadError("A reply ended without figures; see the log.")
+    stats = last_stats[-1]
+    delays = _delays(ticks) or [0.0]
+    return ReplyFigures(
+        number=0,
+        tokens=stats.completion_tokens,
+        context=stats.prompt_tokens,
+        window_tps=stats.decode_tokens_per_second,
+        threads=stats.threads,
+        render_us_per_token=window.chat.render_seconds / max(1, stats.completion_tokens) * 1e6,
+        worst_ms=max(delays),
+        p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],
+        load=0.0,
+        cpu_ms={k: (cpu_after[k] - cpu_before[k]) * 1000 / max(1, stats.completion_tokens) for k in cpu_after},
+    )

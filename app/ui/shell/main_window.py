@@ -372,7 +372,14 @@ class MainWindow(QMainWindow):
         self.context_meter.setToolTip(
             f"{used:,} of {total:,} tokens used by the last exchange" if total else "The context length is not known"
         )
-        self.speed_label.setText(f"{stats.decode_tokens_per_second:.1f} tok/s")
+        self.speed_label.setText(
+            f"{stats.decode_tokens_per_second:.1f} tok/s · prompt {stats.prompt_tokens_evaluated:,} evaluated"
+            f" / {stats.prompt_tokens_reused:,} reused"
+        )
+        self.speed_label.setToolTip(
+            "Prompt tokens evaluated for the last reply, and those reused from the engine's memory or a saved "
+            f"state instead; generation threads: {stats.threads or 'n/a'}."
+        )
 
     def _on_recent_models(self, recent: list[str]) -> None:
         self.settings.recent_models = recent

@@ -1,0 +1,113 @@
+"""How many threads llama.cpp decodes with: fixed, or chosen by measured speed.
+
+llama.cpp's threads meet at a barrier after every operation of every token,
+so one thread that the OS takes away (to the GUI, the web view's renderer or
+any other program) stalls them all. Measured on a 2-core machine with
+another CPU-bound process running, bare llama-cpp-python decoded a 135M
+model at 33 tokens/s with 2 threads and 82 with 1; with load 11 from other
+users, the starter model gave 0.6-1.4 tokens/s with 2 threads and 5-19 with
+1 (``quillpad bench ui --busy``). On a quiet machine all cores win. So the
+automatic policy measures: it decodes with the last winner (all physical
+cores at first), then tries the other count (all cores or one fewer) for a
+few tokens, giving up at the first token slower than twice the winner's,
+and keeps the faster. A lost trial doubles the wait before the next one
+(``REPROBE_EVERY`` tokens, up to ``MAX_REPROBE``), because on a busy
+machine each trial of the slow count costs seconds. Prompt processing
+(large batches, few barriers per token) keeps all cores.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+PROBE_TOKENS = 6  # tokens timed per count
+REPROBE_EVERY = 192  # tokens between trials at first
+MAX_REPROBE = 4096
+GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends the trial
+
+
+def candidates(cores: int) -> tuple[int, ...]:
+    """Thread counts the automatic policy compares: all cores and one fewer."""
+    return (cores, cores - 1) if cores > 1 else (1,)
+
+
+@dataclass
+class ThreadPolicy:
+    """Chooses the generation thread count token by token; ``apply`` sets it in llama.cpp.
+
+    ``fixed``: always that many (the user's setting). Otherwise the counts of
+    ``candidates(cores)`` compete as the module docstring says.
+    """
+
+    cores: int
+    fixed: int | None
+    apply: Callable[[int], None]
+    current: int = 0
+    winner: int = 0
+    _winner_times: list[float] = field(default_factory=list)
+    _trial_times: list[float] = field(default_factory=list)
+    _trial: int | None = None  # the count on trial, if any
+    _until_trial: int = 0
+    _interval: int = REPROBE_EVERY
+    _last: float | None = None
+
+    def __post_init__(self) -> None:
+        self.current = self.winner = self.fixed or self.cores
+        self.apply(self.current)
+
+    def start_reply(self) -> None:
+        """A reply begins: time the winner again, then try the other count (the load may have changed)."""
+        self._last = None
+        self._winner_times = []
+        self._end_trial()
+        self._until_trial = PROBE_TOKENS
+
+    def _switch(self, threads: int) -> None:
+        if threads != self.current:
+            self.current = threads
+            self.apply(threads)
+        self._last = None  # the first token after a switch pays for it
+
+    def _end_trial(self) -> None:
+        self._trial = None
+        self._trial_times = []
+        self._switch(self.winner)
+
+    def token(self) -> None:
+        """Call after each generated token."""
+        now = time.perf_counter()
+        last, self._last = self._last, now
+        others = [n for n in candidates(self.cores) if n != self.winner]
+        if self.fixed is not None or last is None or not others:
+            return
+        took = now - last
+        if self._trial is None:
+            self._winner_times = [*self._winner_times[-(PROBE_TOKENS - 1) :], took]
+            self._until_trial -= 1
+            if self._until_trial <= 0 and len(self._winner_times) >= PROBE_TOKENS:
+                self._trial = others[0]
+                self._trial_times = []
+                self._switch(self._trial)
+            return
+        baseline = statistics.median(self._winner_times)
+        self._trial_times.append(took)
+        if took > GIVE_UP_FACTOR * baseline:
+            self._lost()
+        elif len(self._trial_times) >= PROBE_TOKENS:
+            if statistics.median(self._trial_times) < baseline:
+                self.winner = self._trial
+                self._winner_times = list(self._trial_times)
+                self._interval = REPROBE_EVERY
+                self._trial = None
+                self._until_trial = self._interval
+                self._last = now
+            else:
+                self._lost()
+
+    def _lost(self) -> None:
+        self._interval = min(MAX_REPROBE, self._interval * 2)
+        self._until_trial = self._interval
+        self._end_trial()
