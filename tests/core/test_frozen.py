@@ -46,7 +46,7 @@ def test_binary_uses_python_from_path(as_binary: Path, tmp_path: Path, monkeypat
     monkeypatch.setenv("PATH", str(bin_dir))
     assert user_code_python() == str(python3)
     assert find_project_python(tmp_path / "project").path == str(python3)
-    assert find_project_python(tmp_path / "project").source == "Python on PATH"
+    assert find_project_python(tmp_path / "project").source == "python3 on PATH"
 
 
 def test_binary_without_python_says_what_is_needed(
@@ -56,7 +56,7 @@ def test_binary_without_python_says_what_is_needed(
     assert user_code_python() is None
     with pytest.raises(SandboxError, match="needs a Python 3 interpreter"):
         run_python("print(1)")
-    with pytest.raises(InterpreterError, match="needs a Python 3 interpreter"):
+    with pytest.raises(InterpreterError, match="needs the project's Python and none was found"):
         find_project_python(tmp_path)
     # A project's own virtual environment needs no Python on PATH.
     venv_python = tmp_path / "proj" / ".venv" / "bin" / "python"

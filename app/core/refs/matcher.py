@@ -100,8 +100,10 @@ class Exclusions:
     distributions: frozenset[str] = frozenset()  # canonical names
 
     def excludes(self, row: FileRow) -> bool:
-        if row.source.kind == "package" and canonical_name(row.source.name) in self.distributions:
-            return True
+        if row.source.kind == "package":
+            # A package installed in an environment inside the project (its .venv) is other
+            # people's code; only the project's own distribution is the user's.
+            return canonical_name(row.source.name) in self.distributions
         path = Path(row.path)
         return any(path.is_relative_to(folder) for folder in self.folders)
 

@@ -21,7 +21,7 @@ BROKEN = "quillpad_sample_plugin.broken"
 def test_entry_points_are_discovered(sample_site: Path, manager: PluginManager) -> None:
     manager.discover()
     ids = [record.id for record in manager.records()]
-    assert ids[0] == "codegen"  # built-ins first, declared in quillpad's own pyproject
+    assert ids[0] == "agenttools"  # built-ins first (by name), declared in quillpad's own pyproject
     assert "sample" in ids
     sample = manager.record("sample")
     assert sample.state == "enabled" and sample.info is not None and sample.info.version == "0.3.0"

@@ -87,7 +87,9 @@ def test_cli_chat_with_a_server_and_a_key_from_the_environment(
     assert not [f for f in written if API_KEY.encode() in f.read_bytes()]  # ...but never the key
 
 
-def test_cli_refusals_are_one_line(keyed_llama_server: LlamaServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refusals_are_one_line(
+    keyed_llama_server: LlamaServer, capsys: pytest.CaptureFixture[str], no_starter: None
+) -> None:
     url = keyed_llama_server.base_url
     assert main(["chat", "--server", url, "--api-key", "wrong-key", "hi"]) == 2
     err = capsys.readouterr().err

@@ -59,7 +59,9 @@ def test_an_unknown_profile_is_one_line_listing_the_saved_ones(capsys: pytest.Ca
         main(["chat", "--profile", "Ollama box", "--server", "http://127.0.0.1:9", "hi"])
 
 
-def test_the_local_profile_runs_the_gguf_file(qwen3_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_local_profile_runs_the_gguf_file(
+    qwen3_gguf: Path, capsys: pytest.CaptureFixture[str], no_starter: None
+) -> None:
     assert main(["chat", "--profile", LOCAL_PROFILE, "--max-tokens", "4", "hi"]) == 2
     assert "--model FILE.gguf" in capsys.readouterr().err
     args = ["chat", "--profile", LOCAL_PROFILE, "--model", str(qwen3_gguf), "--max-tokens", "4", "--seed", "1", "hi"]
