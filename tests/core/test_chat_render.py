@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections.abc import Iterator
+from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +21,7 @@ from app.core.chat_render import (
     file_suffix,
     latex_to_html,
     render_markdown,
+    streaming,
 )
 from app.core.chat_render.markdown import parser
 
@@ -467,24 +471,29 @@ class FakeClock:
         return self.now
 
 
-def slow_renders(stream: StreamingMarkdown, clock: FakeClock, cost: float) -> list[int]:
-    """Make every tail render of ``stream`` take ``cost`` seconds of ``clock``; returns the render count."""
+@contextlib.contextmanager
+def slow_renders(clock: FakeClock, cost: float) -> Iterator[list[int]]:
+    """Make every render of streamed Markdown take ``cost`` seconds of ``clock``; yields the render count."""
     count = [0]
-    original = stream._tail_html
+    original = streaming.render_tokens
 
-    def render() -> str:
+    def render(*args: Any, **kwargs: Any) -> Any:
         count[0] += 1
         clock.now += cost
-        return original()
+        return original(*args, **kwargs)
 
-    stream._tail_html = render  # type: ignore[method-assign]
-    return count
+    with mock.patch.object(streaming, "render_tokens", render):
+        yield count
 
 
 def test_duty_1_renders_every_piece_and_the_default_puts_off_renders_of_an_expensive_tail() -> None:
     clock = FakeClock()
     stream = StreamingMarkdown(clock=clock)
-    renders = slow_renders(stream, clock, cost=0.020)  # a long code block: 20 ms per render
+    with slow_renders(clock, cost=0.020) as renders:  # a long code block: 20 ms per render
+        check_put_off_renders(stream, clock, renders)
+
+
+def check_put_off_renders(stream: StreamingMarkdown, clock: FakeClock, renders: list[int]) -> None:
     stream.feed("```python\n")
     assert renders[0] == 1
     shown = 0
@@ -514,10 +523,10 @@ def test_duty_1_renders_every_piece_and_the_default_puts_off_renders_of_an_expen
 def test_a_cheap_tail_is_rendered_at_every_piece() -> None:
     clock = FakeClock()
     stream = StreamingMarkdown(clock=clock)
-    slow_renders(stream, clock, cost=0.001)
-    for word in range(50):
-        clock.now += 1 / 30
-        assert stream.feed(f"word{word} ").tail_html is not None
+    with slow_renders(clock, cost=0.001):
+        for word in range(50):
+            clock.now += 1 / 30
+            assert stream.feed(f"word{word} ").tail_html is not None
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -528,16 +537,16 @@ def test_put_off_renders_hand_out_the_same_blocks(
     text, cuts, offset = case
     clock = FakeClock()
     stream = StreamingMarkdown(offset, clock=clock)
-    slow_renders(stream, clock, cost)
     updates = []
     previous = 0
-    for index, cut in enumerate([*sorted(cuts), len(text)]):
-        clock.now += steps[index % len(steps)]
-        updates.append(stream.feed(text[previous:cut]))
-        previous = cut
-        if stream.due_in() == 0.0:
-            updates.append(stream.flush())
-    last = stream.finish()
+    with slow_renders(clock, cost):
+        for index, cut in enumerate([*sorted(cuts), len(text)]):
+            clock.now += steps[index % len(steps)]
+            updates.append(stream.feed(text[previous:cut]))
+            previous = cut
+            if stream.due_in() == 0.0:
+                updates.append(stream.flush())
+        last = stream.finish()
     whole = render_markdown(text, offset)
     assert last.tail_html == ""
     assert "".join(html for u in [*updates, last] for html in u.new_blocks_html) == whole.html
