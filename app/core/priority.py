@@ -34,3 +34,22 @@ def lower_own_priority() -> str:
             os.sched_setscheduler(0, idle, os.sched_param(0))
             done.append("SCHED_IDLE")
     return ", ".join(done) or "unchanged"
+
+
+def lower_this_thread_priority() -> bool:
+    """Lowest niceness for the calling thread only (Linux schedules threads one by one); False elsewhere.
+
+    For a thread of a process whose other threads must stay fast (the engine
+    hashing a model file or writing a saved state while the next reply
+    decodes). Only niceness, never SCHED_IDLE: a starved thread holding the
+    interpreter lock would stall the others.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError:
+        return False
+    return True

@@ -56,6 +56,7 @@ from app.core.engine.state_files import StateIdentity
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
 from app.core.engine.threads import ThreadPolicy
 from app.core.engine.vocab import Vocab
+from app.core.priority import lower_this_thread_priority
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
@@ -169,6 +170,7 @@ class ModelSession:
 
     def _hash_model(self, folder: Path) -> None:
         """The saved states' identity; the model file's sha256 is read once, off the reply's path."""
+        lower_this_thread_priority()  # hashing a 5 GB file must not slow the first reply
         try:
             folder.mkdir(parents=True, exist_ok=True)
             digest = model_sha256(Path(self.load.path), folder)
