@@ -28,6 +28,7 @@ from app.core.engine import (
 )
 from app.core.engine.options import SamplingOverrides
 from app.core.engine.owner import EngineOwner
+from app.core.engine.vocab import Vocab
 from app.core.engine.worker import banned_tokens_processor, eog_token_ids
 from app.core.errors import QuillpadError
 
@@ -265,7 +266,7 @@ def run_engine_bench(
             for round_no in range(1, rounds + 1):
                 request = request_for(round_no)
                 prompt_bytes = engine.render(request).text.encode()
-                prompt_tokens = llm.tokenize(prompt_bytes, add_bos=llm._model.add_bos_token(), special=True)
+                prompt_tokens = llm.tokenize(prompt_bytes, add_bos=Vocab(llm).add_bos, special=True)
                 progress(f"round {round_no}/{rounds}: bare llama-cpp-python")
                 result.bare.append(_bare_run(llm, prompt_tokens, tokens, sampling, seed))
                 progress(f"round {round_no}/{rounds}: quillpad engine")

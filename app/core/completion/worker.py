@@ -41,6 +41,7 @@ from app.core.completion.messages import (
 )
 from app.core.completion.postprocess import tidy_suggestion
 from app.core.completion.prompt import FimPrompt, fit_prompt
+from app.core.engine.vocab import Vocab
 
 FLUSH_SECONDS = 0.016
 Send = Callable[[Any], None]
@@ -75,15 +76,14 @@ class FimSession:
             n_batch=load.batch_size,
             verbose=False,
         )
-        model = self.llm._model
-        vocab = model.vocab
+        vocab = Vocab(self.llm)
         metadata = self.llm.metadata
-        ids = (
-            llama_cpp.llama_vocab_fim_pre(vocab),
-            llama_cpp.llama_vocab_fim_suf(vocab),
-            llama_cpp.llama_vocab_fim_mid(vocab),
+        pre, suf, mid = (
+            llama_cpp.llama_vocab_fim_pre(vocab.handle),
+            llama_cpp.llama_vocab_fim_suf(vocab.handle),
+            llama_cpp.llama_vocab_fim_mid(vocab.handle),
         )
-        markers = tuple(model.token_get_text(i) for i in ids) if all(i >= 0 for i in ids) else None
+        markers = (vocab.text(pre), vocab.text(suf), vocab.text(mid)) if min(pre, suf, mid) >= 0 else None
         name = metadata.get("general.name") or metadata.get("general.basename") or Path(load.path).stem
         self.format: FimFormat = choose_format(
             load_fim_formats(),
@@ -101,7 +101,7 @@ class FimSession:
         self._current = 0
         # Kept on self: ctypes callbacks must outlive their registration.
         self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: self.stale())
-        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, self._abort_cb, None)
+        llama_cpp.llama_set_abort_callback(self.llm.ctx, self._abort_cb, None)
 
     def _is_single_special(self, text: str) -> bool:
         tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)

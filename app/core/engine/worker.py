@@ -55,6 +55,7 @@ from app.core.engine.state_cache import CacheConfig, StateCache, model_sha256
 from app.core.engine.state_files import StateIdentity
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
 from app.core.engine.threads import ThreadPolicy
+from app.core.engine.vocab import Vocab
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
@@ -82,10 +83,7 @@ class _Log:
 
 def eog_token_ids(llm: Any) -> list[int]:
     """Every end-of-generation token of a loaded ``llama_cpp.Llama``."""
-    import llama_cpp
-
-    vocab = llm._model.vocab
-    return [t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+    return Vocab(llm).eog_ids()
 
 
 def banned_tokens_processor(token_ids: list[int]) -> Any:
@@ -132,17 +130,15 @@ class ModelSession:
             n_batch=load.batch_size,
             verbose=False,
         )
-        model = self.llm._model
-        self.vocab = model.vocab
+        vocab = Vocab(self.llm)
+        self.vocab = vocab.handle
         self.n_ctx = self.llm.n_ctx()
-        self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
-        bos = model.token_bos()
-        eos = model.token_eos()
+        self.add_bos = vocab.add_bos
         self.builder = PromptBuilder(
             load.chat_template,
             load.profile,
-            bos_token=model.token_get_text(bos) if bos >= 0 else "",
-            eos_token=model.token_get_text(eos) if eos >= 0 else "",
+            bos_token=vocab.text(vocab.bos),
+            eos_token=vocab.text(vocab.eos),
         )
         self._eog_ids: list[int] | None = None
         self._eog_set: frozenset[int] = frozenset()
