@@ -1,8 +1,14 @@
-"""Versions of the app and of the inference libraries it was built with."""
+"""Versions of the app and of the inference libraries it was built with.
+
+Only llama-cpp-python's public bindings are used. Its ggml library version
+and commit are reachable only through the private ``llama_cpp._ggml``, so
+they are not reported: llama.cpp's own version and build features stand in,
+and the exact pin of llama-cpp-python (pyproject) fixes which llama.cpp
+source it builds.
+"""
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -13,8 +19,8 @@ class VersionInfo:
 
     app: str
     llama_cpp_python: str | None
-    ggml: str | None
-    ggml_commit: str | None
+    llama_cpp: str | None  # llama.cpp's own version string ("0.5.0-dev")
+    system_info: str | None  # llama.cpp's build features: CPU instruction sets, backends
     gpu_offload: bool | None
     error: str | None = None
 
@@ -24,10 +30,9 @@ class VersionInfo:
             lines.append(f"llama-cpp-python: unavailable ({self.error})")
             return lines
         lines.append(f"llama-cpp-python {self.llama_cpp_python}")
-        build = self.ggml or "unknown"
-        if self.ggml_commit and self.ggml_commit != "unknown":
-            build += f" (commit {self.ggml_commit})"
-        lines.append(f"llama.cpp / ggml {build}")
+        lines.append(f"llama.cpp {self.llama_cpp or 'unknown'}")
+        if self.system_info:
+            lines.append(f"llama.cpp build: {self.system_info}")
         offload = "yes" if self.gpu_offload else "no (CPU only)"
         lines.append(f"GPU offload: {offload}")
         return lines
@@ -41,27 +46,21 @@ def app_version() -> str:
         return "0+unknown"
 
 
-def _ggml_string(lib: ctypes.CDLL, symbol: str) -> str | None:
-    func = getattr(lib, symbol, None)
-    if func is None:
-        return None
-    func.restype = ctypes.c_char_p
-    func.argtypes = []
-    value = func()
-    return value.decode("utf-8", errors="replace") if value else None
+def _text(value: bytes | None) -> str | None:
+    text = value.decode("utf-8", errors="replace").strip(" |\n") if value else ""
+    return " ".join(text.split()) or None
 
 
 def version_info() -> VersionInfo:
     """Collect versions; importing llama.cpp loads its shared libraries."""
     try:
         import llama_cpp
-        from llama_cpp._ggml import libggml
     except Exception as err:  # a broken native install must still print versions
         return VersionInfo(app_version(), None, None, None, None, error=str(err))
     return VersionInfo(
         app=app_version(),
         llama_cpp_python=llama_cpp.__version__,
-        ggml=_ggml_string(libggml, "ggml_version"),
-        ggml_commit=_ggml_string(libggml, "ggml_commit"),
+        llama_cpp=_text(llama_cpp.llama_version()),
+        system_info=_text(llama_cpp.llama_print_system_info()),
         gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections.abc import Iterator
+from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +21,7 @@ from app.core.chat_render import (
     file_suffix,
     latex_to_html,
     render_markdown,
+    streaming,
 )
 from app.core.chat_render.markdown import parser
 
@@ -294,7 +298,7 @@ REPLIES = [
 
 
 def stream_pieces(text: str, cuts: list[int], offset: int = 0) -> tuple[list[StreamUpdate], StreamUpdate]:
-    stream = StreamingMarkdown(offset)
+    stream = StreamingMarkdown(offset, duty=1.0)
     updates = []
     previous = 0
     for cut in [*sorted(cuts), len(text)]:
@@ -330,7 +334,7 @@ def test_streaming_character_by_character(text: str) -> None:
 
 
 def test_open_code_fence_stays_in_the_tail() -> None:
-    stream = StreamingMarkdown(3)
+    stream = StreamingMarkdown(3, duty=1.0)
     first = stream.feed("Intro.\n\n```python\nx = 1\n")
     assert first.new_blocks_html == ["<p>Intro.</p>\n"]
     update = stream.feed("\ny = 2\n\nz = 3\n")
@@ -351,7 +355,7 @@ def test_open_code_fence_stays_in_the_tail() -> None:
     [("$$", "a\n+ b\n# c", "$$"), ("\\[", "a\n- b\n> c", "\\]"), ("\\begin{align}", "a &= b\n+ c", "\\end{align}")],
 )
 def test_open_display_math_stays_in_the_tail(opening: str, body: str, closing: str) -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     assert stream.feed("Before.\n\n").new_blocks_html == ["<p>Before.</p>\n"]
     update = stream.feed(f"{opening}\n{body}\n")
     assert update.new_blocks_html == []
@@ -364,14 +368,14 @@ def test_open_display_math_stays_in_the_tail(opening: str, body: str, closing: s
 
 
 def test_unclosed_display_math_settles_at_a_blank_line() -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     stream.feed("$$\nx\n+ y\n")
     update = stream.feed("\nNext.\n")
     assert update.new_blocks_html == ["<p>$$\nx</p>\n", "<ul>\n<li>y</li>\n</ul>\n"]
 
 
 def test_list_items_stay_in_the_tail_until_the_list_ends() -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     assert stream.feed("- one\n- two\n").new_blocks_html == []
     update = stream.feed("\n- three\n")
     assert update.new_blocks_html == [] and "three" in update.tail_html
@@ -380,7 +384,7 @@ def test_list_items_stay_in_the_tail_until_the_list_ends() -> None:
 
 
 def test_a_block_boundary_split_across_pieces() -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     assert stream.feed("First paragraph.").new_blocks_html == []
     update = stream.feed("\n")
     assert update.new_blocks_html == [] and update.tail_html == "<p>First paragraph.</p>\n"
@@ -392,7 +396,7 @@ def test_a_block_boundary_split_across_pieces() -> None:
 
 
 def test_a_finished_block_is_handed_out_at_the_blank_line() -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     update = stream.feed("```py\nx = 1\n```\n\nA long line still being writ")
     assert update.new_code_blocks == [CodeBlock(0, "python", "x = 1\n")]
     assert update.tail_html == "<p>A long line still being writ</p>\n"  # the code is not re-rendered
@@ -403,7 +407,7 @@ def test_a_finished_block_is_handed_out_at_the_blank_line() -> None:
 
 def test_incomplete_last_line_never_settles_earlier_blocks() -> None:
     # "#" alone would be an empty heading ending the paragraph; "#hashtag" continues it.
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     assert stream.feed("para\n#").new_blocks_html == []
     stream.feed("hashtag\n")
     assert stream.finish().new_blocks_html == ["<p>para\n#hashtag</p>\n"]
@@ -417,7 +421,7 @@ def test_crlf_split_across_pieces_is_one_line_break() -> None:
 
 
 def test_feed_after_finish_is_an_error_and_finish_is_idempotent() -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     stream.feed("x")
     assert stream.finish().new_blocks_html == ["<p>x</p>\n"]
     assert stream.finish() == StreamUpdate([], "", [])
@@ -440,7 +444,7 @@ def parsed_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def test_work_per_piece_does_not_grow_with_the_reply(parsed_lengths: list[int]) -> None:
-    stream = StreamingMarkdown()
+    stream = StreamingMarkdown(duty=1.0)
     paragraph = "Some words in a paragraph with $x$ and `code`, " * 3 + "\n\n"
     fence = "```python\nprint('hello')\n```\n\n"
     total = 0
@@ -452,3 +456,98 @@ def test_work_per_piece_does_not_grow_with_the_reply(parsed_lengths: list[int]) 
     assert total > 30_000
     # Each parse sees at most the unfinished block plus the newest piece, never the reply so far.
     assert max(parsed_lengths) < 2 * len(paragraph)
+
+
+# --- rendering put off while a long block streams ---------------------------------------------------------------
+
+
+class FakeClock:
+    """Time that moves only when the test says (or a render "costs" it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextlib.contextmanager
+def slow_renders(clock: FakeClock, cost: float) -> Iterator[list[int]]:
+    """Make every render of streamed Markdown take ``cost`` seconds of ``clock``; yields the render count."""
+    count = [0]
+    original = streaming.render_tokens
+
+    def render(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        clock.now += cost
+        return original(*args, **kwargs)
+
+    with mock.patch.object(streaming, "render_tokens", render):
+        yield count
+
+
+def test_duty_1_renders_every_piece_and_the_default_puts_off_renders_of_an_expensive_tail() -> None:
+    clock = FakeClock()
+    stream = StreamingMarkdown(clock=clock)
+    with slow_renders(clock, cost=0.020) as renders:  # a long code block: 20 ms per render
+        check_put_off_renders(stream, clock, renders)
+
+
+def check_put_off_renders(stream: StreamingMarkdown, clock: FakeClock, renders: list[int]) -> None:
+    stream.feed("```python\n")
+    assert renders[0] == 1
+    shown = 0
+    for line in range(59):  # one line every 33 ms
+        clock.now += 1 / 30
+        update = stream.feed(f"x_{line} = {line}\n")
+        if update.tail_html is not None:
+            shown += 1
+            assert f"x_{line}" in update.tail_html  # a render shows everything so far
+    # 20 ms renders at most 10 % of the time: one every 200 ms, about every sixth piece.
+    assert 8 <= shown <= 12
+    assert renders[0] == shown + 1
+    assert stream.feed("x_59 = 59\n").tail_html is None  # no time has passed since the last piece
+    waiting = stream.due_in()
+    assert waiting is not None and 0 < waiting <= 0.2
+    assert stream.flush() == StreamUpdate([], None, [])  # too early: nothing rendered
+    clock.now += waiting
+    assert stream.due_in() == 0.0
+    flushed = stream.flush()
+    assert flushed.tail_html is not None and "x_59" in flushed.tail_html
+    assert stream.due_in() is None  # nothing waits any more
+    end = stream.finish()
+    assert "x_59" in "".join(end.new_blocks_html) and end.tail_html == ""
+    assert stream.due_in() is None
+
+
+def test_a_cheap_tail_is_rendered_at_every_piece() -> None:
+    clock = FakeClock()
+    stream = StreamingMarkdown(clock=clock)
+    with slow_renders(clock, cost=0.001):
+        for word in range(50):
+            clock.now += 1 / 30
+            assert stream.feed(f"word{word} ").tail_html is not None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reply_and_cuts(), st.lists(st.floats(0.0, 0.3), min_size=1, max_size=60), st.floats(0.0, 0.05))
+def test_put_off_renders_hand_out_the_same_blocks(
+    case: tuple[str, list[int], int], steps: list[float], cost: float
+) -> None:
+    text, cuts, offset = case
+    clock = FakeClock()
+    stream = StreamingMarkdown(offset, clock=clock)
+    updates = []
+    previous = 0
+    with slow_renders(clock, cost):
+        for index, cut in enumerate([*sorted(cuts), len(text)]):
+            clock.now += steps[index % len(steps)]
+            updates.append(stream.feed(text[previous:cut]))
+            previous = cut
+            if stream.due_in() == 0.0:
+                updates.append(stream.flush())
+        last = stream.finish()
+    whole = render_markdown(text, offset)
+    assert last.tail_html == ""
+    assert "".join(html for u in [*updates, last] for html in u.new_blocks_html) == whole.html
+    assert [b for u in [*updates, last] for b in u.new_code_blocks] == whole.code_blocks

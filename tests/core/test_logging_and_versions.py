@@ -34,7 +34,8 @@ def test_version_info_names_llama_cpp() -> None:
     info = version_info()
     assert info.error is None
     assert info.llama_cpp_python == "0.3.36"
-    assert info.ggml and info.ggml[0].isdigit()
+    assert info.llama_cpp and info.llama_cpp[0].isdigit()
+    assert info.system_info and "CPU" in info.system_info  # llama.cpp's build features
     assert isinstance(info.gpu_offload, bool)
     text = "\n".join(info.lines())
     assert "llama-cpp-python 0.3.36" in text and "GPU offload" in text

@@ -207,7 +207,7 @@ def _queries(project: Project, rng: random.Random, count: int) -> list[str]:
     names: list[str] = []
     files = project.files()
     for path in rng.sample(files, min(len(files), 300)):
-        for symbol in project._index.symbols([path]).get(path, [])[:5]:
+        for symbol in project.symbols([path]).get(path, [])[:5]:
             if symbol.name.isidentifier() and len(symbol.name) > 3:
                 names.append(symbol.name)
     if len(names) < 2:
@@ -250,7 +250,7 @@ def _burst(project: Project, count: int, rng: random.Random) -> str:
 def _index_differences(project: Project, under: str, max_bytes: int) -> list[str]:
     """Paths below ``under`` whose presence, size or time differ between the index and the disk."""
     disk = scan(project.root, IgnoreRules(project.root), max_bytes, under=under)
-    states = project._index.file_states(under=under)
+    states = project.indexed_file_states(under)
     differ = sorted(disk.keys() ^ states.keys())
     for path in disk.keys() & states.keys():
         if (disk[path].size, disk[path].mtime_ns) != (states[path].size, states[path].mtime_ns):

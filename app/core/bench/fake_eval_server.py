@@ -122,6 +122,27 @@ class FakeEvalServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- counting (handler threads call these) ---------------------------------------------
+
+    def count_arrival(self, payload: dict[str, Any]) -> int:
+        """Count a chat request coming in; its number, from 1."""
+        with self._lock:
+            self.received += 1
+            self.bodies.append(payload)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return self.received
+
+    def count_departure(self) -> None:
+        """Count a request no longer in flight (answered, failed or abandoned)."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def count_completion(self) -> None:
+        """Count a reply sent whole."""
+        with self._lock:
+            self.completed += 1
+
     # -- requests --------------------------------------------------------------------------
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -163,12 +184,7 @@ class FakeEvalServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 payload = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.received += 1
-                    number = server.received
-                    server.bodies.append(payload)
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                number = server.count_arrival(payload)
                 self._counted = True
                 try:
                     self._reply(number, payload)
@@ -182,8 +198,7 @@ class FakeEvalServer:
                 # must not find this one still counted as in flight.
                 if self._counted:
                     self._counted = False
-                    with server._lock:
-                        server.in_flight -= 1
+                    server.count_departure()
 
             def _reply(self, number: int, payload: dict[str, Any]) -> None:
                 fault = server.faults.by_request.get(number)
@@ -241,8 +256,7 @@ class FakeEvalServer:
                         return
                 tokens = len(answer.split()) + len(thinking.split())
                 usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
-                with server._lock:
-                    server.completed += 1
+                server.count_completion()
                 self._leave()
                 self._event({}, "stop", usage=usage)
                 self.wfile.write(b"data: [DONE]\n\n")

@@ -9,15 +9,12 @@ and reused.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from app.core.bench.synthetic_gguf import TinySpec, write_tiny_model
+from app.core.bench.synthetic_gguf import QWEN_VOCAB, TinySpec, write_once, write_tiny_model
 from app.core.errors import QuillpadError
-
-QWEN_VOCAB = 151_936
 
 # From the models' config.json (Qwen/Qwen3-*): hidden size, layers, heads,
 # KV heads, head dim 128, FFN width, tied embeddings up to 4B.
@@ -69,21 +66,8 @@ def ensure_shape(
     """The path of the shape's GGUF, written first if it is not in ``folder`` yet."""
     spec = shape_spec(name, quant)
     folder = folder or shape_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name.lower()}-random-{quant.lower()}.gguf"
-    if path.exists():
-        return path
-    part = path.with_name(path.name + ".part")
-    progress(f"writing {path.name} (random weights, the shape of {name}; once)")
-    try:
-        write_tiny_model(part, spec)
-        os.replace(part, path)
-    except OSError as err:
-        part.unlink(missing_ok=True)
-        raise QuillpadError(f"Could not write the {name} shape to {folder} ({err}); free some disk space.") from err
-    finally:
-        part.unlink(missing_ok=True)
-    return path
+    return write_once(path, lambda part: write_tiny_model(part, spec), name, progress)
 
 
 def resolve_model(model: str, quant: str = "Q8_0", progress: Callable[[str], None] = lambda _msg: None) -> str:

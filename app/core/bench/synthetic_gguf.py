@@ -15,12 +15,15 @@ this module for the test suite.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import gguf
 import numpy as np
+
+from app.core.errors import QuillpadError
 
 # Written for this project: ChatML like Qwen3's, with an `enable_thinking`
 # switch (an empty think block is pre-filled when thinking is off) and earlier
@@ -44,6 +47,8 @@ QWEN3_CHAT_TEMPLATE = (
     "{%- endif -%}"
     "{%- endif -%}"
 )
+
+QWEN_VOCAB = 151_936  # Qwen2.5's and Qwen3's vocabulary (and output layer) size
 
 # (text, token type) in Qwen's order. Chat-structure tokens are CONTROL
 # (hidden when detokenising without specials); the think and tool-call tags
@@ -122,16 +127,14 @@ def _filler_words(count: int, known: set[str]) -> list[str]:
     return words
 
 
-def build_vocab(n_vocab: int | None = None) -> TinyVocab:
-    """Byte alphabet, merged pieces of a few words (with and without a
-    leading space), filler words up to ``n_vocab`` entries if given, then the
-    Qwen special tokens."""
+def byte_level_bpe(merge_words: Sequence[str]) -> TinyVocab:
+    """GPT-2's byte alphabet, then the merged pieces of ``merge_words`` (with and without a leading space)."""
     byte_map = _bytes_to_unicode()
     tokens = [byte_map[b] for b in range(256)]
     types = [int(gguf.TokenType.NORMAL)] * 256
     merges: list[str] = []
     known = set(tokens)
-    for word in _MERGE_WORDS:
+    for word in merge_words:
         for piece in (word, "Ġ" + word):
             current = piece[0]
             for ch in piece[1:]:
@@ -142,6 +145,15 @@ def build_vocab(n_vocab: int | None = None) -> TinyVocab:
                     types.append(int(gguf.TokenType.NORMAL))
                     known.add(merged)
                 current = merged
+    return TinyVocab(tokens=tokens, token_types=types, merges=merges)
+
+
+def build_vocab(n_vocab: int | None = None) -> TinyVocab:
+    """Byte alphabet, merged pieces of a few words (with and without a
+    leading space), filler words up to ``n_vocab`` entries if given, then the
+    Qwen special tokens."""
+    base = byte_level_bpe(_MERGE_WORDS)
+    tokens, types, known = base.tokens, base.token_types, set(base.tokens)
     if n_vocab is not None:
         # Never produced by tokenising (no merges lead to them), but the
         # model can sample them: they detokenise to word-like text.
@@ -151,7 +163,7 @@ def build_vocab(n_vocab: int | None = None) -> TinyVocab:
     for text, kind in QWEN_SPECIAL_TOKENS:
         tokens.append(text)
         types.append(int(kind))
-    return TinyVocab(tokens=tokens, token_types=types, merges=merges)
+    return base
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,9 @@ class TinySpec:
     tied_embeddings: bool = False  # output layer shares token_embd (Qwen3 0.6B to 4B)
     quant: str = "Q8_0"  # "Q8_0" or "Q4_0": what the gguf package can write
     size_label: str = "tiny"
+    attn_bias: bool = False  # q/k/v biases (Qwen2's architecture)
+    qk_norm: bool = True  # per-head q/k norms (Qwen3's; Qwen2 has none)
+    eos_token: str = "<|im_end|>"  # Qwen3 instruct ends a turn; base and coder models end with <|endoftext|>
 
 
 # Above this many weights a matrix is written as random quantised blocks
@@ -209,13 +224,21 @@ def _random_blocks(rng: np.random.Generator, shape: tuple[int, ...], qtype: gguf
     return data.reshape(*outer, n_blocks * type_size)
 
 
-def write_tiny_model(path: Path, spec: TinySpec = TinySpec()) -> Path:
+def write_tiny_model(
+    path: Path,
+    spec: TinySpec = TinySpec(),
+    vocab: TinyVocab | None = None,
+    token_id_keys: Mapping[str, str] | None = None,
+) -> Path:
     """Write a random-weight model described by ``spec`` to ``path``.
 
-    Tensors are written one at a time, so a 9 GB model needs only one
-    tensor's worth of memory.
+    ``vocab``: the vocabulary, if not Qwen3's (``build_vocab(spec.n_vocab)``);
+    ``token_id_keys``: metadata keys to set to a token's id (the coder's
+    ``tokenizer.ggml.fim_pre_token_id`` -> ``<|fim_prefix|>``). Tensors are
+    written one at a time, so a 9 GB model needs only one tensor's worth of
+    memory.
     """
-    vocab = build_vocab(spec.n_vocab)
+    vocab = vocab or build_vocab(spec.n_vocab)
     rng = np.random.default_rng(spec.seed)
     head_dim = spec.head_dim or spec.n_embd // spec.n_head
     n_vocab = len(vocab.tokens)
@@ -248,9 +271,11 @@ def write_tiny_model(path: Path, spec: TinySpec = TinySpec()) -> Path:
     writer.add_token_types(vocab.token_types)
     writer.add_token_merges(vocab.merges)
     writer.add_bos_token_id(vocab.token_id("<|endoftext|>"))
-    writer.add_eos_token_id(vocab.token_id("<|im_end|>"))
+    writer.add_eos_token_id(vocab.token_id(spec.eos_token))
     writer.add_pad_token_id(vocab.token_id("<|endoftext|>"))
     writer.add_add_bos_token(False)
+    for key, text in (token_id_keys or {}).items():
+        writer.add_uint32(key, vocab.token_id(text))
     if spec.chat_template is not None:
         writer.add_chat_template(spec.chat_template)
 
@@ -284,6 +309,9 @@ def write_tiny_model(path: Path, spec: TinySpec = TinySpec()) -> Path:
     def norm(name: str, size: int) -> None:
         add(name, (size,), False, lambda: np.ones(size, dtype=np.float32))
 
+    def bias(name: str, size: int) -> None:
+        add(name, (size,), False, lambda: (rng.standard_normal(size) * 0.02).astype(np.float32))
+
     weights("token_embd.weight", n_vocab, spec.n_embd)
     norm("output_norm.weight", spec.n_embd)
     if not spec.tied_embeddings:
@@ -295,8 +323,13 @@ def write_tiny_model(path: Path, spec: TinySpec = TinySpec()) -> Path:
         weights(p + "attn_k.weight", spec.n_head_kv * head_dim, spec.n_embd)
         weights(p + "attn_v.weight", spec.n_head_kv * head_dim, spec.n_embd)
         weights(p + "attn_output.weight", spec.n_embd, spec.n_head * head_dim)
-        norm(p + "attn_q_norm.weight", head_dim)
-        norm(p + "attn_k_norm.weight", head_dim)
+        if spec.attn_bias:
+            bias(p + "attn_q.bias", spec.n_head * head_dim)
+            bias(p + "attn_k.bias", spec.n_head_kv * head_dim)
+            bias(p + "attn_v.bias", spec.n_head_kv * head_dim)
+        if spec.qk_norm:
+            norm(p + "attn_q_norm.weight", head_dim)
+            norm(p + "attn_k_norm.weight", head_dim)
         norm(p + "ffn_norm.weight", spec.n_embd)
         if spec.n_expert:
             weights(p + "ffn_gate_inp.weight", spec.n_expert, spec.n_embd)
@@ -314,6 +347,25 @@ def write_tiny_model(path: Path, spec: TinySpec = TinySpec()) -> Path:
     for _name, make, _raw in pending:
         writer.write_tensor_data(make())
     writer.close()
+    return path
+
+
+def write_once(path: Path, write: Callable[[Path], object], shape: str, progress: Callable[[str], None]) -> Path:
+    """``path``, written by ``write`` first if it does not exist yet (under a ``.part`` name until complete,
+    so an interrupted write is never taken for a model). ``shape`` names the model's shape in messages."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    progress(f"writing {path.name} (random weights, the shape of {shape}; once)")
+    try:
+        write(part)
+        os.replace(part, path)
+    except OSError as err:
+        message = f"Could not write the {shape} shape to {path.parent} ({err}); free some disk space."
+        raise QuillpadError(message) from err
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 

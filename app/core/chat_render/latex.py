@@ -272,6 +272,11 @@ def amsmath_until_blank_line(state: StateBlock, start_line: int, end_line: int, 
     means an environment that is never closed cannot swallow the rest of the
     reply, and that text after the next blank line is settled for streaming.
     """
+    # The opening line is checked first: this rule is tried at every line, and
+    # looking for the blank line first made parsing a long list quadratic.
+    first = state.src[state.bMarks[start_line] + state.tShift[start_line] : state.eMarks[start_line]]
+    if not _AMSMATH_OPEN.match(first):
+        return False
     limit = start_line + 1
     while limit < end_line and not state.isEmpty(limit):
         limit += 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markdown_it.token import Token
@@ -17,13 +18,26 @@ class StreamUpdate:
     """What changed after a piece of a reply arrived.
 
     ``new_blocks_html`` is appended to the page and never touched again;
-    ``tail_html`` replaces the previous tail (the block still being written);
+    ``tail_html`` replaces the previous tail (the block still being written),
+    or is None when the tail shown stays as it is (rendering it again was
+    put off, see ``StreamingMarkdown``);
     ``new_code_blocks`` belong to the new blocks (the tail's code has no actions yet).
     """
 
     new_blocks_html: list[str]
-    tail_html: str
+    tail_html: str | None
     new_code_blocks: list[CodeBlock]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the page needs this update at all."""
+        return bool(self.new_blocks_html) or self.tail_html is not None
+
+
+# Share of the time a stream may spend parsing and rendering: a tail that takes
+# 20 ms to render is rendered at most every 200 ms. Below ~3 ms (a paragraph,
+# a short list or code block) every piece is rendered as it comes.
+RENDER_DUTY = 0.1
 
 
 # Blocks that no further line can join: headings and rules are one line, math blocks exist only once closed.
@@ -78,14 +92,31 @@ class StreamingMarkdown:
     reference definitions, the one exception, are off), so the blocks handed
     out are those ``render_markdown`` makes of the whole reply. The work per
     piece is proportional to the unfinished text: usually one paragraph, but
-    all of a list or code block that is still being written.
+    all of a list or code block that is still being written. So that a long
+    block (a 400-line code block, a 200-item list) does not make the work
+    quadratic and starve the model's threads of CPU, parsing and rendering
+    take at most ``duty`` of the time: after a render that took ``c`` seconds,
+    pieces arriving within ``c / duty`` are only collected (``feed`` returns
+    no change) and ``due_in`` says when ``flush`` should render them. The
+    finished blocks are the same whichever pieces were rendered.
     """
 
-    def __init__(self, code_block_offset: int = 0) -> None:
+    def __init__(
+        self,
+        code_block_offset: int = 0,
+        *,
+        duty: float = RENDER_DUTY,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self._pending = ""
         self._held_cr = False
         self._next_code_index = code_block_offset
         self._finished = False
+        self._duty = duty
+        self._clock = clock
+        self._next_render_at = float("-inf")
+        self._unsettled_line_break = False  # a line break arrived since the last settle
+        self._stale = False  # text arrived that the tail shown does not have
 
     def _normalise(self, text: str) -> str:
         # A "\r\n" split across pieces must stay one line break.
@@ -103,11 +134,36 @@ class StreamingMarkdown:
             raise RuntimeError("StreamingMarkdown.feed() called after finish()")
         text = self._normalise(text)
         self._pending += text
+        self._unsettled_line_break = self._unsettled_line_break or "\n" in text
+        self._stale = True
+        if self._clock() < self._next_render_at:
+            return StreamUpdate([], None, [])
+        return self._render()
+
+    def due_in(self) -> float | None:
+        """Seconds until ``flush`` may render text that ``feed`` collected; None when nothing waits."""
+        if not self._stale or self._finished:
+            return None
+        return max(0.0, self._next_render_at - self._clock())
+
+    def flush(self) -> StreamUpdate:
+        """Render what ``feed`` collected without rendering, once ``due_in`` has passed (no change before)."""
+        if not self._stale or self._finished or self._clock() < self._next_render_at:
+            return StreamUpdate([], None, [])
+        return self._render()
+
+    def _render(self) -> StreamUpdate:
+        started = self._clock()
         blocks: list[str] = []
         code: list[CodeBlock] = []
-        if "\n" in text:
+        if self._unsettled_line_break:
             blocks, code = self._settle()
-        return StreamUpdate(blocks, self._tail_html(), code)
+            self._unsettled_line_break = False
+        tail = self._tail_html()
+        self._stale = False
+        finished = self._clock()
+        self._next_render_at = finished + (finished - started) * (1 / self._duty - 1)
+        return StreamUpdate(blocks, tail, code)
 
     def finish(self) -> StreamUpdate:
         """The reply is complete: everything left becomes finished blocks and the tail becomes empty."""

@@ -40,6 +40,7 @@ from app.core.engine.state_files import (
     read_state_file,
     write_state_file,
 )
+from app.core.priority import lower_this_thread_priority
 
 Log = Callable[[str], None]
 HASHES_FILE = "model-sha256.json"
@@ -230,6 +231,7 @@ class StateCache:
             self._queue.put((key, tokens, payload))
 
     def _write_loop(self) -> None:
+        lower_this_thread_priority()  # a ~300 MB write must not slow the next reply's decoding
         while True:
             job = self._queue.get()
             try:

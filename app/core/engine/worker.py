@@ -56,6 +56,7 @@ from app.core.engine.state_files import StateIdentity
 from app.core.engine.streaming import Channel, StopStrings, ThinkSplitter
 from app.core.engine.threads import ThreadPolicy
 from app.core.engine.vocab import Vocab
+from app.core.priority import lower_this_thread_priority
 
 FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
 LOG_TAIL_LINES = 40
@@ -141,7 +142,7 @@ class ModelSession:
             eos_token=vocab.text(vocab.eos),
         )
         self._eog_ids: list[int] | None = None
-        self._eog_set: frozenset[int] = frozenset()
+        self.eog_set: frozenset[int] = frozenset()
         self._pieces: dict[int, bytes] = {}
         # Kept on self: ctypes callbacks must outlive their registration.
         self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: bool(self.stop_flag.value))
@@ -169,6 +170,7 @@ class ModelSession:
 
     def _hash_model(self, folder: Path) -> None:
         """The saved states' identity; the model file's sha256 is read once, off the reply's path."""
+        lower_this_thread_priority()  # hashing a 5 GB file must not slow the first reply
         try:
             folder.mkdir(parents=True, exist_ok=True)
             digest = model_sha256(Path(self.load.path), folder)
@@ -231,17 +233,18 @@ class ModelSession:
         self.states.close()
         self.llm.close()
 
-    def _abort_on_stop(self, enabled: bool) -> None:
+    def abort_on_stop(self, enabled: bool) -> None:
+        """Let the stop flag abort llama.cpp mid-computation (on) or not (off)."""
         # Only during prompt processing: a Python callback per graph node
         # would tax every decoded token, and between tokens the loop checks.
         callback = self._abort_cb if enabled else self._no_abort_cb
-        self._llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, callback, None)
+        self._llama_cpp.llama_set_abort_callback(self.llm.ctx, callback, None)
 
     def eog_ids(self) -> list[int]:
         """Every end-of-generation token (computed once, on first need)."""
         if self._eog_ids is None:
             self._eog_ids = eog_token_ids(self.llm)
-            self._eog_set = frozenset(self._eog_ids)
+            self.eog_set = frozenset(self._eog_ids)
         return self._eog_ids
 
     def piece(self, token: int) -> bytes:
@@ -254,7 +257,7 @@ class ModelSession:
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=self.add_bos, special=True))
 
-    def _reusable_prefix(self, tokens: list[int]) -> int:
+    def reusable_prefix(self, tokens: list[int]) -> int:
         """How many prompt tokens the KV cache already holds.
 
         Mirrors ``Llama.generate``'s prefix matching (pinned version): when
@@ -383,7 +386,7 @@ class _Reply:
         llm = s.llm
         s.eog_ids()  # outside the timed loop
         n_prompt = len(self.tokens)
-        reused = s._reusable_prefix(self.tokens)
+        reused = s.reusable_prefix(self.tokens)
         room = s.n_ctx - n_prompt
         max_tokens = min(self.request.max_tokens or room, room)
         seed = self.request.seed
@@ -408,7 +411,7 @@ class _Reply:
             except ValueError as err:
                 send(EngineError(f"The output grammar is not valid GBNF ({err}); fix the grammar or leave it out."))
                 return
-        s._abort_on_stop(True)
+        s.abort_on_stop(True)
         s.threads.start_reply()
         generator = llm.generate(
             self.tokens,
@@ -425,11 +428,11 @@ class _Reply:
             for token in generator:
                 if first_token_at is None:
                     first_token_at = time.monotonic()
-                    s._abort_on_stop(False)
+                    s.abort_on_stop(False)
                 if s.stop_flag.value:
                     reason = "cancelled"
                     break
-                if token in s._eog_set:
+                if token in s.eog_set:
                     reason = "stop"
                     break
                 completion += 1
@@ -451,7 +454,7 @@ class _Reply:
             reason = "cancelled"
         finally:
             generator.close()
-            s._abort_on_stop(False)
+            s.abort_on_stop(False)
         self._finish_text(send)
         evaluated = (n_prompt if first_token_at is not None else llm.n_tokens) - reused
         prompt_done = first_token_at if first_token_at is not None else time.monotonic()

@@ -121,7 +121,7 @@ def software_facts() -> dict[str, Any]:
     return {
         "quillpad": versions.app,
         "llama_cpp_python": versions.llama_cpp_python,
-        "llama_cpp": versions.ggml,
-        "llama_cpp_commit": versions.ggml_commit,
+        "llama_cpp": versions.llama_cpp,
+        "llama_cpp_build": versions.system_info,
         "gpu_offload_supported": versions.gpu_offload,
     }

@@ -140,11 +140,12 @@ def numeric_compare(before: Any, after: Any, seconds: float) -> Verdict:
         a2, b2 = _real_value(before, point, 80), _real_value(after, point, 80)
         if a2 is not None and b2 is not None and not _close(a2, b2, 80):
             where = f"at {_show_point(point)} " if symbols else ""
-            return "wrong", f"{where}the previous expression is {_num(a2)} but this one is {_num(b2)}"
+            return "wrong", f"{where}the previous expression is {number_tex(a2)} but this one is {number_tex(b2)}"
     return UNCHECKED
 
 
-def _num(value: Any) -> str:
+def number_tex(value: Any) -> str:
+    """A number as LaTeX for a verdict: a short decimal, a small fraction, or 6 significant digits."""
     rational = sympy.nsimplify(value, rational=True, tolerance=1e-12)
     if isinstance(rational, sympy.Rational) and rational.q != 1 and 10**6 % rational.q == 0:
         return "$" + str(sympy.Float(rational, 15)).rstrip("0") + "$"
@@ -187,8 +188,8 @@ def equal(before: Any, after: Any, seconds: float, constant_in: Any = None) -> V
         reason = f"SymPy gets {tex(a)}; " + reason
     elif mark == "wrong" and not a.free_symbols and not b.free_symbols:
         if _rounded(a, b):
-            return "unchecked", f"a rounded value; the exact value is {_num(a)}"
-        reason = f"{tex(before)} is {_num(a)}, not {_num(b)}"
+            return "unchecked", f"a rounded value; the exact value is {number_tex(a)}"
+        reason = f"{tex(before)} is {number_tex(a)}, not {number_tex(b)}"
     return mark, reason
 
 
@@ -210,7 +211,8 @@ def solution_set(f: Any, var: Any, seconds: float) -> Any:
     return result
 
 
-def _same_value(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two numbers agree to about 12 significant digits (or SymPy shows their difference is zero)."""
     try:
         va, vb = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
     except (TypeError, ValueError):
@@ -219,7 +221,7 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _missing(left: Any, right: Any) -> list[Any]:
-    return [a for a in left if not any(_same_value(a, b) for b in right)]
+    return [a for a in left if not any(same_value(a, b) for b in right)]
 
 
 def compare_sets(before: Any, after: Any, var: Any) -> Verdict:

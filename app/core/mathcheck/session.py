@@ -345,27 +345,29 @@ class Session:
 
     def step(self, words: str, math: list[str]) -> Verdict:
         """Check one step against what came before; ambiguous notation is tried every plausible way."""
-        before = self._copy()
-        verdict = self._step(words, math)
+        before = self.copy()
+        verdict = self.step_as_read(words, math)
         if verdict[0] != "wrong" or not any(ambiguous(m) for m in math):
             return verdict
         for reading in ALTERNATIVES:
-            trial = before._copy()
+            trial = before.copy()
             trial.reading = reading
-            other = trial._step(words, math)
+            other = trial.step_as_read(words, math)
             if other[0] != "wrong":
                 trial.reading = PRIMARY
                 self.__dict__.update(trial.__dict__)
                 return "unchecked", f"ambiguous: right if {_READING_WORDS[reading]}"
         return verdict
 
-    def _copy(self) -> Session:
+    def copy(self) -> Session:
+        """A session that can go on from here without changing this one (to try another reading)."""
         twin = copy.copy(self)
         for name in ("system", "unknowns", "functions", "function_vars", "point"):
             setattr(twin, name, copy.copy(getattr(self, name)))
         return twin
 
-    def _step(self, words: str, math: list[str]) -> Verdict:
+    def step_as_read(self, words: str, math: list[str]) -> Verdict:
+        """Check one step with ambiguous notation read only the current way (``self.reading``)."""
         if not self.started:
             self.started = True
             try:
@@ -451,10 +453,10 @@ class Session:
             return "unchecked", "SymPy could not evaluate it"
         self._remember(shown)
         if gap <= half * (1 + sympy.Rational(1, 10**9)):
-            return "verified", f"{checks.tex(exact)} is {checks._num(sympy.N(exact, 12))} to that precision"
+            return "verified", f"{checks.tex(exact)} is {checks.number_tex(sympy.N(exact, 12))} to that precision"
         if gap <= 2 * half:
-            return "unchecked", f"the exact value is {checks._num(sympy.N(exact, 12))}; this looks truncated"
-        return "wrong", f"{checks.tex(exact)} is {checks._num(sympy.N(exact, 12))}, not about {checks.tex(shown)}"
+            return "unchecked", f"the exact value is {checks.number_tex(sympy.N(exact, 12))}; this looks truncated"
+        return "wrong", f"{checks.tex(exact)} is {checks.number_tex(sympy.N(exact, 12))}, not about {checks.tex(shown)}"
 
     def _substitution(self, rel: str) -> Verdict | None:
         """``u = g(x)``, ``du = g'(x) dx``, ``x dx = ½ du`` and the limits that follow a substitution."""
@@ -598,7 +600,7 @@ class Session:
         if value.free_symbols:
             return False
         plain = [without_units(v) for v in self.values]
-        return any(checks._same_value(value, v) for v in plain if not v.free_symbols)
+        return any(checks.same_value(value, v) for v in plain if not v.free_symbols)
 
     def _remember(self, value: Any) -> None:
         if value is not None and (only_units(value) or not value.free_symbols - {PM}) and len(self.values) < 200:

@@ -32,7 +32,7 @@ from app.core.project.changes import ChangeTracker
 from app.core.project.errors import InvalidQueryError, ProjectError, ProjectFolderError
 from app.core.project.ignore import IgnoreRules
 from app.core.project.imports import pagerank, reference_graph
-from app.core.project.index import IndexStore, SearchHit
+from app.core.project.index import FileState, IndexStore, SearchHit
 from app.core.project.indexer import Indexer, UpdateResult
 from app.core.project.mentions import Mention, MentionResolver, find_mentions
 from app.core.project.query import build_match
@@ -40,6 +40,7 @@ from app.core.project.ranking import RecencyHints, neighbours, rank
 from app.core.project.repo_map import build_repo_map
 from app.core.project.retrieval import AssembledContext, ContextSources, assemble_context
 from app.core.project.scanner import describe_skips
+from app.core.project.symbols import Symbol
 from app.core.project.textread import FileText, NotText, read_text_file
 from app.core.project.tokens import TokenCounter
 from app.core.project.watch_mechanisms import MechanismFactory
@@ -374,6 +375,15 @@ class Project:
     def files(self) -> list[str]:
         """Indexed files, as relative paths with ``/``, sorted (for ``@path`` completion)."""
         return self._index.paths()
+
+    def symbols(self, paths: Sequence[str]) -> dict[str, list[Symbol]]:
+        """The outline symbols (definitions) the index holds for each of ``paths`` (relative)."""
+        return self._index.symbols(paths)
+
+    def indexed_file_states(self, under: str = "") -> dict[str, FileState]:
+        """Size and modification time of every indexed file below ``under`` (relative; "" for all), as
+        the index last saw them: what the watcher has caught up with, compared with the disk."""
+        return self._index.file_states(under=under)
 
     def search(self, query: str, k: int = 10, *, current_file: str | None = None) -> list[SearchHit]:
         """The ``k`` chunks that best answer ``query``, best first, each saying why it was chosen; [] for a

@@ -233,6 +233,11 @@ class RefStore:
             self._open()
             self.notice = notice
 
+    def forget_cached(self) -> None:
+        """Drop what was read into memory (another process has changed the file)."""
+        with self._read_lock:
+            self._token_cache.clear()
+
     def close_connections(self) -> None:
         for conn in (self._writer, self._reader):
             with contextlib.suppress(sqlite3.Error):

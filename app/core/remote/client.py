@@ -417,11 +417,12 @@ class RemoteBackend:
     """A ``ChatBackend`` over an OpenAI-compatible server. ``stop()`` and
     ``kill()`` are thread-safe; other calls belong to one controlling thread."""
 
-    def __init__(self, config: RemoteConfig) -> None:
+    def __init__(self, config: RemoteConfig, *, connected_to: RemoteModel | None = None) -> None:
+        """``connected_to``: the model of a sibling already connected (see ``sibling``): ready at once."""
         self.config = config
-        self._client: httpx.Client | None = None
-        self._remote: RemoteModel | None = None
-        self._state = EngineState.STOPPED
+        self._client: httpx.Client | None = make_client(config) if connected_to is not None else None
+        self._remote: RemoteModel | None = connected_to
+        self._state = EngineState.READY if connected_to is not None else EngineState.STOPPED
         self._lock = threading.Lock()
         self._current: _ReplyStream | None = None
         self.last_reply = ReplyFacts()  # of the latest reply (set when it ends)
@@ -477,11 +478,7 @@ class RemoteBackend:
         """
         if self._remote is None:
             raise InvalidOptionError("Not connected to a model server; connect to one first.")
-        other = RemoteBackend(self.config)
-        other._client = make_client(self.config)
-        other._remote = self._remote
-        other._state = EngineState.READY
-        return other
+        return RemoteBackend(self.config, connected_to=self._remote)
 
     def restart(self) -> RemoteModel:
         """Connect again (after the server came back)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from junitparser import Error, Failure, JUnitXml, Skipped
+from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase
 
 from app.core.errors import QuillpadError
 
@@ -60,6 +60,14 @@ class TestReport:
         return tree
 
 
+class PytestCase(TestCase):  # type: ignore[misc]  # junitparser has no type hints
+    """A ``<testcase>`` as pytest writes it: junitparser's, plus the file and line attributes
+    (the way junitparser documents for reading custom attributes)."""
+
+    file = Attr()
+    line = Attr()
+
+
 def _file_of(classname: str, file_attr: str | None) -> str:
     if file_attr:
         return file_attr
@@ -86,7 +94,8 @@ def parse_junit(path: str | Path) -> TestReport:
     cases: list[CaseResult] = []
     suites = xml if hasattr(xml, "__iter__") and not hasattr(xml, "classname") else [xml]
     for suite in suites:
-        for case in suite:
+        for plain_case in suite:
+            case = PytestCase.fromelem(plain_case)
             outcome: Outcome = "passed"
             message = details = ""
             for result in case.result:
@@ -99,8 +108,8 @@ def parse_junit(path: str | Path) -> TestReport:
                 message = result.message or ""
                 details = result.text or ""
             classname = case.classname or ""
-            file = _file_of(classname, case._elem.get("file"))
-            line = case._elem.get("line")
+            file = _file_of(classname, case.file)
+            line = case.line
             cases.append(
                 CaseResult(
                     nodeid=_nodeid(file, classname, case.name or ""),

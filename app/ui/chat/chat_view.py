@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from PySide6.QtCore import QFile, QIODevice, QObject, QUrl, Signal, Slot
+from PySide6.QtCore import QFile, QIODevice, QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage
@@ -91,6 +91,10 @@ class ChatView(QWebEngineView):
         self._code_blocks: dict[int, CodeBlock] = {}
         self._streams: dict[int, _Streaming] = {}
         self._answer_start: dict[int, int] = {}  # message id -> its answer's first code-block index
+        # Renders text a stream collected without rendering (a long block renders less often).
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self._flush_streams)
         self.loadFinished.connect(self._on_loaded)
         nonce = secrets.token_hex(16)
         page = (
@@ -201,8 +205,28 @@ class ChatView(QWebEngineView):
         self._call("startReply", message_id)
 
     def _apply(self, message_id: int, function: str, update: StreamUpdate) -> None:
+        if not update.changed:
+            self._schedule_flush()
+            return
         self._remember(update.new_code_blocks)
         self._call(function, message_id, update.new_blocks_html, update.tail_html)
+
+    def _schedule_flush(self) -> None:
+        waits = [
+            due
+            for stream in self._streams.values()
+            for markdown in (stream.thinking, stream.answer)
+            if (due := markdown.due_in()) is not None
+        ]
+        if waits and not self._flush_timer.isActive():
+            self._flush_timer.start(max(1, round(min(waits) * 1000)))
+
+    def _flush_streams(self) -> None:
+        for message_id, stream in list(self._streams.items()):
+            for markdown, function in ((stream.thinking, "appendThinking"), (stream.answer, "appendAnswer")):
+                if markdown.due_in() == 0.0:
+                    self._apply(message_id, function, markdown.flush())
+        self._schedule_flush()
 
     def _stream(self, message_id: int) -> _Streaming:
         stream = self._streams.get(message_id)

@@ -12,11 +12,14 @@ Lexing runs over a window of text starting at such a line and reaching well
 past the line wanted, so multi-line regexes see what follows (``LexRun``
 hands out one line at a time and only lines with ``SAFE_MARGIN`` characters
 of look-ahead). Our own copy of Pygments' lexing loop is used because the
-original keeps the state stack in a local variable; lexers that refine their
-tokens in an overridden method (C's builtin types) still provide the tokens,
-with our loop running alongside for the states. ``ExtendedRegexLexer``
-contexts (YAML's indentation) are interned like stacks; any other lexer
-lexes each line on its own.
+original keeps the state stack in a local variable; it runs over rule tables
+compiled from the lexer's published ``tokens`` (``rule_tables``), so nothing
+here reads Pygments' private attributes. Lexers that refine their tokens in
+an overridden method (C's builtin types) still provide the tokens, through
+the public ``get_tokens_unprocessed(text, stack=…)``, with our loop running
+alongside for the states. ``ExtendedRegexLexer`` contexts (YAML's
+indentation) are interned like stacks; any other lexer lexes each line on
+its own.
 """
 
 from __future__ import annotations
@@ -31,13 +34,19 @@ from typing import Any
 from pygments.lexer import ExtendedRegexLexer, Lexer, LexerContext, RegexLexer
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename, guess_lexer
 from pygments.lexers.special import TextLexer
-from pygments.token import Error, Text, Whitespace, _TokenType
+from pygments.token import Error, Text, Token, Whitespace
 from pygments.util import ClassNotFound
+
+from app.ui.editor.rule_tables import RuleTable, RuleTableError, is_combined, rule_table, variant_of
 
 log = logging.getLogger(__name__)
 
-Token = tuple[int, _TokenType, str]
-TokenList = list[Token]
+# Pygments' token types are tuples of names (Token.Name.Builtin == ("Name", "Builtin")); the class is
+# only reachable as the type of a public token.
+TokenType = tuple[str, ...]
+_TOKEN_TYPE = type(Token)
+LexedToken = tuple[int, TokenType, str]
+TokenList = list[LexedToken]
 LineResult = tuple[str, TokenList, int]  # (line text, tokens relative to the line, end state)
 
 _LEXER_OPTIONS = {"stripnl": False, "stripall": False, "ensurenl": False}
@@ -104,15 +113,14 @@ def _transition(stack: list[str], new_state: Any) -> None:
         stack.append(stack[-1])
 
 
-def _regex_step(lexer: RegexLexer, text: str, pos: int, stack: list[str]) -> tuple[TokenList, int]:
+def _regex_step(table: RuleTable, lexer: RegexLexer, text: str, pos: int, stack: list[str]) -> tuple[TokenList, int]:
     """One iteration of ``RegexLexer.get_tokens_unprocessed``: (tokens, new position); ``stack`` changes in place."""
-    # The compiled token table: what Pygments' own loop reads (see the module docstring for why we copy it).
-    for rexmatch, action, new_state in lexer._tokens[stack[-1]]:  # type: ignore[attr-defined]  # not in the stubs
+    for rexmatch, action, new_state in table[stack[-1]]:
         m = rexmatch(text, pos)
         if m:
             tokens: TokenList = []
             if action is not None:
-                if type(action) is _TokenType:
+                if type(action) is _TOKEN_TYPE:
                     tokens.append((pos, action, m.group()))
                 else:
                     tokens.extend(action(lexer, m))
@@ -125,15 +133,15 @@ def _regex_step(lexer: RegexLexer, text: str, pos: int, stack: list[str]) -> tup
     return [(pos, Error, text[pos])], pos + 1
 
 
-def _context_step(lexer: ExtendedRegexLexer, ctx: LexerContext) -> TokenList:
+def _context_step(table: RuleTable, lexer: ExtendedRegexLexer, ctx: LexerContext) -> TokenList:
     """One iteration of ``ExtendedRegexLexer.get_tokens_unprocessed``; ``ctx`` changes in place."""
     text = ctx.text
-    for rexmatch, action, new_state in lexer._tokens[ctx.stack[-1]]:  # type: ignore[attr-defined]  # as in _regex_step
+    for rexmatch, action, new_state in table[ctx.stack[-1]]:
         m = rexmatch(text, ctx.pos, ctx.end)
         if m:
             tokens: TokenList = []
             if action is not None:
-                if type(action) is _TokenType:
+                if type(action) is _TOKEN_TYPE:
                     tokens.append((ctx.pos, action, m.group()))
                     ctx.pos = m.end()
                 else:
@@ -190,21 +198,27 @@ class BlockLexer:
         self._failed = False
         method = type(lexer).get_tokens_unprocessed
         self.context_class: type[LexerContext] = LexerContext
-        self.mode: str
-        if isinstance(lexer, ExtendedRegexLexer):
+        self.table: RuleTable = {}
+        self.mode = "alone"
+        if isinstance(lexer, RegexLexer):
+            try:
+                self.table = rule_table(lexer)
+            except RuleTableError:
+                log.warning("the %s lexer's rules cannot be read; each line is lexed on its own", lexer.name)
+        if not self.table:
+            pass
+        elif isinstance(lexer, ExtendedRegexLexer):
             if method is ExtendedRegexLexer.get_tokens_unprocessed or _accepts(method, "context"):
                 self.mode = "context"
                 self.context_class = _context_class(lexer)
-            else:
-                self.mode = "alone"
         elif isinstance(lexer, RegexLexer):
-            if method is RegexLexer.get_tokens_unprocessed or not _accepts(method, "stack"):
-                self.mode = "regex"
-            else:
-                # It refines tokens (C's builtin types, say): its tokens, our loop for the states.
+            own_tokens = method is not RegexLexer.get_tokens_unprocessed or variant_of(lexer) is not None
+            if own_tokens and _accepts(method, "stack"):
+                # It refines tokens (C's builtin types, say), or picks its rules by an option (C#'s
+                # unicode level, where our table may be another variant): its tokens, our loop for the states.
                 self.mode = "regex+own"
-        else:
-            self.mode = "alone"
+            else:
+                self.mode = "regex"
         self.initial_state = self.boundary_state(["root"], {})
 
     @property
@@ -234,7 +248,7 @@ class BlockLexer:
             frozen = frozen[:1] + frozen[-(_MAX_STACK - 1) :]
         return self._intern(("at", frozen, _freeze(extras)), extras)
 
-    def inside_state(self, chain_start: int, ttype: _TokenType) -> int:
+    def inside_state(self, chain_start: int, ttype: TokenType) -> int:
         """The state of a line whose last token goes on into the next line."""
         return self._intern(("in", chain_start, ttype))
 
@@ -297,7 +311,7 @@ class LexRun:
         self._pos = 0
         self._stack = stack
         self._ctx: LexerContext | None = None
-        self._own: Iterator[Token] | None = None
+        self._own: Iterator[LexedToken] | None = None
         self._own_pending: TokenList = []
         self._broken = False
         self._stalls = 0
@@ -312,11 +326,17 @@ class LexRun:
         elif owner.mode == "regex+own" and isinstance(lexer, RegexLexer):
             self._own = iter(lexer.get_tokens_unprocessed(text, stack=tuple(stack)))
 
-    def _state_now(self) -> int:
+    def _state_now(self, ttype: TokenType) -> int:
+        """The state of a line ending here, at a rule boundary; ``ttype``: the type of the token before it."""
+        owner = self._owner
         if self._ctx is not None:
             extras = {k: v for k, v in vars(self._ctx).items() if k not in _CONTEXT_FIELDS}
-            return self._owner.boundary_state(self._ctx.stack, extras)
-        return self._owner.boundary_state(self._stack, {})
+            return owner.boundary_state(self._ctx.stack, extras)
+        if owner.mode == "regex+own" and any(is_combined(state) for state in self._stack):
+            # The lexer's own loop cannot start in one of our unnamed combined states (an f-string's
+            # inside): the next line is lexed again from the last line that began without one.
+            return owner.inside_state(self._chain, ttype)
+        return owner.boundary_state(self._stack, {})
 
     def _step(self) -> tuple[int, int, TokenList]:
         """Lex one rule match: (start, end, tokens)."""
@@ -324,12 +344,12 @@ class LexRun:
         if self._ctx is not None:
             start = self._ctx.pos
             assert isinstance(owner.lexer, ExtendedRegexLexer)
-            tokens = _context_step(owner.lexer, self._ctx)
+            tokens = _context_step(owner.table, owner.lexer, self._ctx)
             end = self._ctx.pos
         else:
             start = self._pos
             assert isinstance(owner.lexer, RegexLexer)
-            tokens, end = _regex_step(owner.lexer, self._text, start, self._stack)
+            tokens, end = _regex_step(owner.table, owner.lexer, self._text, start, self._stack)
             self._pos = end
         if end > start:
             self._stalls = 0
@@ -391,13 +411,16 @@ class LexRun:
         while self._position() < target:
             self._last_step = self._step()
             self._pending.extend(self._last_step[2])
-        if self._position() == target or self._last_step is None:
-            return self._state_now()
-        # The last rule match runs on into the next line (maybe from a line before this one).
+        if self._last_step is None:
+            return self._state_now(Text)
         start, end, tokens = self._last_step
+        last_type = tokens[-1][1] if tokens else Text
+        if self._position() == target:
+            return self._state_now(last_type)
+        # The last rule match runs on into the next line (maybe from a line before this one).
         if self._text[start:end].isspace():
             # Whitespace running into the next line can be split there without changing anything.
-            return self._state_now()
+            return self._state_now(last_type)
         covering = next((t for t in tokens if t[0] <= target < t[0] + len(t[2])), tokens[-1] if tokens else None)
         return owner.inside_state(self._chain, covering[1] if covering else Text)
 

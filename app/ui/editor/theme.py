@@ -7,7 +7,7 @@ from typing import Any
 
 from pygments.style import StyleMeta
 from pygments.styles import get_style_by_name
-from pygments.token import Token, _TokenType
+from pygments.token import Token, string_to_tokentype
 from pygments.util import ClassNotFound
 from PySide6.QtGui import QColor, QFont, QTextCharFormat
 
@@ -34,7 +34,8 @@ class EditorTheme:
     gutter_background: QColor
     gutter_foreground: QColor
     gutter_current: QColor
-    _formats: dict[_TokenType, QTextCharFormat | None] = field(default_factory=dict)
+    # Keyed by token type: Pygments' token types are tuples of names (Token.Name.Builtin == ("Name", "Builtin")).
+    _formats: dict[tuple[str, ...], QTextCharFormat | None] = field(default_factory=dict)
 
     @classmethod
     def create(cls, dark: bool = False, style_name: str | None = None) -> EditorTheme:
@@ -53,8 +54,9 @@ class EditorTheme:
         gutter_fg.setAlphaF(0.45)
         return cls(style, dark, background, foreground, current_line, gutter_bg, gutter_fg, QColor(foreground))
 
-    def _style_of(self, ttype: _TokenType) -> dict[str, Any]:
+    def _style_of(self, names: tuple[str, ...]) -> dict[str, Any]:
         # Styles know the standard token types; lexers invent others (YAML's Punctuation.Indicator).
+        ttype = string_to_tokentype(".".join(names))  # the token type itself (typed without private names)
         while True:
             try:
                 return dict(self.style.style_for_token(ttype))
@@ -63,7 +65,7 @@ class EditorTheme:
                     return {}
                 ttype = ttype.parent
 
-    def format_for(self, ttype: _TokenType) -> QTextCharFormat | None:
+    def format_for(self, ttype: tuple[str, ...]) -> QTextCharFormat | None:
         """The character format for a token type; None when it looks like plain text."""
         if ttype in self._formats:
             return self._formats[ttype]

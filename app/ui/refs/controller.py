@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from app.core.errors import QuillpadError
 from app.core.paths import AppPaths
 from app.core.refs import RefIndex, RefMatch, default_index_path, project_exclusions
+from app.core.refs.background import update_in_background
 from app.core.refs.store import IndexStats
 from app.core.settings import RefsSettings
 from app.ui.tasks import TaskRunner, TaskToken
@@ -97,25 +98,21 @@ class RefsController(QObject):
         )
 
     def _update(self, project: Path | None, token: TaskToken) -> tuple[IndexStats | None, str]:
-        """Open and update the index (off the GUI thread): its stats, and a notice ("" for none)."""
-        notice = ""
-        stats = None
+        """Update the index in a low-priority child (waiting off the GUI thread): its stats and a notice."""
         try:
-            index = self.open_index()
-            notice = index.notice or ""
-            index.project = project
-            result = index.update(
+            index = self.open_index()  # the window's own connection, for checks meanwhile
+            outcome = update_in_background(
+                default_index_path(self.paths),
+                index.folders,
+                project,
                 progress=lambda p: token.report((p.done, p.total, p.current)),
                 cancelled=self.cancel_event.is_set,
             )
-            if index.notice and not notice:
-                notice = index.notice
-            stats = index.stats()
-            log.info("code-reference index updated: %s", result)
+            index.store.forget_cached()  # the child may have replaced files, reusing their ids
         except Exception as err:  # a sentence for the user, the traceback for the log
             log.exception("updating the code-reference index failed")
-            notice = f"Updating the code-reference index failed ({err}); see the log file."
-        return stats, notice
+            return None, f"Updating the code-reference index failed ({err}); see the log file."
+        return outcome.stats, outcome.notice
 
     @property
     def updating(self) -> bool:

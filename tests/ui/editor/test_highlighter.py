@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from pygments.lexer import RegexLexer, combined
 from pygments.lexers import get_lexer_by_name
 from pygments.lexers.special import TextLexer
-from pygments.token import Token
+from pygments.token import Keyword, Name, Punctuation, String, Token, Whitespace
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
@@ -23,6 +27,8 @@ SAMPLES = {
     "html": "<p>\n<!-- c\n d -->\n<script>\nlet a = 1;\n</script>\n",
     "rust": 'fn a() {}\n/* c /* nested */\n d */\nlet s = "a\nb";\n',
     "json": '{\n  "a": [1, 2],\n  "b": null\n}\n',
+    # Rules picked per option (unicode level): its own tokens.
+    "csharp": 'class A {\n  /* c\n  d */\n  string s = @"verbatim\nline";\n}\n',
 }
 
 
@@ -195,7 +201,46 @@ def test_lexer_modes() -> None:
     assert BlockLexer(get_lexer_by_name("c")).mode == "regex+own"  # C refines builtin type names
     assert BlockLexer(get_lexer_by_name("yaml")).mode == "context"
     assert BlockLexer(get_lexer_by_name("json")).mode == "alone"
+    assert BlockLexer(get_lexer_by_name("csharp")).mode == "regex+own"  # rules per unicode level
     assert not BlockLexer(TextLexer()).incremental
+
+
+class _RefiningLexer(RegexLexer):
+    """Refines names in its own method (as C's lexer does) and has a combined state that spans lines."""
+
+    name = "Refining test language"
+    tokens = {  # noqa: RUF012  # Pygments' class-level format
+        "root": [
+            (r'"', String, combined("escape", "string")),
+            (r"\w+", Name),
+            (r"\s+", Whitespace),
+            (r".", Punctuation),
+        ],
+        "escape": [(r"\\.", String.Escape)],
+        "string": [(r'"', String, "#pop"), (r'[^"\\\\\n]+', String), (r"\n", String)],
+    }
+
+    def get_tokens_unprocessed(self, text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[tuple[int, Any, str]]:
+        for pos, ttype, value in super().get_tokens_unprocessed(text, stack):
+            yield pos, (Keyword if ttype is Name and value == "end" else ttype), value
+
+
+def test_a_lexer_with_its_own_method_and_a_string_spanning_lines(qtbot: QtBot) -> None:
+    # Its own loop cannot start inside the string (a combined state has no name it knows): lines
+    # there are lexed again from where the string began.
+    editor = QPlainTextEdit()
+    qtbot.addWidget(editor)
+    highlighter = PygmentsHighlighter(editor.document(), _RefiningLexer(stripnl=False, ensurenl=False))
+    assert highlighter.block_lexer.mode == "regex+own"
+    editor.setPlainText('end x\ns = "first\n' + "".join(f"line {i} \\n end\n" for i in range(20)) + '" end\nend\n')
+    qtbot.waitUntil(lambda: highlighter.is_complete)
+    assert _wrong_lines(editor, highlighter) == []
+    _insert(editor, 10, 0, "more end ")
+    assert _wrong_lines(editor, highlighter) == []
+    _insert(editor, 2, 4, "x")  # still a string
+    assert _wrong_lines(editor, highlighter) == []
+    _insert(editor, 2, 4, '"')  # closes it: the rest changes
+    qtbot.waitUntil(lambda: _wrong_lines(editor, highlighter) == [])
 
 
 def test_c_builtin_types_keep_their_refinement(qtbot: QtBot) -> None:
