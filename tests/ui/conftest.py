@@ -68,6 +68,7 @@ def make_window(qtbot: QtBot, isolated_home: object) -> Iterator[Callable[[], Ma
     app = QApplication.instance()
     if isinstance(app, QApplication):  # a dark theme must not leak into later tests
         app.setPalette(app.style().standardPalette())
+        app.setStyleSheet("")
 
 
 def js(qtbot: QtBot, window: MainWindow, script: str, timeout: int = 10_000) -> object:

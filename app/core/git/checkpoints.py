@@ -137,7 +137,8 @@ class GitBackend:
     def put(self, data: bytes) -> str:
         from gitdb.base import IStream
 
-        stored = self.repo.repo.odb.store(IStream(b"blob", len(data), BytesIO(data)))
+        with self.repo.objects_lock:
+            stored = self.repo.repo.odb.store(IStream(b"blob", len(data), BytesIO(data)))
         return str(stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha)
 
     def put_files(self, paths: Sequence[Path]) -> list[str]:
@@ -151,7 +152,8 @@ class GitBackend:
         return keys
 
     def get(self, key: str) -> bytes:
-        data: bytes = self.repo.repo.odb.stream(bytes.fromhex(key)).read()
+        with self.repo.objects_lock:
+            data: bytes = self.repo.repo.odb.stream(bytes.fromhex(key)).read()
         return data
 
     def _current(self) -> str | None:
@@ -193,8 +195,9 @@ class GitBackend:
         ids = self.repo.run("Reading the checkpoints", "rev-list", "--reverse", CHECKPOINT_REF).split()
         found = []
         for commit_id in ids:
-            blob = self.repo.repo.commit(commit_id).tree / "manifest.json"
-            found.append((commit_id, json.loads(blob.data_stream.read())))
+            with self.repo.objects_lock:
+                blob = self.repo.repo.commit(commit_id).tree / "manifest.json"
+                found.append((commit_id, json.loads(blob.data_stream.read())))
         return found
 
 

@@ -9,6 +9,7 @@ a merge in progress and its conflicted files, whether it is a submodule.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ class GitRepo:
         self.repo = repo
         self.root = Path(repo.working_tree_dir).resolve()
         self.git_dir = Path(repo.git_dir).resolve()
+        # gitpython reads objects through one long-lived ``git cat-file`` process per repository;
+        # two threads asking at once (the git panel's refresh, the commit dialog's) read each
+        # other's answers and one waits forever. Every use of the object database holds this.
+        self.objects_lock = threading.RLock()
 
     # -- running git ---------------------------------------------------------
 
@@ -96,13 +101,15 @@ class GitRepo:
 
     def head_commit(self) -> str | None:
         """HEAD's commit id, or None before the first commit."""
-        head = self.repo.head
-        return str(head.commit.hexsha) if head.is_valid() else None
+        with self.objects_lock:
+            head = self.repo.head
+            return str(head.commit.hexsha) if head.is_valid() else None
 
     def state(self) -> RepoState:
         """Branch, HEAD, merge and conflicts, submodule."""
-        head = self.repo.head
-        branch = None if head.is_detached else str(head.reference.name)
+        with self.objects_lock:
+            head = self.repo.head
+            branch = None if head.is_detached else str(head.reference.name)
         conflicts = self._conflicts()
         superproject = self.run("Finding the superproject", "rev-parse", "--show-superproject-working-tree")
         return RepoState(

@@ -52,6 +52,7 @@ from app.ui.chat.sandbox_output import result_markdown
 from app.ui.models.engine_bridge import EngineBridge
 from app.ui.refs.controller import RefsController
 from app.ui.tasks import Task, TaskRunner, failure_text
+from app.ui.theme.scale import Space, set_margins
 
 _notice_ids = iter(range(-1, -(2**31), -1))  # notices live only in the view
 
@@ -211,7 +212,7 @@ class ChatPanel(QWidget):
         self.pages.addWidget(chat_page)
         self.pages.addWidget(self.history)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        set_margins(layout, Space.S)
         layout.addWidget(self.pages)
 
         bridge.replyEvents.connect(self._on_events)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QScrollArea,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -23,31 +22,30 @@ from app.core.edits.proposal import EditProposal, FileChange
 from app.core.refs import RefMatch, matched_lines
 from app.core.refs.edits import change_matches
 from app.ui.refs.controller import RefsController
+from app.ui.theme.colours import DiffColours, diff_colours
+from app.ui.widgets.diff_browser import DiffBrowser
 
-_COLOURS = {"+": "#1b5e20", "-": "#b71c1c", " ": "#555555"}
-_BACKGROUNDS = {"+": "#e8f5e9", "-": "#ffebee", " ": "transparent"}
-_MATCHED_BACKGROUND = "#fff3c4"  # added lines that reproduce indexed code
 CHECKING = "Looking for matches with code installed on this computer…"
 
 
-def hunk_html(change: FileChange, index: int, matched: set[int] | None = None) -> str:
+def hunk_html(change: FileChange, index: int, colours: DiffColours, matched: set[int] | None = None) -> str:
     """One hunk as coloured, escaped HTML; ``matched`` new-line numbers are highlighted."""
     hunk = change.hunks[index]
-    rows = [f"<div style='color:#1565c0'>{html.escape(hunk.header)}</div>"]
+    rows = [f"<div style='color:{colours.hunk}'>{html.escape(hunk.header)}</div>"]
     for line in hunk.lines:
-        kind = line.kind if line.kind in _COLOURS else " "
-        background = _BACKGROUNDS[kind]
+        kind = line.kind if line.kind in ("+", "-") else " "
+        background = colours.background(kind)
         marker = " "
         if matched and kind == "+" and line.new_number in matched:
-            background, marker = _MATCHED_BACKGROUND, "≈"
+            background, marker = colours.matched_background, "≈"
         rows.append(
-            f"<div style='color:{_COLOURS[kind]};background:{background};white-space:pre'>"
+            f"<div style='color:{colours.text(kind)};background:{background};white-space:pre'>"
             f"{html.escape(kind + marker + line.text)}</div>"
         )
     return "<div style='font-family:monospace'>" + "".join(rows) + "</div>"
 
 
-def findings_html(change: FileChange) -> str:
+def findings_html(change: FileChange, colours: DiffColours) -> str:
     """The safety scan's findings for a file, or "" when there are none."""
     report = change.safety
     if report is None or not report.risky:
@@ -58,15 +56,15 @@ def findings_html(change: FileChange) -> str:
     ]
     if not report.scanned:
         items.append(f"<li>The safety scan did not finish: {html.escape(report.reason or 'unknown reason')}</li>")
-    return "<p style='color:#b71c1c'><b>Risky code in this change:</b></p><ul>" + "".join(items) + "</ul>"
+    return f"<p style='color:{colours.danger}'><b>Risky code in this change:</b></p><ul>" + "".join(items) + "</ul>"
 
 
-def matches_html(matches: list[RefMatch], caveat: str = "") -> str:
+def matches_html(matches: list[RefMatch], colours: DiffColours, caveat: str = "") -> str:
     """Where the change's new code may come from, or a plain "no match" line (with ``caveat`` if any)."""
     if not matches:
         extra = f" {html.escape(caveat)}" if caveat else ""
         return (
-            "<p style='color:#555555'>No match with code installed on this computer "
+            f"<p style='color:{colours.muted}'>No match with code installed on this computer "
             f"(not proof of originality: only that code is compared).{extra}</p>"
         )
     items = [
@@ -75,7 +73,7 @@ def matches_html(matches: list[RefMatch], caveat: str = "") -> str:
         for m in matches
     ]
     return (
-        "<p style='color:#8a5a00'><b>This change reproduces code found on this computer</b> "
+        f"<p style='color:{colours.caution}'><b>This change reproduces code found on this computer</b> "
         "(highlighted ≈ below); check its licence before using it:</p><ul>" + "".join(items) + "</ul>"
     )
 
@@ -115,7 +113,8 @@ class DiffPreviewDialog(QDialog):
         self.confirm_matches = confirm_matches
         self.confirm: Callable[[QWidget, str], bool] = _ask
         self.boxes: dict[str, list[QCheckBox]] = {}
-        self.views: dict[str, list[QTextBrowser]] = {}
+        self.views: dict[str, list[DiffBrowser]] = {}
+        self.findings: dict[str, QLabel] = {}
         self.ref_labels: dict[str, QLabel] = {}
         self.matches: dict[str, list[RefMatch]] = {}
         self._callbacks: list[Callable[[list[RefMatch]], None]] = []
@@ -150,11 +149,13 @@ class DiffPreviewDialog(QDialog):
         layout = QVBoxLayout(box)
         for note in change.notes:
             layout.addWidget(QLabel(f"<i>{html.escape(note)}</i>"))
-        risky = findings_html(change)
+        colours = diff_colours()
+        risky = findings_html(change, colours)
         if risky:
             warning = QLabel(risky)
             warning.setWordWrap(True)
             layout.addWidget(warning)
+            self.findings[change.key] = warning
         if self.refs is not None and change.added_lines():
             label = QLabel(f"<i>{CHECKING}</i>")
             label.setWordWrap(True)
@@ -162,12 +163,14 @@ class DiffPreviewDialog(QDialog):
             layout.addWidget(label)
             self.ref_labels[change.key] = label
         checks: list[QCheckBox] = []
-        views: list[QTextBrowser] = []
+        views: list[DiffBrowser] = []
         for index, hunk in enumerate(change.hunks):
             check = QCheckBox(f"Apply change {index + 1} (+{hunk.added} −{hunk.removed})")
             check.setChecked(True)
-            view = QTextBrowser()
-            view.setHtml(hunk_html(change, index))
+            view = DiffBrowser()
+            view.setLineWrapMode(DiffBrowser.LineWrapMode.WidgetWidth)
+            view.setHtml(hunk_html(change, index, colours))
+            view.themeChanged.connect(lambda _dark, change=change, index=index: self._render_hunk(change, index))
             view.setMinimumHeight(min(400, 22 * (len(hunk.lines) + 2)))
             layout.addWidget(check)
             layout.addWidget(view)
@@ -194,11 +197,23 @@ class DiffPreviewDialog(QDialog):
         self.matches[change.key] = matches
         label = self.ref_labels.get(change.key)
         if label is not None:
-            label.setText(matches_html(matches, self.refs.caveat() if self.refs is not None else ""))
+            caveat = self.refs.caveat() if self.refs is not None else ""
+            label.setText(matches_html(matches, diff_colours(), caveat))
         if matches:
-            lines = matched_lines(matches)
-            for index, view in enumerate(self.views.get(change.key, [])):
-                view.setHtml(hunk_html(change, index, lines))
+            for index in range(len(self.views.get(change.key, []))):
+                self._render_hunk(change, index)
+
+    def _render_hunk(self, change: FileChange, index: int) -> None:
+        """Draw one hunk again in the theme's colours, with the matches known so far (and its file's notes)."""
+        colours = diff_colours()
+        matches = self.matches.get(change.key)
+        self.views[change.key][index].setHtml(hunk_html(change, index, colours, matched_lines(matches or [])))
+        if index == 0:
+            if change.key in self.findings:
+                self.findings[change.key].setText(findings_html(change, colours))
+            if matches is not None and change.key in self.ref_labels:
+                caveat = self.refs.caveat() if self.refs is not None else ""
+                self.ref_labels[change.key].setText(matches_html(matches, colours, caveat))
 
     def _check_now(self, text: str, filename: str) -> list[RefMatch]:
         return self.refs.check_now(text, filename=filename) if self.refs is not None else []

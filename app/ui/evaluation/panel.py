@@ -44,6 +44,7 @@ from app.ui.evaluation.chart import ChartRun, RunsChart
 from app.ui.evaluation.report_view import ReportView, open_report
 from app.ui.evaluation.worker import EvalRequest, EvalWork, RunFolder, progress_text
 from app.ui.tasks import TaskRunner, failure_text
+from app.ui.theme.scale import Space
 
 MODES: tuple[tuple[str, Mode], ...] = (
     ("Model", "model"),
@@ -53,6 +54,8 @@ MODES: tuple[tuple[str, Mode], ...] = (
 COLUMNS = ("Task", "Seed", "Result", "Answer", "Reason", "Thinking chars")
 CHART_RUNS = 8
 SERVER_REQUEST_TIMEOUT = 1800.0  # seconds one server request may take, as quillpad eval's default
+
+RESULTS_MIN_HEIGHT = 2 * Space.XL  # px, each of the results table and the task detail
 
 
 class EvaluatePanel(QWidget):
@@ -181,6 +184,9 @@ class EvaluatePanel(QWidget):
         left.addWidget(self.table)
         left.addWidget(self.detail)
         left.setSizes([300, 140])
+        # Two rows of results are enough to start with: the panel opens at a third of the window, not 40 %.
+        for view in (self.table, self.detail):
+            view.setMinimumHeight(RESULTS_MIN_HEIGHT)
         split = QSplitter(self)
         split.addWidget(left)
         split.addWidget(self.chart)

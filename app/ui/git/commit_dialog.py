@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +49,9 @@ from app.core.git.diff import DiffBase
 from app.core.git.message import SUMMARY_LIMIT, stream_message
 from app.ui.git.diff_view import unified_diff_html
 from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
+from app.ui.theme.colours import diff_colours
+from app.ui.theme.scale import set_text_role
+from app.ui.widgets.diff_browser import DiffBrowser
 
 _KIND_WORDS = {
     "modified": "modified",
@@ -111,12 +113,19 @@ class CommitDialog(QDialog):
         self.files = QListWidget(self)
         self.files.itemChanged.connect(self._on_item_changed)
         self.files.currentItemChanged.connect(lambda *_: self._show_diff())
-        self.diff_view = QTextBrowser(self)
-        self.diff_view.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
+        self.diff_view = DiffBrowser(self)
+        self.diff_view.themeChanged.connect(lambda _dark: self._show_diff())
         files_box = QWidget(self)
         files_layout = QVBoxLayout(files_box)
         files_layout.setContentsMargins(0, 0, 0, 0)
-        files_layout.addWidget(QLabel("<b>Changes</b> (ticked files are staged)", self))
+        changes_title = QLabel("Changes", self)
+        set_text_role(changes_title, "title")
+        changes_hint = QLabel("ticked files are staged", self)
+        set_text_role(changes_hint, "secondary")
+        title_row = QHBoxLayout()
+        title_row.addWidget(changes_title)
+        title_row.addWidget(changes_hint, 1)
+        files_layout.addLayout(title_row)
         files_layout.addWidget(self.files, 1)
         stage_row = QHBoxLayout()
         self.stage_all_button = QPushButton("Stage all", self)
@@ -124,7 +133,7 @@ class CommitDialog(QDialog):
         self.unstage_all_button = QPushButton("Unstage all", self)
         self.unstage_all_button.clicked.connect(lambda: self._stage_all(False))
         self.busy_label = QLabel("", self)
-        self.busy_label.setStyleSheet("color:#777")
+        set_text_role(self.busy_label, "secondary")
         stage_row.addWidget(self.stage_all_button)
         stage_row.addWidget(self.unstage_all_button)
         stage_row.addWidget(self.busy_label, 1)
@@ -140,6 +149,7 @@ class CommitDialog(QDialog):
         self.message.setMaximumHeight(180)
         self.message.textChanged.connect(self._update_buttons)
         self.summary_hint = QLabel("", self)
+        set_text_role(self.summary_hint, "secondary")
         self.notice = QLabel("", self)
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color:#b26a00")
@@ -166,7 +176,9 @@ class CommitDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.state_label)
         layout.addWidget(splitter, 1)
-        layout.addWidget(QLabel("<b>Message</b>", self))
+        message_title = QLabel("Message", self)
+        set_text_role(message_title, "title")
+        layout.addWidget(message_title)
         layout.addWidget(self.message)
         layout.addWidget(self.notice)
         layout.addLayout(buttons)
@@ -317,7 +329,8 @@ class CommitDialog(QDialog):
             if wanted == self._diff_ticket:
                 self.diff_view.setHtml(f"<p>{html.escape(text)}</p>")
 
-        self._submit(lambda: unified_diff_html(diff_file(repo, path, base)), "Reading the diff", shown, failed)
+        colours = diff_colours()  # chosen here: the pool thread must not read the palette
+        self._submit(lambda: unified_diff_html(diff_file(repo, path, base), colours), "Reading the diff", shown, failed)
 
     # -- message --------------------------------------------------------------------
 
@@ -396,7 +409,9 @@ class CommitDialog(QDialog):
         summary = self.message.toPlainText().split("\n", 1)[0]
         over = len(summary) > SUMMARY_LIMIT
         self.summary_hint.setText(
-            f"<span style='color:{'#d32f2f' if over else '#777'}'>summary {len(summary)}/{SUMMARY_LIMIT}</span>"
+            f"<span style='color:{diff_colours().danger}'>summary {len(summary)}/{SUMMARY_LIMIT}</span>"
+            if over
+            else f"summary {len(summary)}/{SUMMARY_LIMIT}"
         )
         state = self.state
         if state is None:  # the first status read has not answered yet

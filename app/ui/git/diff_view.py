@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -20,7 +19,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import QuillpadError
 from app.core.git import GitRepo, diff_file, diff_worktree
 from app.core.git.diff import DiffBase
-from app.ui.editor.diff_dialog import _BACKGROUNDS, _COLOURS
+from app.ui.theme.colours import DiffColours, diff_colours
+from app.ui.widgets.diff_browser import DiffBrowser
 
 BASES: list[tuple[DiffBase, str]] = [
     ("head", "Against HEAD (all changes)"),
@@ -30,8 +30,11 @@ BASES: list[tuple[DiffBase, str]] = [
 MAX_SHOWN_CHARS = 2_000_000  # a diff beyond this is cut, with a note: the view must stay responsive
 
 
-def unified_diff_html(diff: str) -> str:
-    """A unified diff as coloured, escaped HTML (file headers bold, hunk headers blue)."""
+def unified_diff_html(diff: str, colours: DiffColours) -> str:
+    """A unified diff as coloured, escaped HTML (file headers bold, hunk headers blue).
+
+    Safe on any thread: the colours are chosen by the caller, on the GUI thread.
+    """
     if not diff.strip():
         return "<p><i>No changes.</i></p>"
     cut = len(diff) > MAX_SHOWN_CHARS
@@ -41,13 +44,14 @@ def unified_diff_html(diff: str) -> str:
         if line.startswith(
             ("diff --git", "+++ ", "--- ", "index ", "new file", "deleted file", "similarity", "rename ")
         ):
-            rows.append(f"<div style='font-weight:bold;color:#37474f;white-space:pre'>{escaped}</div>")
+            rows.append(f"<div style='font-weight:bold;color:{colours.header};white-space:pre'>{escaped}</div>")
         elif line.startswith("@@"):
-            rows.append(f"<div style='color:#1565c0;white-space:pre'>{escaped}</div>")
+            rows.append(f"<div style='color:{colours.hunk};white-space:pre'>{escaped}</div>")
         else:
             kind = line[:1] if line[:1] in ("+", "-") else " "
             rows.append(
-                f"<div style='color:{_COLOURS[kind]};background:{_BACKGROUNDS[kind]};white-space:pre'>{escaped}</div>"
+                f"<div style='color:{colours.text(kind)};background:{colours.background(kind)};white-space:pre'>"
+                f"{escaped}</div>"
             )
     if cut:
         rows.append(f"<p><i>The diff is longer than {MAX_SHOWN_CHARS:,} characters; the rest is not shown.</i></p>")
@@ -71,8 +75,8 @@ class GitDiffDialog(QDialog):
         self.base_box.currentIndexChanged.connect(self.refresh)
         self.error = QLabel("", self)
         self.error.setWordWrap(True)
-        self.view = QTextBrowser(self)
-        self.view.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
+        self.view = DiffBrowser(self)
+        self.view.themeChanged.connect(lambda _dark: self.refresh())
         top = QHBoxLayout()
         top.addWidget(QLabel(f"<b>{html.escape(name)}</b> in {html.escape(Path(repo.root).name)}", self))
         top.addStretch(1)
@@ -106,4 +110,4 @@ class GitDiffDialog(QDialog):
             self.view.setHtml("")
             return
         self.error.hide()
-        self.view.setHtml(unified_diff_html(text))
+        self.view.setHtml(unified_diff_html(text, diff_colours()))

@@ -44,6 +44,7 @@ from app.core.models.starter import INSTALL_HINT, STARTER_ID, find_starter, star
 from app.core.paths import AppPaths
 from app.core.settings import Settings
 from app.ui.tasks import Task, TaskRunner, TaskToken, failure_text
+from app.ui.theme.scale import set_text_role
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class ModelManagerDialog(QDialog):
 
         self.hardware_label = QLabel(self)
         self.hardware_label.setWordWrap(True)
+        set_text_role(self.hardware_label, "secondary")
         self.offline = QCheckBox("Work offline: never use the network (downloads are refused)", self)
         self.offline.setChecked(library.offline)
         self.offline.toggled.connect(self._on_offline)

@@ -65,14 +65,15 @@ from app.ui.plugins.controller import PluginController
 from app.ui.project.controller import ProjectController
 from app.ui.refs.controller import RefsController
 from app.ui.shell.settings_dialog import SettingsDialog
-from app.ui.shell.theme import apply_theme
 from app.ui.shell.tools_page import ToolRow
 from app.ui.shell.welcome import WelcomePage
+from app.ui.theme.stylesheet import apply_theme
 from app.ui.widgets.icons import icon
 from app.ui.widgets.status_bar import ElidingStatusBar
 
 log = logging.getLogger(__name__)
 
+BOTTOM_PANEL_MIN_HEIGHT = 160  # px: a toolbar row, a status line and a few rows of results
 # The code-reference index's first update waits this long after the window opens.
 REFS_START_DELAY_MS = 15_000
 SELECTION_PROMPTS = {
@@ -622,10 +623,15 @@ class MainWindow(QMainWindow):
         # Collapsed until used: shown when a project opens or a panel is asked for, not at start.
 
     def show_bottom_panels(self) -> None:
-        """Open the bottom area at about a quarter of the window's height."""
+        """Open the bottom area at about a quarter of the window's height (whatever height it had before)."""
         if not self.bottom_dock.isVisible():
             self.bottom_dock.show()
-            self.resizeDocks([self.bottom_dock], [max(160, self.height() // 4)], Qt.Orientation.Vertical)
+            self.resizeDocks([self.bottom_dock], [self.bottom_panel_height()], Qt.Orientation.Vertical)
+
+    def bottom_panel_height(self) -> int:
+        """A quarter of the window, at least what the current panel needs to be usable."""
+        needed = self.bottom_tabs.currentWidget().minimumSizeHint().height() if self.bottom_tabs.count() else 0
+        return max(BOTTOM_PANEL_MIN_HEIGHT, self.height() // 4, min(needed, self.height() // 3))
 
     def open_evaluation(self) -> EvaluatePanel:
         """The Evaluate panel at the bottom (created on first use)."""
@@ -651,6 +657,11 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray(base64.b64decode(data["state"])))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # first start, or a damaged file: the default layout is fine
+        # No project is open at start: its tree and the bottom panels stay closed until one is
+        # (the saved state would bring them back at the size of the last session, e.g. the
+        # Evaluate panel's ~40 % of the height, over an empty window).
+        self.tree_dock.hide()
+        self.bottom_dock.hide()
 
     def _save_layout(self) -> None:
         data = {

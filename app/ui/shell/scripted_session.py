@@ -116,7 +116,9 @@ def run_scripted_session(
             if dialog is None:
                 steps.append(Step("open commit dialog", False, "no repository: --open a file inside one"))
             else:
-                wait_until(lambda: not dialog.busy and dialog.state is not None, 30)
+                read = wait_until(lambda: not dialog.busy and dialog.state is not None, 30)
+                if not read:
+                    steps.append(Step("open commit dialog", False, "the repository was not read within 30 s"))
                 shown = dialog
         wait_until(lambda: False, 0.5)  # let the page paint the last batch
         if out is not None:

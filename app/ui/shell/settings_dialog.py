@@ -37,6 +37,7 @@ from app.core.remote.profiles import KeyEdits, ProfileError, check_name, check_p
 from app.core.settings import LOCAL_PROFILE, ConnectionProfile, Settings
 from app.core.testing.interpreter import detect_project_python, project_key
 from app.ui.shell.tools_page import ToolRow, ToolsPage
+from app.ui.theme.scale import set_text_role
 
 
 def _optional_spin(minimum: int, maximum: int, value: int | None, auto: str) -> QSpinBox:
@@ -346,7 +347,8 @@ class SettingsDialog(QDialog):
         for plugin_id, name, declared in pages:
             values = effective(declared, settings.plugins.get(plugin_id, {}))
             widgets = self.plugin_options.setdefault(plugin_id, {})
-            title = QLabel(f"<b>{name}</b>")
+            title = QLabel(name)
+            set_text_role(title, "title")
             form.addRow(title)
             for setting in declared:
                 widget = _option_widget(setting, values[setting.key])

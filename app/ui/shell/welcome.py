@@ -8,8 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
+from app.ui.theme.scale import Space, set_text_role
+
 WELCOME_HTML = """
-<h1>Welcome to Quillpad</h1>
 <p>Quillpad runs a language model on this computer: nothing you type leaves it.
 There are three ways to get a model:</p>
 <ol>
@@ -35,6 +36,8 @@ class WelcomePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.heading = QLabel("Welcome to Quillpad", self)
+        set_text_role(self.heading, "heading")
         self.text = QLabel(WELCOME_HTML, self)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)
@@ -61,12 +64,15 @@ class WelcomePage(QWidget):
         starter_row.addWidget(self.starter_text, 1)
         starter_row.addWidget(self.starter_button, 0, Qt.AlignmentFlag.AlignTop)
         self.set_starter(None)
-        self.recent_label = QLabel("<b>Recent models</b>", self)
+        self.recent_label = QLabel("Recent models", self)
+        set_text_role(self.recent_label, "title")
         self.recent = QListWidget(self)
         self.recent.setMaximumHeight(140)
         self.recent.itemActivated.connect(lambda item: self.openRecentRequested.emit(item.toolTip()))
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 24, 32, 24)
+        layout.setContentsMargins(Space.XL, Space.L, Space.XL, Space.L)
+        layout.setSpacing(Space.M)
+        layout.addWidget(self.heading)
         layout.addWidget(self.text)
         layout.addLayout(buttons)
         layout.addLayout(starter_row)
