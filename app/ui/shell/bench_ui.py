@@ -15,6 +15,7 @@ of the conversation.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import statistics
@@ -72,7 +73,7 @@ class UiBenchResult:
             "",
             f"{'reply':>5}{'context':>9}{'window':>9}{'thr':>5}{bare_cols}{'ratio':>7}"
             f"{'GUI µs/tok':>12}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'RSS MB app':>11}{'engine':>8}"
-            "   CPU ms/token: app | web | engine",
+            "   CPU ms/token: app | web | engine | other",
         ]
         for r in self.replies:
             ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
@@ -81,7 +82,7 @@ class UiBenchResult:
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads:>5}{bare}{ratio:>7.2f}"
                 f"{r.render_us_per_token:>12.1f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
                 f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
-                + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine"))
+                + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine", "other"))
             )
         if not self.replies:
             return "\n".join(lines)
@@ -124,11 +125,16 @@ class BareConversation:
     def close(self) -> None:
         self.llm.close()
 
-    def reply(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]) -> dict[int, float]:
-        """Add a user turn, decode ``n_tokens`` at each thread count from the same point; keep the last."""
+    def reply(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...], context: int) -> dict[int, float]:
+        """Add a user turn, decode ``n_tokens`` at each thread count from the same point; keep the last.
+
+        The prompt is cut to its last ``context`` tokens (the window's prompt length for the same reply;
+        the window drops its oldest turns once the conversation fills the model's context).
+        """
         llm = self.llm
         turn = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
         prompt = self.tokens + list(llm.tokenize(turn, add_bos=not self.tokens, special=True))
+        prompt = prompt[-max(1, context) :]
         rates: dict[int, float] = {}
         generated: list[int] = []
         for threads in thread_counts:
@@ -149,37 +155,38 @@ class BareConversation:
         return rates
 
 
-def _cpu_seconds() -> dict[str, float]:
-    """CPU time so far of this process, its WebEngine helper processes and the engine worker."""
+def _cpu_seconds(engine_pid: int | None, neighbour_pid: int | None) -> dict[str, float]:
+    """CPU time so far of this process, its WebEngine helper processes, the engine worker and any
+    other child (the code-reference indexer, at idle priority)."""
     import psutil
 
     me = psutil.Process()
-    totals = {"app": sum(me.cpu_times()[:2]), "web": 0.0, "engine": 0.0}
+    totals = {"app": sum(me.cpu_times()[:2]), "web": 0.0, "engine": 0.0, "other": 0.0}
     for child in me.children(recursive=True):
         try:
             name = " ".join(child.cmdline())
             seconds = sum(child.cpu_times()[:2])
         except psutil.Error:
             continue
-        if "QtWebEngineProcess" in name:
-            totals["web"] += seconds
-        elif "multiprocessing" in name:
+        if child.pid == neighbour_pid:
+            continue
+        if child.pid == engine_pid:
             totals["engine"] += seconds
+        elif "QtWebEngineProcess" in name:
+            totals["web"] += seconds
+        else:
+            totals["other"] += seconds
     return totals
 
 
-def _rss_mb() -> dict[str, float]:
+def _rss_mb(engine_pid: int | None) -> dict[str, float]:
     """Resident memory of this process (with the window) and of the engine worker, in MB."""
     import psutil
 
-    me = psutil.Process()
-    found = {"app": me.memory_info().rss / 2**20, "engine": 0.0}
-    for child in me.children(recursive=True):
-        try:
-            if "multiprocessing" in " ".join(child.cmdline()):
-                found["engine"] += child.memory_info().rss / 2**20
-        except psutil.Error:
-            continue
+    found = {"app": psutil.Process().memory_info().rss / 2**20, "engine": 0.0}
+    if engine_pid is not None:
+        with contextlib.suppress(psutil.Error):
+            found["engine"] = psutil.Process(engine_pid).memory_info().rss / 2**20
     return found
 
 
@@ -231,11 +238,13 @@ def run_ui_bench(
         for number in range(1, replies + 1):
             text = f"Reply {number}: write as much as you can."
             progress(f"reply {number}/{replies}: window")
-            figures = _window_reply(window, text, tokens, timeout, wait_until, last_stats)
+            figures = _window_reply(
+                window, text, tokens, timeout, wait_until, last_stats, neighbour.pid if neighbour else None
+            )
             figures.number = number
-            figures.rss_mb = _rss_mb()  # before bare runs in this process
+            figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
             progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
-            figures.bare_tps = bare.reply(text, min(tokens, 200), bare_threads)
+            figures.bare_tps = bare.reply(text, min(tokens, 200), bare_threads, figures.context)
             figures.load = os.getloadavg()[0]
             result.replies.append(figures)
             # Each row as it comes: a run cut short on a busy machine still leaves its figures.
@@ -253,7 +262,13 @@ def run_ui_bench(
 
 
 def _window_reply(
-    window: Any, text: str, tokens: int, timeout: float, wait_until: Any, last_stats: list[Stats]
+    window: Any,
+    text: str,
+    tokens: int,
+    timeout: float,
+    wait_until: Any,
+    last_stats: list[Stats],
+    neighbour_pid: int | None,
 ) -> ReplyFigures:
     ticks: list[float] = []
     heartbeat = QTimer()
@@ -261,13 +276,14 @@ def _window_reply(
     heartbeat.timeout.connect(lambda t=ticks: t.append(time.perf_counter()))
     window.chat.render_seconds = 0.0
     last_stats.clear()
-    cpu_before = _cpu_seconds()
+    engine_pid = window.bridge.engine.worker_pid
+    cpu_before = _cpu_seconds(engine_pid, neighbour_pid)
     heartbeat.start()
     window.chat.ask(text)
     if not wait_until(lambda: not window.chat.busy, timeout):
         raise QuillpadError(f"A reply did not finish within {timeout:.0f} s.")
     heartbeat.stop()
-    cpu_after = _cpu_seconds()
+    cpu_after = _cpu_seconds(engine_pid, neighbour_pid)
     if not last_stats:
         raise QuillpadError("A reply ended without figures; see the log.")
     stats = last_stats[-1]
