@@ -63,9 +63,6 @@ th { background: var(--toolbar-bg); }
 code { font-family: "JetBrains Mono", "Cascadia Code", "DejaVu Sans Mono", Consolas, monospace; font-size: 0.92em; }
 :not(pre) > code { background: var(--inline-code-bg); border-radius: 4px; padding: 0.1em 0.3em; }
 .msg { margin: 0.6em 0; padding: 0.1em 0.9em; border-radius: 8px; }
-/* A long conversation: finished messages out of view are neither laid out nor painted (the engine skips
-   them until they scroll near), so a streamed token costs the same at message 200 as at message 2. */
-.msg:not(.streaming) { content-visibility: auto; contain-intrinsic-size: auto 12em; }
 .msg.user { background: var(--user-bg); }
 .msg.notice { background: var(--notice-bg); }
 .msg .note { color: var(--muted); font-size: 0.85em; font-style: italic; margin: 0.2em 0; }
