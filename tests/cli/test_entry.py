@@ -95,8 +95,9 @@ def test_version() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Quillpad ")
     assert lines[1] == "llama-cpp-python 0.3.36"
-    assert lines[2].startswith("llama.cpp / ggml ")
-    assert lines[3].startswith("GPU offload: ")
+    assert lines[2].startswith("llama.cpp ") and "ggml" not in lines[2]  # llama.cpp's own version (public API)
+    assert lines[3].startswith("llama.cpp build: ")
+    assert lines[4].startswith("GPU offload: ")
 
 
 def test_unexpected_error_goes_to_log_not_user(monkeypatch: pytest.MonkeyPatch, capsys, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
