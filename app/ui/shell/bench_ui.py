@@ -125,16 +125,27 @@ class BareConversation:
     def close(self) -> None:
         self.llm.close()
 
+    def _filler(self, count: int) -> list[int]:
+        """``count`` tokens of ordinary text (what a conversation is made of)."""
+        text = " ".join(f"Line {n}: the function returns the sum of the values it was given." for n in range(64))
+        piece = list(self.llm.tokenize(text.encode(), add_bos=False, special=False))
+        return (piece * (count // len(piece) + 1))[:count]
+
     def reply(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...], context: int) -> dict[int, float]:
         """Add a user turn, decode ``n_tokens`` at each thread count from the same point; keep the last.
 
-        The prompt is cut to its last ``context`` tokens (the window's prompt length for the same reply;
-        the window drops its oldest turns once the conversation fills the model's context).
+        The prompt is made exactly ``context`` tokens long, the window's prompt for the same reply:
+        bare decodes fewer tokens per reply than the window and its text tokenises differently, so
+        without this its conversation grew more slowly and it was measured at a shorter context
+        (about half the window's by reply 9 with the starter), which made bare look faster. Filler
+        goes before the new turn, so the cached prefix is kept; once the window drops old turns,
+        bare keeps the last ``context`` tokens.
         """
         llm = self.llm
-        turn = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
-        prompt = self.tokens + list(llm.tokenize(turn, add_bos=not self.tokens, special=True))
-        prompt = prompt[-max(1, context) :]
+        turn_text = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
+        turn = list(llm.tokenize(turn_text, add_bos=not self.tokens, special=True))
+        missing = context - len(self.tokens) - len(turn)
+        prompt = self.tokens + self._filler(missing) + turn if missing > 0 else (self.tokens + turn)[-max(1, context) :]
         rates: dict[int, float] = {}
         generated: list[int] = []
         for threads in thread_counts:
