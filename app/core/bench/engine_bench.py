@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from app.core.engine import (
     ChatRequest,
     Done,
     EngineError,
+    EngineEvent,
     LoadOptions,
     Stats,
     ThinkingText,
@@ -223,6 +224,22 @@ def _stop_latency(engine: EngineOwner, request: ChatRequest, after: float | None
     return StopFigures("prompt processing" if in_prompt else "generation", ended - stopped_at[0])
 
 
+def finished_reply(events: Iterable[EngineEvent]) -> tuple[str, Stats]:
+    """A benchmark reply's answer and figures; an ``EngineError`` becomes a ``QuillpadError``."""
+    answer = ""
+    stats: Stats | None = None
+    for event in events:
+        if isinstance(event, Stats):
+            stats = event
+        elif isinstance(event, Done):
+            answer = event.answer
+        elif isinstance(event, EngineError):
+            raise QuillpadError(event.message)
+    if stats is None:
+        raise QuillpadError("The reply ended without its figures; see the log file.")
+    return answer, stats
+
+
 def run_engine_bench(
     model: str | Path,
     *,
@@ -285,16 +302,9 @@ def run_engine_bench(
         previous_prompt = 0
         for turn, text in enumerate((BENCH_PROMPT, *FOLLOW_UPS), start=1):
             messages += (ChatMessage("user", text),)
-            answer = ""
-            stats: Stats | None = None
-            for event in engine.chat(ChatRequest(messages, thinking=False, max_tokens=min(tokens, 128), seed=seed)):
-                if isinstance(event, Stats):
-                    stats = event
-                elif isinstance(event, Done):
-                    answer = event.answer
-                elif isinstance(event, EngineError):
-                    raise QuillpadError(event.message)
-            assert stats is not None
+            answer, stats = finished_reply(
+                engine.chat(ChatRequest(messages, thinking=False, max_tokens=min(tokens, 128), seed=seed))
+            )
             result.turns.append(
                 TurnFigures(
                     turn=turn,

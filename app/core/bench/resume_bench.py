@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import os
 import sysconfig
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.engine import ChatMessage, ChatRequest, Done, Engine, EngineError, LoadOptions, Stats
-from app.core.errors import QuillpadError
+from app.core.bench.engine_bench import finished_reply
+from app.core.engine import ChatMessage, ChatRequest, Engine, LoadOptions
 
 SOURCES = ("textwrap.py", "bisect.py", "heapq.py", "colorsys.py", "fnmatch.py", "string.py", "shlex.py")
 CLOSE_GRACE = 300.0  # a 3,000-token state of a 1.7B model is ~350 MB to write on a busy disk
@@ -92,18 +91,7 @@ def history(target_tokens: int, tokens_of: Callable[[tuple[ChatMessage, ...]], i
 
 
 def _ask(engine: Engine, label: str, messages: tuple[ChatMessage, ...], tokens: int, seed: int) -> Measured:
-    started = time.perf_counter()
-    stats: Stats | None = None
-    answer = ""
-    for event in engine.chat(ChatRequest(messages, thinking=False, max_tokens=tokens, seed=seed)):
-        if isinstance(event, Stats):
-            stats = event
-        elif isinstance(event, Done):
-            answer = event.answer
-        elif isinstance(event, EngineError):
-            raise QuillpadError(event.message)
-    assert stats is not None
-    del started
+    answer, stats = finished_reply(engine.chat(ChatRequest(messages, thinking=False, max_tokens=tokens, seed=seed)))
     return Measured(label, stats.time_to_first_token, stats.prompt_tokens_evaluated, stats.prompt_tokens_reused, answer)
 
 
