@@ -10,9 +10,14 @@ users, the starter model gave 0.6-1.4 tokens/s with 2 threads and 5-19 with
 automatic policy measures: it decodes with the last winner (all physical
 cores at first), then tries the other count (all cores or one fewer) for a
 few tokens, giving up at the first token slower than twice the winner's,
-and keeps the faster. A lost trial doubles the wait before the next one
-(``REPROBE_EVERY`` tokens, up to ``MAX_REPROBE``), because on a busy
-machine each trial of the slow count costs seconds. Prompt processing
+and switches only to a count clearly faster (``WIN_MARGIN``): on a quiet
+machine a 6-token trial of one thread fewer sometimes "won" by noise at the
+start of a reply (while the window lays out the new message) and the reply
+then ran ~200 tokens at three quarters of the speed. The first trial of a
+reply waits ``FIRST_TRIAL_AFTER`` tokens for the same reason. A lost trial
+doubles the wait before the next one (``REPROBE_EVERY`` tokens, up to
+``MAX_REPROBE``), because on a busy machine each trial of the slow count
+costs seconds. Prompt processing
 (large batches, few barriers per token) keeps all cores.
 """
 
@@ -23,7 +28,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PROBE_TOKENS = 6  # tokens timed per count
+PROBE_TOKENS = 8  # tokens timed per count
+FIRST_TRIAL_AFTER = 24  # tokens into a reply before its first trial
+WIN_MARGIN = 0.9  # a trial's median must be this fraction of the winner's, or less, to take over
 REPROBE_EVERY = 192  # tokens between trials at first
 MAX_REPROBE = 4096
 GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends the trial
@@ -45,6 +52,7 @@ class ThreadPolicy:
     cores: int
     fixed: int | None
     apply: Callable[[int], None]
+    clock: Callable[[], float] = time.perf_counter
     current: int = 0
     winner: int = 0
     _winner_times: list[float] = field(default_factory=list)
@@ -63,7 +71,7 @@ class ThreadPolicy:
         self._last = None
         self._winner_times = []
         self._end_trial()
-        self._until_trial = PROBE_TOKENS
+        self._until_trial = FIRST_TRIAL_AFTER
 
     def _switch(self, threads: int) -> None:
         if threads != self.current:
@@ -78,7 +86,7 @@ class ThreadPolicy:
 
     def token(self) -> None:
         """Call after each generated token."""
-        now = time.perf_counter()
+        now = self.clock()
         last, self._last = self._last, now
         others = [n for n in candidates(self.cores) if n != self.winner]
         if self.fixed is not None or last is None or not others:
@@ -97,7 +105,7 @@ class ThreadPolicy:
         if took > GIVE_UP_FACTOR * baseline:
             self._lost()
         elif len(self._trial_times) >= PROBE_TOKENS:
-            if statistics.median(self._trial_times) < baseline:
+            if statistics.median(self._trial_times) <= WIN_MARGIN * baseline:
                 self.winner = self._trial
                 self._winner_times = list(self._trial_times)
                 self._interval = REPROBE_EVERY

@@ -58,7 +58,11 @@ from app.core.engine.threads import ThreadPolicy
 from app.core.engine.vocab import Vocab
 from app.core.priority import lower_this_thread_priority
 
-FLUSH_SECONDS = 0.016  # about 60 batches a second: smooth, and cheap to pickle
+# Text goes to the parent in batches at most 10 times a second, as the window
+# shows it (engine_bridge.BATCH_SECONDS): each batch wakes a reader thread in
+# the parent, and on a machine whose cores all decode, any wakeup beside
+# llama.cpp's threads stalls them all (see threads.py).
+FLUSH_SECONDS = 1 / 10
 LOG_TAIL_LINES = 40
 HASH_WAIT_SECONDS = 2.0
 
@@ -347,7 +351,7 @@ class _Reply:
             self._collect(channel, part)
         now = time.monotonic()
         # The first text goes out at once (time to first token is what users
-        # feel); after that, batches of ~16 ms keep the pipe and the UI calm.
+        # feel); after that, batches (FLUSH_SECONDS) keep the pipe and the UI calm.
         if self._pending and (force or not self._sent_any or now - self._last_flush >= FLUSH_SECONDS):
             for pending in self._pending:
                 send(pending)

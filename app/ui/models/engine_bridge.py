@@ -4,15 +4,19 @@ The GUI thread never blocks on the engine: loads and the chat's replies run
 on one ``QThread`` through the window's ``EngineOwner`` (the only way into the
 local engine or a model server; plugins, the commit dialog and others use
 the same owner from their own threads, and the owner queues them). Reply
-events are batched there and emitted at most 15 times a second (the first
+events are batched there and emitted at most 10 times a second (the first
 text and the end go out at once), so a fast model cannot flood the event
-loop; a model slower than 15 tokens/s (most on a CPU) still shows every token
-as it comes. Each update costs the GUI, the page's renderer and its compositor
-CPU the model's threads need: with `quillpad bench ui` (starter model, replies
-1-9 of 400 tokens), going from 30 to 15 updates a second took the app from
-1.3-2.1 to 1.05-1.75 ms of CPU per token and the web view from 0.75-1.35 to
-0.5-0.77. Every reply carries the owner's request id; Stop names it. Signals
-carry plain data only.
+loop; a model slower than 10 tokens/s (most 7-8B models on a CPU) still shows
+every token as it comes. Each update costs the GUI, the page's renderer and
+the web engine's compositor CPU the model's threads need, and on a machine
+whose cores all decode, llama.cpp loses about as much time as those
+neighbours use (see app/core/engine/threads.py). Measured with `quillpad
+bench ui` (starter model, 400-token replies): 30 -> 15 updates a second took
+the app from 1.3-2.1 to 1.05-1.75 ms of CPU per token and the web view from
+0.75-1.35 to 0.5-0.77; 15 -> 10 took those neighbours from ~11 % to ~7 % of
+a core, and the window's decode rate went from 0.84-0.92 to 0.87-1.0 of
+bare llama-cpp-python's. Every reply carries the owner's request
+id; Stop names it. Signals carry plain data only.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from app.core.remote import RemoteBackend, RemoteConfig
 
 log = logging.getLogger(__name__)
 
-BATCH_SECONDS = 1 / 15
+BATCH_SECONDS = 1 / 10
 
 
 class _EngineWorker(QObject):
