@@ -36,6 +36,26 @@ def lower_own_priority() -> str:
     return ", ".join(done) or "unchanged"
 
 
+def lower_child_priority(pid: int) -> bool:
+    """Nice 19 and SCHED_IDLE for a child just started, from the parent (Linux only; False elsewhere).
+
+    A child that lowers its own priority does so only after Python has
+    started and imported what it needs: about a second of CPU at normal
+    priority, which landed in the first reply of a freshly opened window
+    (the indexer starts 15 s after the window opens). Linux applies both to
+    the child's one thread at this point, and the threads it starts later
+    inherit them.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        return False
+    return True
+
+
 def lower_this_thread_priority() -> bool:
     """Lowest niceness for the calling thread only (Linux schedules threads one by one); False elsewhere.
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from app.core.priority import lower_child_priority
 from app.core.refs.indexer import IndexProgress, UpdateResult
 from app.core.refs.store import IndexStats
 from app.core.supervised import ChildCancelled, ChildDied, SupervisedChild
@@ -103,6 +104,8 @@ def update_in_background(
     )
     child = SupervisedChild(_child_main, (request,), name="code-reference indexer")
     child.start()
+    if child.pid is not None:
+        lower_child_priority(child.pid)  # before its start-up imports; it lowers itself again
     try:
         while True:
             message = child.receive(cancelled=cancelled)
