@@ -141,7 +141,8 @@ class SettingsDialog(QDialog):
             "thread the system lends to another program (this window, a browser, a build) stalls them all: "
             "on a 2-core machine with one busy program beside it, 1 thread decoded 2.5x faster than 2. "
             "Automatic keeps the count that measured faster, trying the other one (all cores or one fewer) "
-            "at each reply and again after 192 tokens or more."
+            "a little into each reply and again after 192 tokens or more; it switches only to a count at "
+            "least 10% faster, so measurement noise on a quiet machine does not cost a reply a thread."
         )
         self.threads_batch = _optional_spin(1, 256, engine.threads_batch, f"automatic ({cores} cores)")
         self.threads_batch.setToolTip(
