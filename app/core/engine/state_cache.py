@@ -167,6 +167,13 @@ class StateCache:
                 return loaded
         return None
 
+    def shared_prefix(self, prompt: list[int], whole_only: bool) -> int:
+        """The most leading tokens of ``prompt`` any saved state covers (nothing is loaded)."""
+        want = np.asarray(prompt, dtype=np.intc)
+        with self._lock:
+            entries = [*self._ram.values(), *(self._scan() or {}).values()]
+        return max((self._usable(entry.tokens, want, whole_only) for entry in entries), default=0)
+
     @staticmethod
     def _usable(tokens: np.ndarray, want: np.ndarray, whole_only: bool) -> int:
         shared = _common_prefix(tokens, want)

@@ -188,16 +188,20 @@ class ModelSession:
             kv_settings=f"flash_attention={self.load.flash_attention}",
         )
 
-    def restore_state(self, tokens: list[int]) -> None:
-        """Restore the saved state that covers most of ``tokens``, if it beats the live KV cache."""
-        import numpy as np
-        from llama_cpp import LlamaState
-
+    def _await_hash(self) -> None:
+        """Give the model's hash (which names its saved states) a moment to arrive."""
         if self._hashing is not None:
             # A remembered hash takes milliseconds; a model file never seen
             # before is hashed in the background and its first reply does
             # not wait long for it (its states are then only in RAM).
             self._hashing.join(HASH_WAIT_SECONDS)
+
+    def restore_state(self, tokens: list[int]) -> None:
+        """Restore the saved state that covers most of ``tokens``, if it beats the live KV cache."""
+        import numpy as np
+        from llama_cpp import LlamaState
+
+        self._await_hash()
         live = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         found = self.states.best(tokens, live, self.whole_states_only)
         if found is None:
@@ -278,14 +282,21 @@ class ModelSession:
         """The prompt for ``request`` within the context, and whether it thinks."""
         profile = self.load.profile
         thinking = profile.thinking_default if request.thinking is None else request.thinking
+        self._await_hash()  # where to cut a long chat depends on the saved states too
         fitted = fit_to_context(
             request.messages,
             lambda msgs: self.builder.build(msgs, thinking, request.tools),
             self.tokenize,
             self.n_ctx,
             request.max_tokens,
+            self.reusable_tokens,
         )
         return fitted, thinking
+
+    def reusable_tokens(self, tokens: list[int]) -> int:
+        """How many leading tokens of ``tokens`` the KV cache or a saved state already holds."""
+        live = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
+        return max(live, self.states.shared_prefix(tokens, self.whole_states_only))
 
     def render(self, request: ChatRequest) -> RenderedPrompt:
         """What ``chat`` would send to the model, without generating."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from app.core.engine.budget import ContextOverflowError, fit_to_context
+from app.core.engine.budget import LOW_WATER, ContextOverflowError, FittedPrompt, fit_to_context
 from app.core.engine.options import ChatMessage, ChatRequest, InvalidOptionError, LoadOptions, SamplingOverrides
 from app.core.engine.profiles import load_profiles, profile_for
 from app.core.engine.prompt import PromptBuilder
@@ -44,6 +45,69 @@ def test_drops_oldest_turns_but_keeps_system_and_newest() -> None:
     assert "System: sys" in fitted.prompt.text and "User: newest" in fitted.prompt.text
     assert "u0" not in fitted.prompt.text and "u4" in fitted.prompt.text
     assert len(words(fitted.prompt.text)) + fitted.answer_reserve <= 60
+
+
+def distinct_words(text: str) -> list[int]:
+    """A tokenizer whose ids depend on the words, so prompts share a prefix only where their text does."""
+    return [zlib.crc32(word.encode()) for word in text.split()]
+
+
+def fit_holding(messages: tuple[ChatMessage, ...], ctx: int, held: list[int]) -> FittedPrompt:
+    """Fit as the engine does, the model holding ``held`` (its KV cache or a saved state)."""
+    builder = PromptBuilder(None, PROFILE)
+
+    def reuse(tokens: list[int]) -> int:
+        shared = 0
+        for a, b in zip(tokens, held, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return shared
+
+    return fit_to_context(messages, lambda m: builder.build(m, False), distinct_words, ctx, 10, reuse)
+
+
+def test_a_full_chat_is_cut_deep_once_and_the_next_replies_extend_that_prompt() -> None:
+    ctx = 300
+    messages = convo(12)  # ~280 words of history: does not fit beside the answer's room
+    first = fit_holding(messages, ctx, held=[])
+    room = ctx - first.answer_reserve
+    assert first.dropped_turns > 0 and len(first.tokens) <= LOW_WATER * room
+    builder = PromptBuilder(None, PROFILE)
+    minimal = fit_to_context(messages, lambda m: builder.build(m, False), distinct_words, ctx, 10)
+    assert minimal.dropped_turns < first.dropped_turns  # without knowing the cache: just enough
+
+    held = first.tokens + distinct_words("a reply of a few words")  # what the model holds after answering
+    kept = cuts = 0
+    for turn in range(12):
+        messages = (
+            *messages,
+            ChatMessage("assistant", "a reply of a few words"),
+            ChatMessage("user", f"question {turn} " + "w " * 10),
+        )
+        fitted = fit_holding(messages, ctx, held)
+        if len(fitted.tokens) > len(held) // 2 and fitted.tokens[: len(first.tokens)] == first.tokens:
+            # The same cut as before: everything but the new turn is already evaluated.
+            assert fitted.dropped_turns == first.dropped_turns
+            kept += 1
+        else:
+            # The context filled up again: a new deep cut, evaluated once.
+            assert fitted.dropped_turns > first.dropped_turns
+            assert len(fitted.tokens) <= LOW_WATER * room
+            first = fitted
+            cuts += 1
+        held = fitted.tokens + distinct_words("a reply of a few words")
+    assert kept >= 8 and cuts == 1  # 12 turns: one new cut, every other reply evaluates only its turn
+
+
+def test_a_cut_the_model_already_holds_is_kept_even_above_the_low_water_mark() -> None:
+    ctx = 300
+    messages = convo(12)
+    builder = PromptBuilder(None, PROFILE)
+    minimal = fit_to_context(messages, lambda m: builder.build(m, False), distinct_words, ctx, 10)
+    held = minimal.tokens  # e.g. a saved state of a chat cut by an older version
+    fitted = fit_holding(messages, ctx, held)
+    assert fitted.dropped_turns == minimal.dropped_turns and fitted.tokens == minimal.tokens
 
 
 def test_single_message_too_long_is_refused() -> None:

@@ -75,7 +75,7 @@ def test_a_trial_only_slightly_faster_does_not_take_over() -> None:
     policy = policy_with_clock()
     policy.start_reply()
     almost = {2: 0.010, 1: 0.0095}  # 5 % faster: within the margin
-    assert 0.95 > WIN_MARGIN
+    assert WIN_MARGIN < 0.95
     used = run(policy, almost, 2 * REPROBE_EVERY)
     assert policy.winner == 2
     assert used[:FIRST_TRIAL_AFTER] == [2] * FIRST_TRIAL_AFTER  # the start of a reply is never a trial
