@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -57,12 +58,7 @@ def fit_holding(messages: tuple[ChatMessage, ...], ctx: int, held: list[int]) ->
     builder = PromptBuilder(None, PROFILE)
 
     def reuse(tokens: list[int]) -> int:
-        shared = 0
-        for a, b in zip(tokens, held, strict=False):
-            if a != b:
-                break
-            shared += 1
-        return shared
+        return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], zip(tokens, held, strict=False)))
 
     return fit_to_context(messages, lambda m: builder.build(m, False), distinct_words, ctx, 10, reuse)
 
