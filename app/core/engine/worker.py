@@ -168,6 +168,7 @@ class ModelSession:
             CacheConfig(folder, load.state_ram_bytes, load.state_disk_bytes), lambda: self._identity, log.line
         )
         self._hashing: threading.Thread | None = None
+        self._hash_waited = False
         if folder is not None:
             self._hashing = threading.Thread(target=self._hash_model, args=(folder,), name="model-hash", daemon=True)
             self._hashing.start()
@@ -189,12 +190,13 @@ class ModelSession:
         )
 
     def _await_hash(self) -> None:
-        """Give the model's hash (which names its saved states) a moment to arrive."""
-        if self._hashing is not None:
+        """Give the model's hash (which names its saved states) a moment to arrive, once."""
+        if self._hashing is not None and not self._hash_waited:
             # A remembered hash takes milliseconds; a model file never seen
-            # before is hashed in the background and its first reply does
-            # not wait long for it (its states are then only in RAM).
+            # before is hashed in the background and only its first reply
+            # waits, briefly (its states stay in RAM until the hash is known).
             self._hashing.join(HASH_WAIT_SECONDS)
+            self._hash_waited = True
 
     def restore_state(self, tokens: list[int]) -> None:
         """Restore the saved state that covers most of ``tokens``, if it beats the live KV cache."""
@@ -282,7 +284,6 @@ class ModelSession:
         """The prompt for ``request`` within the context, and whether it thinks."""
         profile = self.load.profile
         thinking = profile.thinking_default if request.thinking is None else request.thinking
-        self._await_hash()  # where to cut a long chat depends on the saved states too
         fitted = fit_to_context(
             request.messages,
             lambda msgs: self.builder.build(msgs, thinking, request.tools),
@@ -295,6 +296,7 @@ class ModelSession:
 
     def reusable_tokens(self, tokens: list[int]) -> int:
         """How many leading tokens of ``tokens`` the KV cache or a saved state already holds."""
+        self._await_hash()  # the saved states are named by it
         live = _common_prefix(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens)
         return max(live, self.states.shared_prefix(tokens, self.whole_states_only))
 
