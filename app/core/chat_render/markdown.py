@@ -37,6 +37,7 @@ _OFFSET = "quillpad_code_block_offset"
 _BLOCKS = "quillpad_code_blocks"
 _PENDING = "quillpad_pending"
 _LINKS = "quillpad_open_links"
+_PIECE = "quillpad_preview_piece"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ def _code_block_html(code: str, info_language: str, env: EnvType) -> str:
     shown = html.escape(language)
     if env[_PENDING]:
         # Still being written: the app has no code for it yet, so no actions.
-        css_class, actions = "code-block pending", ""
+        # A long block's preview comes in pieces (see ``StreamingMarkdown``): "split" goes on below, "cont" goes on
+        # from above; the page joins them into one box.
+        css_class, actions = " ".join(("code-block pending", *env[_PIECE])), ""
     else:
         css_class = "code-block"
         runnable = (RUNNABLE[language],) if language in RUNNABLE else ()
@@ -150,9 +153,10 @@ def parser() -> MarkdownIt:
     return md
 
 
-def new_env(code_block_offset: int, pending: bool = False) -> EnvType:
-    """Parser state for one rendering: where code-block numbering starts, and whether it is a stream's tail."""
-    return {_OFFSET: code_block_offset, _BLOCKS: [], _PENDING: pending, _LINKS: []}
+def new_env(code_block_offset: int, pending: bool = False, piece: tuple[str, ...] = ()) -> EnvType:
+    """Parser state for one rendering: where code-block numbering starts, whether it is a stream's tail,
+    and for a piece of a long tail's preview, its place ("split": more follows, "cont": it goes on from above)."""
+    return {_OFFSET: code_block_offset, _BLOCKS: [], _PENDING: pending, _LINKS: [], _PIECE: piece}
 
 
 def render_tokens(tokens: Sequence[Token], env: EnvType) -> RenderedMarkdown:

@@ -1,7 +1,8 @@
 """The conversation, rendered as HTML in Qt WebEngine and updated incrementally.
 
 Replies stream in as small JavaScript calls: finished Markdown blocks are
-appended once, only the unfinished last block is replaced. Links are never
+appended once, only the unfinished last block is replaced (and of a long
+one, only its last lines: the rest is held as pieces, see ``StreamingMarkdown``). Links are never
 followed inside the view: ``quillpad://`` links become signals, web links
 open in the system browser.
 """
@@ -209,7 +210,9 @@ class ChatView(QWebEngineView):
             self._schedule_flush()
             return
         self._remember(update.new_code_blocks)
-        self._call(function, message_id, update.new_blocks_html, update.tail_html)
+        self._call(
+            function, message_id, update.new_blocks_html, update.tail_html, update.held_html, update.held_cleared
+        )
 
     def _schedule_flush(self) -> None:
         waits = [
