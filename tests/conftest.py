@@ -112,3 +112,20 @@ def coder_gguf(tiny_models_dir: Path) -> Path:
     from tests.fixtures.tiny_gguf import TINY_CODER, write_coder_model
 
     return write_coder_model(tiny_models_dir / "tiny-qwen2.5-coder.gguf", TINY_CODER)
+
+
+@pytest.fixture
+def parsed_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The length of every text the chat's Markdown parser parses during the test."""
+    from app.core.chat_render.markdown import parser
+
+    md = parser()
+    lengths: list[int] = []
+    original = md.parse
+
+    def counting_parse(src: str, env: object = None) -> object:
+        lengths.append(len(src))
+        return original(src, env)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(md, "parse", counting_parse)
+    yield lengths

@@ -23,7 +23,6 @@ from app.core.chat_render import (
     render_markdown,
     streaming,
 )
-from app.core.chat_render.markdown import parser
 
 HREF = re.compile(r'href="([^"]*)"')
 
@@ -427,20 +426,6 @@ def test_feed_after_finish_is_an_error_and_finish_is_idempotent() -> None:
     assert stream.finish() == StreamUpdate([], "", [])
     with pytest.raises(RuntimeError):
         stream.feed("y")
-
-
-@pytest.fixture
-def parsed_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    md = parser()
-    lengths: list[int] = []
-    original = md.parse
-
-    def counting_parse(src: str, env: object = None) -> object:
-        lengths.append(len(src))
-        return original(src, env)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(md, "parse", counting_parse)
-    yield lengths
 
 
 def test_work_per_piece_does_not_grow_with_the_reply(parsed_lengths: list[int]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import html
 import re
-from collections.abc import Iterator
 from importlib import metadata
 
 import pytest
@@ -13,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.chat_render import StreamingMarkdown, StreamUpdate, render_markdown
-from app.core.chat_render.markdown import parser
 from app.core.chat_render.streaming import HOLD_AFTER_LINES
 
 TAGS = re.compile(r"<[^>]+>")
@@ -89,20 +87,6 @@ def test_long_blocks_stream_to_the_exact_whole_render(text: str, size: int) -> N
 def test_long_blocks_cut_anywhere_stream_to_the_exact_whole_render(text: str, cuts: list[int]) -> None:
     updates, last = stream(text, [c % (len(text) + 1) for c in cuts])
     assert "".join(h for u in [*updates, last] for h in u.new_blocks_html) == render_markdown(text).html
-
-
-@pytest.fixture
-def parsed_lengths(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    md = parser()
-    lengths: list[int] = []
-    original = md.parse
-
-    def counting_parse(src: str, env: object = None) -> object:
-        lengths.append(len(src))
-        return original(src, env)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(md, "parse", counting_parse)
-    yield lengths
 
 
 @pytest.mark.parametrize(
