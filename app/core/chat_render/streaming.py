@@ -283,10 +283,12 @@ class StreamingMarkdown:
         """Once the unheld tail is long, render most of it as a held piece (see the class docstring)."""
         live = self._pending[self._held :]
         complete = live[: live.rfind("\n") + 1]
-        count = complete.count("\n")
-        if count < HOLD_AFTER_LINES or self._pending.count("\n") < self._hold_tried_at + HOLD_AFTER_LINES:
+        if complete.count("\n") < HOLD_AFTER_LINES:
             return []
-        self._hold_tried_at = self._pending.count("\n")
+        total = self._pending.count("\n")
+        if total < self._hold_tried_at + HOLD_AFTER_LINES:
+            return []
+        self._hold_tried_at = total
         lines = complete.split("\n")[:-1]
         if any(display_math_search(line) is not None for line in lines):
             return []
