@@ -34,7 +34,10 @@ def test_steps_with_the_tiny_real_model_then_a_plain_prompt(
     reports = [e["text"] for e in events if e["type"] == "message"]
     assert len(reports) == 1 and "Steps checked by SymPy" in reports[0]
     assert all(e["turn"] == 1 for e in events if e["type"] == "message")
-    assert len([e for e in events if e["type"] == "stats"]) == 2
+    stats = [e for e in events if e["type"] == "stats"]
+    assert len(stats) == 2
+    # The JSON says which thread count decoded how many tokens (--threads 1: all of them).
+    assert all(e["thread_tokens"] == {"1": e["completion_tokens"]} for e in stats)
 
 
 def test_an_unknown_command_names_the_available_ones(

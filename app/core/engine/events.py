@@ -53,6 +53,9 @@ class Stats:
     decode_seconds: float
     dropped_turns: int = 0
     threads: int = 0  # generation threads at the end of the reply (0: not known, e.g. a server)
+    # Generated tokens per generation thread count, most first (the automatic
+    # policy may switch mid-reply); empty when not known.
+    thread_tokens: tuple[tuple[int, int], ...] = ()
 
     @property
     def decode_tokens_per_second(self) -> float:
@@ -153,7 +156,11 @@ def event_to_dict(event: EngineEvent) -> dict[str, object]:
     if isinstance(event, Queued):
         return {"type": "queued", "position": event.position}
     if isinstance(event, Stats):
-        return {"type": "stats", **event.to_dict()}
+        return {
+            "type": "stats",
+            **event.to_dict(),
+            "thread_tokens": {str(threads): count for threads, count in event.thread_tokens},
+        }
     if isinstance(event, Done):
         return {"type": "done", "reason": event.reason}
     if isinstance(event, ToolCalls):

@@ -61,6 +61,7 @@ class ThreadPolicy:
     _until_trial: int = 0
     _interval: int = REPROBE_EVERY
     _last: float | None = None
+    tokens_at: dict[int, int] = field(default_factory=dict)  # this reply's tokens per thread count
 
     def __post_init__(self) -> None:
         self.current = self.winner = self.fixed or self.cores
@@ -72,6 +73,7 @@ class ThreadPolicy:
         self._winner_times = []
         self._end_trial()
         self._until_trial = FIRST_TRIAL_AFTER
+        self.tokens_at = {}
 
     def _switch(self, threads: int) -> None:
         if threads != self.current:
@@ -87,6 +89,7 @@ class ThreadPolicy:
     def token(self) -> None:
         """Call after each generated token."""
         now = self.clock()
+        self.tokens_at[self.current] = self.tokens_at.get(self.current, 0) + 1
         last, self._last = self._last, now
         others = [n for n in candidates(self.cores) if n != self.winner]
         if self.fixed is not None or last is None or not others:

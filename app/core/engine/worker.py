@@ -487,6 +487,7 @@ class _Reply:
                 decode_seconds=max(0.0, last_token_at - prompt_done) if first_token_at else 0.0,
                 dropped_turns=self.dropped_turns,
                 threads=s.threads.current,
+                thread_tokens=tuple(sorted(s.threads.tokens_at.items(), key=lambda item: -item[1])),
             )
         )
         send(Done(reason, "".join(self.answer), "".join(self.thinking)))

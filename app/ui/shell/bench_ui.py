@@ -89,6 +89,14 @@ class ReplyFigures:
     cpu_ms: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)  # resident memory after the reply: app, engine
     probe_us_per_token: float = 0.0  # the fixed reply streamed into the view after this one
+    thread_tokens: tuple[tuple[int, int], ...] = ()  # tokens per generation thread count, most first
+
+    @property
+    def threads_text(self) -> str:
+        """The final thread count, or how many tokens each count decoded when the policy switched."""
+        if len(self.thread_tokens) > 1:
+            return " ".join(f"{threads}:{count}" for threads, count in self.thread_tokens)
+        return str(self.threads)
 
     @property
     def best_bare(self) -> float:
@@ -108,7 +116,7 @@ class UiBenchResult:
             f"model: {self.model}   heartbeat: every {HEARTBEAT_MS} ms on the GUI thread   "
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
-            f"{'reply':>5}{'context':>9}{'window':>9}{'thr':>5}{bare_cols}{'ratio':>7}"
+            f"{'reply':>5}{'context':>9}{'window':>9}{'threads':>12}{bare_cols}{'ratio':>7}"
             f"{'GUI µs/tok':>12}{'fixed':>7}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'RSS MB app':>11}{'engine':>8}"
             "   CPU ms/token: app | web | engine | other",
         ]
@@ -116,7 +124,7 @@ class UiBenchResult:
             ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
             bare = "".join(f"{r.bare_tps.get(n, 0.0):>10.1f}" for n in self.bare_threads)
             lines.append(
-                f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads:>5}{bare}{ratio:>7.2f}"
+                f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads_text:>12}{bare}{ratio:>7.2f}"
                 f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
                 f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
                 + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine", "other"))
@@ -132,6 +140,8 @@ class UiBenchResult:
         lines += [
             "",
             "window and bare are decode rates (tokens/s) at the same context; ratio: window / best bare",
+            "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
+            "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             f"lowest ratio over the replies: {min(ratios, default=0.0):.2f}   target >= {target}",
             f"worst stall over all replies: {worst:.1f} ms   target < 50 ms",
             f"GUI cost per token of the same fixed reply, after reply {last.number} vs after reply "
@@ -378,6 +388,7 @@ def _window_reply(
         context=stats.prompt_tokens,
         window_tps=stats.decode_tokens_per_second,
         threads=stats.threads,
+        thread_tokens=stats.thread_tokens,
         render_us_per_token=window.chat.render_seconds / max(1, stats.completion_tokens) * 1e6,
         worst_ms=max(delays),
         p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],

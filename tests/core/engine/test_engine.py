@@ -62,6 +62,9 @@ def test_streams_text_then_stats_then_done(engine: Engine) -> None:
     assert done.reason == "length" and stats.completion_tokens == 24
     assert stats.prompt_tokens == stats.prompt_tokens_evaluated and stats.prompt_tokens_reused == 0
     assert stats.decode_tokens_per_second > 0 and stats.time_to_first_token > 0
+    # Every generated token is counted under the thread count that decoded it.
+    assert sum(count for _threads, count in stats.thread_tokens) == stats.completion_tokens
+    assert stats.threads in dict(stats.thread_tokens)
     assert engine.state == EngineState.READY
 
 

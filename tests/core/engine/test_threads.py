@@ -82,6 +82,20 @@ def test_a_trial_only_slightly_faster_does_not_take_over() -> None:
     assert used.count(1) <= 2 * PROBE_TOKENS
 
 
+def test_tokens_are_counted_per_thread_count_and_reply() -> None:
+    """What Stats.thread_tokens reports: which count decoded how many of this reply's tokens."""
+    policy = policy_with_clock()
+    policy.start_reply()
+    run(policy, {2: 0.002, 1: 0.008}, FIRST_TRIAL_AFTER + 3 * PROBE_TOKENS)
+    at_one = policy.tokens_at[1]
+    assert 0 < at_one <= PROBE_TOKENS + 1  # one trial of one thread, given up
+    assert policy.tokens_at == {2: FIRST_TRIAL_AFTER + 3 * PROBE_TOKENS - at_one, 1: at_one}
+    policy.start_reply()
+    assert policy.tokens_at == {}
+    run(policy, {2: 0.002, 1: 0.008}, 5)
+    assert policy.tokens_at == {2: 5}
+
+
 def test_candidates() -> None:
     assert candidates(1) == (1,)
     assert candidates(2) == (2, 1)

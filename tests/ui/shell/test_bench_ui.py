@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.ui.shell.bench_ui import run_ui_bench
+from app.ui.shell.bench_ui import ReplyFigures, run_ui_bench
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -21,3 +21,9 @@ def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) ->
     report = result.report()
     assert "fixed" in report and "lowest ratio over the replies" in report
     assert "GUI cost per token of the same fixed reply" in report
+
+
+def test_the_threads_column_shows_a_switch_mid_reply() -> None:
+    row = ReplyFigures(1, 400, 42, 80.0, 2, 100.0, 5.0, 4.0, 1.0, thread_tokens=((2, 391), (1, 9)))
+    assert row.threads_text == "2:391 1:9"
+    assert ReplyFigures(1, 400, 42, 80.0, 2, 100.0, 5.0, 4.0, 1.0, thread_tokens=((2, 400),)).threads_text == "2"
