@@ -14,13 +14,14 @@ token is measured at every reply. What a reply contains changes that cost
 several-fold (a code block or a long list re-renders more than prose: 60-230
 µs per token over 20 starter replies at the same conversation length), so
 whether the cost grows with the conversation's length is measured apart: after
-each reply, a fixed reply (``PROBE_TEXT``) is streamed into the same view in
-the window's batch sizes and timed, then removed; three times, in GUI-thread
-CPU time, the median kept. Timed once in wall time it also counted waits for
-a core (right after a reply the engine copies and writes the reply's saved
-state: ~760 MB after a 6,600-token Qwen3-0.6B-shape reply) and gave 41-175 µs
-per token over 20 such replies, with no trend; without a model the same probe
-gave 57-85 µs after 1, 20 and 60 replies.
+each reply and its bare run, a fixed reply (``PROBE_TEXT``) is streamed into
+the same view in the window's batch sizes and timed, then removed; five times,
+in GUI-thread CPU time, the median kept. Timed once in wall time it also
+counted waits for a core (right after a reply the engine copies and writes the
+reply's saved state: ~760 MB after a 6,600-token Qwen3-0.6B-shape reply) and
+gave 41-175 µs per token over 20 such replies, with no trend; without a model
+the same probe gave 57-85 µs after 1, 20 and 60 replies, and one probe varies
+by about ±20 % with nothing changed.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ HEARTBEAT_MS = 5
 PROBE_MESSAGE_ID = 1_000_000_000  # never a real message's id
 PROBE_CHUNK_CHARS = 40  # about 10 tokens: one 10-a-second batch at 100 tokens/s
 PROBE_GAP_SECONDS = 0.05  # between batches, as streaming leaves the renderer time
-PROBE_REPEATS = 3
+PROBE_REPEATS = 5  # one probe varies by about ±20 % with nothing changed (51-76 µs, no model)
 PROBE_TEXT = (
     "Here is how the function works, step by step.\n\n"
     "1. It reads the **input file** line by line and skips blank lines.\n"
@@ -306,11 +307,14 @@ def run_ui_bench(
             )
             figures.number = number
             figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
+            progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
+            figures.bare_tps = bare.reply(text, tokens, bare_threads, figures.context)
+            # After bare, not right after the reply: then the engine copies and writes the reply's
+            # saved state (~760 MB after a 6,600-token Qwen3-0.6B-shape reply), which slows this
+            # thread's work through the shared caches and memory.
             figures.probe_us_per_token = statistics.median(
                 _probe_gui_cost(window.chat.view, probe_tokens, wait_until) for _ in range(PROBE_REPEATS)
             )
-            progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
-            figures.bare_tps = bare.reply(text, tokens, bare_threads, figures.context)
             figures.load = os.getloadavg()[0]
             result.replies.append(figures)
             # Each row as it comes: a run cut short on a busy machine still leaves its figures.
