@@ -5,7 +5,7 @@ The index is opened and updated off the GUI thread through ``app.ui.tasks``
 and checks answer from what is indexed so far). Checks of code blocks and
 edits run on a second one-thread runner and come back on the GUI thread; no
 worker touches a widget. Closing the window cancels an update between two
-packages.
+packages. While the local model writes a reply, a running update is paused.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class RefsController(QObject):
         self.settings = settings
         self.project: Path | None = None
         self.cancel_event = threading.Event()
+        self.pause_event = threading.Event()  # set while the local model writes a reply
         self.update_tasks = TaskRunner(self)
         self.check_tasks = TaskRunner(self)
         self._index: RefIndex | None = None
@@ -107,12 +108,24 @@ class RefsController(QObject):
                 project,
                 progress=lambda p: token.report((p.done, p.total, p.current)),
                 cancelled=self.cancel_event.is_set,
+                paused=self.pause_event.is_set,
             )
             index.store.forget_cached()  # the child may have replaced files, reusing their ids
         except Exception as err:  # a sentence for the user, the traceback for the log
             log.exception("updating the code-reference index failed")
             return None, f"Updating the code-reference index failed ({err}); see the log file."
         return outcome.stats, outcome.notice
+
+    def hold_for_reply(self, held: bool) -> None:
+        """Pause a running update while the local model writes a reply (and resume it after).
+
+        The update already runs at idle priority; see ``update_in_background``
+        for why that is not enough while llama.cpp decodes on every core.
+        """
+        if held:
+            self.pause_event.set()
+        else:
+            self.pause_event.clear()
 
     @property
     def updating(self) -> bool:

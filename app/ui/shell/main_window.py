@@ -338,6 +338,7 @@ class MainWindow(QMainWindow):
         self.project.filesChanged.connect(self.git.schedule_refresh)
         self.refs.notice.connect(self._notice)
         self.refs.progress.connect(self._on_index_progress)
+        self.chat.busyChanged.connect(self._on_chat_busy)
         # The first update waits until the window has settled; later ones follow the environment.
         QTimer.singleShot(REFS_START_DELAY_MS, self._start_refs_update)
         self.git.notice.connect(self._notice)
@@ -423,6 +424,10 @@ class MainWindow(QMainWindow):
             self.completion.root = Path(folder)
             if project_environments(Path(folder)):
                 self.refs.start_update()  # the project's own environment joins the index
+
+    def _on_chat_busy(self, busy: bool) -> None:
+        # A model server decodes elsewhere: indexing can go on beside its replies.
+        self.refs.hold_for_reply(busy and not self.remote.active)
 
     def _start_refs_update(self) -> None:
         if not getattr(self, "_shut_down", False):

@@ -53,6 +53,24 @@ def test_streamed_reply_reaches_the_page_and_the_store(make_window: MakeWindow, 
     assert "tok/s" in window.speed_label.text()
 
 
+def test_a_local_reply_holds_the_code_reference_update(
+    make_window: MakeWindow, qtbot: QtBot, qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window()
+    load_model(qtbot, window, qwen3_gguf)
+    held: list[tuple[bool, bool]] = []  # (busy, update held) each time the chat's busy state changes
+    window.chat.busyChanged.connect(lambda busy: held.append((busy, window.refs.pause_event.is_set())))
+    window.chat.request_overrides = {"max_tokens": 8, "seed": 3}
+    window.chat.ask("hello world")
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert held[0] == (True, True) and held[-1] == (False, False)
+    # Replies from a model server take no CPU here: indexing goes on beside them.
+    monkeypatch.setattr(type(window.remote), "active", property(lambda _self: True))
+    window.chat.busyChanged.emit(True)
+    assert held[-1] == (True, False)
+    window.chat.busyChanged.emit(False)
+
+
 def test_thinking_streams_into_a_collapsible_section(make_window: MakeWindow, qtbot: QtBot, tmp_path: Path) -> None:
     template = QWEN3_CHAT_TEMPLATE.replace(
         "{{- '<|im_start|>assistant\\n' -}}", "{{- '<|im_start|>assistant\\n<think>\\n' -}}"
