@@ -6,7 +6,14 @@ would feel. After each reply, bare llama-cpp-python (in this process, the
 window open and idle) decodes at the same context length and as many tokens
 as the window's reply, so both pay the same attention cost (decoding 200
 where the window decoded 400 measured bare at a shorter average context and
-favoured it by a few per cent). Window and bare alternate reply by reply so machine noise hits both.
+favoured it by a few per cent). Bare runs right before each reply too, at the
+context the reply is about to have, and the window is compared with the mean
+of the two: this shared machine's speed drifts by ±15 % within seconds (bare
+alone gave 82, 93, 66 tokens/s at three growing contexts, ten seconds apart),
+and one bare run after the reply judged the window by whichever way the machine
+had just drifted (window / bare went 0.73, 1.12 on consecutive replies). A
+before-run whose context the reply did not have (the window dropped old turns)
+is left out.
 With ``busy``, one CPU-bound process runs beside both all along, and bare is
 measured at each thread count asked for (all cores and one fewer by default)
 to compare the window against the best of them. The GUI-thread cost of each
@@ -33,7 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +91,8 @@ class ReplyFigures:
     worst_ms: float
     p99_ms: float
     load: float
-    bare_tps: dict[int, float] = field(default_factory=dict)  # threads -> tokens/s
+    bare_tps: dict[int, float] = field(default_factory=dict)  # threads -> tokens/s: mean of before and after
+    bare_runs: dict[int, tuple[float, ...]] = field(default_factory=dict)  # threads -> (before, after) or (after,)
     # CPU ms per token while the window streamed: this process (GUI thread
     # and helpers), the Qt WebEngine processes (renderer, GPU), the engine worker.
     cpu_ms: dict[str, float] = field(default_factory=dict)
@@ -103,6 +111,18 @@ class ReplyFigures:
     def best_bare(self) -> float:
         return max(self.bare_tps.values(), default=0.0)
 
+    def bare_text(self, threads: int) -> str:
+        """Bare's rate at ``threads`` as "before/after" the window's reply, or "after" alone."""
+        runs = self.bare_runs.get(threads) or (self.bare_tps.get(threads, 0.0),)
+        return "/".join(f"{rate:.1f}" for rate in runs)
+
+    def set_bare(self, before: dict[int, float] | None, after: dict[int, float]) -> None:
+        """Record bare's runs around this reply; the window is compared with their mean."""
+        for threads, rate in after.items():
+            runs = (before[threads], rate) if before and threads in before else (rate,)
+            self.bare_runs[threads] = runs
+            self.bare_tps[threads] = statistics.fmean(runs)
+
 
 @dataclass
 class UiBenchResult:
@@ -112,7 +132,7 @@ class UiBenchResult:
     replies: list[ReplyFigures] = field(default_factory=list)
 
     def report(self) -> str:
-        bare_cols = "".join(f"{f'bare {n}t':>10}" for n in self.bare_threads)
+        bare_cols = "".join(f"{f'bare {n}t':>13}" for n in self.bare_threads)
         lines = [
             f"model: {self.model}   heartbeat: every {HEARTBEAT_MS} ms on the GUI thread   "
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
@@ -123,7 +143,7 @@ class UiBenchResult:
         ]
         for r in self.replies:
             ratio = r.window_tps / r.best_bare if r.best_bare else 0.0
-            bare = "".join(f"{r.bare_tps.get(n, 0.0):>10.1f}" for n in self.bare_threads)
+            bare = "".join(f"{r.bare_text(n):>13}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads_text:>12}{bare}{ratio:>7.2f}"
                 f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
@@ -140,7 +160,8 @@ class UiBenchResult:
         target = 0.8 if self.busy else 0.85
         lines += [
             "",
-            "window and bare are decode rates (tokens/s) at the same context; ratio: window / best bare",
+            "window and bare are decode rates (tokens/s) at the same context; bare: before/after the window's reply",
+            "(after alone where the window dropped old turns); ratio: window / the best thread count's mean of the two",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             f"lowest ratio over the replies: {min(ratios, default=0.0):.2f}   target >= {target}",
@@ -183,6 +204,18 @@ class BareConversation:
         piece = list(self.llm.tokenize(text.encode(), add_bos=False, special=False))
         return (piece * (count // len(piece) + 1))[:count]
 
+    def _turn(self, user_text: str) -> list[int]:
+        text = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
+        return list(self.llm.tokenize(text, add_bos=not self.tokens, special=True))
+
+    def before(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]) -> tuple[int, dict[int, float]]:
+        """Decode ``n_tokens`` at each thread count after the conversation so far and a new user turn,
+        keeping nothing: the context the window's next reply is about to have (unless it drops old
+        turns). Returns that context length and the rates."""
+        prompt = self.tokens + self._turn(user_text)
+        rates, _generated = self._decode(prompt, n_tokens, thread_counts)
+        return len(prompt), rates
+
     def reply(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...], context: int) -> dict[int, float]:
         """Add a user turn, decode ``n_tokens`` at each thread count from the same point; keep the last.
 
@@ -193,11 +226,18 @@ class BareConversation:
         goes before the new turn, so the cached prefix is kept; once the window drops old turns,
         bare keeps the last ``context`` tokens.
         """
-        llm = self.llm
-        turn_text = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
-        turn = list(llm.tokenize(turn_text, add_bos=not self.tokens, special=True))
+        turn = self._turn(user_text)
         missing = context - len(self.tokens) - len(turn)
         prompt = self.tokens + self._filler(missing) + turn if missing > 0 else (self.tokens + turn)[-max(1, context) :]
+        rates, generated = self._decode(prompt, n_tokens, thread_counts)
+        self.tokens = prompt + generated
+        return rates
+
+    def _decode(
+        self, prompt: list[int], n_tokens: int, thread_counts: tuple[int, ...]
+    ) -> tuple[dict[int, float], list[int]]:
+        """Decode rate (tokens/s after the first token) at each thread count; the last run's tokens."""
+        llm = self.llm
         rates: dict[int, float] = {}
         generated: list[int] = []
         for threads in thread_counts:
@@ -214,8 +254,24 @@ class BareConversation:
                 if len(generated) >= n_tokens:
                     break
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
-        self.tokens = prompt + generated
-        return rates
+        return rates, generated
+
+
+def same_context(before: int, reply: int) -> bool:
+    """Whether a bare run before a reply was at (nearly) the reply's context: within 3 % or 32
+    tokens (the window's prompt has a few more template tokens than bare's)."""
+    return abs(before - reply) <= max(32, 0.03 * reply)
+
+
+@contextlib.contextmanager
+def _indexing_held(window: Any) -> Iterator[None]:
+    """Hold the window's code-reference update during a bare run, as the window does during its
+    replies: bare stands for the model without the app, so the app's background work must not slow it."""
+    window.refs.hold_for_reply(True)
+    try:
+        yield
+    finally:
+        window.refs.hold_for_reply(False)
 
 
 def _cpu_seconds(engine_pid: int | None, neighbour_pid: int | None) -> dict[str, float]:
@@ -301,14 +357,19 @@ def run_ui_bench(
         window.chat.request_overrides = {"max_tokens": tokens, "ignore_eos": True, "thinking": False}
         for number in range(1, replies + 1):
             text = f"Reply {number}: write as much as you can."
+            progress(f"reply {number}/{replies}: bare llama-cpp-python before it, at threads {bare_threads}")
+            with _indexing_held(window):
+                before_context, before = bare.before(text, tokens, bare_threads)
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(
                 window, text, tokens, timeout, wait_until, last_stats, neighbour.pid if neighbour else None
             )
             figures.number = number
             figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
-            progress(f"reply {number}/{replies}: bare llama-cpp-python at threads {bare_threads}")
-            figures.bare_tps = bare.reply(text, tokens, bare_threads, figures.context)
+            progress(f"reply {number}/{replies}: bare llama-cpp-python after it")
+            with _indexing_held(window):
+                after = bare.reply(text, tokens, bare_threads, figures.context)
+            figures.set_bare(before if same_context(before_context, figures.context) else None, after)
             # After bare, not right after the reply: then the engine copies and writes the reply's
             # saved state (~760 MB after a 6,600-token Qwen3-0.6B-shape reply), which slows this
             # thread's work through the shared caches and memory.

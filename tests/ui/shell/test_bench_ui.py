@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.ui.shell.bench_ui import ReplyFigures, run_ui_bench
+from app.ui.shell.bench_ui import ReplyFigures, run_ui_bench, same_context
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -15,6 +15,7 @@ def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) ->
     for reply in result.replies:
         assert reply.tokens == 12
         assert reply.window_tps > 0 and reply.bare_tps[1] > 0
+        assert len(reply.bare_runs[1]) == 2  # bare before and after: no old turn was dropped
         assert reply.probe_us_per_token > 0  # the fixed reply was streamed and timed
         assert reply.context > 0 and reply.rss_mb["engine"] > 0
     assert result.replies[1].context > result.replies[0].context
@@ -27,3 +28,19 @@ def test_the_threads_column_shows_a_switch_mid_reply() -> None:
     row = ReplyFigures(1, 400, 42, 80.0, 2, 100.0, 5.0, 4.0, 1.0, thread_tokens=((2, 391), (1, 9)))
     assert row.threads_text == "2:391 1:9"
     assert ReplyFigures(1, 400, 42, 80.0, 2, 100.0, 5.0, 4.0, 1.0, thread_tokens=((2, 400),)).threads_text == "2"
+
+
+def test_the_window_is_compared_with_the_mean_of_bare_before_and_after() -> None:
+    row = ReplyFigures(3, 400, 900, 80.0, 2, 100.0, 5.0, 4.0, 1.0)
+    row.set_bare({2: 90.0, 1: 50.0}, {2: 70.0, 1: 60.0})
+    assert row.bare_tps == {2: 80.0, 1: 55.0} and row.best_bare == 80.0
+    assert row.bare_text(2) == "90.0/70.0"
+
+
+def test_a_bare_run_at_another_context_is_left_out() -> None:
+    row = ReplyFigures(10, 400, 1734, 50.0, 2, 100.0, 5.0, 4.0, 1.0)
+    before_context = 3850  # the window dropped old turns; bare before did not know it would
+    assert not same_context(before_context, row.context)
+    row.set_bare(None, {2: 56.8})
+    assert row.bare_tps == {2: 56.8} and row.bare_text(2) == "56.8"
+    assert same_context(20, 42) and same_context(3425, 3427) and not same_context(3000, 3427)
