@@ -208,11 +208,17 @@ class BareConversation:
         text = f"<|im_start|>user\n{user_text}<|im_end|>\n<|im_start|>assistant\n".encode()
         return list(self.llm.tokenize(text, add_bos=not self.tokens, special=True))
 
-    def before(self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]) -> tuple[int, dict[int, float]]:
+    def before(
+        self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]
+    ) -> tuple[int, dict[int, float] | None]:
         """Decode ``n_tokens`` at each thread count after the conversation so far and a new user turn,
         keeping nothing: the context the window's next reply is about to have (unless it drops old
-        turns). Returns that context length and the rates."""
+        turns). Returns that context length and the rates; no rates when the conversation and the
+        reply would not fit the context (the window will drop old turns, so bare cannot know where
+        it starts)."""
         prompt = self.tokens + self._turn(user_text)
+        if len(prompt) + n_tokens > self.llm.n_ctx():
+            return len(prompt), None
         rates, _generated = self._decode(prompt, n_tokens, thread_counts)
         return len(prompt), rates
 

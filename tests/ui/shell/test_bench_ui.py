@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.ui.shell.bench_ui import ReplyFigures, run_ui_bench, same_context
+from app.ui.shell.bench_ui import BareConversation, ReplyFigures, run_ui_bench, same_context
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -44,3 +44,15 @@ def test_a_bare_run_at_another_context_is_left_out() -> None:
     row.set_bare(None, {2: 56.8})
     assert row.bare_tps == {2: 56.8} and row.bare_text(2) == "56.8"
     assert same_context(20, 42) and same_context(3425, 3427) and not same_context(3000, 3427)
+
+
+def test_bare_before_a_reply_that_would_not_fit_measures_nothing(qwen3_gguf: Path) -> None:
+    bare = BareConversation(str(qwen3_gguf), 256, 1, 1)
+    try:
+        context, rates = bare.before("Reply 1: write.", 8, (1,))
+        assert rates is not None and rates[1] > 0 and 0 < context < 40
+        bare.reply("Reply 1: write.", 200, (1,), 40)
+        context, rates = bare.before("Reply 2: write.", 200, (1,))  # 240 + the turn + 200 > 256
+        assert rates is None and context > 240
+    finally:
+        bare.close()
