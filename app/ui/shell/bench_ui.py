@@ -13,7 +13,8 @@ alone gave 82, 93, 66 tokens/s at three growing contexts, ten seconds apart),
 and one bare run after the reply judged the window by whichever way the machine
 had just drifted (window / bare went 0.73, 1.12 on consecutive replies). A
 before-run whose context the reply did not have (the window dropped old turns)
-is left out.
+is left out. Bare waits until the app and engine have finished what the reply
+left behind (``_settle``) and holds the app's code-reference indexing.
 With ``busy``, one CPU-bound process runs beside both all along, and bare is
 measured at each thread count asked for (all cores and one fewer by default)
 to compare the window against the best of them. The GUI-thread cost of each
@@ -22,8 +23,9 @@ several-fold (a code block or a long list re-renders more than prose: 60-230
 µs per token over 20 starter replies at the same conversation length), so
 whether the cost grows with the conversation's length is measured apart: after
 each reply and its bare run, a fixed reply (``PROBE_TEXT``) is streamed into
-the same view in the window's batch sizes and timed, then removed; five times,
-in GUI-thread CPU time, the median kept. Timed once in wall time it also
+the same view in the window's batch sizes and timed, then removed; five times
+(fifteen after the first and the last reply, the two compared), in GUI-thread
+CPU time, the median kept. Timed once in wall time it also
 counted waits for a core (right after a reply the engine copies and writes the
 reply's saved state: ~760 MB after a 6,600-token Qwen3-0.6B-shape reply) and
 gave 41-175 µs per token over 20 such replies, with no trend; without a model
@@ -53,6 +55,12 @@ HEARTBEAT_MS = 5
 PROBE_MESSAGE_ID = 1_000_000_000  # never a real message's id
 PROBE_CHUNK_CHARS = 40  # about 10 tokens: one 10-a-second batch at 100 tokens/s
 PROBE_GAP_SECONDS = 0.05  # between batches, as streaming leaves the renderer time
+SETTLE_STEP_S = 0.25
+SETTLED_SHARE = 0.1  # of one core, over a step: the app and engine are done with the last reply
+SETTLE_MAX_S = 20.0
+# The first and the last reply's probes are the ones compared: more repeats there. With 5 the
+# medians still went 63, 76, 61, 72 ... 82, 79 µs over 20 starter replies with no trend.
+PROBE_REPEATS_ENDS = 15
 PROBE_REPEATS = 5  # one probe varies by about ±20 % with nothing changed (51-76 µs, no model)
 PROBE_TEXT = (
     "Here is how the function works, step by step.\n\n"
@@ -99,6 +107,7 @@ class ReplyFigures:
     rss_mb: dict[str, float] = field(default_factory=dict)  # resident memory after the reply: app, engine
     probe_us_per_token: float = 0.0  # the fixed reply streamed into the view after this one
     thread_tokens: tuple[tuple[int, int], ...] = ()  # tokens per generation thread count, most first
+    settle_s: float = 0.0  # how long the app and engine took to finish the reply's aftermath
 
     @property
     def threads_text(self) -> str:
@@ -138,7 +147,8 @@ class UiBenchResult:
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
             f"{'reply':>5}{'context':>9}{'window':>9}{'threads':>12}{bare_cols}{'ratio':>7}"
-            f"{'GUI µs/tok':>12}{'fixed':>7}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'RSS MB app':>11}{'engine':>8}"
+            f"{'GUI µs/tok':>12}{'fixed':>7}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'settle s':>9}"
+            f"{'RSS MB app':>11}{'engine':>8}"
             "   CPU ms/token: app | web | engine | other",
         ]
         for r in self.replies:
@@ -146,7 +156,8 @@ class UiBenchResult:
             bare = "".join(f"{r.bare_text(n):>13}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads_text:>12}{bare}{ratio:>7.2f}"
-                f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}{r.load:>6.1f}"
+                f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}"
+                f"{r.load:>6.1f}{r.settle_s:>9.1f}"
                 f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
                 + " | ".join(f"{r.cpu_ms.get(k, 0.0):.2f}" for k in ("app", "web", "engine", "other"))
             )
@@ -164,6 +175,7 @@ class UiBenchResult:
             "(after alone where the window dropped old turns); ratio: window / the best thread count's mean of the two",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
+            "settle s: how long the app and engine worked on after the reply (saving state) before bare ran",
             f"lowest ratio over the replies: {min(ratios, default=0.0):.2f}   target >= {target}",
             f"worst stall over all replies: {worst:.1f} ms   target < 50 ms",
             f"GUI cost per token of the same fixed reply, after reply {last.number} vs after reply "
@@ -269,6 +281,30 @@ def same_context(before: int, reply: int) -> bool:
     return abs(before - reply) <= max(32, 0.03 * reply)
 
 
+def _settle(window: Any, wait_until: Any, neighbour_pid: int | None) -> float:
+    """Wait (up to ``SETTLE_MAX_S``) until the app, its WebEngine processes and the engine have
+    finished the work a reply leaves behind; the seconds waited.
+
+    After a reply the engine copies and writes its saved state (~80 MB for the
+    starter at 3,400 tokens, ~760 MB for the Qwen3-0.6B shape at 6,600) and the
+    window stores the conversation and renders the finished message. A bare run
+    started right away paid for that: two bare runs back to back after a reply
+    gave 83 then 95, 75 then 85, 50 then 64 tokens/s (starter, 9 replies; the
+    second faster in 6 of 9). That work is the window's, not bare's.
+    """
+    began = time.monotonic()
+    engine_pid = window.bridge.engine.worker_pid
+    previous = _cpu_seconds(engine_pid, neighbour_pid)
+    while time.monotonic() - began < SETTLE_MAX_S:
+        wait_until(lambda: False, SETTLE_STEP_S)
+        now = _cpu_seconds(engine_pid, neighbour_pid)
+        used = sum(now[k] - previous[k] for k in ("app", "web", "engine"))
+        previous = now
+        if used < SETTLE_STEP_S * SETTLED_SHARE:
+            break
+    return time.monotonic() - began
+
+
 @contextlib.contextmanager
 def _indexing_held(window: Any) -> Iterator[None]:
     """Hold the window's code-reference update during a bare run, as the window does during its
@@ -328,6 +364,7 @@ def run_ui_bench(
     busy: bool = False,
     bare_threads: tuple[int, ...] = (),
     progress: Callable[[str], None] = lambda _msg: None,
+    probe_repeats: tuple[int, int] = (PROBE_REPEATS_ENDS, PROBE_REPEATS),
 ) -> UiBenchResult:
     """Stream ``replies`` replies of ``tokens`` tokens each; see the module docstring."""
     from app.core.engine.options import physical_cores
@@ -365,6 +402,7 @@ def run_ui_bench(
             text = f"Reply {number}: write as much as you can."
             progress(f"reply {number}/{replies}: bare llama-cpp-python before it, at threads {bare_threads}")
             with _indexing_held(window):
+                _settle(window, wait_until, neighbour.pid if neighbour else None)
                 before_context, before = bare.before(text, tokens, bare_threads)
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(
@@ -374,13 +412,15 @@ def run_ui_bench(
             figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
             progress(f"reply {number}/{replies}: bare llama-cpp-python after it")
             with _indexing_held(window):
+                figures.settle_s = _settle(window, wait_until, neighbour.pid if neighbour else None)
                 after = bare.reply(text, tokens, bare_threads, figures.context)
             figures.set_bare(before if same_context(before_context, figures.context) else None, after)
             # After bare, not right after the reply: then the engine copies and writes the reply's
             # saved state (~760 MB after a 6,600-token Qwen3-0.6B-shape reply), which slows this
             # thread's work through the shared caches and memory.
             figures.probe_us_per_token = statistics.median(
-                _probe_gui_cost(window.chat.view, probe_tokens, wait_until) for _ in range(PROBE_REPEATS)
+                _probe_gui_cost(window.chat.view, probe_tokens, wait_until)
+                for _ in range(probe_repeats[0] if number in (1, replies) else probe_repeats[1])
             )
             figures.load = os.getloadavg()[0]
             result.replies.append(figures)

@@ -10,17 +10,18 @@ from app.ui.shell.bench_ui import BareConversation, ReplyFigures, run_ui_bench, 
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
-    result = run_ui_bench(str(qwen3_gguf), tokens=12, replies=2, bare_threads=(1,))
+    result = run_ui_bench(str(qwen3_gguf), tokens=12, replies=2, bare_threads=(1,), probe_repeats=(3, 3))
     assert [r.number for r in result.replies] == [1, 2]
     for reply in result.replies:
         assert reply.tokens == 12
         assert reply.window_tps > 0 and reply.bare_tps[1] > 0
         assert len(reply.bare_runs[1]) == 2  # bare before and after: no old turn was dropped
+        assert 0 < reply.settle_s < 20
         assert reply.probe_us_per_token > 0  # the fixed reply was streamed and timed
         assert reply.context > 0 and reply.rss_mb["engine"] > 0
     assert result.replies[1].context > result.replies[0].context
     report = result.report()
-    assert "fixed" in report and "lowest ratio over the replies" in report
+    assert "fixed" in report and "settle s" in report and "lowest ratio over the replies" in report
     assert "GUI cost per token of the same fixed reply" in report
 
 
