@@ -221,14 +221,17 @@ class BareConversation:
         return list(self.llm.tokenize(text, add_bos=not self.tokens, special=True))
 
     def before(
-        self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...]
+        self, user_text: str, n_tokens: int, thread_counts: tuple[int, ...], context: int | None = None
     ) -> tuple[int, dict[int, float] | None]:
         """Decode ``n_tokens`` at each thread count after the conversation so far and a new user turn,
-        keeping nothing: the context the window's next reply is about to have (unless it drops old
-        turns). Returns that context length and the rates; no rates when the conversation and the
-        reply would not fit the context (the window will drop old turns, so bare cannot know where
-        it starts)."""
-        prompt = self.tokens + self._turn(user_text)
+        keeping nothing: the context the window's next reply is about to have. ``context`` is that
+        length as predicted (the window's text re-tokenises longer than bare's: with a random-weight
+        shape its context grew by ~1,600 tokens per 400-token reply), padded with filler like
+        ``reply``. Returns the context length and the rates; no rates when the reply would not fit
+        (the window will drop old turns, so bare cannot know where it starts)."""
+        turn = self._turn(user_text)
+        missing = (context or 0) - len(self.tokens) - len(turn)
+        prompt = self.tokens + self._filler(missing) + turn if missing > 0 else self.tokens + turn
         if len(prompt) + n_tokens > self.llm.n_ctx():
             return len(prompt), None
         rates, _generated = self._decode(prompt, n_tokens, thread_counts)
@@ -273,6 +276,13 @@ class BareConversation:
                     break
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
         return rates, generated
+
+
+def predicted_context(replies: list[ReplyFigures]) -> int | None:
+    """The next reply's context if the conversation grows as it did at the last reply."""
+    if len(replies) < 2:
+        return None
+    return 2 * replies[-1].context - replies[-2].context
 
 
 def same_context(before: int, reply: int) -> bool:
@@ -403,7 +413,7 @@ def run_ui_bench(
             progress(f"reply {number}/{replies}: bare llama-cpp-python before it, at threads {bare_threads}")
             with _indexing_held(window):
                 _settle(window, wait_until, neighbour.pid if neighbour else None)
-                before_context, before = bare.before(text, tokens, bare_threads)
+                before_context, before = bare.before(text, tokens, bare_threads, predicted_context(result.replies))
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(
                 window, text, tokens, timeout, wait_until, last_stats, neighbour.pid if neighbour else None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.ui.shell.bench_ui import BareConversation, ReplyFigures, run_ui_bench, same_context
+from app.ui.shell.bench_ui import BareConversation, ReplyFigures, predicted_context, run_ui_bench, same_context
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -57,3 +57,16 @@ def test_bare_before_a_reply_that_would_not_fit_measures_nothing(qwen3_gguf: Pat
         assert rates is None and context > 240
     finally:
         bare.close()
+
+
+def test_bare_before_a_reply_is_padded_to_the_predicted_context(qwen3_gguf: Path) -> None:
+    bare = BareConversation(str(qwen3_gguf), 512, 1, 1)
+    try:
+        bare.reply("Reply 1: write.", 8, (1,), 30)
+        context, rates = bare.before("Reply 2: write.", 8, (1,), 200)
+        assert context == 200 and rates is not None
+        assert len(bare.tokens) == 38  # the before-run kept nothing
+    finally:
+        bare.close()
+    rows = [ReplyFigures(n, 400, c, 30.0, 2, 100.0, 5.0, 4.0, 1.0) for n, c in ((1, 38), (2, 1581))]
+    assert predicted_context(rows[:1]) is None and predicted_context(rows) == 3124
