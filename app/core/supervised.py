@@ -14,7 +14,6 @@ module only carries them. A child's entry point is ``target(conn, *args)``.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import signal
 import threading
@@ -26,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import QuillpadError
-
-log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5  # how often a plain wait looks at the child
 CANCEL_POLL_SECONDS = 0.05  # how often a cancellable wait asks whether it was cancelled
@@ -148,30 +145,6 @@ class SupervisedChild:
             process = self._process
             if process is not None and process.is_alive():
                 process.kill()
-
-    def pause(self) -> None:
-        """Stop the child where it is (it keeps its memory and open files) until ``resume()``.
-
-        For background work that should not take CPU while something the user
-        waits for runs; killing or discarding a paused child still works.
-        """
-        self._signal_child(suspend=True)
-
-    def resume(self) -> None:
-        """Let a paused child go on."""
-        self._signal_child(suspend=False)
-
-    def _signal_child(self, *, suspend: bool) -> None:
-        import psutil
-
-        pid = self.pid
-        if pid is None or not self.alive:
-            return
-        try:
-            child = psutil.Process(pid)
-            child.suspend() if suspend else child.resume()
-        except psutil.Error as err:  # it ended meanwhile; the next wait notices
-            log.debug("could not %s the %s process: %s", "pause" if suspend else "resume", self.name, err)
 
     def discard(self) -> None:
         """Kill the child if needed, wait for it and release the pipe; then ``start()`` makes a new one."""

@@ -12,10 +12,13 @@ rolls back what was half written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 from app.core.priority import lower_child_priority
@@ -25,7 +28,8 @@ from app.core.supervised import ChildCancelled, ChildDied, ChildTimeout, Supervi
 
 log = logging.getLogger(__name__)
 
-PAUSE_POLL_SECONDS = 0.1  # how soon the child stops once a reply starts
+PAUSE_POLL_SECONDS = 0.1  # how soon a hold reaches the child once a reply starts
+PARENT_CHECK_SECONDS = 1.0  # how often a held child looks whether the app is still there
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,23 @@ class BackgroundOutcome:
     priority: str = ""  # the indexer's CPU priority ("nice 19, SCHED_IDLE" on Linux)
 
 
-def _child_main(conn: Connection, request: UpdateRequest) -> None:
-    """The child: lower the priority, update, report progress and the outcome."""
+def _wait_while_held(go: EventType) -> bool:
+    """Block while the parent holds the update (``go`` cleared); True, to stop, once the parent is gone.
+
+    Called before each file the child reads, so a hold takes effect within one
+    file (or one package's write to the index, which is not interrupted).
+    Cooperative rather than stopping the process: a stopped child whose
+    parent crashed would stay behind for ever.
+    """
+    parent = multiprocessing.parent_process()
+    while not go.wait(PARENT_CHECK_SECONDS):
+        if parent is not None and not parent.is_alive():
+            return True
+    return False
+
+
+def _child_main(conn: Connection, request: UpdateRequest, go: EventType) -> None:
+    """The child: lower the priority, update (waiting while held), report progress and the outcome."""
     from app.core.priority import lower_own_priority
     from app.core.refs.index import RefIndex
 
@@ -80,12 +99,13 @@ def _child_main(conn: Connection, request: UpdateRequest) -> None:
             include_own_environment=request.include_own_environment,
         )
         notice = index.notice or ""
-        result = index.update(progress=conn.send)
+        result = index.update(progress=conn.send, cancelled=lambda: _wait_while_held(go))
         stats = index.stats()
         index.close()
         conn.send(Finished(result, stats, notice or index.notice or "", priority))
     except Exception as err:  # one sentence for the user; the parent logs it
-        conn.send(Failed(f"Updating the code-reference index failed ({err}); see the log file."))
+        with contextlib.suppress(OSError):  # the parent is gone (a crash): nobody to tell
+            conn.send(Failed(f"Updating the code-reference index failed ({err}); see the log file."))
 
 
 def update_in_background(
@@ -100,12 +120,13 @@ def update_in_background(
 ) -> BackgroundOutcome:
     """Bring the index at ``index_path`` up to date in a low-priority child; blocks until it ends.
 
-    While ``paused()`` says True the child is stopped where it is: the window
-    pauses it while the local model writes a reply. Its idle priority is not
+    While ``paused()`` says True the child waits before its next file: the window
+    holds it while the local model writes a reply. Its idle priority is not
     enough there: it runs in the moments between tokens when one of
     llama.cpp's threads sleeps, and each time that thread wakes it finds its
-    core and caches taken (a Qwen3-0.6B-shape reply beside the first build:
-    0.78-0.82 x bare llama-cpp-python's rate, 0.87-0.97 once the index was built).
+    core and caches taken (in a Qwen3-0.6B-shape run the two replies beside a
+    fresh profile's first build were among its slowest: 0.82 and 0.78 x bare
+    llama-cpp-python, against a median of 0.90 for the other 18).
     """
     request = UpdateRequest(
         str(index_path),
@@ -113,16 +134,18 @@ def update_in_background(
         str(project) if project else None,
         include_own_environment,
     )
-    child = SupervisedChild(_child_main, (request,), name="code-reference indexer")
+    go = multiprocessing.get_context("spawn").Event()
+    go.set()
+    child = SupervisedChild(_child_main, (request, go), name="code-reference indexer")
     child.start()
     if child.pid is not None:
         lower_child_priority(child.pid)  # before its start-up imports; it lowers itself again
-    is_paused = False
     try:
         while True:
-            if paused() != is_paused:
-                is_paused = not is_paused
-                child.pause() if is_paused else child.resume()
+            if paused():
+                go.clear()
+            else:
+                go.set()
             try:
                 message = child.receive(timeout=PAUSE_POLL_SECONDS, cancelled=cancelled)
             except ChildTimeout:
