@@ -27,6 +27,7 @@ from app.core.engine import (
     Stats,
     ThinkingText,
 )
+from app.core.engine.llama_open import open_llama
 from app.core.engine.options import SamplingOverrides
 from app.core.engine.owner import EngineOwner
 from app.core.engine.vocab import Vocab
@@ -250,8 +251,6 @@ def run_engine_bench(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> EngineBenchResult:
     """Measure both paths on ``model``; see the module docstring."""
-    import llama_cpp
-
     # Through the owner, as the app asks: its queue and request ids are part of what is measured.
     with EngineOwner() as engine:
         loaded = engine.load(model, LoadOptions(threads=threads))
@@ -270,8 +269,8 @@ def run_engine_bench(
             )
 
         sampling = loaded.profile.sampling(False)
-        llm = llama_cpp.Llama(
-            model_path=str(model),
+        llm = open_llama(
+            model,
             n_ctx=loaded.context_length,
             n_threads=threads,
             n_threads_batch=threads,

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 class LlamaServer:
-    """``python -m llama_cpp.server`` serving one GGUF file on 127.0.0.1."""
+    """llama-cpp-python's server (through ``serve_llama``) serving one GGUF file on 127.0.0.1."""
 
     def __init__(
         self,
@@ -62,7 +62,7 @@ class LlamaServer:
         command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "app.core.bench.serve_llama",
             "--model",
             str(self.model),
             "--model_alias",

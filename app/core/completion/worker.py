@@ -62,14 +62,15 @@ class FimSession:
     def __init__(self, load: CompletionLoad, newest: Any) -> None:
         import llama_cpp
 
+        from app.core.engine.llama_open import open_llama
         from app.core.engine.worker import eog_token_ids
 
         if not Path(load.path).is_file():
             raise NotFimCapableError(f"The completion model {load.path} is not there any more; choose it again.")
         self._llama_cpp = llama_cpp
         self.newest = newest
-        self.llm = llama_cpp.Llama(
-            model_path=load.path,
+        self.llm = open_llama(
+            load.path,
             n_ctx=load.context_length,
             n_threads=load.threads,
             n_threads_batch=load.threads,

@@ -37,6 +37,7 @@ from app.core.engine.events import (
     Stats,
     ThinkingText,
 )
+from app.core.engine.llama_open import open_llama
 from app.core.engine.messages import (
     LoadFailed,
     LoadModel,
@@ -124,8 +125,8 @@ class ModelSession:
         self.load = load
         self.stop_flag = stop_flag
         self.log = log
-        self.llm = llama_cpp.Llama(
-            model_path=load.path,
+        self.llm = open_llama(
+            load.path,
             n_ctx=load.context_length,
             n_threads=load.threads,
             n_threads_batch=load.threads_batch or load.threads,

@@ -197,13 +197,12 @@ class BareConversation:
     def __init__(self, model: str, context: int, threads: int, batch_threads: int) -> None:
         import llama_cpp
 
+        from app.core.engine.llama_open import open_llama
         from app.core.engine.worker import banned_tokens_processor, eog_token_ids
 
         self._llama_cpp = llama_cpp
         self.batch_threads = batch_threads
-        self.llm = llama_cpp.Llama(
-            model_path=model, n_ctx=context, n_threads=threads, n_threads_batch=batch_threads, verbose=False
-        )
+        self.llm = open_llama(model, n_ctx=context, n_threads=threads, n_threads_batch=batch_threads, verbose=False)
         self.no_eog = banned_tokens_processor(eog_token_ids(self.llm))
         self.tokens: list[int] = []
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import llama_cpp
 import pytest
 
 from app.core.bench.model_shapes import SHAPES, ensure_shape, resolve_model, shape_spec
 from app.core.bench.synthetic_gguf import TinySpec, write_tiny_model
+from app.core.engine.llama_open import open_llama
 from app.core.errors import QuillpadError
 from app.core.gguf_info import inspect_model
 
@@ -20,7 +20,7 @@ def test_scaled_down_shape_with_every_option_runs(tmp_path: Path) -> None:
     path = write_tiny_model(tmp_path / "mini.gguf", spec)
     info = inspect_model(path)
     assert info.architecture == "qwen3"
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_threads=1, verbose=False)
+    llm = open_llama(path, n_ctx=256, n_threads=1, verbose=False)
     try:
         assert llm.n_vocab() == 20_000
         prompt = llm.tokenize(b"<|im_start|>user\nhello<|im_end|>\n", special=True)

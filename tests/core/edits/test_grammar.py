@@ -13,10 +13,12 @@ from app.core.edits.parser import parse_edits
 _SCRIPT = r"""
 import json, sys
 import llama_cpp
-from llama_cpp import Llama, LlamaGrammar
+from llama_cpp import LlamaGrammar
+from app.core.engine.llama_open import open_llama
+from app.core.engine.vocab import Vocab
 model, grammar = sys.argv[1], sys.stdin.read()
-llm = Llama(model, n_ctx=1024, n_threads=1, seed=7, verbose=False)
-handle = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode(), b"root")
+llm = open_llama(model, n_ctx=1024, n_threads=1, seed=7, verbose=False)
+handle = llama_cpp.llama_sampler_init_grammar(Vocab(llm).handle, grammar.encode(), b"root")
 if not handle:
     print(json.dumps({"valid": False}))
     sys.exit(0)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import llama_cpp
-
+from app.core.engine.llama_open import open_llama
 from app.core.engine.vocab import Vocab
 
 
 def test_special_tokens_and_end_of_generation_set_of_a_real_qwen3_model(qwen3_gguf: Path) -> None:
-    llm = llama_cpp.Llama(model_path=str(qwen3_gguf), n_ctx=64, verbose=False)
+    llm = open_llama(qwen3_gguf, n_ctx=64, verbose=False)
     try:
         vocab = Vocab(llm)
         assert vocab.size == llm.n_vocab()
