@@ -386,6 +386,7 @@ def run_ui_bench(
     if not bare_threads:
         bare_threads = (cores, cores - 1) if busy and cores > 1 else (cores,)
     neighbour = _busy_neighbour() if busy else None
+    neighbour_pid = neighbour.pid if neighbour else None  # its CPU is not the app's
     paths = app_paths()
     window = MainWindow(paths, load_settings(paths))
     window.resize(1400, 860)
@@ -411,17 +412,15 @@ def run_ui_bench(
             text = f"Reply {number}: write as much as you can."
             progress(f"reply {number}/{replies}: bare llama-cpp-python before it, at threads {bare_threads}")
             with _indexing_held(window):
-                _settle(window, wait_until, neighbour.pid if neighbour else None)
+                _settle(window, wait_until, neighbour_pid)
                 before_context, before = bare.before(text, tokens, bare_threads, predicted_context(result.replies))
             progress(f"reply {number}/{replies}: window")
-            figures = _window_reply(
-                window, text, tokens, timeout, wait_until, last_stats, neighbour.pid if neighbour else None
-            )
+            figures = _window_reply(window, text, tokens, timeout, wait_until, last_stats, neighbour_pid)
             figures.number = number
             figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
             progress(f"reply {number}/{replies}: bare llama-cpp-python after it")
             with _indexing_held(window):
-                figures.settle_s = _settle(window, wait_until, neighbour.pid if neighbour else None)
+                figures.settle_s = _settle(window, wait_until, neighbour_pid)
                 after = bare.reply(text, tokens, bare_threads, figures.context)
             figures.set_bare(before if same_context(before_context, figures.context) else None, after)
             # After bare, not right after the reply: then the engine copies and writes the reply's
