@@ -415,7 +415,7 @@ def run_ui_bench(
                 _settle(window, wait_until, neighbour_pid)
                 before_context, before = bare.before(text, tokens, bare_threads, predicted_context(result.replies))
             progress(f"reply {number}/{replies}: window")
-            figures = _window_reply(window, text, tokens, timeout, wait_until, last_stats, neighbour_pid)
+            figures = _window_reply(window, text, tokens, timeout, last_stats, neighbour_pid)
             figures.number = number
             figures.rss_mb = _rss_mb(window.bridge.engine.worker_pid)  # before bare runs in this process
             progress(f"reply {number}/{replies}: bare llama-cpp-python after it")
@@ -479,10 +479,11 @@ def _window_reply(
     text: str,
     tokens: int,
     timeout: float,
-    wait_until: Any,
     last_stats: list[Stats],
     neighbour_pid: int | None,
 ) -> ReplyFigures:
+    from app.ui.shell.scripted_session import wait_for_signal
+
     ticks: list[float] = []
     heartbeat = QTimer()
     heartbeat.setInterval(HEARTBEAT_MS)
@@ -493,7 +494,8 @@ def _window_reply(
     cpu_before = _cpu_seconds(engine_pid, neighbour_pid)
     heartbeat.start()
     window.chat.ask(text)
-    if not wait_until(lambda: not window.chat.busy, timeout):
+    # Waits on the panel's signal, not by polling: the wait must not cost the reply it measures.
+    if not wait_for_signal(window.chat.busyChanged, lambda: not window.chat.busy, timeout):
         raise QuillpadError(f"A reply did not finish within {timeout:.0f} s.")
     heartbeat.stop()
     cpu_after = _cpu_seconds(engine_pid, neighbour_pid)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
+
+from app.ui.shell.scripted_session import wait_for_signal
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -50,3 +54,35 @@ def test_screenshot_of_the_models_window_in_the_dark_theme(tmp_path: Path) -> No
     image = QImage(str(out))
     assert not image.isNull() and image.width() < 1400  # the Models window, not the main window
     assert image.pixelColor(image.width() // 2, image.height() - 5).lightness() < 100  # dark
+
+
+class _Source(QObject):
+    changed = Signal(bool)
+
+
+def test_wait_for_signal_checks_only_when_the_signal_fires(qtbot: object) -> None:
+    source = _Source()
+    state = {"busy": True, "checks": 0}
+
+    def idle() -> bool:
+        state["checks"] += 1
+        return not state["busy"]
+
+    def finish() -> None:
+        state["busy"] = False
+        source.changed.emit(False)
+
+    source.changed.emit(True)  # before the wait: not seen
+    QTimer.singleShot(50, lambda: source.changed.emit(True))  # fires, but the condition does not hold yet
+    QTimer.singleShot(300, finish)
+    assert wait_for_signal(source.changed, idle, timeout=10)
+    # One check up front, one per emission, one at the end: no polling in between.
+    assert state["checks"] == 4
+
+
+def test_wait_for_signal_gives_up_after_the_timeout(qtbot: object) -> None:
+    source = _Source()
+    started = time.monotonic()
+    assert not wait_for_signal(source.changed, lambda: False, timeout=0.2)
+    assert 0.15 < time.monotonic() - started < 5
+    assert wait_for_signal(source.changed, lambda: True, timeout=0)  # already true: no wait at all
