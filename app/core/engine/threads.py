@@ -17,8 +17,12 @@ then ran ~200 tokens at three quarters of the speed. The first trial of a
 reply waits ``FIRST_TRIAL_AFTER`` tokens for the same reason. A lost trial
 doubles the wait before the next one (``REPROBE_EVERY`` tokens, up to
 ``MAX_REPROBE``), because on a busy machine each trial of the slow count
-costs seconds. Prompt processing
-(large batches, few barriers per token) keeps all cores.
+costs seconds. The wait counts on across replies: a trial at the start of
+every reply cost a quiet machine 9 tokens of 400 at one thread, about 1 %
+of each reply's speed. What brings a trial forward is a change in load:
+the winner's speed moving by more than ``LOAD_CHANGE`` either way from
+what it was when the last trial ended (another program started or ended).
+Prompt processing (large batches, few barriers per token) keeps all cores.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ WIN_MARGIN = 0.9  # a trial's median must be this fraction of the winner's, or l
 REPROBE_EVERY = 192  # tokens between trials at first
 MAX_REPROBE = 4096
 GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends the trial
+# The winner's median token time this much slower or faster than when the last trial ended: the load
+# changed, so try the other count now. Context growth alone moves it a few per cent per reply.
+LOAD_CHANGE = 1.3
 
 
 def candidates(cores: int) -> tuple[int, ...]:
@@ -61,6 +68,7 @@ class ThreadPolicy:
     _until_trial: int = 0
     _interval: int = REPROBE_EVERY
     _last: float | None = None
+    _reference: float | None = None  # the winner's median token time when the last trial ended
     tokens_at: dict[int, int] = field(default_factory=dict)  # this reply's tokens per thread count
 
     def __post_init__(self) -> None:
@@ -68,11 +76,10 @@ class ThreadPolicy:
         self.apply(self.current)
 
     def start_reply(self) -> None:
-        """A reply begins: time the winner again, then try the other count (the load may have changed)."""
+        """A reply begins: time the winner again; the wait for the next trial goes on from the last reply."""
         self._last = None
         self._winner_times = []
         self._end_trial()
-        self._until_trial = FIRST_TRIAL_AFTER
         self.tokens_at = {}
 
     def _switch(self, threads: int) -> None:
@@ -98,7 +105,15 @@ class ThreadPolicy:
         if self._trial is None:
             self._winner_times = [*self._winner_times[-(PROBE_TOKENS - 1) :], took]
             self._until_trial -= 1
-            if self._until_trial <= 0 and len(self._winner_times) >= PROBE_TOKENS:
+            if len(self._winner_times) < PROBE_TOKENS:
+                return
+            median = statistics.median(self._winner_times)
+            if self._reference is None:
+                self._reference = median
+            elif not self._reference / LOAD_CHANGE <= median <= self._reference * LOAD_CHANGE:
+                self._interval = REPROBE_EVERY  # a new load: measure again from the start
+                self._until_trial = min(self._until_trial, 0)
+            if self._until_trial <= 0 and sum(self.tokens_at.values()) >= FIRST_TRIAL_AFTER:
                 self._trial = others[0]
                 self._trial_times = []
                 self._switch(self._trial)
@@ -106,19 +121,22 @@ class ThreadPolicy:
         baseline = statistics.median(self._winner_times)
         self._trial_times.append(took)
         if took > GIVE_UP_FACTOR * baseline:
-            self._lost()
+            self._lost(baseline)
         elif len(self._trial_times) >= PROBE_TOKENS:
-            if statistics.median(self._trial_times) <= WIN_MARGIN * baseline:
+            trial = statistics.median(self._trial_times)
+            if trial <= WIN_MARGIN * baseline:
                 self.winner = self._trial
                 self._winner_times = list(self._trial_times)
+                self._reference = trial
                 self._interval = REPROBE_EVERY
                 self._trial = None
                 self._until_trial = self._interval
                 self._last = now
             else:
-                self._lost()
+                self._lost(baseline)
 
-    def _lost(self) -> None:
+    def _lost(self, baseline: float) -> None:
+        self._reference = baseline
         self._interval = min(MAX_REPROBE, self._interval * 2)
         self._until_trial = self._interval
         self._end_trial()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.core.engine.threads import (
     FIRST_TRIAL_AFTER,
+    LOAD_CHANGE,
     PROBE_TOKENS,
     REPROBE_EVERY,
     WIN_MARGIN,
@@ -94,6 +95,66 @@ def test_tokens_are_counted_per_thread_count_and_reply() -> None:
     assert policy.tokens_at == {}
     run(policy, {2: 0.002, 1: 0.008}, 5)
     assert policy.tokens_at == {2: 5}
+
+
+def replies(
+    policy: ThreadPolicy, seconds_per_token: dict[int, float], count: int, tokens: int = 400
+) -> list[dict[int, int]]:
+    """``count`` replies of ``tokens``: the tokens each reply decoded per thread count."""
+    decoded = []
+    for _ in range(count):
+        policy.start_reply()
+        run(policy, seconds_per_token, tokens)
+        decoded.append(dict(policy.tokens_at))
+    return decoded
+
+
+def test_a_quiet_machine_is_not_retried_at_every_reply() -> None:
+    """Each trial of one thread fewer costs a quiet machine's reply about 1 % of its speed."""
+    policy = policy_with_clock()
+    quiet = {2: 0.010, 1: 0.016}  # one thread 1.6x slower: a full trial, lost
+    decoded = replies(policy, quiet, 20)
+    tried = [n for n, counts in enumerate(decoded, 1) if counts.get(1)]
+    assert tried[:2] == [1, 2]  # the wait doubles from 192 tokens ...
+    assert len(tried) <= 5  # ... to MAX_REPROBE: 5 of 20 replies hold a trial, not all 20
+    assert all(counts.get(1, 0) <= PROBE_TOKENS + 1 for counts in decoded)
+    assert policy.winner == 2
+
+
+def test_the_context_growing_reply_by_reply_is_not_a_change_of_load() -> None:
+    policy = policy_with_clock()
+    tried = []
+    for n in range(20):
+        slower = 1.03**n  # each reply's longer context makes tokens ~3 % slower
+        policy.start_reply()
+        run(policy, {2: 0.010 * slower, 1: 0.016 * slower}, 400)
+        if policy.tokens_at.get(1):
+            tried.append(n + 1)
+    assert len(tried) <= 6
+    assert LOAD_CHANGE < 1.03**20  # yet over 20 replies it drifted past it: trials re-base the reference
+
+
+def test_a_program_starting_between_replies_brings_the_trial_forward() -> None:
+    policy = policy_with_clock()
+    quiet = replies(policy, {2: 0.010, 1: 0.016}, 12)
+    assert 1 not in quiet[-1]  # the wait for the next trial is long by now
+    policy.start_reply()
+    busy = {2: 0.030, 1: 0.012}  # another program takes a core: two threads stall each other
+    used = run(policy, busy, 400)
+    assert policy.winner == 1
+    assert used.index(1) <= FIRST_TRIAL_AFTER + PROBE_TOKENS  # right after the reply's first winner timings
+    assert used[-300:].count(2) <= 2  # later trials of two threads are given up at their first timed token
+
+
+def test_a_program_ending_brings_all_cores_back_soon() -> None:
+    policy = policy_with_clock()
+    replies(policy, {2: 0.030, 1: 0.012}, 12)  # busy: one thread won, and two keep losing trials
+    assert policy.winner == 1
+    policy.start_reply()
+    quiet = {2: 0.010, 1: 0.016}  # the other program ended: one thread alone is faster than before
+    used = run(policy, quiet, 400)
+    assert policy.winner == 2
+    assert used.index(2) <= FIRST_TRIAL_AFTER + PROBE_TOKENS
 
 
 def test_candidates() -> None:
