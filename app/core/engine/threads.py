@@ -17,11 +17,14 @@ then ran ~200 tokens at three quarters of the speed. The first trial of a
 reply waits ``FIRST_TRIAL_AFTER`` tokens for the same reason. A lost trial
 doubles the wait before the next one (``REPROBE_EVERY`` tokens, up to
 ``MAX_REPROBE``), because on a busy machine each trial of the slow count
-costs seconds. The wait counts on across replies: a trial at the start of
-every reply cost a quiet machine 9 tokens of 400 at one thread, about 1 %
-of each reply's speed. What brings a trial forward is a change in load:
-the winner's speed moving by more than ``LOAD_CHANGE`` either way from
-what it was when the last trial ended (another program started or ended).
+costs seconds. While all cores win, that wait counts on across replies: a
+trial at the start of every reply cost a quiet machine 9 tokens of 400 at
+one thread, about 1 % of each reply. A program that starts meanwhile shows
+in the winner's own speed (lockstep stalls: 2 threads went 2.5x slower), so
+a winner more than ``LOAD_CHANGE`` slower than at the end of the last reply
+or trial brings the trial forward. While one fewer wins, every reply tries
+all cores again as before: that program ending does not show in one
+thread's speed, which had a core to itself all along.
 Prompt processing (large batches, few barriers per token) keeps all cores.
 """
 
@@ -38,9 +41,10 @@ WIN_MARGIN = 0.9  # a trial's median must be this fraction of the winner's, or l
 REPROBE_EVERY = 192  # tokens between trials at first
 MAX_REPROBE = 4096
 GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends the trial
-# The winner's median token time this much slower or faster than when the last trial ended: the load
-# changed, so try the other count now. Context growth alone moves it a few per cent per reply.
-LOAD_CHANGE = 1.3
+# The winner's median token time this much slower than at the end of the last reply or trial: a new
+# load, so try the other count now. Token times of 8-token medians on a noisy 2-core VM moved
+# by up to ~1.3x with nothing else running; a CPU-bound program beside 2 threads: 2.5x.
+LOAD_CHANGE = 1.5
 
 
 def candidates(cores: int) -> tuple[int, ...]:
@@ -68,7 +72,7 @@ class ThreadPolicy:
     _until_trial: int = 0
     _interval: int = REPROBE_EVERY
     _last: float | None = None
-    _reference: float | None = None  # the winner's median token time when the last trial ended
+    _reference: float | None = None  # the winner's median token time at the end of the last reply or trial
     tokens_at: dict[int, int] = field(default_factory=dict)  # this reply's tokens per thread count
 
     def __post_init__(self) -> None:
@@ -76,10 +80,15 @@ class ThreadPolicy:
         self.apply(self.current)
 
     def start_reply(self) -> None:
-        """A reply begins: time the winner again; the wait for the next trial goes on from the last reply."""
+        """A reply begins: time the winner again; then try the other count if fewer threads were winning
+        (or the winner is slower than it was), else when the wait from the last reply runs out."""
+        if len(self._winner_times) >= PROBE_TOKENS:
+            self._reference = statistics.median(self._winner_times)
         self._last = None
         self._winner_times = []
         self._end_trial()
+        if self.winner != max(candidates(self.cores)):
+            self._until_trial = 0
         self.tokens_at = {}
 
     def _switch(self, threads: int) -> None:
@@ -105,15 +114,14 @@ class ThreadPolicy:
         if self._trial is None:
             self._winner_times = [*self._winner_times[-(PROBE_TOKENS - 1) :], took]
             self._until_trial -= 1
-            if len(self._winner_times) < PROBE_TOKENS:
+            # The start of a reply is never timed against anything: the window is laying out the new message.
+            if len(self._winner_times) < PROBE_TOKENS or sum(self.tokens_at.values()) < FIRST_TRIAL_AFTER:
                 return
             median = statistics.median(self._winner_times)
-            if self._reference is None:
-                self._reference = median
-            elif not self._reference / LOAD_CHANGE <= median <= self._reference * LOAD_CHANGE:
+            if self._reference is not None and median > LOAD_CHANGE * self._reference:
                 self._interval = REPROBE_EVERY  # a new load: measure again from the start
-                self._until_trial = min(self._until_trial, 0)
-            if self._until_trial <= 0 and sum(self.tokens_at.values()) >= FIRST_TRIAL_AFTER:
+                self._until_trial = 0
+            if self._until_trial <= 0:
                 self._trial = others[0]
                 self._trial_times = []
                 self._switch(self._trial)

@@ -141,10 +141,10 @@ class SettingsDialog(QDialog):
             "thread the system lends to another program (this window, a browser, a build) stalls them all: "
             "on a 2-core machine with one busy program beside it, 1 thread decoded 2.5x faster than 2. "
             "Automatic keeps the count that measured faster, trying the other one (all cores or one fewer) "
-            "a little into the first reply, then less and less often (192 tokens later, then twice as long "
-            "each time), and at once when the speed changes by a third (a program started or ended); it "
-            "switches only to a count at least 10% faster, so measurement noise on a quiet machine does "
-            "not cost a reply a thread."
+            "a little into a reply. While all cores win it tries again less and less often (192 tokens "
+            "later, then twice as long each time) and at once when replies get 1.5x slower (a program "
+            "started); while one fewer wins it tries all cores in every reply. It switches only to a count "
+            "at least 10% faster, so measurement noise on a quiet machine does not cost a reply a thread."
         )
         self.threads_batch = _optional_spin(1, 256, engine.threads_batch, f"automatic ({cores} cores)")
         self.threads_batch.setToolTip(
