@@ -42,8 +42,9 @@ REPROBE_EVERY = 192  # tokens between trials at first
 MAX_REPROBE = 4096
 GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends the trial
 # The winner's median token time this much slower than at the end of the last reply or trial: a new
-# load, so try the other count now. Token times of 8-token medians on a noisy 2-core VM moved
-# by up to ~1.3x with nothing else running; a CPU-bound program beside 2 threads: 2.5x.
+# load, so try the other count now. A CPU-bound program beside 2 threads made them 2.5x slower; at
+# 1.3x either way (and the reply's first tokens compared too) a quiet noisy 2-core VM still tried
+# in 18 of 20 replies.
 LOAD_CHANGE = 1.5
 
 
