@@ -59,11 +59,18 @@ from app.core.engine.threads import ThreadPolicy
 from app.core.engine.vocab import Vocab
 from app.core.priority import lower_this_thread_priority
 
-# Text goes to the parent in batches at most 10 times a second, as the window
-# shows it (engine_bridge.BATCH_SECONDS): each batch wakes a reader thread in
-# the parent, and on a machine whose cores all decode, any wakeup beside
-# llama.cpp's threads stalls them all (see threads.py).
-FLUSH_SECONDS = 1 / 10
+# Text goes to the parent in batches at most 5 times a second (the first at
+# once). Each batch becomes one frame of the chat view, and on 2 cores whose
+# both threads decode, every frame's CPU is taken from llama.cpp's lockstep
+# threads (see threads.py): Qt WebEngine's software compositing and renderer
+# cost ~9 ms of CPU a frame whatever the text (a bare QWebEngineView: ~70 % of
+# it). `quillpad bench ui`, starter model, 20 x 400 tokens, same host and
+# evening: at 10 batches a second the window decoded at 0.90 of bare
+# llama-cpp-python (median; lowest 0.81, 17 of 20 replies >= 0.85, app +
+# renderer 1.7-2.5 ms CPU a token); at 5, 0.95 (lowest 0.86, 20 of 20,
+# 0.8-1.3 ms). A remote server's replies, which leave the CPU free, are
+# batched by the window alone (engine_bridge.BATCH_SECONDS, 10 a second).
+FLUSH_SECONDS = 1 / 5
 LOG_TAIL_LINES = 40
 HASH_WAIT_SECONDS = 2.0
 
