@@ -11,11 +11,15 @@ context the reply is about to have, and the window is compared with the mean
 of the two: this shared machine's speed drifts by ±15 % within seconds (bare
 alone gave 82, 93, 66 tokens/s at three growing contexts, ten seconds apart),
 and one bare run after the reply judged the window by whichever way the machine
-had just drifted (window / bare went 0.73, 1.12 on consecutive replies). A
-before-run whose context the reply did not have (the window dropped old turns)
-is left out. Bare waits until the app and engine have finished what the reply
-left behind (``_settle``) and holds the app's code-reference indexing.
-With ``busy``, one CPU-bound process runs beside both all along, and bare is
+had just drifted (window / bare went 0.73, 1.12 on consecutive replies). When
+the window is about to drop old turns, the before-run is cut to the context the
+window cut to last time (``predicted_context``): with the after-run alone, those
+replies were judged by one drift (Qwen3-0.6B shape, reply 12: window 11.6
+tokens/s as at replies 6 and 9, bare after 14.8 against 10.9 and 10.3). A
+before-run whose context the reply did not have is left out. Bare waits until
+the app and engine have finished what the reply left behind (``_settle``) and
+holds the app's code-reference indexing. With ``busy``, one CPU-bound process
+runs beside both all along, and bare is
 measured at each thread count asked for (all cores and one fewer by default)
 to compare the window against the best of them. The GUI-thread cost of each
 token is measured at every reply. What a reply contains changes that cost
@@ -172,7 +176,8 @@ class UiBenchResult:
         lines += [
             "",
             "window and bare are decode rates (tokens/s) at the same context; bare: before/after the window's reply",
-            "(after alone where the window dropped old turns); ratio: window / the best thread count's mean of the two",
+            "(after alone where the before-run missed the reply's context);"
+            " ratio: window / the best thread count's mean of the two",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             "settle s: how long the app and engine worked on after the reply (saving state) before bare ran",
@@ -226,11 +231,17 @@ class BareConversation:
         keeping nothing: the context the window's next reply is about to have. ``context`` is that
         length as predicted (the window's text re-tokenises longer than bare's: with a random-weight
         shape its context grew by ~1,600 tokens per 400-token reply), padded with filler like
-        ``reply``. Returns the context length and the rates; no rates when the reply would not fit
-        (the window will drop old turns, so bare cannot know where it starts)."""
+        ``reply``, or cut to its last ``context`` tokens as ``reply`` does once the window drops old
+        turns. Returns the context length and the rates; no rates when the reply would not fit (with
+        no prediction bare cannot know where the window will start)."""
         turn = self._turn(user_text)
-        missing = (context or 0) - len(self.tokens) - len(turn)
-        prompt = self.tokens + self._filler(missing) + turn if missing > 0 else self.tokens + turn
+        if context is None:
+            prompt = self.tokens + turn
+        else:
+            missing = context - len(self.tokens) - len(turn)
+            prompt = (
+                self.tokens + self._filler(missing) + turn if missing > 0 else (self.tokens + turn)[-max(1, context) :]
+            )
         if len(prompt) + n_tokens > self.llm.n_ctx():
             return len(prompt), None
         rates, _generated = self._decode(prompt, n_tokens, thread_counts)
@@ -277,11 +288,20 @@ class BareConversation:
         return rates, generated
 
 
-def predicted_context(replies: list[ReplyFigures]) -> int | None:
-    """The next reply's context if the conversation grows as it did at the last reply."""
-    if len(replies) < 2:
+def predicted_context(replies: list[ReplyFigures], n_ctx: int | None = None, tokens: int = 0) -> int | None:
+    """The next reply's context: grown as it grew at the last reply that did not drop old turns;
+    or, when that and ``tokens`` more would not fit ``n_ctx``, the context the window cut to the
+    last time it dropped old turns (none before the first cut). A wrong guess costs only the
+    before-run: ``same_context`` then leaves it out."""
+    steps = [later.context - earlier.context for earlier, later in itertools.pairwise(replies)]
+    growth = next((step for step in reversed(steps) if step > 0), None)
+    if growth is None:
         return None
-    return 2 * replies[-1].context - replies[-2].context
+    grown = replies[-1].context + growth
+    if n_ctx is None or grown + tokens <= n_ctx:
+        return grown
+    cuts = [later.context for (_, later), step in zip(itertools.pairwise(replies), steps, strict=True) if step < 0]
+    return cuts[-1] if cuts else None
 
 
 def same_context(before: int, reply: int) -> bool:
@@ -413,7 +433,8 @@ def run_ui_bench(
             progress(f"reply {number}/{replies}: bare llama-cpp-python before it, at threads {bare_threads}")
             with _indexing_held(window):
                 _settle(window, wait_until, neighbour_pid)
-                before_context, before = bare.before(text, tokens, bare_threads, predicted_context(result.replies))
+                predicted = predicted_context(result.replies, context, tokens)
+                before_context, before = bare.before(text, tokens, bare_threads, predicted)
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(window, text, tokens, timeout, last_stats, neighbour_pid)
             figures.number = number

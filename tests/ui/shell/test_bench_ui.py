@@ -70,3 +70,24 @@ def test_bare_before_a_reply_is_padded_to_the_predicted_context(qwen3_gguf: Path
         bare.close()
     rows = [ReplyFigures(n, 400, c, 30.0, 2, 100.0, 5.0, 4.0, 1.0) for n, c in ((1, 38), (2, 1581))]
     assert predicted_context(rows[:1]) is None and predicted_context(rows) == 3124
+
+
+def test_before_a_reply_that_drops_old_turns_bare_is_cut_where_the_window_cut_last() -> None:
+    contexts = (42, 465, 888, 1311, 1734, 2157, 2580, 3003, 3426, 1735, 2159, 2583, 3007, 3431)
+    rows = [ReplyFigures(n, 400, c, 30.0, 2, 100.0, 5.0, 4.0, 1.0) for n, c in enumerate(contexts, 1)]
+    assert predicted_context(rows[:9], 4096, 400) is None  # would not fit, and no cut seen yet
+    assert predicted_context(rows[:8], 4096, 400) == 3426  # fits: grows as it grew
+    assert predicted_context(rows, 4096, 400) == 1735  # 3855 + 400 > 4096: cut as at reply 10
+    assert predicted_context(rows, None, 400) == 3855
+    assert predicted_context(rows[:10], 4096, 400) == 2158  # after a cut: grows as before the cut
+
+
+def test_bare_before_a_reply_is_cut_to_a_shorter_predicted_context(qwen3_gguf: Path) -> None:
+    bare = BareConversation(str(qwen3_gguf), 512, 1, 1)
+    try:
+        bare.reply("Reply 1: write.", 8, (1,), 200)
+        context, rates = bare.before("Reply 2: write.", 8, (1,), 100)
+        assert context == 100 and rates is not None and rates[1] > 0
+        assert len(bare.tokens) == 208  # the before-run kept nothing
+    finally:
+        bare.close()
