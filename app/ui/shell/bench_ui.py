@@ -300,7 +300,7 @@ def predicted_context(replies: list[ReplyFigures], n_ctx: int | None = None, tok
     grown = replies[-1].context + growth
     if n_ctx is None or grown + tokens <= n_ctx:
         return grown
-    cuts = [later.context for (_, later), step in zip(itertools.pairwise(replies), steps, strict=True) if step < 0]
+    cuts = [later.context for later, step in zip(replies[1:], steps, strict=True) if step < 0]
     return cuts[-1] if cuts else None
 
 
