@@ -22,9 +22,18 @@ trial at the start of every reply cost a quiet machine 9 tokens of 400 at
 one thread, about 1 % of each reply. A program that starts meanwhile shows
 in the winner's own speed (lockstep stalls: 2 threads went 2.5x slower), so
 a winner more than ``LOAD_CHANGE`` slower than at the end of the last reply
-or trial brings the trial forward. While one fewer wins, every reply tries
-all cores again as before: that program ending does not show in one
-thread's speed, which had a core to itself all along.
+or trial brings the trial forward. While one fewer wins, the wait counts on
+across replies too but never beyond ``MAX_REPROBE_FEWER`` tokens: that
+program ending does not show in one thread's speed, which had a core to
+itself all along, and beside a CPU-bound program 2 threads sometimes
+decoded 2-4 tokens/s against 130 for one, so a trial of all cores in every
+reply cost a 400-token reply a fifth of its speed. For the same reason
+every token after a switch is timed, so a trial that stalls costs one
+token. A fresh app has no reference yet and starts at all cores, which that
+program can make 6x slower: its first trial comes as soon as ``PROBE_TOKENS``
+tokens are timed, and a count that wins it is checked again
+``CONFIRM_AFTER`` tokens later, in case the start of the reply (the window
+laying out the new message) made it win by noise.
 Prompt processing (large batches, few barriers per token) keeps all cores.
 """
 
@@ -46,6 +55,9 @@ GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends th
 # 1.3x either way (and the reply's first tokens compared too) a quiet noisy 2-core VM still tried
 # in 18 of 20 replies.
 LOAD_CHANGE = 1.5
+# While one fewer wins, all cores are tried again at most this many tokens apart (about two replies).
+MAX_REPROBE_FEWER = 1024
+CONFIRM_AFTER = 48  # tokens after a win with no reference yet (a fresh app's first trial)
 
 
 def candidates(cores: int) -> tuple[int, ...]:
@@ -81,22 +93,19 @@ class ThreadPolicy:
         self.apply(self.current)
 
     def start_reply(self) -> None:
-        """A reply begins: time the winner again; then try the other count if fewer threads were winning
-        (or the winner is slower than it was), else when the wait from the last reply runs out."""
+        """A reply begins: time the winner again; try the other count when the wait from the last reply
+        runs out, or as soon as the winner is slower than it was."""
         if len(self._winner_times) >= PROBE_TOKENS:
             self._reference = statistics.median(self._winner_times)
-        self._last = None
+        self._last = None  # the first token of a reply waits for the prompt
         self._winner_times = []
         self._end_trial()
-        if self.winner != max(candidates(self.cores)):
-            self._until_trial = 0
         self.tokens_at = {}
 
     def _switch(self, threads: int) -> None:
         if threads != self.current:
             self.current = threads
             self.apply(threads)
-        self._last = None  # the first token after a switch pays for it
 
     def _end_trial(self) -> None:
         self._trial = None
@@ -115,8 +124,10 @@ class ThreadPolicy:
         if self._trial is None:
             self._winner_times = [*self._winner_times[-(PROBE_TOKENS - 1) :], took]
             self._until_trial -= 1
-            # The start of a reply is never timed against anything: the window is laying out the new message.
-            if len(self._winner_times) < PROBE_TOKENS or sum(self.tokens_at.values()) < FIRST_TRIAL_AFTER:
+            # The start of a reply is not timed against anything (the window is laying out the new message),
+            # unless there is nothing yet to lose by it: a fresh app's first reply.
+            wait = FIRST_TRIAL_AFTER if self._reference is not None else 0
+            if len(self._winner_times) < PROBE_TOKENS or sum(self.tokens_at.values()) < wait:
                 return
             median = statistics.median(self._winner_times)
             if self._reference is not None and median > LOAD_CHANGE * self._reference:
@@ -134,18 +145,19 @@ class ThreadPolicy:
         elif len(self._trial_times) >= PROBE_TOKENS:
             trial = statistics.median(self._trial_times)
             if trial <= WIN_MARGIN * baseline:
+                first = self._reference is None
                 self.winner = self._trial
                 self._winner_times = list(self._trial_times)
                 self._reference = trial
                 self._interval = REPROBE_EVERY
                 self._trial = None
-                self._until_trial = self._interval
-                self._last = now
+                self._until_trial = CONFIRM_AFTER if first else self._interval
             else:
                 self._lost(baseline)
 
     def _lost(self, baseline: float) -> None:
         self._reference = baseline
-        self._interval = min(MAX_REPROBE, self._interval * 2)
+        longest = MAX_REPROBE if self.winner == max(candidates(self.cores)) else MAX_REPROBE_FEWER
+        self._interval = min(longest, self._interval * 2)
         self._until_trial = self._interval
         self._end_trial()

@@ -143,8 +143,9 @@ class SettingsDialog(QDialog):
             "Automatic keeps the count that measured faster, trying the other one (all cores or one fewer) "
             "a little into a reply. While all cores win it tries again less and less often (192 tokens "
             "later, then twice as long each time) and at once when replies get 1.5x slower (a program "
-            "started); while one fewer wins it tries all cores in every reply. It switches only to a count "
-            "at least 10% faster, so measurement noise on a quiet machine does not cost a reply a thread."
+            "started); while one fewer wins it tries all cores at least every 1,024 tokens, since the other "
+            "program ending does not show otherwise. It switches only to a count at least 10% faster, so "
+            "measurement noise on a quiet machine does not cost a reply a thread."
         )
         self.threads_batch = _optional_spin(1, 256, engine.threads_batch, f"automatic ({cores} cores)")
         self.threads_batch.setToolTip(
