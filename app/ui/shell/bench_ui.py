@@ -21,7 +21,12 @@ the app and engine have finished what the reply left behind (``_settle``) and
 holds the app's code-reference indexing. With ``busy``, one CPU-bound process
 runs beside both all along, and bare is
 measured at each thread count asked for (all cores and one fewer by default)
-to compare the window against the best of them. The GUI-thread cost of each
+to compare the window against the best of them. A thread count whose run has
+taken ``SLOW_RUN_CAP`` times as long as the fastest full run is stopped there,
+its rate over the tokens it decoded (it cannot be the best): beside a
+CPU-bound program 2 threads decoded the starter at 1-4 tokens/s, so two
+400-token runs of them made a reply take 13 minutes instead of one. Each
+reply starts with the count that was fastest last time. The GUI-thread cost of each
 token is measured at every reply. What a reply contains changes that cost
 several-fold (a code block or a long list re-renders more than prose: 60-230
 µs per token over 20 starter replies at the same conversation length), so
@@ -62,6 +67,8 @@ PROBE_GAP_SECONDS = 0.05  # between batches, as streaming leaves the renderer ti
 SETTLE_STEP_S = 0.25
 SETTLED_SHARE = 0.1  # of one core, over a step: the app and engine are done with the last reply
 SETTLE_MAX_S = 20.0
+# A bare run that has taken this many times as long as the fastest full run is stopped: it is no contender.
+SLOW_RUN_CAP = 3.0
 # The first and the last reply's probes are the ones compared: more repeats there. With 5 the
 # medians still went 63, 76, 61, 72 ... 82, 79 µs over 20 starter replies with no trend.
 PROBE_REPEATS_ENDS = 15
@@ -177,7 +184,8 @@ class UiBenchResult:
             "",
             "window and bare are decode rates (tokens/s) at the same context; bare: before/after the window's reply",
             "(after alone where the before-run missed the reply's context);"
-            " ratio: window / the best thread count's mean of the two",
+            " ratio: window / the best thread count's mean of the two;",
+            f"a bare run {SLOW_RUN_CAP:g}x as long as the fastest full run is stopped (rate over the tokens decoded)",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             "settle s: how long the app and engine worked on after the reply (saving state) before bare ran",
@@ -210,6 +218,8 @@ class BareConversation:
         self.llm = open_llama(model, n_ctx=context, n_threads=threads, n_threads_batch=batch_threads, verbose=False)
         self.no_eog = banned_tokens_processor(eog_token_ids(self.llm))
         self.tokens: list[int] = []
+        self._fastest: int | None = None  # the thread count that decoded fastest last time
+        self.decoded: dict[int, int] = {}  # tokens each thread count decoded in the last run
 
     def close(self) -> None:
         self.llm.close()
@@ -267,11 +277,17 @@ class BareConversation:
     def _decode(
         self, prompt: list[int], n_tokens: int, thread_counts: tuple[int, ...]
     ) -> tuple[dict[int, float], list[int]]:
-        """Decode rate (tokens/s after the first token) at each thread count; the last run's tokens."""
+        """Decode rate (tokens/s after the first token) at each thread count, the fastest last time
+        first; the tokens of the last run that decoded all ``n_tokens``. A run that has taken
+        ``SLOW_RUN_CAP`` times as long as the fastest full run is stopped (see the module docstring)."""
         llm = self.llm
         rates: dict[int, float] = {}
         generated: list[int] = []
-        for threads in thread_counts:
+        kept: list[int] = []
+        fastest_seconds: float | None = None
+        self.decoded = {}
+        ordered = sorted(thread_counts, key=lambda threads: threads != self._fastest)
+        for threads in ordered:
             self._llama_cpp.llama_set_n_threads(llm.ctx, threads, self.batch_threads)
             llm.set_seed(1234)
             generated = []
@@ -284,8 +300,16 @@ class BareConversation:
                 generated.append(token)
                 if len(generated) >= n_tokens:
                     break
+                if fastest_seconds is not None and last - first > SLOW_RUN_CAP * fastest_seconds:
+                    break
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
-        return rates, generated
+            self.decoded[threads] = len(generated)
+            if len(generated) >= n_tokens:
+                kept = generated
+                if fastest_seconds is None or last - first < fastest_seconds:
+                    fastest_seconds = last - first
+        self._fastest = max(rates, key=lambda threads: rates[threads]) if rates else None
+        return {threads: rates[threads] for threads in thread_counts}, kept or generated
 
 
 def predicted_context(replies: list[ReplyFigures], n_ctx: int | None = None, tokens: int = 0) -> int | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
+from app.ui.shell import bench_ui
 from app.ui.shell.bench_ui import BareConversation, ReplyFigures, predicted_context, run_ui_bench, same_context
 
 
@@ -89,5 +91,25 @@ def test_bare_before_a_reply_is_cut_to_a_shorter_predicted_context(qwen3_gguf: P
         context, rates = bare.before("Reply 2: write.", 8, (1,), 100)
         assert context == 100 and rates is not None and rates[1] > 0
         assert len(bare.tokens) == 208  # the before-run kept nothing
+    finally:
+        bare.close()
+
+
+def test_a_bare_run_far_slower_than_the_fastest_is_stopped_and_the_full_run_kept(
+    qwen3_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside a CPU-bound program 2 threads decoded 1-4 tokens/s: 400 of them took minutes a reply."""
+    monkeypatch.setattr(bench_ui, "SLOW_RUN_CAP", 0.0)  # any run after the first full one is "slower"
+    bare = BareConversation(str(qwen3_gguf), 512, 1, 1)
+    try:
+        rates = bare.reply("Reply 1: write.", 32, (2, 1), 40)
+        assert list(rates) == [2, 1] and all(rate > 0 for rate in rates.values())
+        assert bare.decoded == {2: 32, 1: 2}  # stopped at its second token, the first timed one
+        assert len(bare.tokens) == 40 + 32  # the conversation keeps the full run's tokens
+        fastest = max(rates, key=lambda threads: rates[threads])
+        _context, before = bare.before("Reply 2: write.", 16, (2, 1))
+        assert before is not None and list(before) == [2, 1]
+        assert bare.decoded[fastest] == 16 and sum(bare.decoded.values()) == 18  # last time's fastest first
+        assert len(bare.tokens) == 40 + 32  # the before-run kept nothing
     finally:
         bare.close()
