@@ -56,6 +56,8 @@ class Stats:
     # Generated tokens per generation thread count, most first (the automatic
     # policy may switch mid-reply); empty when not known.
     thread_tokens: tuple[tuple[int, int], ...] = ()
+    # Seconds between consecutive generated tokens (empty when not known): where a reply was slow.
+    token_gaps: tuple[float, ...] = ()
 
     @property
     def decode_tokens_per_second(self) -> float:

@@ -421,6 +421,7 @@ class _Reply:
         p = self.sampling
         reason: DoneReason = "length"
         completion = thinking_tokens = 0
+        gaps: list[float] = []  # seconds between consecutive generated tokens
         first_token_at: float | None = None
         last_token_at = time.monotonic()
         prompt_started = time.monotonic()
@@ -462,7 +463,10 @@ class _Reply:
                     break
                 completion += 1
                 s.threads.token()
-                last_token_at = time.monotonic()
+                now = time.monotonic()
+                if completion > 1:
+                    gaps.append(now - last_token_at)
+                last_token_at = now
                 if self.splitter.in_thinking:
                     thinking_tokens += 1
                 self._emit_text(self.decoder.decode(s.piece(token)), send)
@@ -496,6 +500,7 @@ class _Reply:
                 dropped_turns=self.dropped_turns,
                 threads=s.threads.current,
                 thread_tokens=tuple(sorted(s.threads.tokens_at.items(), key=lambda item: -item[1])),
+                token_gaps=tuple(gaps),
             )
         )
         send(Done(reason, "".join(self.answer), "".join(self.thinking)))

@@ -26,7 +26,12 @@ taken ``SLOW_RUN_CAP`` times as long as the fastest full run is stopped there,
 its rate over the tokens it decoded (it cannot be the best): beside a
 CPU-bound program 2 threads decoded the starter at 1-4 tokens/s, so two
 400-token runs of them made a reply take 13 minutes instead of one. Each
-reply starts with the count that was fastest last time. The GUI-thread cost of each
+reply starts with the count that was fastest last time. A reply under target
+is either slower at every token (the app costs something per token) or slow
+in a stretch (a stall, a thread trial, or the shared host slowing for some
+seconds); both rates are also compared over median token times (``typical``)
+and the seconds lost in tokens slower than twice the median are shown, so a
+low reply says which. The GUI-thread cost of each
 token is measured at every reply. What a reply contains changes that cost
 several-fold (a code block or a long list re-renders more than prose: 60-230
 µs per token over 20 starter replies at the same conversation length), so
@@ -119,6 +124,8 @@ class ReplyFigures:
     probe_us_per_token: float = 0.0  # the fixed reply streamed into the view after this one
     thread_tokens: tuple[tuple[int, int], ...] = ()  # tokens per generation thread count, most first
     settle_s: float = 0.0  # how long the app and engine took to finish the reply's aftermath
+    window_gaps: tuple[float, ...] = ()  # seconds between the window's consecutive tokens
+    bare_gaps: dict[int, list[float]] = field(default_factory=dict)  # threads -> the same, bare's runs together
 
     @property
     def threads_text(self) -> str:
@@ -136,12 +143,42 @@ class ReplyFigures:
         runs = self.bare_runs.get(threads) or (self.bare_tps.get(threads, 0.0),)
         return "/".join(f"{rate:.1f}" for rate in runs)
 
-    def set_bare(self, before: dict[int, float] | None, after: dict[int, float]) -> None:
-        """Record bare's runs around this reply; the window is compared with their mean."""
+    def set_bare(
+        self,
+        before: dict[int, float] | None,
+        after: dict[int, float],
+        gaps: dict[int, list[float]] | None = None,
+    ) -> None:
+        """Record bare's runs around this reply; the window is compared with their mean.
+
+        ``gaps``: bare's seconds between tokens per thread count, over the runs kept."""
         for threads, rate in after.items():
             runs = (before[threads], rate) if before and threads in before else (rate,)
             self.bare_runs[threads] = runs
             self.bare_tps[threads] = statistics.fmean(runs)
+        self.bare_gaps = dict(gaps or {})
+
+    @property
+    def typical_ratio(self) -> float:
+        """The window's median token time against the best bare count's: a slow stretch does not move it,
+        a cost paid at every token does."""
+        best = max(self.bare_tps, key=lambda threads: self.bare_tps[threads], default=None)
+        bare = self.bare_gaps.get(best, []) if best is not None else []
+        if not bare or not self.window_gaps:
+            return 0.0
+        return statistics.median(bare) / statistics.median(self.window_gaps)
+
+    @property
+    def stretch_s(self) -> float:
+        """Seconds the window lost in tokens slower than twice its median token, beyond that median."""
+        if not self.window_gaps:
+            return 0.0
+        median = statistics.median(self.window_gaps)
+        return sum(gap - median for gap in self.window_gaps if gap > 2 * median)
+
+    @property
+    def decode_s(self) -> float:
+        return sum(self.window_gaps)
 
 
 @dataclass
@@ -157,7 +194,8 @@ class UiBenchResult:
             f"model: {self.model}   heartbeat: every {HEARTBEAT_MS} ms on the GUI thread   "
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
-            f"{'reply':>5}{'context':>9}{'window':>9}{'threads':>12}{bare_cols}{'ratio':>7}"
+            f"{'reply':>5}{'context':>9}{'window':>9}{'threads':>12}{bare_cols}{'ratio':>7}{'typical':>8}"
+            f"{'slow s':>8}"
             f"{'GUI µs/tok':>12}{'fixed':>7}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'settle s':>9}"
             f"{'RSS MB app':>11}{'engine':>8}"
             "   CPU ms/token: app | web | engine | other",
@@ -167,6 +205,7 @@ class UiBenchResult:
             bare = "".join(f"{r.bare_text(n):>13}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads_text:>12}{bare}{ratio:>7.2f}"
+                f"{r.typical_ratio:>8.2f}{r.stretch_s:>4.1f}/{r.decode_s:<3.0f}"
                 f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}"
                 f"{r.load:>6.1f}{r.settle_s:>9.1f}"
                 f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
@@ -186,6 +225,9 @@ class UiBenchResult:
             "(after alone where the before-run missed the reply's context);"
             " ratio: window / the best thread count's mean of the two;",
             f"a bare run {SLOW_RUN_CAP:g}x as long as the fastest full run is stopped (rate over the tokens decoded)",
+            "typical: the same over median token times (bare's runs together): a cost paid at every token",
+            "shows here, a slow stretch does not; slow s: the window's seconds lost in tokens slower than",
+            "twice its median token, beyond that median / its whole decode time",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             "settle s: how long the app and engine worked on after the reply (saving state) before bare ran",
@@ -220,6 +262,7 @@ class BareConversation:
         self.tokens: list[int] = []
         self._fastest: int | None = None  # the thread count that decoded fastest last time
         self.decoded: dict[int, int] = {}  # tokens each thread count decoded in the last run
+        self.gaps: dict[int, list[float]] = {}  # seconds between tokens per thread count in the last run
 
     def close(self) -> None:
         self.llm.close()
@@ -286,17 +329,22 @@ class BareConversation:
         kept: list[int] = []
         fastest_seconds: float | None = None
         self.decoded = {}
+        self.gaps = {}
         ordered = sorted(thread_counts, key=lambda threads: threads != self._fastest)
         for threads in ordered:
             self._llama_cpp.llama_set_n_threads(llm.ctx, threads, self.batch_threads)
             llm.set_seed(1234)
             generated = []
+            gaps: list[float] = []
             first = last = 0.0
             for token in llm.generate(prompt, temp=0.7, top_k=20, top_p=0.8, logits_processor=self.no_eog):
                 llm.detokenize([token])  # a real app turns tokens into text too
-                last = time.perf_counter()
-                if not generated:
-                    first = last
+                now = time.perf_counter()
+                if generated:
+                    gaps.append(now - last)
+                else:
+                    first = now
+                last = now
                 generated.append(token)
                 if len(generated) >= n_tokens:
                     break
@@ -304,6 +352,7 @@ class BareConversation:
                     break
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
             self.decoded[threads] = len(generated)
+            self.gaps[threads] = gaps
             if len(generated) >= n_tokens:
                 kept = generated
                 if fastest_seconds is None or last - first < fastest_seconds:
@@ -459,6 +508,7 @@ def run_ui_bench(
                 _settle(window, wait_until, neighbour_pid)
                 predicted = predicted_context(result.replies, context, tokens)
                 before_context, before = bare.before(text, tokens, bare_threads, predicted)
+                before_gaps = bare.gaps
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(window, text, tokens, timeout, last_stats, neighbour_pid)
             figures.number = number
@@ -467,7 +517,9 @@ def run_ui_bench(
             with _indexing_held(window):
                 figures.settle_s = _settle(window, wait_until, neighbour_pid)
                 after = bare.reply(text, tokens, bare_threads, figures.context)
-            figures.set_bare(before if same_context(before_context, figures.context) else None, after)
+            kept = before if same_context(before_context, figures.context) else None
+            gaps = {n: (before_gaps.get(n, []) if kept else []) + bare.gaps.get(n, []) for n in bare.gaps}
+            figures.set_bare(kept, after, gaps)
             # After bare, not right after the reply: then the engine copies and writes the reply's
             # saved state (~760 MB after a 6,600-token Qwen3-0.6B-shape reply), which slows this
             # thread's work through the shared caches and memory.
@@ -555,6 +607,7 @@ def _window_reply(
         window_tps=stats.decode_tokens_per_second,
         threads=stats.threads,
         thread_tokens=stats.thread_tokens,
+        window_gaps=stats.token_gaps,
         render_us_per_token=window.chat.render_seconds / max(1, stats.completion_tokens) * 1e6,
         worst_ms=max(delays),
         p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],

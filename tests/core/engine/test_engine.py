@@ -65,6 +65,9 @@ def test_streams_text_then_stats_then_done(engine: Engine) -> None:
     # Every generated token is counted under the thread count that decoded it.
     assert sum(count for _threads, count in stats.thread_tokens) == stats.completion_tokens
     assert stats.threads in dict(stats.thread_tokens)
+    # The time between each two tokens, which the decode time is made of.
+    assert len(stats.token_gaps) == stats.completion_tokens - 1 and min(stats.token_gaps) > 0
+    assert 0.9 * stats.decode_seconds <= sum(stats.token_gaps) <= stats.decode_seconds
     assert engine.state == EngineState.READY
 
 

@@ -21,6 +21,8 @@ def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) ->
         assert 0 < reply.settle_s < 20
         assert reply.probe_us_per_token > 0  # the fixed reply was streamed and timed
         assert reply.context > 0 and reply.rss_mb["engine"] > 0
+        assert len(reply.window_gaps) == 11 and len(reply.bare_gaps[1]) == 2 * 11  # bare before and after
+        assert reply.typical_ratio > 0 and reply.decode_s > 0
     assert result.replies[1].context > result.replies[0].context
     report = result.report()
     assert "fixed" in report and "settle s" in report and "lowest ratio over the replies" in report
@@ -38,6 +40,18 @@ def test_the_window_is_compared_with_the_mean_of_bare_before_and_after() -> None
     row.set_bare({2: 90.0, 1: 50.0}, {2: 70.0, 1: 60.0})
     assert row.bare_tps == {2: 80.0, 1: 55.0} and row.best_bare == 80.0
     assert row.bare_text(2) == "90.0/70.0"
+
+
+def test_typical_ratio_and_slow_stretch_tell_a_cost_per_token_from_a_stall() -> None:
+    stalled = ReplyFigures(5, 400, 1700, 80.0, 2, 100.0, 5.0, 4.0, 1.0, window_gaps=(0.010,) * 390 + (0.110,) * 9)
+    stalled.set_bare({2: 100.0}, {2: 100.0}, {2: [0.010] * 798})
+    assert stalled.typical_ratio == 1.0  # its typical token is as fast as bare's ...
+    assert abs(stalled.stretch_s - 0.9) < 1e-9  # ... it lost 9 x 100 ms in one stretch
+    slower = ReplyFigures(5, 400, 1700, 80.0, 2, 100.0, 5.0, 4.0, 1.0, window_gaps=(0.0125,) * 399)
+    slower.set_bare({2: 100.0}, {2: 100.0}, {2: [0.010] * 798})
+    assert abs(slower.typical_ratio - 0.8) < 1e-9 and slower.stretch_s == 0.0  # every token paid for something
+    report = bench_ui.UiBenchResult("m.gguf", False, (2,), [stalled]).report()
+    assert "typical" in report.splitlines()[2] and "1.00 0.9/5  " in report.splitlines()[3]
 
 
 def test_a_bare_run_at_another_context_is_left_out() -> None:
