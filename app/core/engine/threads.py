@@ -22,7 +22,8 @@ trial at the start of every reply cost a quiet machine 9 tokens of 400 at
 one thread, about 1 % of each reply. A program that starts meanwhile shows
 in the winner's own speed (lockstep stalls: 2 threads went 2.5x slower), so
 a winner more than ``LOAD_CHANGE`` slower than at the end of the last reply
-or trial brings the trial forward. While one fewer wins, the wait counts on
+or trial, over ``LOAD_TOKENS`` tokens past the reply's start, brings the
+trial forward (over 8 tokens the quiet host's moments of slowness did too). While one fewer wins, the wait counts on
 across replies too but never beyond ``MAX_REPROBE_FEWER`` tokens: that
 program ending does not show in one thread's speed, which had a core to
 itself all along, and beside a CPU-bound program 2 threads sometimes
@@ -55,6 +56,10 @@ GIVE_UP_FACTOR = 2.0  # a trial token this much slower than the winner's ends th
 # 1.3x either way (and the reply's first tokens compared too) a quiet noisy 2-core VM still tried
 # in 18 of 20 replies.
 LOAD_CHANGE = 1.5
+# ... over the median of this many of the reply's tokens after its start: a change of load is one that
+# lasts. Over 8 tokens, the quiet host's moments of slowness (bare alone varies by +-15 % within
+# seconds) set off a trial in 4 of 20 starter replies beyond those the wait brought.
+LOAD_TOKENS = 24
 # While one fewer wins, all cores are tried again at most this many tokens apart (about two replies).
 MAX_REPROBE_FEWER = 1024
 CONFIRM_AFTER = 48  # tokens after a win with no reference yet (a fresh app's first trial)
@@ -80,6 +85,7 @@ class ThreadPolicy:
     current: int = 0
     winner: int = 0
     _winner_times: list[float] = field(default_factory=list)
+    _load_times: list[float] = field(default_factory=list)  # the winner's last LOAD_TOKENS past the reply's start
     _trial_times: list[float] = field(default_factory=list)
     _trial: int | None = None  # the count on trial, if any
     _until_trial: int = 0
@@ -95,10 +101,13 @@ class ThreadPolicy:
     def start_reply(self) -> None:
         """A reply begins: time the winner again; try the other count when the wait from the last reply
         runs out, or as soon as the winner is slower than it was."""
-        if len(self._winner_times) >= PROBE_TOKENS:
+        if len(self._load_times) >= LOAD_TOKENS:
+            self._reference = statistics.median(self._load_times)
+        elif len(self._winner_times) >= PROBE_TOKENS:
             self._reference = statistics.median(self._winner_times)
         self._last = None  # the first token of a reply waits for the prompt
         self._winner_times = []
+        self._load_times = []
         self._end_trial()
         self.tokens_at = {}
 
@@ -129,8 +138,10 @@ class ThreadPolicy:
             wait = FIRST_TRIAL_AFTER if self._reference is not None else 0
             if len(self._winner_times) < PROBE_TOKENS or sum(self.tokens_at.values()) < wait:
                 return
-            median = statistics.median(self._winner_times)
-            if self._reference is not None and median > LOAD_CHANGE * self._reference:
+            self._load_times = [*self._load_times[-(LOAD_TOKENS - 1) :], took]
+            lasting = len(self._load_times) >= LOAD_TOKENS
+            slower = lasting and statistics.median(self._load_times) > LOAD_CHANGE * (self._reference or 0.0)
+            if self._reference is not None and slower:
                 self._interval = REPROBE_EVERY  # a new load: measure again from the start
                 self._until_trial = 0
             if self._until_trial <= 0:
@@ -148,6 +159,7 @@ class ThreadPolicy:
                 first = self._reference is None
                 self.winner = self._trial
                 self._winner_times = list(self._trial_times)
+                self._load_times = []
                 self._reference = trial
                 self._interval = REPROBE_EVERY
                 self._trial = None
@@ -157,6 +169,7 @@ class ThreadPolicy:
 
     def _lost(self, baseline: float) -> None:
         self._reference = baseline
+        self._load_times = []  # timed against the new reference from here
         longest = MAX_REPROBE if self.winner == max(candidates(self.cores)) else MAX_REPROBE_FEWER
         self._interval = min(longest, self._interval * 2)
         self._until_trial = self._interval

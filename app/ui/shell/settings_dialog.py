@@ -142,8 +142,8 @@ class SettingsDialog(QDialog):
             "on a 2-core machine with one busy program beside it, 1 thread decoded 2.5x faster than 2. "
             "Automatic keeps the count that measured faster, trying the other one (all cores or one fewer) "
             "a little into a reply. While all cores win it tries again less and less often (192 tokens "
-            "later, then twice as long each time) and at once when replies get 1.5x slower (a program "
-            "started); while one fewer wins it tries all cores at least every 1,024 tokens, since the other "
+            "later, then twice as long each time) and at once when replies get 1.5x slower for a while "
+            "(a program started); while one fewer wins it tries all cores at least every 1,024 tokens, since the other "
             "program ending does not show otherwise. It switches only to a count at least 10% faster, so "
             "measurement noise on a quiet machine does not cost a reply a thread."
         )

@@ -6,6 +6,7 @@ from app.core.engine.threads import (
     CONFIRM_AFTER,
     FIRST_TRIAL_AFTER,
     LOAD_CHANGE,
+    LOAD_TOKENS,
     MAX_REPROBE_FEWER,
     PROBE_TOKENS,
     REPROBE_EVERY,
@@ -148,7 +149,8 @@ def test_a_program_starting_between_replies_brings_the_trial_forward() -> None:
     busy = {2: 0.030, 1: 0.016}  # another program takes a core: two threads stall each other
     used = run(policy, busy, 400)
     assert policy.winner == 1
-    assert used.index(1) == FIRST_TRIAL_AFTER  # as soon as a reply's start may be timed
+    # As soon as LOAD_TOKENS tokens past the reply's start were all slower (the first of them is token 24).
+    assert used.index(1) == FIRST_TRIAL_AFTER + LOAD_TOKENS - 1
     assert used[-300:].count(2) <= PROBE_TOKENS + 1  # one more trial of two threads, 192 tokens later
 
 
@@ -208,6 +210,22 @@ def test_a_slow_start_of_a_reply_is_not_a_change_of_load() -> None:
     run(policy, {2: 0.030, 1: 0.040}, FIRST_TRIAL_AFTER - PROBE_TOKENS)  # slow, then normal again
     used = run(policy, {2: 0.010, 1: 0.016}, 400 - FIRST_TRIAL_AFTER + PROBE_TOKENS)
     assert 1 not in used
+
+
+def test_a_moment_of_slowness_is_not_a_change_of_load() -> None:
+    """The quiet host slows for a moment now and then (bare alone: +-15 % within seconds); ten tokens at
+    twice the time do not set off a trial, a program that stays does."""
+    policy = policy_with_clock()
+    replies(policy, {2: 0.010, 1: 0.016}, 12)  # the wait for the next trial is long by now
+    policy.start_reply()
+    used = run(policy, {2: 0.010, 1: 0.016}, 100)
+    used += run(policy, {2: 0.020, 1: 0.016}, 10)
+    used += run(policy, {2: 0.010, 1: 0.016}, 300)
+    assert 1 not in used
+    policy.start_reply()
+    used = run(policy, {2: 0.010, 1: 0.016}, 100)
+    used += run(policy, {2: 0.025, 1: 0.016}, 300)
+    assert used.index(1) < 100 + LOAD_TOKENS and policy.winner == 1
 
 
 def test_candidates() -> None:
