@@ -23,7 +23,8 @@ one thread, about 1 % of each reply. A program that starts meanwhile shows
 in the winner's own speed (lockstep stalls: 2 threads went 2.5x slower), so
 a winner more than ``LOAD_CHANGE`` slower than at the end of the last reply
 or trial, over ``LOAD_TOKENS`` tokens past the reply's start, brings the
-trial forward (over 8 tokens the quiet host's moments of slowness did too). While one fewer wins, the wait counts on
+trial forward (over 8 tokens the quiet host's moments of slowness did too).
+While one fewer wins, the wait counts on
 across replies too but never beyond ``MAX_REPROBE_FEWER`` tokens: that
 program ending does not show in one thread's speed, which had a core to
 itself all along, and beside a CPU-bound program 2 threads sometimes
@@ -139,9 +140,8 @@ class ThreadPolicy:
             if len(self._winner_times) < PROBE_TOKENS or sum(self.tokens_at.values()) < wait:
                 return
             self._load_times = [*self._load_times[-(LOAD_TOKENS - 1) :], took]
-            lasting = len(self._load_times) >= LOAD_TOKENS
-            slower = lasting and statistics.median(self._load_times) > LOAD_CHANGE * (self._reference or 0.0)
-            if self._reference is not None and slower:
+            reference, lasting = self._reference, len(self._load_times) >= LOAD_TOKENS
+            if reference is not None and lasting and statistics.median(self._load_times) > LOAD_CHANGE * reference:
                 self._interval = REPROBE_EVERY  # a new load: measure again from the start
                 self._until_trial = 0
             if self._until_trial <= 0:
