@@ -31,7 +31,10 @@ is either slower at every token (the app costs something per token) or slow
 in a stretch (a stall, a thread trial, or the shared host slowing for some
 seconds); both rates are also compared over median token times (``typical``)
 and the seconds lost in tokens slower than twice the median are shown, so a
-low reply says which. The GUI-thread cost of each
+low reply says which; how long the decoding threads waited for a core while
+ready to run (``wait ms``, the kernel's run-queue delay) says whether a reply
+slower at every token lost to work on this machine or to the host under it.
+The GUI-thread cost of each
 token is measured at every reply. What a reply contains changes that cost
 several-fold (a code block or a long list re-renders more than prose: 60-230
 µs per token over 20 starter replies at the same conversation length), so
@@ -126,6 +129,10 @@ class ReplyFigures:
     settle_s: float = 0.0  # how long the app and engine took to finish the reply's aftermath
     window_gaps: tuple[float, ...] = ()  # seconds between the window's consecutive tokens
     bare_gaps: dict[int, list[float]] = field(default_factory=dict)  # threads -> the same, bare's runs together
+    # Milliseconds per token the decoding process's threads were ready to run but waited for a core
+    # (the kernel's run-queue delay): the engine in the window's reply, this process in bare's runs.
+    wait_ms: float = 0.0
+    bare_wait_ms: dict[int, float] = field(default_factory=dict)  # threads -> mean of before and after
 
     @property
     def threads_text(self) -> str:
@@ -148,15 +155,25 @@ class ReplyFigures:
         before: dict[int, float] | None,
         after: dict[int, float],
         gaps: dict[int, list[float]] | None = None,
+        waits: dict[int, list[float]] | None = None,
     ) -> None:
         """Record bare's runs around this reply; the window is compared with their mean.
 
-        ``gaps``: bare's seconds between tokens per thread count, over the runs kept."""
+        ``gaps``: bare's seconds between tokens per thread count, over the runs kept; ``waits``: its
+        run-queue wait in ms per token per thread count, one per run kept."""
         for threads, rate in after.items():
             runs = (before[threads], rate) if before and threads in before else (rate,)
             self.bare_runs[threads] = runs
             self.bare_tps[threads] = statistics.fmean(runs)
         self.bare_gaps = dict(gaps or {})
+        self.bare_wait_ms = {threads: statistics.fmean(runs) for threads, runs in (waits or {}).items() if runs}
+
+    @property
+    def wait_text(self) -> str:
+        """Run-queue wait per token, "window/bare" (bare: the best thread count)."""
+        best = max(self.bare_tps, key=lambda threads: self.bare_tps[threads], default=None)
+        bare = self.bare_wait_ms.get(best, 0.0) if best is not None else 0.0
+        return f"{self.wait_ms:.2f}/{bare:.2f}"
 
     @property
     def typical_ratio(self) -> float:
@@ -195,7 +212,7 @@ class UiBenchResult:
             f"CPU-bound neighbour: {'yes' if self.busy else 'no'}   cores: {os.cpu_count()}",
             "",
             f"{'reply':>5}{'context':>9}{'window':>9}{'threads':>12}{bare_cols}{'ratio':>7}{'typical':>8}"
-            f"{'slow s':>8}"
+            f"{'slow s':>8}{'wait ms':>11}"
             f"{'GUI µs/tok':>12}{'fixed':>7}{'worst ms':>10}{'p99 ms':>8}{'load':>6}{'settle s':>9}"
             f"{'RSS MB app':>11}{'engine':>8}"
             "   CPU ms/token: app | web | engine | other",
@@ -205,7 +222,7 @@ class UiBenchResult:
             bare = "".join(f"{r.bare_text(n):>13}" for n in self.bare_threads)
             lines.append(
                 f"{r.number:>5}{r.context:>9}{r.window_tps:>9.1f}{r.threads_text:>12}{bare}{ratio:>7.2f}"
-                f"{r.typical_ratio:>8.2f}{r.stretch_s:>4.1f}/{r.decode_s:<3.0f}"
+                f"{r.typical_ratio:>8.2f}{r.stretch_s:>4.1f}/{r.decode_s:<3.0f}{r.wait_text:>11}"
                 f"{r.render_us_per_token:>12.1f}{r.probe_us_per_token:>7.0f}{r.worst_ms:>10.1f}{r.p99_ms:>8.1f}"
                 f"{r.load:>6.1f}{r.settle_s:>9.1f}"
                 f"{r.rss_mb.get('app', 0.0):>11.0f}{r.rss_mb.get('engine', 0.0):>8.0f}   "
@@ -228,6 +245,9 @@ class UiBenchResult:
             "typical: the same over median token times (bare's runs together): a cost paid at every token",
             "shows here, a slow stretch does not; slow s: the window's seconds lost in tokens slower than",
             "twice its median token, beyond that median / its whole decode time",
+            "wait ms: per token, how long the decoding process's threads waited for a core though ready to run",
+            "(the kernel's run-queue delay; window: the engine, bare: this process at the best count); a reply",
+            "slower at every token with no more waiting than bare's lost its speed to the host, not to this machine",
             "threads: the window's generation threads (count:tokens when the automatic policy switched mid-reply)",
             "CPU ms/token: CPU time over the whole reply (prompt processing included) per generated token",
             "settle s: how long the app and engine worked on after the reply (saving state) before bare ran",
@@ -263,6 +283,7 @@ class BareConversation:
         self._fastest: int | None = None  # the thread count that decoded fastest last time
         self.decoded: dict[int, int] = {}  # tokens each thread count decoded in the last run
         self.gaps: dict[int, list[float]] = {}  # seconds between tokens per thread count in the last run
+        self.waits: dict[int, float] = {}  # run-queue wait in ms per token per thread count in the last run
 
     def close(self) -> None:
         self.llm.close()
@@ -330,6 +351,7 @@ class BareConversation:
         fastest_seconds: float | None = None
         self.decoded = {}
         self.gaps = {}
+        self.waits = {}
         ordered = sorted(thread_counts, key=lambda threads: threads != self._fastest)
         for threads in ordered:
             self._llama_cpp.llama_set_n_threads(llm.ctx, threads, self.batch_threads)
@@ -337,6 +359,7 @@ class BareConversation:
             generated = []
             gaps: list[float] = []
             first = last = 0.0
+            waited = run_queue_seconds(os.getpid())
             for token in llm.generate(prompt, temp=0.7, top_k=20, top_p=0.8, logits_processor=self.no_eog):
                 llm.detokenize([token])  # a real app turns tokens into text too
                 now = time.perf_counter()
@@ -353,6 +376,7 @@ class BareConversation:
             rates[threads] = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
             self.decoded[threads] = len(generated)
             self.gaps[threads] = gaps
+            self.waits[threads] = (run_queue_seconds(os.getpid()) - waited) * 1000 / max(1, len(generated))
             if len(generated) >= n_tokens:
                 kept = generated
                 if fastest_seconds is None or last - first < fastest_seconds:
@@ -442,6 +466,25 @@ def _cpu_seconds(engine_pid: int | None, neighbour_pid: int | None) -> dict[str,
     return totals
 
 
+def run_queue_seconds(pid: int | None) -> float:
+    """Seconds the threads of ``pid`` have waited for a core while ready to run (Linux schedstat),
+    summed; 0 where the kernel does not say."""
+    if pid is None:
+        return 0.0
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as stat:
+                total += int(stat.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended, or no schedstat
+    return total / 1e9
+
+
 def _rss_mb(engine_pid: int | None) -> dict[str, float]:
     """Resident memory of this process (with the window) and of the engine worker, in MB."""
     import psutil
@@ -508,7 +551,7 @@ def run_ui_bench(
                 _settle(window, wait_until, neighbour_pid)
                 predicted = predicted_context(result.replies, context, tokens)
                 before_context, before = bare.before(text, tokens, bare_threads, predicted)
-                before_gaps = bare.gaps
+                before_gaps, before_waits = bare.gaps, bare.waits
             progress(f"reply {number}/{replies}: window")
             figures = _window_reply(window, text, tokens, timeout, last_stats, neighbour_pid)
             figures.number = number
@@ -519,7 +562,8 @@ def run_ui_bench(
                 after = bare.reply(text, tokens, bare_threads, figures.context)
             kept = before if same_context(before_context, figures.context) else None
             gaps = {n: (before_gaps.get(n, []) if kept else []) + bare.gaps.get(n, []) for n in bare.gaps}
-            figures.set_bare(kept, after, gaps)
+            waits = {n: ([before_waits[n]] if kept and n in before_waits else []) + [bare.waits[n]] for n in bare.waits}
+            figures.set_bare(kept, after, gaps, waits)
             # After bare, not right after the reply: then the engine copies and writes the reply's
             # saved state (~760 MB after a 6,600-token Qwen3-0.6B-shape reply), which slows this
             # thread's work through the shared caches and memory.
@@ -589,6 +633,7 @@ def _window_reply(
     last_stats.clear()
     engine_pid = window.bridge.engine.worker_pid
     cpu_before = _cpu_seconds(engine_pid, neighbour_pid)
+    waited = run_queue_seconds(engine_pid)
     heartbeat.start()
     window.chat.ask(text)
     # Waits on the panel's signal, not by polling: the wait must not cost the reply it measures.
@@ -596,6 +641,7 @@ def _window_reply(
         raise QuillpadError(f"A reply did not finish within {timeout:.0f} s.")
     heartbeat.stop()
     cpu_after = _cpu_seconds(engine_pid, neighbour_pid)
+    waited = run_queue_seconds(engine_pid) - waited
     if not last_stats:
         raise QuillpadError("A reply ended without figures; see the log.")
     stats = last_stats[-1]
@@ -608,6 +654,7 @@ def _window_reply(
         threads=stats.threads,
         thread_tokens=stats.thread_tokens,
         window_gaps=stats.token_gaps,
+        wait_ms=waited * 1000 / max(1, stats.completion_tokens),
         render_us_per_token=window.chat.render_seconds / max(1, stats.completion_tokens) * 1e6,
         worst_ms=max(delays),
         p99_ms=statistics.quantiles(delays, n=100)[98] if len(delays) >= 2 else delays[0],

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from app.ui.shell import bench_ui
-from app.ui.shell.bench_ui import BareConversation, ReplyFigures, predicted_context, run_ui_bench, same_context
+from app.ui.shell.bench_ui import (
+    BareConversation,
+    ReplyFigures,
+    predicted_context,
+    run_queue_seconds,
+    run_ui_bench,
+    same_context,
+)
 
 
 def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) -> None:
@@ -23,6 +34,7 @@ def test_two_short_replies_give_a_full_report(qtbot: QtBot, qwen3_gguf: Path) ->
         assert reply.context > 0 and reply.rss_mb["engine"] > 0
         assert len(reply.window_gaps) == 11 and len(reply.bare_gaps[1]) == 2 * 11  # bare before and after
         assert reply.typical_ratio > 0 and reply.decode_s > 0
+        assert reply.wait_ms >= 0 and reply.bare_wait_ms[1] >= 0
     assert result.replies[1].context > result.replies[0].context
     report = result.report()
     assert "fixed" in report and "settle s" in report and "lowest ratio over the replies" in report
@@ -127,3 +139,24 @@ def test_a_bare_run_far_slower_than_the_fastest_is_stopped_and_the_full_run_kept
         assert len(bare.tokens) == 40 + 32  # the before-run kept nothing
     finally:
         bare.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_run_queue_wait_counts_the_time_a_thread_waited_for_its_core() -> None:
+    """What the "wait ms" column reads: a thread sharing its only core with a busy program waits."""
+    cpu = min(os.sched_getaffinity(0))
+    rival = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    own = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})  # this thread only
+        time.sleep(0.3)  # the rival is running by now
+        before = run_queue_seconds(os.getpid())
+        end = time.monotonic() + 0.6
+        while time.monotonic() < end:
+            pass
+        assert run_queue_seconds(os.getpid()) - before > 0.1  # about half of the 0.6 s
+    finally:
+        os.sched_setaffinity(0, own)
+        rival.kill()
+        rival.wait()
+    assert run_queue_seconds(None) == 0.0 and run_queue_seconds(2**22 + 12345) == 0.0
