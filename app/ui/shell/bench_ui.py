@@ -142,6 +142,11 @@ class ReplyFigures:
         return str(self.threads)
 
     @property
+    def best_threads(self) -> int | None:
+        """The thread count bare decoded fastest at around this reply (None before bare ran)."""
+        return max(self.bare_tps, key=lambda threads: self.bare_tps[threads], default=None)
+
+    @property
     def best_bare(self) -> float:
         return max(self.bare_tps.values(), default=0.0)
 
@@ -171,7 +176,7 @@ class ReplyFigures:
     @property
     def wait_text(self) -> str:
         """Run-queue wait per token, "window/bare" (bare: the best thread count)."""
-        best = max(self.bare_tps, key=lambda threads: self.bare_tps[threads], default=None)
+        best = self.best_threads
         bare = self.bare_wait_ms.get(best, 0.0) if best is not None else 0.0
         return f"{self.wait_ms:.2f}/{bare:.2f}"
 
@@ -179,7 +184,7 @@ class ReplyFigures:
     def typical_ratio(self) -> float:
         """The window's median token time against the best bare count's: a slow stretch does not move it,
         a cost paid at every token does."""
-        best = max(self.bare_tps, key=lambda threads: self.bare_tps[threads], default=None)
+        best = self.best_threads
         bare = self.bare_gaps.get(best, []) if best is not None else []
         if not bare or not self.window_gaps:
             return 0.0
